@@ -1,0 +1,40 @@
+"""adgen: source-to-source reverse-mode automatic differentiation for Python.
+
+    import adgen
+
+    dx, dy = adgen.grad(f)(3.0, -4.0)
+    value, (dx, dy) = adgen.value_and_grad(f)(3.0, -4.0)
+    print(adgen.source(f))            # the generated backward pass, as readable Python
+
+    @adgen.differentiable
+    def g(x, y): ...
+    g.grad(3.0, -4.0)
+
+The command line tool `adgen FILE.py` writes the same code as a standalone module.
+"""
+
+from adgen.version import __version__
+from adgen.diagnostics import AdgenError, Diagnostic, InternalError
+from adgen.api import (
+    check_grad,
+    clear_cache,
+    differentiable,
+    grad,
+    source,
+    value_and_grad,
+)
+from adgen.verify import GradCheck
+
+__all__ = [
+    "__version__",
+    "AdgenError",
+    "Diagnostic",
+    "GradCheck",
+    "InternalError",
+    "check_grad",
+    "clear_cache",
+    "differentiable",
+    "grad",
+    "source",
+    "value_and_grad",
+]

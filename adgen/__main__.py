@@ -1,0 +1,7 @@
+"""`python -m adgen` runs the command line tool."""
+
+import sys
+
+from adgen.cli import main
+
+sys.exit(main())

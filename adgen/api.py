@@ -1,0 +1,196 @@
+"""The library API: `grad`, `value_and_grad`, `source`, `differentiable`, `check_grad`.
+
+A function is compiled from its source file (found through `inspect`; the function's module
+is not re-executed), once per `(function, wrt)`, and the generated module is executed in a
+fresh namespace: the callables returned are the generated functions themselves, with no
+wrapper between the caller and the gradient code.  Problems are reported at the real file and
+line of the user's function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import linecache
+import os
+import types
+from typing import Callable, Optional, Sequence, Union
+
+from adgen import ir
+from adgen.compiler import Wrt, compile_functions, default_command, parse
+from adgen.diagnostics import AdgenError, Diagnostic
+from adgen.emit import emit_module
+from adgen.source import ParsedModule
+from adgen.verify import GradCheck, check
+
+_PARSED: dict[tuple[str, int], ParsedModule] = {}
+_COMPILED: dict[tuple, "CompiledFunction"] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledFunction:
+    """A compiled gradient: the generated module and the functions it defines."""
+
+    function: types.FunctionType
+    gradient: ir.Gradient
+    source: str  # the module as `adgen.source` shows it (NAME_grad only)
+    grad: Callable
+    value_and_grad: Callable
+
+
+def _display_path(filename: str) -> str:
+    try:
+        rel = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if rel.startswith("..") else rel
+
+
+def _fail(code: str, fn: object, message: str, help: str) -> AdgenError:
+    code_obj = getattr(fn, "__code__", None)
+    path = _display_path(code_obj.co_filename) if code_obj else "<unknown>"
+    line = code_obj.co_firstlineno if code_obj else 1
+    return AdgenError([Diagnostic(code, message, path, line, 1, help=help)])
+
+
+def _source_of(fn: object) -> tuple[ParsedModule, object]:
+    """The parsed module that defines `fn`, and `fn`'s definition in it."""
+    if not isinstance(fn, types.FunctionType):
+        raise _fail("AD403", fn, f"adgen differentiates Python functions, not "
+                    f"{type(fn).__name__} objects", "pass a function defined with def")
+    if fn.__name__ == "<lambda>":
+        raise _fail("AD403", fn, "cannot differentiate a lambda",
+                    "define the function with def in a file")
+    filename = fn.__code__.co_filename
+    lines = linecache.getlines(filename, fn.__globals__)
+    if not lines:
+        raise _fail("AD403", fn, f"the source of '{fn.__name__}' is not available (defined "
+                    "in an interactive session or with exec?)",
+                    "define the function in a .py file, or run the adgen command on a file")
+    text = "".join(lines)
+    key = (filename, hash(text))
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        parsed = _PARSED[key] = parse(text, _display_path(filename))
+    first = fn.__code__.co_firstlineno
+    for node in parsed.find_functions():
+        if node.name.value != fn.__name__:
+            continue
+        starts = {parsed.pos(node).line} | {parsed.pos(d).line for d in node.decorators}
+        if first in starts:
+            return parsed, node
+    raise _fail("AD403", fn, f"cannot find the definition of '{fn.__name__}' in its file "
+                "(was the file changed after import?)", "reload the module")
+
+
+def _normalize_wrt(wrt: Wrt) -> Union[None, str, tuple[str, ...]]:
+    if wrt is None or isinstance(wrt, str):
+        return wrt
+    return tuple(wrt)
+
+
+def compile_function(fn: Callable, wrt: Wrt = None) -> CompiledFunction:
+    """Compile (or fetch from the cache) the gradient of `fn`."""
+    wrt = _normalize_wrt(wrt)
+    key = (getattr(fn, "__code__", fn), wrt)
+    cached = _COMPILED.get(key)
+    if cached is not None:
+        return cached
+    parsed, node = _source_of(fn)
+    command = default_command(parsed.path, [fn.__name__], wrt)
+    compiled = compile_functions(parsed, [node], wrt, command=command, value_and_grad=True)
+    gradient = compiled.gradients[0]
+    filename = f"<adgen: {fn.__name__}_grad from {parsed.path}>"
+    linecache.cache[filename] = (len(compiled.source), None,
+                                 compiled.source.splitlines(True), filename)
+    namespace: dict = {"__name__": f"adgen_generated_{fn.__name__}"}
+    exec(compile(compiled.source, filename, "exec"), namespace)
+    shown = emit_module([gradient], source_path=parsed.path, command=command)
+    result = CompiledFunction(
+        function=fn, gradient=gradient, source=shown,
+        grad=namespace[f"{fn.__name__}_grad"],
+        value_and_grad=namespace[f"{fn.__name__}_value_and_grad"],
+    )
+    _COMPILED[key] = result
+    return result
+
+
+def _public(fn: Callable) -> Callable:
+    """Re-raise adgen's errors from the API call itself, not from deep in the compiler."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AdgenError as exc:
+            raise exc.with_traceback(None) from None
+
+    return wrapper
+
+
+@_public
+def grad(f: Callable, wrt: Wrt = None) -> Callable:
+    """The gradient of `f`: a function of `f`'s parameters (and the upstream gradient,
+    `d<output>=1.0`) returning the gradients for `wrt` in parameter order — a tuple, or a
+    single value when `wrt` is one name (or `f` has a single parameter and `wrt` is None).
+
+    `wrt`: a parameter name, a sequence of names, or None for every parameter without a
+    default value (parameters with defaults are constants unless named)."""
+    return compile_function(f, wrt).grad
+
+
+@_public
+def value_and_grad(f: Callable, wrt: Wrt = None) -> Callable:
+    """Like `grad`, but the function returns `(value, gradients)`."""
+    return compile_function(f, wrt).value_and_grad
+
+
+@_public
+def source(f: Callable, wrt: Wrt = None) -> str:
+    """The generated module for `f`, as `adgen FILE -f NAME` would print it."""
+    return compile_function(f, wrt).source
+
+
+def differentiable(f: Optional[Callable] = None, *, wrt: Wrt = None):
+    """Decorator: compile the gradient when the function is defined.
+
+    The function stays the plain forward function; it gains `.grad`, `.value_and_grad` (the
+    generated functions) and `.source` (the generated module).  Use as `@differentiable` or
+    `@differentiable(wrt=("x",))`."""
+    if f is None:
+        return lambda fn: differentiable(fn, wrt=wrt)
+    try:
+        compiled = compile_function(f, wrt)
+    except AdgenError as exc:
+        raise exc.with_traceback(None) from None
+    f.grad = compiled.grad
+    f.value_and_grad = compiled.value_and_grad
+    f.source = compiled.source
+    return f
+
+
+def check_grad(f: Callable, *args: float, wrt: Wrt = None, symbolic: bool = True,
+               raise_on_failure: bool = True) -> GradCheck:
+    """Check the generated gradient of `f` at `args` against central finite differences of
+    `f` and against `sympy.diff`; returns the report, and raises AssertionError (with the
+    report) when an input fails, so it can be used directly in a test."""
+    try:
+        compiled = compile_function(f, wrt)
+    except AdgenError as exc:
+        raise exc.with_traceback(None) from None
+    report = check(f, compiled.grad, compiled.gradient, list(args),
+                   grad_source=compiled.source if symbolic else None)
+    if raise_on_failure and not report.ok:
+        raise AssertionError("\n" + report.format())
+    return report
+
+
+def clear_cache() -> None:
+    """Forget compiled functions (e.g. after editing a source file in a long session)."""
+    _COMPILED.clear()
+    _PARSED.clear()
+
+
+__all__: Sequence[str] = ["grad", "value_and_grad", "source", "differentiable", "check_grad",
+                          "compile_function", "clear_cache", "CompiledFunction"]

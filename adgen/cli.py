@@ -1,0 +1,220 @@
+"""The command line tool: `adgen FILE.py [-f NAME ...] [--wrt a,b] [-o OUT.py [--check]] [--verify]`.
+
+Exit codes: 0 success; 1 diagnostics, a failed verification, or a stale output under
+`--check`; 2 usage errors (bad options, unreadable input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import tempfile
+from typing import Optional, Sequence, TextIO
+
+from adgen.compiler import Compiled, compile_source, default_command
+from adgen.diagnostics import AdgenError, format_report, internal_error
+from adgen.version import __version__
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+Generate the reverse-mode backward pass of Python functions as readable, standalone Python.
+
+For each function NAME(p1, p2, ...) in FILE, the output module defines
+NAME_grad(p1, p2, ..., d<out>=1.0), returning the gradients with respect to the chosen
+parameters (--wrt) in parameter order.
+
+Generating code never executes FILE: adgen reads its source text only.  Only --verify imports
+(and so runs) FILE, to compare the generated gradient with finite differences and sympy.
+"""
+
+EPILOG = """\
+examples:
+  adgen examples/cs231n.py                       print the generated module
+  adgen model.py -f loss --wrt w,b -o loss_grad.py
+  adgen model.py -o model_grad.py --check        exit 1 if model_grad.py is stale (for CI)
+  adgen model.py --verify --at 3.0,-4.0          check the gradients at a point
+
+exit status: 0 ok; 1 errors in FILE, failed verification, or stale output; 2 usage error.
+docs: docs/cli.md, diagnostics codes in docs/diagnostics.md.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="adgen", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", metavar="FILE", help="Python source file with the forward "
+                        "function(s)")
+    parser.add_argument("-f", "--function", dest="functions", metavar="NAME", action="append",
+                        help="differentiate this top-level function (repeatable; default: "
+                        "every top-level function in FILE)")
+    parser.add_argument("--wrt", metavar="NAMES", help="comma-separated parameters to "
+                        "differentiate with respect to (default: every parameter without a "
+                        "default value); one name returns a single gradient, 'x,' a 1-tuple")
+    parser.add_argument("-o", "--output", metavar="OUT", help="write the module to OUT "
+                        "(atomically) instead of standard output")
+    parser.add_argument("--check", action="store_true", help="with -o: write nothing; exit 1 "
+                        "if OUT differs from what would be generated")
+    parser.add_argument("--value-and-grad", action="store_true", help="also define "
+                        "NAME_value_and_grad(...) returning (value, gradients)")
+    parser.add_argument("--verify", action="store_true", help="import FILE (this runs it) and "
+                        "check every generated gradient against central finite differences "
+                        "and sympy; report on standard error")
+    parser.add_argument("--at", metavar="VALUES", help="with --verify: the point, as "
+                        "'3.0,-4.0' (positional) or 'x=3.0,y=-4.0' (default: a reproducible "
+                        "random point)")
+    parser.add_argument("--version", action="version", version=f"adgen {__version__}")
+    return parser
+
+
+def parse_wrt(text: Optional[str]):
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",")]
+    if len(names) == 1:
+        return names[0]
+    return tuple(n for n in names if n)
+
+
+def parse_point(text: str) -> tuple[list[float], dict[str, float]]:
+    positional: list[float] = []
+    named: dict[str, float] = {}
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        if "=" in item:
+            key, value = item.split("=", 1)
+            named[key.strip()] = float(value)
+        else:
+            positional.append(float(item))
+    return positional, named
+
+
+def command_for(args: argparse.Namespace) -> str:
+    """The normalized command that regenerates the output (written in its header)."""
+    command = default_command(args.file, args.functions, parse_wrt(args.wrt))
+    if args.value_and_grad:
+        command += " --value-and-grad"
+    if args.output:
+        command += f" -o {args.output}"
+    return command
+
+
+def write_atomically(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".adgen-", suffix=".py", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
+         stderr: Optional[TextIO] = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help/--version
+        return int(exc.code or 0)
+    if args.check and not args.output:
+        stderr.write("adgen: error: --check needs -o OUT (the file to compare with)\n")
+        return EXIT_USAGE
+    if args.at and not args.verify:
+        stderr.write("adgen: error: --at only applies with --verify\n")
+        return EXIT_USAGE
+    try:
+        with open(args.file, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        stderr.write(f"adgen: error: cannot read {args.file}: {exc}\n")
+        return EXIT_USAGE
+    try:
+        return _run(args, text, stdout, stderr)
+    except AdgenError as exc:
+        stderr.write(format_report(exc.diagnostics) + "\n")
+        # AD4xx name the command line's own -f/--wrt arguments: a usage error.
+        if all(d.code.startswith("AD4") for d in exc.diagnostics):
+            return EXIT_USAGE
+        return EXIT_FAIL
+    except Exception as exc:  # noqa: BLE001 - never a raw traceback
+        stderr.write(format_report(internal_error(args.file, exc).diagnostics) + "\n")
+        return EXIT_FAIL
+
+
+def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) -> int:
+    compiled = compile_source(text, args.file, functions=args.functions,
+                              wrt=parse_wrt(args.wrt), command=command_for(args),
+                              value_and_grad=args.value_and_grad)
+    status = EXIT_OK
+    if args.output and args.check:
+        try:
+            with open(args.output, encoding="utf-8") as f:
+                current = f.read()
+        except OSError:
+            current = None
+        if current != compiled.source:
+            stderr.write(f"adgen: {args.output} is stale: regenerate with: "
+                         f"{command_for(args)}\n")
+            status = EXIT_FAIL
+    elif args.output:
+        write_atomically(args.output, compiled.source)
+    else:
+        stdout.write(compiled.source)
+    if args.verify:
+        if not _verify(args, compiled, stderr):
+            status = EXIT_FAIL
+    return status
+
+
+def _import_file(path: str):
+    name = "adgen_verify_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.pop(0)
+    return module
+
+
+def _verify(args: argparse.Namespace, compiled: Compiled, stderr: TextIO) -> bool:
+    from adgen.verify import check, sample_point
+
+    try:
+        module = _import_file(args.file)
+    except Exception as exc:  # noqa: BLE001 - the user's file failed to run
+        stderr.write(f"adgen: error: --verify could not import {args.file}: "
+                     f"{type(exc).__name__}: {exc}\n")
+        return False
+    namespace: dict = {}
+    exec(compile(compiled.source, f"<adgen: {args.file}>", "exec"), namespace)
+    positional, named = parse_point(args.at) if args.at else ([], {})
+    ok = True
+    for grad in compiled.gradients:
+        fn = grad.function
+        forward = getattr(module, fn.name)
+        params = [p.name for p in fn.params]
+        defaults = {i: float(p.default)
+                    for i, p in enumerate(fn.params) if p.default is not None}
+        fixed = {**defaults, **dict(enumerate(positional))}
+        fixed.update({params.index(k): v for k, v in named.items() if k in params})
+        try:
+            point = sample_point(forward, len(params), fixed=fixed)
+            report = check(forward, namespace[f"{fn.name}_grad"], grad, point,
+                           grad_source=compiled.source)
+        except Exception as exc:  # noqa: BLE001 - report, do not crash
+            stderr.write(f"{args.file}: {fn.name}: verification failed to run: "
+                         f"{type(exc).__name__}: {exc}\n")
+            ok = False
+            continue
+        stderr.write(report.format() + "\n")
+        ok = ok and report.ok
+    return ok

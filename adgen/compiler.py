@@ -1,0 +1,151 @@
+"""The pipeline, in one place: parse -> fence -> stage -> analyze -> reverse -> emit.
+
+No stage reaches back into an earlier one.  Every problem in the user's program is collected
+(all functions, all constructs) before anything is staged; any other exception escaping a stage
+is a bug in adgen and is reported as an AD900 internal error, never as a raw traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import Iterator, Optional, Sequence, Union
+
+import libcst as cst
+
+from adgen import ir
+from adgen.analyze import analyze
+from adgen.diagnostics import AdgenError, Diagnostic, internal_error
+from adgen.emit import emit_module
+from adgen.fence import Fence
+from adgen.reverse import reverse
+from adgen.source import ParsedModule
+from adgen.stage import stage_function
+
+Wrt = Union[None, str, Sequence[str]]
+
+
+@dataclasses.dataclass
+class Compiled:
+    """The result of compiling a file (or some of its functions)."""
+
+    source: str  # the generated module
+    gradients: list[ir.Gradient]
+    parsed: ParsedModule
+
+
+@contextlib.contextmanager
+def guard(path: str) -> Iterator[None]:
+    """Let diagnostics through; turn anything else into an internal error."""
+    try:
+        yield
+    except AdgenError:
+        raise
+    except RecursionError as exc:
+        raise AdgenError([Diagnostic(
+            "AD102", "expression nested too deeply to compile", path, 1, 1,
+            help="split the expression into several assignments")]) from exc
+    except Exception as exc:  # noqa: BLE001 - the one place internal failures are caught
+        raise internal_error(path, exc) from exc
+
+
+def parse(text: str, path: str) -> ParsedModule:
+    with guard(path):
+        return ParsedModule(path, text)
+
+
+def select_functions(parsed: ParsedModule, names: Optional[Sequence[str]]) -> list[cst.FunctionDef]:
+    """Top-level functions by name (all of them, in source order, when `names` is None)."""
+    available = parsed.scope.functions
+    if names is None:
+        return list(available.values())
+    missing = [n for n in names if n not in available]
+    if missing:
+        listed = ", ".join(available) or "none"
+        raise AdgenError([Diagnostic(
+            "AD402", f"no top-level function named '{n}'", parsed.path, 1, 1,
+            help=f"functions in this file: {listed}") for n in missing])
+    return [available[n] for n in dict.fromkeys(names)]
+
+
+def resolve_wrt(fn_params: Sequence[str], defaults: set[str], wrt: Wrt) -> tuple[tuple[str, ...], bool, list[str]]:
+    """(wrt names in parameter order, single-result flag, unknown names).
+
+    `None` means every parameter without a default (parameters with defaults are treated as
+    constants, e.g. hyperparameters); a string means that one parameter (and a single result);
+    a sequence means those parameters (and a tuple result, even of one)."""
+    if wrt is None:
+        chosen = [p for p in fn_params if p not in defaults]
+        single = len(chosen) == 1
+    elif isinstance(wrt, str):
+        chosen, single = [wrt], True
+    else:
+        chosen, single = list(wrt), False
+    unknown = [w for w in chosen if w not in fn_params]
+    ordered = tuple(p for p in fn_params if p in set(chosen))
+    return ordered, single, unknown
+
+
+def _param_info(node: cst.FunctionDef) -> tuple[list[str], set[str]]:
+    params = list(node.params.posonly_params) + list(node.params.params)
+    return [p.name.value for p in params], {p.name.value for p in params if p.default is not None}
+
+
+def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt) -> list[Diagnostic]:
+    """Every diagnostic for these functions: the fence's, and unknown `wrt` names."""
+    diagnostics: list[Diagnostic] = []
+    for node in nodes:
+        diagnostics += Fence(parsed, node).check()
+        names, defaults = _param_info(node)
+        for name in resolve_wrt(names, defaults, wrt)[2]:
+            diagnostics.append(parsed.diagnostic(
+                "AD401", node.name, f"function '{node.name.value}' has no parameter '{name}' "
+                "to differentiate with respect to",
+                help=f"its parameters are: {', '.join(names) or 'none'}"))
+    return diagnostics
+
+
+def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt) -> ir.Gradient:
+    fn = stage_function(parsed, node)
+    names, defaults = _param_info(node)
+    chosen, single, _ = resolve_wrt(names, defaults, wrt)
+    facts = analyze(fn, chosen)
+    reserved = set(parsed.scope.consts) | set(parsed.scope.functions) | set(parsed.scope.others)
+    grad = reverse(fn, chosen, facts, reserved)
+    return dataclasses.replace(grad, single=single)
+
+
+def compile_functions(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt, *,
+                      command: str, value_and_grad: bool = False) -> Compiled:
+    with guard(parsed.path):
+        diagnostics = check(parsed, nodes, wrt)
+        if diagnostics:
+            raise AdgenError(diagnostics)
+        grads = [differentiate(parsed, node, wrt) for node in nodes]
+        source = emit_module(grads, source_path=parsed.path, command=command,
+                             value_and_grad=value_and_grad)
+        return Compiled(source, grads, parsed)
+
+
+def compile_source(text: str, path: str, *, functions: Optional[Sequence[str]] = None,
+                   wrt: Wrt = None, command: Optional[str] = None,
+                   value_and_grad: bool = False) -> Compiled:
+    """Compile functions of a source text (all top-level ones by default)."""
+    parsed = parse(text, path)
+    with guard(path):
+        nodes = select_functions(parsed, functions)
+    if command is None:
+        command = default_command(path, functions, wrt)
+    return compile_functions(parsed, nodes, wrt, command=command, value_and_grad=value_and_grad)
+
+
+def default_command(path: str, functions: Optional[Sequence[str]], wrt: Wrt) -> str:
+    """The CLI command that regenerates the same module (for the generated header)."""
+    parts = ["adgen", path]
+    for name in functions or ():
+        parts += ["-f", name]
+    if isinstance(wrt, str):
+        parts += ["--wrt", wrt]
+    elif wrt is not None:
+        parts += ["--wrt", ",".join(wrt) + ("," if len(wrt) == 1 else "")]
+    return " ".join(parts)

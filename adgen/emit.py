@@ -1,0 +1,193 @@
+"""Emit: IR -> deterministic, standalone, PEP 8 Python source.
+
+The output depends only on the IR (no timestamps, no absolute paths unless given, no hash
+order), imports only `math` and only when used, and never imports adgen.  Layout of a
+generated function: the forward statements the gradient needs, then one block per
+differentiated forward statement, headed by a comment naming the user's line, then the return.
+"""
+
+from __future__ import annotations
+
+from adgen import ir
+from adgen.version import __version__
+from adgen.rules import REGISTRY, substitute
+
+# Python operator precedence, low to high.
+_PREC_IFEXP, _PREC_CMP, _PREC_ADD, _PREC_MUL, _PREC_UNARY, _PREC_POW, _PREC_ATOM = 1, 5, 11, 12, 13, 14, 16
+_BIN_PREC = {"+": _PREC_ADD, "-": _PREC_ADD, "*": _PREC_MUL, "/": _PREC_MUL, "**": _PREC_POW}
+LABELLED_GATES = {"sigmoid": "sigmoid", "softplus": "softplus", "softplus1p": "softplus"}
+
+
+def precedence(expr: ir.Expr) -> int:
+    if isinstance(expr, ir.BinOp):
+        return _BIN_PREC[expr.op]
+    if isinstance(expr, ir.Neg):
+        return _PREC_UNARY
+    if isinstance(expr, ir.Num):
+        return _PREC_UNARY if expr.text.startswith("-") else _PREC_ATOM
+    if isinstance(expr, ir.Compare):
+        return _PREC_CMP
+    if isinstance(expr, ir.IfExp):
+        return _PREC_IFEXP
+    return _PREC_ATOM
+
+
+def _wrap(expr: ir.Expr, minimum: int) -> str:
+    text = to_source(expr)
+    return f"({text})" if precedence(expr) < minimum else text
+
+
+def to_source(expr: ir.Expr) -> str:
+    """Python source for an expression, with only the parentheses its structure needs (the
+    tree is printed exactly: `a + (b + c)` keeps its parentheses, as float `+` is not
+    associative)."""
+    if isinstance(expr, ir.Name):
+        return expr.id
+    if isinstance(expr, ir.Num):
+        return expr.text
+    if isinstance(expr, ir.Attr):
+        return expr.dotted
+    if isinstance(expr, ir.Neg):
+        return "-" + _wrap(expr.operand, _PREC_UNARY)
+    if isinstance(expr, ir.BinOp):
+        p = _BIN_PREC[expr.op]
+        if expr.op == "**":  # right-associative; the exponent may be a unary expression
+            return f"{_wrap(expr.left, p + 1)} ** {_wrap(expr.right, _PREC_UNARY)}"
+        return f"{_wrap(expr.left, p)} {expr.op} {_wrap(expr.right, p + 1)}"
+    if isinstance(expr, ir.Call):
+        return f"{expr.func}({', '.join(to_source(a) for a in expr.args)})"
+    if isinstance(expr, ir.Compare):
+        parts = [_wrap(expr.left, _PREC_CMP + 1)]
+        for op, comp in zip(expr.ops, expr.comparators):
+            parts += [op, _wrap(comp, _PREC_CMP + 1)]
+        return " ".join(parts)
+    if isinstance(expr, ir.IfExp):
+        return (f"{_wrap(expr.body, _PREC_IFEXP + 1)} if {_wrap(expr.test, _PREC_IFEXP + 1)} "
+                f"else {_wrap(expr.orelse, _PREC_IFEXP)}")
+    raise TypeError(f"not an expression: {expr!r}")
+
+
+def forward_expr(stmt: ir.Assign) -> ir.Expr:
+    """The forward statement's right-hand side, from its rule's forward template."""
+    inst = REGISTRY[stmt.prim].instance(len(stmt.args))
+    return substitute(inst.forward, dict(zip(inst.slots, stmt.args)))
+
+
+def forward_line(stmt: ir.Assign) -> str:
+    return f"{stmt.target} = {to_source(forward_expr(stmt))}"
+
+
+def comment_line(stmt: ir.Assign) -> str:
+    """How a backward block names its forward statement: gates by name (`sigmoid(x)`)."""
+    label = LABELLED_GATES.get(stmt.prim)
+    if label:
+        args = ", ".join(to_source(a) for a in stmt.args)
+        return f"# line {stmt.pos.line}: {stmt.target} = {label}({args})"
+    return f"# line {stmt.pos.line}: {forward_line(stmt)}"
+
+
+def _grad_line(g: ir.GradAssign) -> str:
+    text = to_source(g.expr)
+    if g.accumulate:
+        if isinstance(g.expr, ir.IfExp):
+            text = f"({text})"
+        return f"{g.target} += {text}"
+    return f"{g.target} = {text}"
+
+
+def _uses_math(exprs) -> bool:
+    def walk(e) -> bool:
+        if isinstance(e, ir.Call):
+            return e.func.startswith("math.") or any(walk(a) for a in e.args)
+        if isinstance(e, ir.Attr):
+            return e.dotted.startswith("math.")
+        if isinstance(e, ir.BinOp):
+            return walk(e.left) or walk(e.right)
+        if isinstance(e, ir.Neg):
+            return walk(e.operand)
+        if isinstance(e, ir.IfExp):
+            return walk(e.test) or walk(e.body) or walk(e.orelse)
+        if isinstance(e, ir.Compare):
+            return walk(e.left) or any(walk(c) for c in e.comparators)
+        return False
+
+    return any(walk(e) for e in exprs)
+
+
+def _all_exprs(grad: ir.Gradient):
+    for stmt in grad.forward:
+        yield forward_expr(stmt)
+    for block in grad.blocks:
+        for g in block.stmts:
+            yield g.expr
+
+
+def function_name(grad: ir.Gradient, value_and_grad: bool) -> str:
+    return f"{grad.function.name}_{'value_and_grad' if value_and_grad else 'grad'}"
+
+
+def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
+    fn = grad.function
+    params = [p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params]
+    params.append(f"{grad.seed}=1.0")
+    wrt_text = ", ".join(grad.wrt) if grad.wrt else "nothing"
+    doc_kind = "Value and gradient" if value_and_grad else "Gradient"
+    output = fn.output.id if isinstance(fn.output, ir.Name) else fn.output_stem
+    lines = [
+        f"def {function_name(grad, value_and_grad)}({', '.join(params)}):",
+        f'    """{doc_kind} of {fn.name}({", ".join(p.name for p in fn.params)}) with respect '
+        f'to {wrt_text}.',
+        "",
+        f"    {grad.seed} is the upstream gradient of the output {output}.",
+        '    """',
+    ]
+    body = [forward_line(stmt) for stmt in grad.forward]
+    for block in grad.blocks:
+        body.append(comment_line(block.origin))
+        body.extend(_grad_line(g) for g in block.stmts)
+    for zero in grad.zeros:
+        body.append(f"{zero} = 0.0  # does not reach the output")
+    results = [grad.grad_names[p] for p in grad.wrt]
+    if grad.single:
+        returned = results[0]
+    elif len(results) == 1:
+        returned = f"({results[0]},)"
+    elif value_and_grad:
+        returned = "(" + ", ".join(results) + ")"
+    else:
+        returned = ", ".join(results) or "()"
+    if value_and_grad:
+        body.append(f"return {output}, {returned}")
+    else:
+        body.append(f"return {returned}")
+    lines.extend("    " + line for line in body)
+    return "\n".join(lines) + "\n"
+
+
+def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
+                value_and_grad: bool = False) -> str:
+    """A whole generated module: header, imports, constants, one function per gradient."""
+    names = ", ".join(g.function.name for g in grads)
+    header = [
+        f'"""Gradients of {names} from {source_path}, generated by adgen {__version__}.',
+        "",
+        "Do not edit: regenerate with",
+        "",
+        f"    {command}",
+        '"""',
+    ]
+    exprs = [e for g in grads for e in _all_exprs(g)]
+    consts: dict[str, ir.ModuleConst] = {}
+    for g in grads:
+        for c in g.function.consts:
+            consts.setdefault(c.name, c)
+    parts = ["\n".join(header) + "\n"]
+    if _uses_math(exprs):
+        parts.append("import math\n")
+    if consts:
+        parts.append("".join(f"{c.name} = {c.text}\n" for c in consts.values()))
+    for g in grads:
+        parts.append("\n" + emit_function(g, value_and_grad=False))
+        if value_and_grad:
+            parts.append("\n" + emit_function(g, value_and_grad=True))
+    return "\n".join(parts)

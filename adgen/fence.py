@@ -1,0 +1,409 @@
+"""Fence: walk a whole function once and collect every construct adgen does not accept.
+
+Nothing downstream guesses: the stager only ever sees functions the fence passed, and the fence
+reports *all* problems in one go (each a `Diagnostic` with a stable code, the position of the
+offending node, and what to do instead).  Scoping follows Python: a name assigned anywhere in
+the function is local, so reading it before its assignment is an error even if a module
+constant of the same name exists.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import libcst as cst
+
+from adgen.diagnostics import Diagnostic
+from adgen.rules import REGISTRY
+from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
+
+DECORATORS = frozenset({"adgen.differentiable", "adgen.api.differentiable"})
+AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign,
+                 cst.PowerAssign)
+BIN_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power)
+
+CONTROL_FLOW_HELP = (
+    "control flow is not supported yet; for a piecewise function use max(), min() or abs()"
+)
+_STATEMENT_MESSAGES = {
+    cst.If: ("'if' statement", CONTROL_FLOW_HELP),
+    cst.For: ("'for' loop", "loops are not supported yet; unroll the loop by hand"),
+    cst.While: ("'while' loop", "loops are not supported yet; unroll the loop by hand"),
+    cst.Try: ("'try' statement", "remove the exception handling from the differentiated function"),
+    cst.With: ("'with' statement", "move the context manager out of the differentiated function"),
+    cst.FunctionDef: ("nested function definition", "define helpers at module level and inline "
+                      "them by hand; calls between functions are not supported yet"),
+    cst.ClassDef: ("class definition", "define classes outside the differentiated function"),
+    cst.Global: ("'global' statement", "pass the value in as a parameter instead"),
+    cst.Nonlocal: ("'nonlocal' statement", "pass the value in as a parameter instead"),
+    cst.Import: ("import inside a function", "move the import to module level"),
+    cst.ImportFrom: ("import inside a function", "move the import to module level"),
+    cst.Del: ("'del' statement", "remove it; local variables need no deleting"),
+    cst.Assert: ("'assert' statement", "check inputs before calling the function"),
+    cst.Raise: ("'raise' statement", "check inputs before calling the function"),
+    cst.Break: ("'break' statement", "loops are not supported yet"),
+    cst.Continue: ("'continue' statement", "loops are not supported yet"),
+}
+_EXPRESSION_MESSAGES = {
+    cst.Lambda: ("lambda", "write the computation inline or as a module-level constant"),
+    cst.Comparison: ("comparison", CONTROL_FLOW_HELP),
+    cst.BooleanOperation: ("boolean operator", CONTROL_FLOW_HELP),
+    cst.IfExp: ("conditional expression", CONTROL_FLOW_HELP),
+    cst.Subscript: ("indexing", "pass scalars as separate parameters; arrays are not "
+                    "supported yet"),
+    cst.Tuple: ("tuple", "tuples are only supported on both sides of an unpacking assignment"),
+    cst.List: ("list", "pass scalars as separate parameters"),
+    cst.Dict: ("dict", "pass scalars as separate parameters"),
+    cst.Set: ("set", "pass scalars as separate parameters"),
+    cst.ListComp: ("list comprehension", "write the sum out term by term"),
+    cst.SetComp: ("set comprehension", "write the computation out term by term"),
+    cst.DictComp: ("dict comprehension", "write the computation out term by term"),
+    cst.GeneratorExp: ("generator expression", "write the sum out term by term"),
+    cst.NamedExpr: ("assignment expression (:=)", "use a separate assignment statement"),
+    cst.Await: ("'await'", "differentiate a plain (non-async) function"),
+    cst.Yield: ("'yield'", "differentiate a plain function that returns its result"),
+    cst.SimpleString: ("string constant", "only numeric constants are supported"),
+    cst.ConcatenatedString: ("string constant", "only numeric constants are supported"),
+    cst.FormattedString: ("f-string", "only numeric constants are supported"),
+    cst.Imaginary: ("complex constant", "adgen differentiates real-valued functions"),
+    cst.Ellipsis: ("'...'", "only numeric constants are supported"),
+}
+_SIMPLE_EXPRESSIONS = (cst.Name, cst.Attribute, cst.Integer, cst.Float, cst.BinaryOperation,
+                       cst.UnaryOperation, cst.Call)
+
+
+def function_body(fn: cst.FunctionDef) -> list[cst.BaseStatement | cst.BaseSmallStatement]:
+    """The function's statements, one-line suites (`def f(x): return x`) included."""
+    if isinstance(fn.body, cst.IndentedBlock):
+        return list(fn.body.body)
+    return [cst.SimpleStatementLine(body=fn.body.body)]
+
+
+def small_statements(fn: cst.FunctionDef):
+    """(statement, is_last) for every statement, compound statements included as they are."""
+    stmts = function_body(fn)
+    flat = []
+    for stmt in stmts:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            flat.extend(stmt.body)
+        else:
+            flat.append(stmt)
+    return [(s, i == len(flat) - 1) for i, s in enumerate(flat)]
+
+
+def assigned_names(fn: cst.FunctionDef) -> set[str]:
+    """Every name the function assigns (so Python treats it as local)."""
+    names: set[str] = set()
+
+    class Collector(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            _target_names(node.target, names)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            _target_names(node.target, names)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if node.value is not None:
+                _target_names(node.target, names)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is fn
+
+    fn.visit(Collector())
+    return names
+
+
+def _target_names(target: cst.BaseExpression, into: set[str]) -> None:
+    if isinstance(target, cst.Name):
+        into.add(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for el in target.elements:
+            _target_names(el.value, into)
+
+
+class Fence:
+    """Checks one function; `check()` returns the list of diagnostics (empty if accepted)."""
+
+    def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef):
+        self.parsed = parsed
+        self.scope = parsed.scope
+        self.fn = fn
+        self.diagnostics: list[Diagnostic] = []
+        self.params: set[str] = set()
+        self.defined: set[str] = set()
+        self.locals = assigned_names(fn)
+
+    def report(self, code: str, node: cst.CSTNode, message: str, help: str = "") -> None:
+        self.diagnostics.append(self.parsed.diagnostic(code, node, message, help))
+
+    def check(self) -> list[Diagnostic]:
+        if self.fn.asynchronous is not None:
+            self.report("AD101", self.fn, "async function",
+                        "differentiate a plain (non-async) function")
+        for dec in self.fn.decorators:
+            self.check_decorator(dec)
+        self.check_params(self.fn.params)
+        statements = small_statements(self.fn)
+        returned = False
+        for index, (stmt, is_last) in enumerate(statements):
+            returned |= self.check_statement(stmt, is_first=index == 0, is_last=is_last)
+        if not returned:
+            self.report("AD104", self.fn.name, f"function '{self.fn.name.value}' does not end "
+                        "with a return statement", "return the value to differentiate")
+        return self.diagnostics
+
+    # ------------------------------------------------------------ header
+
+    def check_decorator(self, dec: cst.Decorator) -> None:
+        expr = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        name = self.scope.qualify(expr)
+        if name not in DECORATORS:
+            shown = self.parsed.code(expr).strip()
+            self.report("AD108", dec.decorator, f"decorator '{shown}' may change what the function "
+                        "computes", "adgen differentiates the source as written; apply the "
+                        "decorator to the compiled gradient instead, or remove it")
+
+    def check_params(self, params: cst.Parameters) -> None:
+        if isinstance(params.star_arg, cst.Param):
+            self.report("AD103", params.star_arg, "variable positional parameter (*args)",
+                        "name every input as its own parameter")
+        if params.kwonly_params:
+            self.report("AD103", params.kwonly_params[0], "keyword-only parameter",
+                        "make it a positional parameter")
+        if params.star_kwarg is not None:
+            self.report("AD103", params.star_kwarg, "variable keyword parameter (**kwargs)",
+                        "name every input as its own parameter")
+        for param in list(params.posonly_params) + list(params.params):
+            self.params.add(param.name.value)
+            if param.default is not None and evaluate_constant(param.default, self.scope) is None:
+                self.report("AD103", param.default, "default value is not a numeric constant",
+                            "use a number (or a module-level numeric constant) as the default")
+        self.defined |= self.params
+
+    # ------------------------------------------------------------ statements
+
+    def check_statement(self, stmt, *, is_first: bool, is_last: bool) -> bool:
+        """Check one statement; True if it is a return."""
+        if isinstance(stmt, cst.Expr):
+            is_docstring = is_first and isinstance(
+                stmt.value, (cst.SimpleString, cst.ConcatenatedString))
+            if not is_docstring:
+                self.report("AD101", stmt, "expression statement (its value is discarded)",
+                            "remove it; adgen differentiates the returned value")
+        elif isinstance(stmt, cst.Pass):
+            pass
+        elif isinstance(stmt, cst.Assign):
+            self.check_assign(stmt)
+        elif isinstance(stmt, cst.AnnAssign):
+            if stmt.value is not None:
+                self.check_target(stmt.target)
+                self.check_expr(stmt.value)
+                self.define(stmt.target)
+        elif isinstance(stmt, cst.AugAssign):
+            self.check_aug_assign(stmt)
+        elif isinstance(stmt, cst.Return):
+            self.check_return(stmt, is_last)
+            return True
+        else:
+            kind, help = _STATEMENT_MESSAGES.get(
+                type(stmt), (f"'{type(stmt).__name__}' statement", "rewrite it as assignments"))
+            self.report("AD101", stmt, f"{kind} is not supported", help)
+        return False
+
+    def check_assign(self, stmt: cst.Assign) -> None:
+        if len(stmt.targets) > 1:
+            self.report("AD105", stmt.targets[1].target, "chained assignment (a = b = ...)",
+                        "assign one name, then copy it: a = ...; b = a")
+            return
+        target = stmt.targets[0].target
+        if isinstance(target, (cst.Tuple, cst.List)):
+            self.check_unpack(target, stmt.value)
+        else:
+            self.check_target(target)
+            self.check_expr(stmt.value)
+        self.define(target)
+
+    def check_unpack(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
+        for el in target.elements:
+            self.check_target(el.value if not isinstance(el, cst.StarredElement) else el)
+        if not isinstance(value, (cst.Tuple, cst.List)):
+            self.report("AD204", value, "can only unpack a literal tuple of expressions",
+                        "write a, b = expr1, expr2, or assign the names one by one")
+            return
+        if len(value.elements) != len(target.elements):
+            self.report("AD204", value, f"cannot unpack {len(value.elements)} values into "
+                        f"{len(target.elements)} names", "give one value per name")
+        for el in value.elements:
+            if isinstance(el, cst.StarredElement):
+                self.report("AD204", el, "starred expression in unpacking",
+                            "give one value per name")
+            else:
+                self.check_expr(el.value)
+
+    def check_target(self, target: cst.CSTNode) -> None:
+        if isinstance(target, cst.Name):
+            return
+        kind = {cst.Attribute: "attribute", cst.Subscript: "subscript",
+                cst.StarredElement: "starred name"}.get(type(target), "this target")
+        self.report("AD105", target, f"assignment to {kind} is not supported",
+                    "assign to a plain local name")
+
+    def check_aug_assign(self, stmt: cst.AugAssign) -> None:
+        if not isinstance(stmt.operator, AUG_OPERATORS):
+            op = self.parsed.code(stmt.operator).strip()
+            self.report("AD106", stmt.operator, f"augmented operator '{op}' is not supported",
+                        "use += -= *= /= or **=")
+        if isinstance(stmt.target, cst.Name):
+            self.check_expr(stmt.target)
+        else:
+            self.check_target(stmt.target)
+        self.check_expr(stmt.value)
+        self.define(stmt.target)
+
+    def check_return(self, stmt: cst.Return, is_last: bool) -> None:
+        if not is_last:
+            self.report("AD104", stmt, "return before the end of the function",
+                        "return once, as the last statement")
+        if stmt.value is None:
+            self.report("AD104", stmt, "return without a value",
+                        "return the scalar to differentiate")
+        elif isinstance(stmt.value, (cst.Tuple, cst.List)):
+            self.report("AD104", stmt.value, "returning several values",
+                        "return a single scalar; differentiate each output separately")
+        else:
+            self.check_expr(stmt.value)
+
+    def define(self, target: cst.CSTNode) -> None:
+        _target_names(target, self.defined)
+
+    # ------------------------------------------------------------ expressions
+
+    def check_expr(self, expr: cst.BaseExpression) -> None:
+        expr.visit(_ExpressionChecker(self))
+
+
+class _ExpressionChecker(cst.CSTVisitor):
+    """Reports every unsupported node of one expression."""
+
+    def __init__(self, fence: Fence):
+        super().__init__()
+        self.fence = fence
+        self.scope = fence.scope
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.BaseExpression) and not isinstance(node, _SIMPLE_EXPRESSIONS):
+            kind, help = _EXPRESSION_MESSAGES.get(
+                type(node), (type(node).__name__, "rewrite it with + - * / ** and math calls"))
+            code = "AD107" if isinstance(node, (cst.SimpleString, cst.ConcatenatedString,
+                                                cst.FormattedString, cst.Imaginary,
+                                                cst.Ellipsis)) else "AD102"
+            self.fence.report(code, node, f"{kind} is not supported", help)
+            return False
+        return super().on_visit(node)
+
+    def visit_Name(self, node: cst.Name) -> bool:
+        name, fence = node.value, self.fence
+        if name in fence.defined:
+            return False
+        if name in fence.locals:
+            fence.report("AD203", node, f"local variable '{name}' is used before it is assigned",
+                         "assign it before this line")
+        elif name in self.scope.consts:
+            pass
+        elif name in ("True", "False", "None"):
+            fence.report("AD107", node, f"constant '{name}' is not supported",
+                         "only numeric constants are supported")
+        elif name in self.scope.functions:
+            fence.report("AD202", node, f"function '{name}' used as a value",
+                         "call it, or pass the value in as a parameter")
+        elif name in self.scope.others:
+            fence.report("AD202", node, f"module-level name '{name}' is not a numeric constant",
+                         "pass it in as a parameter, or make it a literal number")
+        elif name in self.scope.modules or name in self.scope.imported:
+            fence.report("AD202", node, f"'{name}' is a module or imported function, not a "
+                         "number", "call it, or pass the value in as a parameter")
+        else:
+            fence.report("AD201", node, f"name '{name}' is not defined",
+                         "define it as a parameter, a local variable, or a module-level "
+                         "numeric constant")
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        dotted = self.scope.qualify(node)
+        if dotted in MATH_CONSTANTS:
+            return False
+        shown = self.fence.parsed.code(node).strip()
+        if dotted and dotted.split(".")[0] in ("math",):
+            self.fence.report("AD102", node, f"'{shown}' is not supported",
+                              "use math.pi, math.e or math.tau, or a literal number")
+        else:
+            self.fence.report("AD102", node, f"attribute access '{shown}' is not supported",
+                              "use plain scalar parameters and local names")
+        return False
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> bool:
+        if not isinstance(node.operator, BIN_OPERATORS):
+            op = self.fence.parsed.code(node.operator).strip()
+            help = ("matrix products need array support, which is not available yet"
+                    if isinstance(node.operator, cst.MatrixMultiply)
+                    else "use + - * / or **")
+            self.fence.report("AD106", node.operator, f"operator '{op}' is not supported", help)
+        return True
+
+    def visit_UnaryOperation(self, node: cst.UnaryOperation) -> bool:
+        if not isinstance(node.operator, (cst.Minus, cst.Plus)):
+            op = self.fence.parsed.code(node.operator).strip()
+            self.fence.report("AD106", node.operator, f"operator '{op}' is not supported",
+                              "use unary minus, or arithmetic")
+        return True
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        self.check_callee(node)
+        for arg in node.args:
+            arg.value.visit(self)
+        return False
+
+    def check_callee(self, node: cst.Call) -> None:
+        fence, func = self.fence, node.func
+        if isinstance(func, cst.Name) and (func.value in fence.defined or
+                                           func.value in fence.locals):
+            fence.report("AD303", func, f"'{func.value}' is a variable, not a function",
+                         "call a math function or a builtin")
+            return
+        if isinstance(func, cst.Name) and func.value in self.scope.functions:
+            fence.report("AD301", func, f"call to function '{func.value}' defined in this file",
+                         "calls between functions are not supported yet; inline the helper "
+                         "by hand")
+            return
+        name = self.scope.qualify(func)
+        if name is None:
+            fence.report("AD303", func, "call of a computed function",
+                         "call math functions or builtins by name")
+            return
+        rule = REGISTRY.by_spelling(name)
+        if rule is None or not _is_call_spelling(name):
+            fence.report("AD301", func, f"no derivative rule for '{name}'", _suggest(name))
+            return
+        if any(a.keyword is not None or a.star for a in node.args):
+            fence.report("AD303", node, f"keyword or starred arguments to '{name}'",
+                         "pass the arguments positionally")
+            return
+        n = len(node.args)
+        if not rule.accepts(n):
+            expected = (f"at least {rule.arity}" if rule.variadic else str(rule.arity))
+            fence.report("AD302", node, f"'{name}' takes {expected} argument"
+                         f"{'s' if expected != '1' else ''} here, got {n}",
+                         "adgen supports the positional forms listed in docs/rules.md")
+
+
+def _is_call_spelling(name: str) -> bool:
+    return name.replace(".", "").isidentifier()
+
+
+def _suggest(name: str) -> str:
+    spellings = [s for s in REGISTRY.spellings() if _is_call_spelling(s)]
+    close = difflib.get_close_matches(name, spellings, n=3, cutoff=0.8)
+    if close:
+        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "? (docs/rules.md)"
+    return ("supported functions are listed in docs/rules.md; rewrite it with them, or pass "
+            "its value in as a parameter")

@@ -1,0 +1,176 @@
+"""The intermediate representation: small frozen dataclasses, no libcst types.
+
+Two layers:
+
+* expressions (`Name`, `Num`, `BinOp`, `Neg`, `Call`, `IfExp`, `Compare`) — the leaves are the
+  operands of staged statements; whole trees are what derivative templates expand to and what
+  the emitter prints;
+* statements of the staged forward function (`Assign`: one primitive applied to operands) and of
+  the backward pass (`GradAssign`, grouped per forward statement in `BackwardBlock`).
+
+A `Function` holds the staged forward body; blocks for `if`/`for`/`while` join `Assign` as
+statement kinds when control flow is added, which is why bodies are tuples of `Stmt`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Union
+
+
+@dataclasses.dataclass(frozen=True)
+class Pos:
+    """A position in the user's file: 1-based line and 1-based column."""
+
+    line: int
+    col: int
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclasses.dataclass(frozen=True)
+class Name:
+    id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Num:
+    """A numeric constant; `text` is how it is printed (as the user wrote it, when they did)."""
+
+    value: float | int
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.text:
+            object.__setattr__(self, "text", repr(self.value))
+
+
+@dataclasses.dataclass(frozen=True)
+class BinOp:
+    op: str  # one of + - * / **
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclasses.dataclass(frozen=True)
+class Neg:
+    operand: "Expr"
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    func: str  # dotted name as printed: "math.exp", "abs", "max"
+    args: tuple["Expr", ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Attr:
+    """A module attribute used as a value: `math.pi`."""
+
+    dotted: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Compare:
+    left: "Expr"
+    ops: tuple[str, ...]  # < <= > >= == !=
+    comparators: tuple["Expr", ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class IfExp:
+    test: "Expr"
+    body: "Expr"
+    orelse: "Expr"
+
+
+Expr = Union[Name, Num, BinOp, Neg, Call, Attr, Compare, IfExp]
+Operand = Union[Name, Num, Attr]
+
+
+# ---------------------------------------------------------------- forward statements
+
+
+@dataclasses.dataclass(frozen=True)
+class Assign:
+    """`target = prim(*args)`: one primitive (a rule name) applied to operands.
+
+    `user` is the name the user wrote when this statement defines a user variable (so the
+    target may be a versioned `h_1` of user name `h`); None for intermediates adgen invented.
+    `line_text` is the user's source line, for comments.
+    """
+
+    target: str
+    prim: str
+    args: tuple[Operand, ...]
+    pos: Pos
+    user: str | None = None
+
+
+Stmt = Assign
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    name: str
+    default: str | None  # source text of the default value, if any
+    pos: Pos
+
+
+@dataclasses.dataclass(frozen=True)
+class ModuleConst:
+    """A module-level numeric constant the function reads: emitted verbatim into the output."""
+
+    name: str
+    text: str
+    value: float
+    pos: Pos
+
+
+@dataclasses.dataclass(frozen=True)
+class Function:
+    """A staged forward function: straight-line `body`, result in `output`."""
+
+    name: str
+    params: tuple[Param, ...]
+    body: tuple[Stmt, ...]
+    output: Operand
+    output_stem: str  # the name the upstream gradient is called after: d<output_stem>
+    consts: tuple[ModuleConst, ...]
+    path: str
+    pos: Pos
+
+
+# ---------------------------------------------------------------- backward statements
+
+
+@dataclasses.dataclass(frozen=True)
+class GradAssign:
+    """`target = expr` (first contribution) or `target += expr` (later ones)."""
+
+    target: str
+    expr: Expr
+    accumulate: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class BackwardBlock:
+    """The backward statements that differentiate one forward statement."""
+
+    origin: Assign
+    stmts: tuple[GradAssign, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Gradient:
+    """A differentiated function: the forward statements it needs, then the backward blocks."""
+
+    function: Function
+    wrt: tuple[str, ...]
+    forward: tuple[Stmt, ...]
+    blocks: tuple[BackwardBlock, ...]
+    zeros: tuple[str, ...]  # gradient names of wrt inputs that do not reach the output
+    grad_names: dict[str, str]  # variable -> its gradient's name
+    seed: str  # name of the upstream-gradient parameter
+    single: bool = False  # return the one gradient itself rather than a 1-tuple

@@ -1,0 +1,237 @@
+"""The derivative-rule registry: one declaration per primitive, checked when it loads.
+
+A rule states, for a primitive applied to operands `a, b, ...` (or `x0, x1, ...` for a
+variadic primitive), how its forward value is written and the local gradient contribution of
+each operand, as Python expression templates over the operands, the output `out` and the
+upstream gradient `g`::
+
+    unary("exp", "math.exp(a)", "out * g", spellings=("math.exp",), sympy=sp.exp)
+
+Templates are parsed into IR expressions when the registry loads; a template that does not
+parse, names an unknown variable or function, or gives the wrong number of gradients raises
+`RuleError` at import time, so a broken rule never reaches a user's program.
+
+Each rule also carries what the tests and the verifier need: a sympy counterpart of the forward
+value, an input domain for sampling, and (for kinks) a branch signature.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import math
+from typing import Callable, Optional, Sequence
+
+from adgen import ir
+
+# Functions a template may call (they are also the only calls the emitter produces).
+TEMPLATE_FUNCTIONS = frozenset(
+    {f"math.{n}" for n in dir(math) if not n.startswith("_")} | {"abs", "max", "min", "pow"}
+)
+TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau"})
+
+
+class RuleError(Exception):
+    """A rule declaration is broken (raised at import, never in a user's program)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Instance:
+    """A rule at a fixed arity: slot names, forward template, one gradient template per slot."""
+
+    slots: tuple[str, ...]
+    forward: ir.Expr
+    grads: tuple[ir.Expr, ...]
+    forward_text: str
+    grad_texts: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """A primitive and its derivative.
+
+    name       the primitive's id in the IR ("exp", "add", "sigmoid")
+    spellings  how a user writes it: qualified callee names ("math.exp") or operator tokens ("+")
+    arity      number of operands; for variadic rules the minimum, with `variadic=True`
+    build      arity -> (forward template, gradient templates), as Python source text
+    stem       operand name fragments -> a readable name for the result, or None
+    noun       fallback name stem ("sum1", "exp2") when `stem` gives nothing usable
+    sympy      the forward value as a sympy function of the operands
+    domain     arity -> one (low, high) sampling interval per operand
+    branch     operand values -> a tuple naming the smooth piece the point lies on, for
+               primitives with kinks (abs, max, min); None for smooth primitives
+    """
+
+    name: str
+    spellings: tuple[str, ...]
+    arity: int
+    build: Callable[[int], tuple[str, Sequence[str]]]
+    stem: Callable[[Sequence[Optional[str]]], Optional[str]]
+    noun: str
+    sympy: Callable
+    domain: Callable[[int], tuple[tuple[float, float], ...]]
+    variadic: bool = False
+    branch: Optional[Callable[..., tuple]] = None
+    doc: str = ""
+
+    def accepts(self, n: int) -> bool:
+        return n >= self.arity if self.variadic else n == self.arity
+
+    def instance(self, n: int) -> Instance:
+        key = (self.name, n)
+        cached = _INSTANCES.get(key)
+        if cached is None:
+            if not self.accepts(n):
+                raise RuleError(f"rule {self.name!r} does not take {n} operands")
+            cached = _INSTANCES[key] = _instantiate(self, n)
+        return cached
+
+
+_INSTANCES: dict[tuple[str, int], Instance] = {}
+
+
+def slot_names(rule_arity: int, variadic: bool) -> tuple[str, ...]:
+    if variadic:
+        return tuple(f"x{i}" for i in range(rule_arity))
+    return ("a", "b", "c")[:rule_arity]
+
+
+def _instantiate(rule: Rule, n: int) -> Instance:
+    slots = slot_names(n, rule.variadic)
+    forward_text, grad_texts = rule.build(n)
+    grad_texts = tuple(grad_texts)
+    if len(grad_texts) != n:
+        raise RuleError(f"rule {rule.name!r}: {len(grad_texts)} gradients for {n} operands")
+    forward = parse_template(forward_text, set(slots), f"{rule.name} forward")
+    grads = tuple(
+        parse_template(t, set(slots) | {"out", "g"}, f"{rule.name} gradient {i}")
+        for i, t in enumerate(grad_texts)
+    )
+    return Instance(slots, forward, grads, forward_text, grad_texts)
+
+
+# ---------------------------------------------------------------- template parsing
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+
+
+def parse_template(text: str, names: set[str], where: str) -> ir.Expr:
+    """Parse a Python expression template into IR, allowing only `names` as variables."""
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError as exc:
+        raise RuleError(f"{where}: template {text!r} does not parse: {exc}") from None
+    return _convert(tree, names, where, text)
+
+
+def _dotted(node: ast.AST) -> Optional[str]:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _convert(node: ast.AST, names: set[str], where: str, text: str) -> ir.Expr:
+    def conv(n: ast.AST) -> ir.Expr:
+        return _convert(n, names, where, text)
+
+    if isinstance(node, ast.Name):
+        if node.id not in names:
+            raise RuleError(f"{where}: template {text!r} uses unknown name {node.id!r}")
+        return ir.Name(node.id)
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return ir.Num(node.value, ast.unparse(node))
+    if isinstance(node, ast.Attribute):
+        dotted = _dotted(node)
+        if dotted not in TEMPLATE_ATTRS:
+            raise RuleError(f"{where}: template {text!r} uses unknown attribute {dotted!r}")
+        return ir.Attr(dotted)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        return ir.BinOp(_BINOPS[type(node.op)], conv(node.left), conv(node.right))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return ir.Neg(conv(node.operand))
+    if isinstance(node, ast.Call) and not node.keywords:
+        func = _dotted(node.func)
+        if func not in TEMPLATE_FUNCTIONS:
+            raise RuleError(f"{where}: template {text!r} calls unknown function {func!r}")
+        return ir.Call(func, tuple(conv(a) for a in node.args))
+    if isinstance(node, ast.IfExp):
+        return ir.IfExp(conv(node.test), conv(node.body), conv(node.orelse))
+    if isinstance(node, ast.Compare) and all(type(o) in _CMPOPS for o in node.ops):
+        return ir.Compare(
+            conv(node.left),
+            tuple(_CMPOPS[type(o)] for o in node.ops),
+            tuple(conv(c) for c in node.comparators),
+        )
+    raise RuleError(f"{where}: template {text!r} uses unsupported syntax {ast.dump(node)[:60]}")
+
+
+def substitute(expr: ir.Expr, mapping: dict[str, ir.Expr]) -> ir.Expr:
+    """Replace template variables by expressions."""
+    if isinstance(expr, ir.Name):
+        return mapping.get(expr.id, expr)
+    if isinstance(expr, (ir.Num, ir.Attr)):
+        return expr
+    if isinstance(expr, ir.BinOp):
+        return ir.BinOp(expr.op, substitute(expr.left, mapping), substitute(expr.right, mapping))
+    if isinstance(expr, ir.Neg):
+        return ir.Neg(substitute(expr.operand, mapping))
+    if isinstance(expr, ir.Call):
+        return ir.Call(expr.func, tuple(substitute(a, mapping) for a in expr.args))
+    if isinstance(expr, ir.IfExp):
+        return ir.IfExp(
+            substitute(expr.test, mapping),
+            substitute(expr.body, mapping),
+            substitute(expr.orelse, mapping),
+        )
+    if isinstance(expr, ir.Compare):
+        return ir.Compare(
+            substitute(expr.left, mapping),
+            expr.ops,
+            tuple(substitute(c, mapping) for c in expr.comparators),
+        )
+    raise TypeError(f"not an expression: {expr!r}")
+
+
+# ---------------------------------------------------------------- the registry
+
+
+class Registry:
+    """All rules, looked up by primitive name or by how the user spells the call/operator."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Rule] = {}
+        self._by_spelling: dict[str, Rule] = {}
+
+    def add(self, rule: Rule) -> Rule:
+        if rule.name in self._by_name:
+            raise RuleError(f"duplicate rule {rule.name!r}")
+        for spelling in rule.spellings:
+            if spelling in self._by_spelling:
+                raise RuleError(f"spelling {spelling!r} claimed by two rules")
+            self._by_spelling[spelling] = rule
+        self._by_name[rule.name] = rule
+        # Check the templates now, at import: every fixed arity, and two sizes of variadics.
+        for n in ([rule.arity, rule.arity + 1] if rule.variadic else [rule.arity]):
+            rule.instance(n)
+            if len(rule.domain(n)) != n:
+                raise RuleError(f"rule {rule.name!r}: domain has the wrong number of intervals")
+        return rule
+
+    def __getitem__(self, name: str) -> Rule:
+        return self._by_name[name]
+
+    def __iter__(self):
+        return iter(self._by_name.values())
+
+    def by_spelling(self, spelling: str) -> Optional[Rule]:
+        return self._by_spelling.get(spelling)
+
+    def spellings(self) -> list[str]:
+        return sorted(self._by_spelling)
+
+
+REGISTRY = Registry()

@@ -1,0 +1,232 @@
+"""Derivative rules for scalar Python: arithmetic operators, `math`, builtins, composite gates.
+
+One declaration per primitive.  Templates are Python over the operands (`a`, `b`; `x0, x1, ...`
+for variadic rules), the forward value `out` and the upstream gradient `g`.  Conventions at
+non-differentiable points (docs/non-differentiable.md) are written into the templates:
+
+* `abs'(0) = 0`  (the gradient is `g` for a > 0, `-g` for a < 0, `0.0` at 0);
+* `max`/`min` ties go to the first of the tied arguments (as `max` itself returns it);
+* `hypot` at the origin has gradient 0.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+import sympy as sp
+
+from adgen.rules.registry import REGISTRY, Rule
+
+DEFAULT_DOMAIN = (-2.0, 2.0)
+POSITIVE = (0.2, 4.0)
+UNIT = (-0.9, 0.9)
+
+Stem = Callable[[Sequence[Optional[str]]], Optional[str]]
+
+
+def _fmt(pattern: str) -> Stem:
+    """A stem from a format string over operand fragments; None if any fragment is unnamed."""
+
+    def stem(frags: Sequence[Optional[str]]) -> Optional[str]:
+        if any(f is None for f in frags):
+            return None
+        return pattern.format(*frags)
+
+    return stem
+
+
+def _fixed(*intervals: tuple[float, float]) -> Callable[[int], tuple]:
+    return lambda n: tuple(intervals)
+
+
+def _sign(v: float) -> int:
+    return (v > 0) - (v < 0)
+
+
+def unary(name, forward, grad, *, spellings=(), sympy, stem=None, noun=None,
+          domain=DEFAULT_DOMAIN, branch=None, doc=""):
+    """A one-operand rule, slot `a`."""
+    return REGISTRY.add(Rule(
+        name=name, spellings=tuple(spellings), arity=1,
+        build=lambda n: (forward, [grad]),
+        stem=stem or _fmt(name + "{0}"), noun=noun or name, sympy=sympy,
+        domain=_fixed(domain), branch=branch, doc=doc,
+    ))
+
+
+def binary(name, forward, grad_a, grad_b, *, spellings=(), sympy, stem, noun,
+           domain=(DEFAULT_DOMAIN, DEFAULT_DOMAIN), doc=""):
+    """A two-operand rule, slots `a` and `b`."""
+    return REGISTRY.add(Rule(
+        name=name, spellings=tuple(spellings), arity=2,
+        build=lambda n: (forward, [grad_a, grad_b]),
+        stem=stem, noun=noun, sympy=sympy, domain=_fixed(*domain), doc=doc,
+    ))
+
+
+def variadic(name, build, *, spellings, sympy, stem, noun, minimum=2, branch=None, doc=""):
+    """A rule over any number (at least `minimum`) of operands, slots `x0, x1, ...`."""
+    return REGISTRY.add(Rule(
+        name=name, spellings=tuple(spellings), arity=minimum, variadic=True, build=build,
+        stem=stem, noun=noun, sympy=sympy, domain=lambda n: (DEFAULT_DOMAIN,) * n,
+        branch=branch, doc=doc,
+    ))
+
+
+# ---------------------------------------------------------------- operators
+
+binary("add", "a + b", "g", "g", spellings=("+",), sympy=lambda a, b: a + b,
+       stem=_fmt("{0}p{1}"), noun="sum", doc="add gate: passes the gradient to both inputs")
+binary("sub", "a - b", "g", "-g", spellings=("-",), sympy=lambda a, b: a - b,
+       stem=_fmt("{0}m{1}"), noun="diff")
+binary("mul", "a * b", "b * g", "a * g", spellings=("*",), sympy=lambda a, b: a * b,
+       stem=_fmt("{0}{1}"), noun="prod",
+       doc="multiply gate: each input gets the other input times the gradient")
+
+
+def _div_stem(frags):
+    a, b = frags
+    if b is None:
+        return None
+    if a == "1":
+        return "inv" + b
+    return None if a is None else f"{a}over{b}"
+
+
+binary("div", "a / b", "g / b", "-out * g / b", spellings=("/",), sympy=lambda a, b: a / b,
+       stem=_div_stem, noun="quot", domain=(DEFAULT_DOMAIN, POSITIVE),
+       doc="d(a/b)/db = -(a/b)/b, reusing the forward value")
+
+
+def _pow_stem(frags):
+    a, b = frags
+    if a is None:
+        return None
+    named = {"2": "sqr", "3": "cube"}
+    if b in named:
+        return a + named[b]
+    return None if b is None else f"{a}pow{b}"
+
+
+binary("pow", "a ** b", "b * a ** (b - 1) * g", "out * math.log(a) * g",
+       spellings=("**", "pow"), sympy=lambda a, b: a ** b, stem=_pow_stem, noun="pow",
+       domain=(POSITIVE, DEFAULT_DOMAIN),
+       doc="with a constant exponent only the base gets a gradient: 2 * x * g for x**2")
+binary("fpow", "math.pow(a, b)", "b * math.pow(a, b - 1) * g", "out * math.log(a) * g",
+       spellings=("math.pow",), sympy=lambda a, b: a ** b, stem=_pow_stem, noun="pow",
+       domain=(POSITIVE, DEFAULT_DOMAIN))
+unary("neg", "-a", "-g", spellings=("u-",), sympy=lambda a: -a, stem=_fmt("neg{0}"))
+unary("copy", "a", "g", spellings=("u+",), sympy=lambda a: a, stem=lambda f: None, noun="t",
+      doc="a = b: the gradient passes through unchanged")
+
+# ---------------------------------------------------------------- math
+
+unary("exp", "math.exp(a)", "out * g", spellings=("math.exp",), sympy=sp.exp,
+      doc="reuses the forward value: d exp(a) = exp(a)")
+unary("log", "math.log(a)", "g / a", spellings=("math.log",), sympy=sp.log, domain=POSITIVE)
+unary("log2", "math.log2(a)", "g / (a * math.log(2))", spellings=("math.log2",),
+      sympy=lambda a: sp.log(a, 2), domain=POSITIVE)
+unary("log10", "math.log10(a)", "g / (a * math.log(10))", spellings=("math.log10",),
+      sympy=lambda a: sp.log(a, 10), domain=POSITIVE)
+unary("sqrt", "math.sqrt(a)", "g / (2 * out)", spellings=("math.sqrt",), sympy=sp.sqrt,
+      domain=POSITIVE)
+unary("sin", "math.sin(a)", "math.cos(a) * g", spellings=("math.sin",), sympy=sp.sin)
+unary("cos", "math.cos(a)", "-math.sin(a) * g", spellings=("math.cos",), sympy=sp.cos)
+unary("tan", "math.tan(a)", "(1 + out ** 2) * g", spellings=("math.tan",), sympy=sp.tan,
+      domain=(-1.2, 1.2))
+unary("tanh", "math.tanh(a)", "(1 - out ** 2) * g", spellings=("math.tanh",), sympy=sp.tanh,
+      doc="tanh gate: 1 - t**2 from the forward value")
+unary("sinh", "math.sinh(a)", "math.cosh(a) * g", spellings=("math.sinh",), sympy=sp.sinh)
+unary("cosh", "math.cosh(a)", "math.sinh(a) * g", spellings=("math.cosh",), sympy=sp.cosh)
+unary("asin", "math.asin(a)", "g / math.sqrt(1 - a ** 2)", spellings=("math.asin",),
+      sympy=sp.asin, domain=UNIT)
+unary("acos", "math.acos(a)", "-g / math.sqrt(1 - a ** 2)", spellings=("math.acos",),
+      sympy=sp.acos, domain=UNIT)
+unary("atan", "math.atan(a)", "g / (1 + a ** 2)", spellings=("math.atan",), sympy=sp.atan)
+unary("asinh", "math.asinh(a)", "g / math.sqrt(a ** 2 + 1)", spellings=("math.asinh",),
+      sympy=sp.asinh)
+unary("acosh", "math.acosh(a)", "g / math.sqrt(a ** 2 - 1)", spellings=("math.acosh",),
+      sympy=sp.acosh, domain=(1.2, 4.0))
+unary("atanh", "math.atanh(a)", "g / (1 - a ** 2)", spellings=("math.atanh",),
+      sympy=sp.atanh, domain=UNIT)
+unary("log1p", "math.log1p(a)", "g / (1 + a)", spellings=("math.log1p",),
+      sympy=lambda a: sp.log(1 + a), domain=(-0.8, 3.0))
+unary("expm1", "math.expm1(a)", "(out + 1) * g", spellings=("math.expm1",),
+      sympy=lambda a: sp.exp(a) - 1)
+unary("erf", "math.erf(a)", "2 / math.sqrt(math.pi) * math.exp(-a ** 2) * g",
+      spellings=("math.erf",), sympy=sp.erf)
+unary("erfc", "math.erfc(a)", "-2 / math.sqrt(math.pi) * math.exp(-a ** 2) * g",
+      spellings=("math.erfc",), sympy=sp.erfc)
+binary("atan2", "math.atan2(a, b)", "b * g / (a ** 2 + b ** 2)", "-a * g / (a ** 2 + b ** 2)",
+       spellings=("math.atan2",), sympy=sp.atan2, stem=_fmt("atan2{0}{1}"), noun="angle",
+       domain=(DEFAULT_DOMAIN, POSITIVE))
+
+# ---------------------------------------------------------------- kinks
+
+_ABS_GRAD = "g if a > 0 else -g if a < 0 else 0.0"
+unary("abs", "abs(a)", _ABS_GRAD, spellings=("abs",), sympy=sp.Abs,
+      branch=lambda a: (_sign(a),), doc="abs'(0) = 0")
+unary("fabs", "math.fabs(a)", _ABS_GRAD, spellings=("math.fabs",), sympy=sp.Abs,
+      stem=_fmt("abs{0}"), noun="abs", branch=lambda a: (_sign(a),), doc="abs'(0) = 0")
+
+
+def _extremum_build(func: str, strict: str, loose: str):
+    """max/min of n operands: operand i gets g when it beats every earlier operand strictly
+    and no later operand beats it, i.e. when it is the first of the winners."""
+
+    def build(n: int):
+        xs = [f"x{i}" for i in range(n)]
+
+        def group(items):
+            return items[0] if len(items) == 1 else f"{func}({', '.join(items)})"
+
+        grads = []
+        for i in range(n):
+            before, after = xs[:i], xs[i + 1:]
+            if n == 2:
+                cond = f"x0 {loose} x1" if i == 0 else f"x0 {strict} x1"
+            elif not before:
+                cond = f"x0 {loose} {group(after)}"
+            elif not after:
+                cond = f"{group(before)} {strict} x{i}"
+            else:
+                cond = f"{group(before)} {strict} x{i} {loose} {group(after)}"
+            grads.append(f"g if {cond} else 0.0")
+        return f"{func}({', '.join(xs)})", grads
+
+    return build
+
+
+def _pairwise_signs(*xs: float) -> tuple:
+    return tuple(_sign(xs[i] - xs[j]) for i in range(len(xs)) for j in range(i + 1, len(xs)))
+
+
+variadic("max", _extremum_build("max", "<", ">="), spellings=("max",), sympy=sp.Max,
+         stem=_fmt("max{0}{1}"), noun="max", branch=_pairwise_signs,
+         doc="max gate: routes the gradient to the largest input (ties: the first)")
+variadic("min", _extremum_build("min", ">", "<="), spellings=("min",), sympy=sp.Min,
+         stem=_fmt("min{0}{1}"), noun="min", branch=_pairwise_signs,
+         doc="min gate: routes the gradient to the smallest input (ties: the first)")
+
+
+def _hypot_build(n: int):
+    xs = [f"x{i}" for i in range(n)]
+    return f"math.hypot({', '.join(xs)})", [f"{x} / out * g if out else 0.0" for x in xs]
+
+
+variadic("hypot", _hypot_build, spellings=("math.hypot",),
+         sympy=lambda *xs: sp.sqrt(sum(x ** 2 for x in xs)), stem=_fmt("hyp{0}{1}"),
+         noun="norm", branch=lambda *xs: (0 if all(x == 0 for x in xs) else 1,),
+         doc="gradient 0 at the origin")
+
+# ---------------------------------------------------------------- composite gates
+
+unary("sigmoid", "1.0 / (1 + math.exp(-a))", "(1 - out) * out * g",
+      sympy=lambda a: 1 / (1 + sp.exp(-a)), stem=_fmt("sig{0}"), noun="sig",
+      doc="sigmoid gate 1/(1+exp(-z)): local gradient (1 - s) * s from the forward value")
+unary("softplus", "math.log(1 + math.exp(a))", "g / (1 + math.exp(-a))",
+      sympy=lambda a: sp.log(1 + sp.exp(a)), stem=_fmt("softplus{0}"), noun="softplus",
+      doc="softplus gate log(1+exp(z)): its derivative is the sigmoid of z")
+unary("softplus1p", "math.log1p(math.exp(a))", "g / (1 + math.exp(-a))",
+      sympy=lambda a: sp.log(1 + sp.exp(a)), stem=_fmt("softplus{0}"), noun="softplus",
+      doc="softplus written with log1p: the same gate, the user's more accurate forward")

@@ -1,0 +1,213 @@
+"""Parse: source text -> libcst module, node positions, and the module-level scope.
+
+The scope records what a function may refer to without executing anything: imports (`import
+math as m`, `from math import exp`), numeric constants (`EPS = 1e-8`, evaluated from their
+literal text), and top-level functions.  Names bound at module level to anything else are
+remembered too, so a function that reads one gets a precise diagnostic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import operator
+from typing import Optional
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from adgen import ir
+from adgen.diagnostics import AdgenError, Diagnostic
+
+
+@dataclasses.dataclass
+class ModuleScope:
+    """Module-level bindings visible to the functions of one file."""
+
+    modules: dict[str, str] = dataclasses.field(default_factory=dict)  # alias -> module
+    imported: dict[str, str] = dataclasses.field(default_factory=dict)  # alias -> "math.exp"
+    consts: dict[str, ir.ModuleConst] = dataclasses.field(default_factory=dict)
+    others: dict[str, ir.Pos] = dataclasses.field(default_factory=dict)  # non-constant bindings
+    functions: dict[str, cst.FunctionDef] = dataclasses.field(default_factory=dict)
+
+    def qualify(self, node: cst.BaseExpression) -> Optional[str]:
+        """The qualified name a Name/Attribute refers to: `m.exp` -> "math.exp", `exp` ->
+        "math.exp" after `from math import exp`; builtins stay bare; None if not a dotted name."""
+        if isinstance(node, cst.Name):
+            if node.value in self.imported:
+                return self.imported[node.value]
+            if node.value in self.modules:
+                return self.modules[node.value]
+            return node.value
+        if isinstance(node, cst.Attribute):
+            base = self.qualify(node.value)
+            return None if base is None else f"{base}.{node.attr.value}"
+        return None
+
+
+class ParsedModule:
+    """A parsed file: its path, text, libcst tree, positions and module scope."""
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.text = text
+        self.lines = text.splitlines()
+        try:
+            self.module = cst.parse_module(text)
+        except cst.ParserSyntaxError as exc:
+            raise AdgenError([Diagnostic(
+                "AD100", f"syntax error: {exc.message}", path, exc.raw_line,
+                exc.raw_column + 1, source_line=self.line_text(exc.raw_line),
+                help="adgen reads the file as Python source; fix the syntax first",
+            )]) from None
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        self._positions = wrapper.resolve(PositionProvider)
+        self.scope = _collect_scope(self)
+
+    def pos(self, node: cst.CSTNode) -> ir.Pos:
+        start = self._positions[node].start
+        return ir.Pos(start.line, start.column + 1)
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def diagnostic(self, code: str, node: cst.CSTNode, message: str, help: str = "") -> Diagnostic:
+        pos = self.pos(node)
+        return Diagnostic(code, message, self.path, pos.line, pos.col, help=help,
+                          source_line=self.line_text(pos.line))
+
+    def find_functions(self) -> list[cst.FunctionDef]:
+        """Every function definition in the file, nested ones included, in source order."""
+        found: list[cst.FunctionDef] = []
+
+        class Finder(cst.CSTVisitor):
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+                found.append(node)
+
+        self.module.visit(Finder())
+        return found
+
+
+# ---------------------------------------------------------------- constants
+
+_BINARY = {
+    cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
+    cst.Divide: operator.truediv, cst.Power: operator.pow,
+}
+MATH_CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.tau": math.tau}
+
+
+def evaluate_constant(node: cst.BaseExpression, scope: ModuleScope) -> Optional[float]:
+    """The value of a numeric constant expression (literals, + - * / **, math constants and
+    functions, earlier module constants), or None if it is not one.  Nothing is executed."""
+    try:
+        value = _evaluate(node, scope)
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
+def _evaluate(node: cst.BaseExpression, scope: ModuleScope):
+    if isinstance(node, cst.Integer):
+        return node.evaluated_value
+    if isinstance(node, cst.Float):
+        return node.evaluated_value
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        value = _evaluate(node.expression, scope)
+        return None if value is None else (-value if isinstance(node.operator, cst.Minus) else value)
+    if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BINARY:
+        left, right = _evaluate(node.left, scope), _evaluate(node.right, scope)
+        if left is None or right is None:
+            return None
+        return _BINARY[type(node.operator)](left, right)
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        if isinstance(node, cst.Name) and node.value in scope.consts:
+            return scope.consts[node.value].value
+        return MATH_CONSTANTS.get(scope.qualify(node) or "")
+    if isinstance(node, cst.Call) and not any(a.keyword or a.star for a in node.args):
+        func = scope.qualify(node.func) or ""
+        if func.startswith("math.") and callable(getattr(math, func[5:], None)):
+            args = [_evaluate(a.value, scope) for a in node.args]
+            if any(a is None for a in args):
+                return None
+            return getattr(math, func[5:])(*args)
+    return None
+
+
+def _is_literal(node: cst.BaseExpression) -> bool:
+    """Numbers and arithmetic on numbers only: safe to copy verbatim into generated code."""
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.UnaryOperation):
+        return _is_literal(node.expression)
+    if isinstance(node, cst.BinaryOperation):
+        return _is_literal(node.left) and _is_literal(node.right)
+    return False
+
+
+def constant_text(node: cst.BaseExpression, value: float, parsed: ParsedModule) -> str:
+    """How a constant is written in generated code: the user's text if it is plain literal
+    arithmetic, else its value."""
+    return parsed.code(node).strip() if _is_literal(node) else repr(value)
+
+
+# ---------------------------------------------------------------- module scope
+
+
+def _collect_scope(parsed: ParsedModule) -> ModuleScope:
+    scope = ModuleScope()
+    for stmt in parsed.module.body:
+        if isinstance(stmt, cst.FunctionDef):
+            scope.functions[stmt.name.value] = stmt
+            scope.others[stmt.name.value] = parsed.pos(stmt)
+            continue
+        if isinstance(stmt, cst.ClassDef):
+            scope.others[stmt.name.value] = parsed.pos(stmt)
+            continue
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            _bind_small(small, scope, parsed)
+    return scope
+
+
+def _bind_small(small: cst.BaseSmallStatement, scope: ModuleScope, parsed: ParsedModule) -> None:
+    if isinstance(small, cst.Import):
+        for alias in small.names:
+            dotted = parsed.code(alias.name).strip()
+            if alias.asname is not None:
+                scope.modules[alias.asname.name.value] = dotted
+            else:
+                top = dotted.split(".")[0]
+                scope.modules[top] = top
+    elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
+        module = parsed.code(small.module).strip()
+        if isinstance(small.names, cst.ImportStar):
+            return
+        for alias in small.names:
+            name = alias.name.value if isinstance(alias.name, cst.Name) else parsed.code(alias.name)
+            local = alias.asname.name.value if alias.asname is not None else name
+            scope.imported[local] = f"{module}.{name}"
+    elif isinstance(small, (cst.Assign, cst.AnnAssign)):
+        targets = (
+            [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+        )
+        value = small.value
+        for target in targets:
+            if not isinstance(target, cst.Name):
+                continue
+            name = target.value
+            scope.consts.pop(name, None)
+            scope.others.pop(name, None)
+            number = evaluate_constant(value, scope) if value is not None else None
+            if number is None:
+                scope.others[name] = parsed.pos(target)
+            else:
+                scope.consts[name] = ir.ModuleConst(
+                    name, constant_text(value, number, parsed), float(number), parsed.pos(target)
+                )

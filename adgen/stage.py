@@ -1,0 +1,206 @@
+"""Stage: a fenced libcst function -> an `ir.Function` of single-operation statements.
+
+Nested expressions are flattened into statements with derived names (`xpy = x + y`,
+`xpysqr = xpy ** 2`); composite gates become one statement (`sigy = sigmoid(y)`); the outermost
+operation of a user's assignment keeps the user's name; a re-assigned name gets a new version
+(`h`, `h_1`, ...) so that every name is assigned once and the backward pass can read any value
+the forward pass computed.  The stager assumes the fence accepted the function.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from adgen import gates, ir
+from adgen.fence import assigned_names, small_statements
+from adgen.naming import Names
+from adgen.rules import REGISTRY
+from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
+
+_BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
+                     cst.Power: "**"}
+_AUG_SPELLINGS = {cst.AddAssign: "+", cst.SubtractAssign: "-", cst.MultiplyAssign: "*",
+                  cst.DivideAssign: "/", cst.PowerAssign: "**"}
+_ATTR_FRAGMENTS = {"math.pi": "pi", "math.e": "e", "math.tau": "tau"}
+
+
+class Stager:
+    def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef):
+        self.parsed = parsed
+        self.scope = parsed.scope
+        self.fn = fn
+        self.user_locals = assigned_names(fn)
+        params = _params(fn)
+        params_names = {p.name.value for p in params}
+        taken = set(self.user_locals) | params_names
+        taken |= set(self.scope.consts) | set(self.scope.modules) | set(self.scope.imported)
+        taken |= set(self.scope.functions) | set(self.scope.others)
+        if fn.name.value not in self.user_locals and fn.name.value not in params_names:
+            taken.discard(fn.name.value)  # the generated module never defines the function
+        self.names = Names(taken)
+        self.env: dict[str, ir.Operand] = {}
+        self.body: list[ir.Assign] = []
+        self.consts_used: dict[str, ir.ModuleConst] = {}
+        self.first_binding: set[str] = set()
+        self.params = tuple(
+            ir.Param(p.name.value, self._default_text(p), parsed.pos(p)) for p in params
+        )
+        for p in self.params:
+            self.env[p.name] = ir.Name(p.name)
+
+    def _default_text(self, p: cst.Param) -> Optional[str]:
+        if p.default is None:
+            return None
+        value = evaluate_constant(p.default, self.scope)
+        text = self.parsed.code(p.default).strip()
+        return text if _plain_number(text) else repr(value)
+
+    # ------------------------------------------------------------ statements
+
+    def stage(self) -> ir.Function:
+        output: ir.Operand = ir.Num(0.0)
+        stem = self.fn.name.value
+        for stmt, _ in small_statements(self.fn):
+            if isinstance(stmt, cst.Assign):
+                self.stage_assign(stmt.targets[0].target, stmt.value)
+            elif isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
+                self.stage_assign(stmt.target, stmt.value)
+            elif isinstance(stmt, cst.AugAssign):
+                self.stage_aug_assign(stmt)
+            elif isinstance(stmt, cst.Return):
+                output, stem = self.stage_return(stmt.value)
+        consts = tuple(sorted(self.consts_used.values(), key=lambda c: (c.pos.line, c.pos.col)))
+        return ir.Function(
+            name=self.fn.name.value, params=self.params, body=tuple(self.body), output=output,
+            output_stem=stem, consts=consts, path=self.parsed.path, pos=self.parsed.pos(self.fn),
+        )
+
+    def stage_assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            names = [el.value.value for el in target.elements]
+            values = [el.value for el in value.elements]
+            staged = [self.stage_expr(v, self.version(n), user=n) for n, v in zip(names, values)]
+            for name, operand in zip(names, staged):
+                self.env[name] = operand
+        else:
+            name = target.value
+            self.env[name] = self.stage_expr(value, self.version(name), user=name)
+
+    def stage_aug_assign(self, stmt: cst.AugAssign) -> None:
+        name = stmt.target.value
+        rhs = self.stage_expr(stmt.value)
+        rule = REGISTRY.by_spelling(_AUG_SPELLINGS[type(stmt.operator)])
+        target = self.version(name)
+        self.env[name] = self.add(rule.name, (self.env[name], rhs), stmt, target, user=name)
+
+    def stage_return(self, value: cst.BaseExpression) -> tuple[ir.Operand, str]:
+        if isinstance(value, cst.Name) and value.value in self.user_locals:
+            operand = self.env[value.value]
+            if isinstance(operand, ir.Name) and self._defined_in_body(operand.id):
+                return operand, value.value
+        fname = self.fn.name.value
+        target = self.names.claim(fname) if self.names.is_free(fname) else self.names.fresh("out")
+        return self.stage_expr(value, target), target
+
+    def _defined_in_body(self, name: str) -> bool:
+        return any(s.target == name for s in self.body)
+
+    def version(self, user_name: str) -> str:
+        """The name for a new binding of a user variable: itself the first time, then `x_1`..."""
+        if user_name in self.user_locals and user_name not in self.first_binding \
+                and user_name not in self.env:
+            self.first_binding.add(user_name)
+            return user_name
+        return self.names.fresh(user_name)
+
+    # ------------------------------------------------------------ expressions
+
+    def stage_expr(self, node: cst.BaseExpression, target: Optional[str] = None,
+                   user: Optional[str] = None) -> ir.Operand:
+        """Stage `node`; returns the operand holding its value.  With `target`, the value is
+        bound to that name (by its outermost operation, or a copy for a plain operand)."""
+        gate = gates.match(node, self.scope)
+        if gate is not None:
+            rule_name, operand = gate
+            return self.add(rule_name, (self.stage_expr(operand),), node, target, user)
+        operand = self.leaf(node)
+        if operand is not None:
+            if target is None:
+                return operand
+            return self.add("copy", (operand,), node, target, user)
+        if isinstance(node, cst.UnaryOperation):
+            inner = self.stage_expr(node.expression)
+            if isinstance(node.operator, cst.Plus):
+                return inner if target is None else self.add("copy", (inner,), node, target, user)
+            return self.add("neg", (inner,), node, target, user)
+        if isinstance(node, cst.BinaryOperation):
+            left = self.stage_expr(node.left)
+            right = self.stage_expr(node.right)
+            rule = REGISTRY.by_spelling(_BINARY_SPELLINGS[type(node.operator)])
+            return self.add(rule.name, (left, right), node, target, user)
+        if isinstance(node, cst.Call):
+            rule = REGISTRY.by_spelling(self.scope.qualify(node.func))
+            args = tuple(self.stage_expr(a.value) for a in node.args)
+            return self.add(rule.name, args, node, target, user)
+        raise AssertionError(f"stager reached an unfenced node {type(node).__name__}")
+
+    def leaf(self, node: cst.BaseExpression) -> Optional[ir.Operand]:
+        """A constant or a name as an operand (no statement needed), else None."""
+        if isinstance(node, (cst.Integer, cst.Float)):
+            return ir.Num(node.evaluated_value, node.value)
+        if (isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus)
+                and isinstance(node.expression, (cst.Integer, cst.Float))
+                and not node.expression.lpar):
+            return ir.Num(-node.expression.evaluated_value, "-" + node.expression.value)
+        if isinstance(node, cst.Name):
+            if node.value in self.env:
+                return self.env[node.value]
+            const = self.scope.consts[node.value]
+            self.consts_used[const.name] = const
+            return ir.Name(const.name)
+        if isinstance(node, cst.Attribute):
+            dotted = self.scope.qualify(node)
+            assert dotted in MATH_CONSTANTS
+            return ir.Attr(dotted)
+        return None
+
+    def add(self, prim: str, args: tuple[ir.Operand, ...], node: cst.CSTNode,
+            target: Optional[str], user: Optional[str] = None) -> ir.Name:
+        """Append `target = prim(*args)`, inventing the target's name when none is given."""
+        if target is None:
+            rule = REGISTRY[prim]
+            target = self.names.derived(rule.stem([_fragment(a) for a in args]), rule.noun)
+            user = None
+        self.body.append(ir.Assign(target, prim, args, self.parsed.pos(node), user))
+        return ir.Name(target)
+
+
+def _params(fn: cst.FunctionDef) -> list[cst.Param]:
+    return list(fn.params.posonly_params) + list(fn.params.params)
+
+
+def _fragment(operand: ir.Operand) -> Optional[str]:
+    """How an operand appears inside a derived name: `x`, `2`, `pi`; None if it cannot."""
+    if isinstance(operand, ir.Name):
+        return operand.id.replace("_", "")
+    if isinstance(operand, ir.Attr):
+        return _ATTR_FRAGMENTS.get(operand.dotted)
+    if isinstance(operand.value, int) and 0 <= operand.value < 100:
+        return str(operand.value)
+    if isinstance(operand.value, float) and operand.value.is_integer() and 0 <= operand.value < 100:
+        return str(int(operand.value))
+    return None
+
+
+def _plain_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def stage_function(parsed: ParsedModule, fn: cst.FunctionDef) -> ir.Function:
+    return Stager(parsed, fn).stage()

@@ -1,0 +1,135 @@
+"""Run Python scalar code on sympy symbols: the `math` module, builtins and conditionals.
+
+Verification executes two independent pieces of code symbolically — the user's forward function
+and the generated gradient — and compares them with `sympy.diff`.  This module supplies what
+that needs:
+
+* `MATH` — a stand-in for the `math` module whose functions build sympy expressions;
+* `BUILTINS` — `abs`, `max`, `min`, `pow` over sympy expressions;
+* `exec_symbolic(source)` — executes generated source after rewriting conditional expressions
+  `a if c else b` into `Piecewise((a, c), (b, True))` and comparisons into sympy relations, so
+  the kink conventions in the generated code become part of the symbolic result instead of a
+  `TypeError` on the truth value of a relation.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+import types
+
+import sympy as sp
+
+
+def _hypot(*xs):
+    return sp.sqrt(sum(x ** 2 for x in xs))
+
+
+MATH = types.SimpleNamespace(
+    exp=sp.exp, log=lambda x, base=None: sp.log(x) if base is None else sp.log(x, base),
+    log2=lambda x: sp.log(x, 2), log10=lambda x: sp.log(x, 10), sqrt=sp.sqrt,
+    sin=sp.sin, cos=sp.cos, tan=sp.tan, tanh=sp.tanh, sinh=sp.sinh, cosh=sp.cosh,
+    asin=sp.asin, acos=sp.acos, atan=sp.atan, asinh=sp.asinh, acosh=sp.acosh, atanh=sp.atanh,
+    atan2=sp.atan2, log1p=lambda x: sp.log(1 + x), expm1=lambda x: sp.exp(x) - 1,
+    erf=sp.erf, erfc=sp.erfc, hypot=_hypot, pow=lambda a, b: a ** b, fabs=sp.Abs,
+    copysign=lambda a, b: sp.Abs(a) * sp.sign(b),
+    pi=sp.pi, e=sp.E, tau=2 * sp.pi,
+)
+
+
+def _pow(a, b, mod=None):
+    if mod is not None:
+        raise TypeError("three-argument pow is not symbolic")
+    return a ** b
+
+
+BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow}
+
+
+def _select(test, body, orelse):
+    if test is True or test is False or isinstance(test, bool):
+        return body if test else orelse
+    if test == sp.true:
+        return body
+    if test == sp.false:
+        return orelse
+    if not isinstance(test, sp.Basic):  # a number used as a truth value: `x if out else 0.0`
+        return body if test else orelse
+    if not isinstance(test, (sp.core.relational.Relational, sp.logic.boolalg.Boolean)):
+        test = sp.Ne(test, 0)
+    return sp.Piecewise((body, test), (orelse, True))
+
+
+_RELATIONS = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge,
+              ast.Eq: sp.Eq, ast.NotEq: sp.Ne}
+
+
+def _compare(left, *pairs):
+    """A chained comparison as a conjunction of sympy relations."""
+    terms, current = [], left
+    for op_name, right in zip(pairs[::2], pairs[1::2]):
+        terms.append(_RELATIONS[getattr(ast, op_name)](current, right))
+        current = right
+    return sp.And(*terms) if len(terms) > 1 else terms[0]
+
+
+class _Symbolize(ast.NodeTransformer):
+    def visit_Import(self, node: ast.Import):
+        """`import math` would replace the symbolic stand-in: drop it (generated modules import
+        nothing else)."""
+        kept = [a for a in node.names if a.name != "math"]
+        return ast.copy_location(ast.Import(kept), node) if kept else None
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        self.generic_visit(node)
+        return ast.copy_location(ast.Call(
+            func=ast.Name("__adgen_select__", ast.Load()),
+            args=[node.test, node.body, node.orelse], keywords=[]), node)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        args = [node.left]
+        for op, comp in zip(node.ops, node.comparators):
+            args += [ast.Constant(type(op).__name__), comp]
+        return ast.copy_location(ast.Call(
+            func=ast.Name("__adgen_compare__", ast.Load()), args=args, keywords=[]), node)
+
+
+def namespace() -> dict:
+    """Globals for executing code symbolically."""
+    env_builtins = dict(vars(builtins))
+    env_builtins.update(BUILTINS)
+    return {"math": MATH, "__builtins__": env_builtins, "__adgen_select__": _select,
+            "__adgen_compare__": _compare}
+
+
+def exec_symbolic(source: str, filename: str = "<adgen symbolic>") -> dict:
+    """Execute generated source with sympy semantics; returns its namespace."""
+    tree = _Symbolize().visit(ast.parse(source))
+    ast.fix_missing_locations(tree)
+    env = namespace()
+    exec(compile(tree, filename, "exec"), env)
+    return env
+
+
+def symbolic_function(fn: types.FunctionType) -> types.FunctionType:
+    """The user's own function, rebound to globals where `math` (under any alias, or its
+    functions imported by name) and the builtins `abs max min pow` build sympy expressions."""
+    env = dict(fn.__globals__)
+    for key, value in list(env.items()):
+        if value is math:
+            env[key] = MATH
+        elif callable(value) and getattr(value, "__module__", None) == "math" \
+                and hasattr(MATH, getattr(value, "__name__", "")):
+            env[key] = getattr(MATH, value.__name__)
+    env_builtins = dict(vars(builtins))
+    env_builtins.update(BUILTINS)
+    env["__builtins__"] = env_builtins
+    return types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
+def rationalize(expr):
+    """Floats in an expression as exact rationals (1.0 -> 1), so that simplification can
+    cancel `1.0*x - x`."""
+    return sp.nsimplify(expr, rational=True)
