@@ -9,7 +9,7 @@ never receive a contribution get an explicit zero.
 from __future__ import annotations
 
 from adgen import ir
-from adgen.analyze import Facts
+from adgen.analyze import Facts, required
 from adgen.naming import Names
 from adgen.optimize import simplify
 from adgen.rules import REGISTRY, substitute
@@ -57,7 +57,28 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
             blocks.append(ir.BackwardBlock(stmt, tuple(out)))
 
     zeros = tuple(grad_names[p] for p in wrt if p not in contributed)
+    read = {name for block in blocks for g in block.stmts for name in names_in(g.expr)}
     return ir.Gradient(
-        function=fn, wrt=wrt, forward=facts.needed, blocks=tuple(blocks), zeros=zeros,
+        function=fn, wrt=wrt, forward=required(facts.needed, read),
+        forward_with_value=facts.needed, blocks=tuple(blocks), zeros=zeros,
         grad_names=grad_names, seed=seed,
     )
+
+
+def names_in(expr: ir.Expr) -> set[str]:
+    """Every variable an expression reads."""
+    if isinstance(expr, ir.Name):
+        return {expr.id}
+    if isinstance(expr, (ir.Num, ir.Attr)):
+        return set()
+    if isinstance(expr, ir.BinOp):
+        return names_in(expr.left) | names_in(expr.right)
+    if isinstance(expr, ir.Neg):
+        return names_in(expr.operand)
+    if isinstance(expr, ir.Call):
+        return set().union(*(names_in(a) for a in expr.args))
+    if isinstance(expr, ir.IfExp):
+        return names_in(expr.test) | names_in(expr.body) | names_in(expr.orelse)
+    if isinstance(expr, ir.Compare):
+        return names_in(expr.left).union(*(names_in(c) for c in expr.comparators))
+    raise TypeError(f"not an expression: {expr!r}")

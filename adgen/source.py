@@ -8,6 +8,7 @@ remembered too, so a function that reads one gets a precise diagnostic.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import math
 import operator
@@ -55,14 +56,22 @@ class ParsedModule:
         try:
             self.module = cst.parse_module(text)
         except cst.ParserSyntaxError as exc:
-            raise AdgenError([Diagnostic(
-                "AD100", f"syntax error: {exc.message}", path, exc.raw_line,
-                exc.raw_column + 1, source_line=self.line_text(exc.raw_line),
-                help="adgen reads the file as Python source; fix the syntax first",
-            )]) from None
+            raise AdgenError([self._syntax_error(exc)]) from None
         wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
         self._positions = wrapper.resolve(PositionProvider)
         self.scope = _collect_scope(self)
+
+    def _syntax_error(self, exc: cst.ParserSyntaxError) -> Diagnostic:
+        """Python's own parser gives the more precise position and message; libcst's are the
+        fallback (for code Python accepts but libcst does not)."""
+        line, col, message = exc.raw_line, exc.raw_column + 1, exc.message
+        try:
+            ast.parse(self.text)
+        except SyntaxError as py:
+            line, col, message = py.lineno or line, py.offset or col, py.msg or message
+        return Diagnostic("AD100", f"syntax error: {message}", self.path, line, col,
+                          source_line=self.line_text(line),
+                          help="adgen reads the file as Python source; fix the syntax first")
 
     def pos(self, node: cst.CSTNode) -> ir.Pos:
         start = self._positions[node].start

@@ -1,0 +1,133 @@
+"""Compilation time of adgen on long straight-line functions, with a per-stage breakdown.
+
+For each size (250, 500, 1000, 2000 statements by default) a function is generated from a fixed
+random seed: statement i assigns `v<i>` from the previous variable and a random earlier variable
+or parameter, with a mix of `+ - * / **` and `math.exp/log/sin/tanh` (some statements nest two
+operations, as real code does).  Every statement feeds the result, so none is dead code.  The
+text is written to a temporary file and compiled with `adgen.compiler.compile_source(text,
+path)`; the time is the best of `--repeat` runs.
+
+The breakdown times `adgen.compiler.parse`, then the rest (`compile_functions`), and splits the
+rest into fence, stage, analyze, reverse and emit by calling those stages directly (mirroring
+`compiler.compile_functions`).  `py compile` is CPython's own `compile()` of the generated
+module, which `adgen.value_and_grad` also pays.  Issue target: a 1,000-statement function
+compiles in well under a second, and time grows linearly (`x prev` near 2.0 when the size
+doubles; 4.0 would be quadratic).
+
+    python bench/bench_compile.py [--sizes 250,500,1000,2000] [--repeat 3] [--show 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import platform
+import random
+import tempfile
+import time
+from typing import Callable, Optional
+
+import adgen
+from adgen import compiler
+from adgen.analyze import analyze
+from adgen.emit import emit_module
+from adgen.reverse import reverse
+from adgen.stage import stage_function
+
+PARAMS = ("x0", "x1", "x2", "x3")
+TEMPLATES = (  # {a}: the previous variable, {b}: a random earlier variable or parameter
+    "{a} + {b}", "{a} - {b}", "{a} * {b}", "{a} / (1.0 + {b} ** 2)", "{a} ** 2",
+    "0.5 * {a} + {b}", "math.exp(-{a} ** 2)", "math.log(1.0 + {a} ** 2)",
+    "math.sin({a}) * {b}", "math.tanh({a} + {b})",
+)
+STAGES = ("parse", "rest", "fence", "stage", "analyze", "reverse", "emit", "py compile")
+
+
+def make_source(statements: int, seed: int = 0) -> str:
+    """A module with one function `big(x0, x1, x2, x3)` of `statements` assignments."""
+    rng = random.Random(seed)
+    names = list(PARAMS)
+    lines = ["import math", "", "", f"def big({', '.join(PARAMS)}):"]
+    for i in range(statements):
+        expr = rng.choice(TEMPLATES).format(a=names[-1], b=rng.choice(names))
+        lines.append(f"    v{i} = {expr}")
+        names.append(f"v{i}")
+    lines.append(f"    return {names[-1]}")
+    return "\n".join(lines) + "\n"
+
+
+def timed(fn: Callable, *args):
+    """(result, seconds) of one call."""
+    start = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - start
+
+
+def stage_times(text: str, path: str) -> dict[str, float]:
+    """Seconds per stage for one compilation of every function in `text`."""
+    t: dict[str, float] = {}
+    parsed, t["parse"] = timed(compiler.parse, text, path)
+    nodes = compiler.select_functions(parsed, None)
+    command = compiler.default_command(path, None, None)
+    _, t["rest"] = timed(lambda: compiler.compile_functions(parsed, nodes, None, command=command))
+    diagnostics, t["fence"] = timed(compiler.check, parsed, nodes, None)
+    assert not diagnostics, diagnostics
+    fn, t["stage"] = timed(stage_function, parsed, nodes[0])
+    wrt = tuple(p.name for p in fn.params)
+    facts, t["analyze"] = timed(analyze, fn, wrt)
+    reserved = set(parsed.scope.consts) | set(parsed.scope.functions) | set(parsed.scope.others)
+    grad, t["reverse"] = timed(reverse, fn, wrt, facts, reserved)
+    source, t["emit"] = timed(lambda: emit_module([grad], source_path=path, command=command))
+    _, t["py compile"] = timed(compile, source, path, "exec")
+    return t
+
+
+def bench_size(statements: int, repeat: int, directory: str) -> dict[str, float]:
+    """Best-of-`repeat` seconds for the whole compilation (`total`) and for each stage."""
+    path = os.path.join(directory, f"straight_{statements}.py")
+    pathlib.Path(path).write_text(make_source(statements))
+    text = pathlib.Path(path).read_text()
+    compiled = compiler.compile_source(text, path)  # warm-up, and a sanity check
+    best = {"total": min(timed(compiler.compile_source, text, path)[1] for _ in range(repeat))}
+    for _ in range(repeat):
+        for stage, seconds in stage_times(text, path).items():
+            best[stage] = min(best.get(stage, seconds), seconds)
+    best["generated lines"] = compiled.source.count("\n")
+    return best
+
+
+def print_table(results: dict[int, dict[str, float]]) -> None:
+    header = f"{'stmts':>6} {'total s':>8} {'µs/stmt':>8} {'x prev':>7} {'gen lines':>9}"
+    print(header + "".join(f" {stage:>10}" for stage in STAGES))
+    previous: Optional[float] = None
+    for statements, r in results.items():
+        growth = f"{r['total'] / previous:.2f}" if previous else "-"
+        row = (f"{statements:>6} {r['total']:>8.3f} {r['total'] / statements * 1e6:>8.0f} "
+               f"{growth:>7} {int(r['generated lines']):>9}")
+        print(row + "".join(f" {r[stage]:>10.3f}" for stage in STAGES))
+        previous = r["total"]
+    print("\n(seconds, best of the repeats for each column separately; 'rest' is everything "
+          "after parse, split into fence .. emit; 'py compile' is not part of 'total')")
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="250,500,1000,2000",
+                        help="comma-separated statement counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size (best is kept)")
+    parser.add_argument("--show", type=int, default=0, metavar="N",
+                        help="print the first N lines of the smallest generated function")
+    options = parser.parse_args(argv)
+    sizes = [int(s) for s in options.sizes.split(",")]
+    print(f"adgen {adgen.__version__}, Python {platform.python_version()}, "
+          f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores")
+    if options.show:
+        print("\n".join(make_source(min(sizes)).splitlines()[:options.show + 3]) + "\n    ...\n")
+    with tempfile.TemporaryDirectory(prefix="adgen-bench-") as directory:
+        results = {n: bench_size(n, options.repeat, directory) for n in sizes}
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()

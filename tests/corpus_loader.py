@@ -1,0 +1,66 @@
+"""Load the test corpus: modules in tests/corpus/, their functions, declared inputs and points."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import inspect
+import pathlib
+import random
+from types import FunctionType, ModuleType
+from typing import Optional, Union
+
+CORPUS = pathlib.Path(__file__).resolve().parent / "corpus"
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    path: pathlib.Path
+    module: ModuleType
+    name: str
+    inputs: dict[str, tuple[float, float]]
+    wrt: Union[None, str, tuple[str, ...]]
+
+    @property
+    def function(self) -> FunctionType:
+        return getattr(self.module, self.name)
+
+    @property
+    def id(self) -> str:
+        return f"{self.path.stem}.{self.name}"
+
+    def points(self, count: int = 3, seed: int = 0) -> list[list[float]]:
+        """Reproducible points: declared inputs sampled in their intervals, defaults kept."""
+        rng = random.Random(f"{self.id}:{seed}")
+        sig = inspect.signature(self.function)
+        points = []
+        for _ in range(count):
+            point = []
+            for name, param in sig.parameters.items():
+                if name in self.inputs:
+                    low, high = self.inputs[name]
+                    point.append(rng.uniform(low, high))
+                else:
+                    point.append(param.default)
+            points.append(point)
+        return points
+
+
+def load_module(path: pathlib.Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"adgen_corpus_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def cases(only: Optional[str] = None) -> list[Case]:
+    found = []
+    for path in sorted(CORPUS.glob("*.py")):
+        if path.name.startswith("_") or (only and path.stem != only):
+            continue
+        module = load_module(path)
+        inputs = getattr(module, "INPUTS")
+        wrt = getattr(module, "WRT", {})
+        for name in inputs:
+            found.append(Case(path, module, name, inputs[name], wrt.get(name)))
+    return found

@@ -1,0 +1,235 @@
+"""Diagnostics: which code, and where (line, column) — never the wording.
+
+Each case is a small program and the (code, line, column) triples it must produce, all of
+them: the fence reports every problem in one go.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import adgen
+from adgen import compiler
+from adgen.diagnostics import AdgenError, Diagnostic, format_report
+
+
+def found(source: str, **kwargs) -> list[tuple[str, int, int]]:
+    text = textwrap.dedent(source).lstrip("\n")
+    with pytest.raises(AdgenError) as info:
+        compiler.compile_source(text, "t.py", **kwargs)
+    return sorted((d.code, d.line, d.col) for d in info.value.diagnostics)
+
+
+CASES = {
+    "syntax error": ("def f(x):\n    return x +\n", [("AD100", 2, 15)]),
+    "while loop": ("""
+        def f(x):
+            while x > 1:
+                x = x / 2
+            return x
+        """, [("AD101", 2, 5)]),
+    "for, if, try, with, nested def": ("""
+        def f(x):
+            for i in range(3):
+                pass
+            if x:
+                pass
+            try:
+                pass
+            except Exception:
+                pass
+            with x:
+                pass
+            def g():
+                pass
+            return x
+        """, [("AD101", 2, 5), ("AD101", 4, 5), ("AD101", 6, 5), ("AD101", 10, 5),
+              ("AD101", 12, 5)]),
+    "small statements": ("""
+        import math
+        def f(x):
+            global y
+            import os
+            assert x > 0
+            print(x)
+            del x
+            return 1.0
+        """, [("AD101", 3, 5), ("AD101", 4, 5), ("AD101", 5, 5), ("AD101", 6, 5),
+              ("AD101", 7, 5)]),
+    "async": ("async def f(x):\n    return x\n", [("AD101", 1, 1)]),
+    "expressions": ("""
+        import math
+        def f(x, y):
+            a = lambda: x
+            b = x if y else 2.0
+            c = x < y
+            d = [x][0]
+            e = (x, y)
+            g = x.real + math.inf
+            h = sum(t for t in (x, y))
+            return x
+        """, [("AD102", 3, 9), ("AD102", 4, 9), ("AD102", 5, 9), ("AD102", 6, 9),
+              ("AD102", 7, 10), ("AD102", 8, 9), ("AD102", 8, 18), ("AD102", 9, 13),
+              ("AD301", 9, 9)]),
+    "parameters": ("""
+        def f(x, *args, y, **kw):
+            return x
+        def g(x, k=[1]):
+            return x
+        """, [("AD103", 1, 10), ("AD103", 1, 17), ("AD103", 1, 20), ("AD103", 3, 12)]),
+    "returns": ("""
+        def f(x):
+            y = x
+        def g(x):
+            return x
+            y = x
+        def h(x):
+            return
+        def k(x):
+            return x, x
+        """, [("AD104", 1, 5), ("AD104", 4, 5), ("AD104", 7, 5), ("AD104", 9, 12)]),
+    "targets": ("""
+        def f(x):
+            a = b = x
+            x.y = 1.0
+            c, *d = x, x
+            return x
+        """, [("AD105", 2, 9), ("AD105", 3, 5), ("AD105", 4, 8)]),
+    "operators": ("""
+        def f(x, y):
+            a = x // y + x % y
+            b = ~x
+            c = not x
+            a //= 2
+            d = x @ y
+            return a
+        """, [("AD106", 2, 11), ("AD106", 2, 20), ("AD106", 3, 9), ("AD106", 4, 9),
+              ("AD106", 5, 7), ("AD106", 6, 11)]),
+    "constants": ("""
+        def f(x):
+            a = "s"
+            b = 2j
+            c = True
+            return x
+        """, [("AD107", 2, 9), ("AD107", 3, 9), ("AD107", 4, 9)]),
+    "decorator": ("""
+        import functools
+        @functools.lru_cache
+        def f(x):
+            return x
+        """, [("AD108", 2, 2)]),
+    "names": ("""
+        import math
+        W = [1.0, 2.0]
+        def helper(x):
+            return x
+        C = 2.0
+        def f(x):
+            a = undefined + W
+            b = helper + math
+            c = C * 2
+            C = 3.0
+            return a
+        """, [("AD201", 7, 9), ("AD202", 7, 21), ("AD202", 8, 9), ("AD202", 8, 18),
+              ("AD203", 9, 9)]),
+    "unpacking": ("""
+        def f(x):
+            a, b = x, x, x
+            c, d = x
+            return a
+        """, [("AD204", 2, 12), ("AD204", 3, 12)]),
+    "rules": ("""
+        import math
+        import numpy as np
+        def helper(x):
+            return x
+        def f(x, y):
+            a = math.floor(x) + np.sort(x)
+            b = helper(x)
+            c = math.exp(x, y) + max(x)
+            d = math.log(x=y) + y(x)
+            return a
+        """, [("AD301", 6, 9), ("AD301", 6, 25), ("AD301", 7, 9), ("AD302", 8, 9),
+              ("AD302", 8, 26), ("AD303", 9, 9), ("AD303", 9, 25)]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_diagnostic_codes_and_positions(name):
+    source, expected = CASES[name]
+    assert found(source) == sorted(expected)
+
+
+def test_unknown_wrt_name_is_reported_at_the_function():
+    assert found("def f(x):\n    return x\n", wrt=("x", "z")) == [("AD401", 1, 5)]
+
+
+def test_unknown_function_name():
+    assert found("def f(x):\n    return x\n", functions=["g"]) == [("AD402", 1, 1)]
+
+
+def test_format_is_path_line_col_code_then_source_and_caret():
+    d = Diagnostic("AD301", "no derivative rule for 'math.floor'", "m.py", 3, 9,
+                   help="use something else", source_line="    y = math.floor(x)")
+    lines = d.format().splitlines()
+    assert lines[0] == "m.py:3:9: error AD301: no derivative rule for 'math.floor'"
+    assert lines[1] == "    y = math.floor(x)"
+    assert lines[2].index("^") == lines[1].index("math")
+    assert lines[3].strip().startswith("help:")
+    assert format_report([d, d]).splitlines()[-1] == "2 errors found"
+
+
+def test_every_problem_of_every_function_is_reported_at_once():
+    source = """
+        def f(x):
+            return lambda: x
+        def g(x):
+            while x:
+                pass
+            return undefined
+        """
+    assert [c for c, _, _ in found(source)] == ["AD101", "AD102", "AD201"]
+
+
+def test_internal_failures_are_reported_as_internal_errors(monkeypatch):
+    def explode(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(compiler, "stage_function", explode)
+    with pytest.raises(adgen.InternalError) as info:
+        compiler.compile_source("def f(x):\n    return x\n", "t.py")
+    assert info.value.codes == ["AD900"]
+    assert "report" in str(info.value)
+
+
+def test_api_reports_the_real_file_and_line():
+    from diagnostics_fixture import bad_function  # a file whose line numbers we know
+
+    with pytest.raises(AdgenError) as info:
+        adgen.grad(bad_function)
+    (d,) = info.value.diagnostics
+    assert (d.code, d.line, d.col) == ("AD101", 7, 5)
+    assert d.path.endswith("diagnostics_fixture.py")
+    assert info.value.__traceback__ is not None
+    frames = []
+    tb = info.value.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    assert not any("compiler.py" in f or "fence.py" in f for f in frames)
+
+
+def test_api_rejects_lambdas_and_functions_without_source():
+    with pytest.raises(AdgenError) as info:
+        adgen.grad(lambda x: x * 2)
+    assert info.value.codes == ["AD403"]
+    namespace: dict = {}
+    exec("def f(x):\n    return x * 2\n", namespace)
+    with pytest.raises(AdgenError) as info:
+        adgen.grad(namespace["f"])
+    assert info.value.codes == ["AD403"]
+    with pytest.raises(AdgenError) as info:
+        adgen.grad(len)
+    assert info.value.codes == ["AD403"]

@@ -1,0 +1,147 @@
+"""The rule table: every registered rule's gradient templates against `sympy.diff` of its
+forward value, and against central finite differences on its domain.  Grows with the registry:
+a rule added to adgen/rules is tested here without further code."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import sympy as sp
+
+from adgen import ir, symbolic
+from adgen.rules import REGISTRY, Rule, RuleError
+from adgen.rules.registry import Registry
+
+ARITIES = [(rule, n) for rule in REGISTRY
+           for n in ([rule.arity, rule.arity + 1] if rule.variadic else [rule.arity])]
+IDS = [f"{rule.name}/{n}" for rule, n in ARITIES]
+# Rules whose template equals sympy's derivative only on the rule's domain (sympy cannot use
+# a > 1 for acosh's sqrt(a - 1) * sqrt(a + 1)): checked at the sampled points only.
+DOMAIN_DEPENDENT = {"acosh"}
+
+
+def _numeric(text: str, slots, extra=()):
+    return eval(f"lambda {', '.join(list(slots) + list(extra))}: {text}", {"math": math})
+
+
+def _symbolic(text: str, slots, extra=()):
+    source = f"def t({', '.join(list(slots) + list(extra))}):\n    return {text}\n"
+    return symbolic.exec_symbolic(source)["t"]
+
+
+def _points(rule: Rule, n: int, count: int = 8):
+    rng = random.Random(rule.name)
+    domain = rule.domain(n)
+    return [[rng.uniform(lo, hi) for lo, hi in domain] for _ in range(count)]
+
+
+@pytest.mark.parametrize("rule,n", ARITIES, ids=IDS)
+def test_forward_template_matches_sympy_counterpart(rule: Rule, n: int):
+    inst = rule.instance(n)
+    forward = _numeric(inst.forward_text, inst.slots)
+    syms = sp.symbols(" ".join(inst.slots) + " ,", real=True)
+    expected = rule.sympy(*syms)
+    for point in _points(rule, n):
+        value = float(expected.subs(dict(zip(syms, point))).evalf(30))
+        assert math.isclose(forward(*point), value, rel_tol=1e-12, abs_tol=1e-14)
+
+
+@pytest.mark.parametrize("rule,n", ARITIES, ids=IDS)
+def test_gradient_templates_match_sympy_diff(rule: Rule, n: int):
+    """Each template, run on symbols, equals d(forward)/d(slot) * g: proved by simplification
+    for smooth rules, and at every sampled point off the kinks for all of them."""
+    inst = rule.instance(n)
+    syms = tuple(sp.Symbol(s, real=True, positive=True if lo > 0 else None)
+                 for s, (lo, _) in zip(inst.slots, rule.domain(n)))
+    g = sp.Symbol("g", real=True)
+    forward = rule.sympy(*syms)
+    for i, text in enumerate(inst.grad_texts):
+        template = _symbolic(text, inst.slots, ("out", "g"))(*syms, forward, g)
+        expected = sp.diff(forward, syms[i]) * g
+        difference = symbolic.rationalize(template) - symbolic.rationalize(expected)
+        if rule.branch is None and rule.name not in DOMAIN_DEPENDENT:
+            assert sp.simplify(difference) == 0, (rule.name, i, text)
+        for point in _points(rule, n):
+            if 0 in rule.branch(*point) if rule.branch else False:
+                continue
+            subs = {**dict(zip(syms, point)), g: 1.7}
+            assert abs(complex(difference.subs(subs).evalf(30))) < 1e-12, (rule.name, i, point)
+
+
+@pytest.mark.parametrize("rule,n", ARITIES, ids=IDS)
+def test_gradient_templates_match_finite_differences(rule: Rule, n: int):
+    inst = rule.instance(n)
+    forward = _numeric(inst.forward_text, inst.slots)
+    grads = [_numeric(t, inst.slots, ("out", "g")) for t in inst.grad_texts]
+    for point in _points(rule, n):
+        out = forward(*point)
+        for i, grad in enumerate(grads):
+            h = 1e-6 * max(1.0, abs(point[i]))
+            plus, minus = list(point), list(point)
+            plus[i] += h
+            minus[i] -= h
+            if rule.branch and rule.branch(*plus) != rule.branch(*minus):
+                continue  # the difference straddles a kink
+            numeric = (forward(*plus) - forward(*minus)) / (2 * h)
+            analytic = grad(*point, out, 1.0)
+            assert math.isclose(analytic, numeric, rel_tol=1e-6, abs_tol=1e-8), (rule.name, i)
+
+
+@pytest.mark.parametrize("rule,n", ARITIES, ids=IDS)
+def test_templates_use_only_symbolic_functions(rule: Rule, n: int):
+    """Verification runs generated code on sympy: every function a template (or the forward
+    value) calls must exist in the symbolic stand-in of `math` or the builtins."""
+    inst = rule.instance(n)
+
+    def calls(expr):
+        if isinstance(expr, ir.Call):
+            yield expr.func
+            for a in expr.args:
+                yield from calls(a)
+        for field in ("left", "right", "operand", "test", "body", "orelse"):
+            if hasattr(expr, field):
+                yield from calls(getattr(expr, field))
+        for a in getattr(expr, "comparators", ()):
+            yield from calls(a)
+
+    for expr in (inst.forward, *inst.grads):
+        for func in calls(expr):
+            if func.startswith("math."):
+                assert hasattr(symbolic.MATH, func[5:]), func
+            else:
+                assert func in symbolic.BUILTINS, func
+
+
+def _rule(name="broken", forward="a", grads=("g",), **kw):
+    return Rule(name=name, spellings=(), arity=len(grads), build=lambda n: (forward, grads),
+                stem=lambda f: None, noun="t", sympy=lambda *a: a[0],
+                domain=lambda n: ((0.0, 1.0),) * n, **kw)
+
+
+@pytest.mark.parametrize("forward,grads,problem", [
+    ("a +", ("g",), "does not parse"),
+    ("a", ("q * g",), "unknown name 'q'"),
+    ("a", ("math.nosuch(a) * g",), "unknown function"),
+    ("a", ("g", "g"), "2 gradients for 1 operands"),
+    ("a", ("[g]",), "unsupported syntax"),
+    ("a", ("numpy.sort(a)",), "unknown function"),
+])
+def test_broken_rules_fail_when_registered(forward, grads, problem):
+    registry = Registry()
+    rule = _rule(forward=forward, grads=grads)
+    if len(grads) == 2:
+        rule = Rule(**{**rule.__dict__, "arity": 1})
+    with pytest.raises(RuleError, match=problem):
+        registry.add(rule)
+
+
+def test_duplicate_rules_and_spellings_are_rejected():
+    registry = Registry()
+    registry.add(_rule(name="one", spellings=("f",)) if False else _rule(name="one"))
+    with pytest.raises(RuleError, match="duplicate"):
+        registry.add(_rule(name="one"))
+    registry.add(Rule(**{**_rule(name="two").__dict__, "spellings": ("s",)}))
+    with pytest.raises(RuleError, match="claimed by two rules"):
+        registry.add(Rule(**{**_rule(name="three").__dict__, "spellings": ("s",)}))
