@@ -1,0 +1,134 @@
+"""The library API: grad, value_and_grad, source, differentiable, check_grad."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import adgen
+
+
+def f(x, y):
+    return math.sin(x) * y + x
+
+
+def scaled(x, scale=2.0):
+    return scale * x * x
+
+
+def test_grad_returns_all_gradients_in_parameter_order():
+    dx, dy = adgen.grad(f)(0.5, 3.0)
+    assert dx == pytest.approx(math.cos(0.5) * 3.0 + 1)
+    assert dy == pytest.approx(math.sin(0.5))
+    assert adgen.grad(f, wrt=("y", "x"))(0.5, 3.0) == (dx, dy)  # parameter order
+
+
+def test_wrt_forms():
+    assert isinstance(adgen.grad(f, wrt="y")(0.5, 3.0), float)  # one name: the value itself
+    assert adgen.grad(f, wrt=("y",))(0.5, 3.0) == (pytest.approx(math.sin(0.5)),)
+    assert adgen.grad(f, wrt=["x", "y"])(0.5, 3.0) == adgen.grad(f)(0.5, 3.0)
+    # parameters with defaults are constants unless named
+    assert adgen.grad(scaled)(3.0) == 12.0
+    assert adgen.grad(scaled, wrt=("x", "scale"))(3.0) == (12.0, 9.0)
+    with pytest.raises(adgen.AdgenError) as info:
+        adgen.grad(f, wrt="z")
+    assert info.value.codes == ["AD401"]
+
+
+def test_value_and_grad_and_keyword_arguments():
+    value, (dx, dy) = adgen.value_and_grad(f)(0.5, 3.0)
+    assert value == f(0.5, 3.0)
+    assert adgen.grad(f)(x=0.5, y=3.0) == (dx, dy)
+    assert adgen.grad(f)(0.5, 3.0, df=2.0) == (2 * dx, 2 * dy)
+
+
+def test_source_is_the_standalone_module():
+    text = adgen.source(f)
+    assert "def f_grad(x, y, df=1.0):" in text
+    assert "value_and_grad" not in text
+    assert "import adgen" not in text and "from adgen" not in text
+    assert "adgen tests/test_api.py -f f" in text or "-f f" in text
+    namespace: dict = {}
+    exec(text, namespace)
+    assert namespace["f_grad"](0.5, 3.0) == adgen.grad(f)(0.5, 3.0)
+
+
+def test_compiled_once_and_cached():
+    assert adgen.grad(f) is adgen.grad(f)
+    assert adgen.grad(f, wrt=("x",)) is adgen.grad(f, wrt=["x"])
+    assert adgen.grad(f, wrt="x") is not adgen.grad(f, wrt=("x",))
+
+
+def test_the_returned_gradient_is_the_generated_function_itself():
+    g = adgen.grad(f)
+    assert g.__name__ == "f_grad"
+    assert "adgen:" in g.__code__.co_filename  # generated source, registered for tracebacks
+
+
+def test_decorator_forms():
+    @adgen.differentiable
+    def h(x, y):
+        return x * y + math.exp(x)
+
+    @adgen.differentiable(wrt=("x",))
+    def k(x, y):
+        return x * y
+
+    assert h(1.0, 2.0) == 2.0 + math.e  # still the forward function
+    assert h.grad(1.0, 2.0) == (2.0 + math.e, 1.0)
+    assert h.value_and_grad(1.0, 2.0) == (h(1.0, 2.0), h.grad(1.0, 2.0))
+    assert "def h_grad" in h.source
+    assert k.grad(1.0, 2.0) == (2.0,)
+
+
+def test_nested_functions_compile_but_closures_are_reported():
+    def local(x):
+        return x ** 3
+
+    assert adgen.grad(local)(2.0) == 12.0
+    factor = 3.0
+
+    def closure(x):
+        return factor * x
+
+    with pytest.raises(adgen.AdgenError) as info:
+        adgen.grad(closure)
+    assert info.value.codes == ["AD201"]
+    assert info.value.diagnostics[0].path.endswith("test_api.py")
+
+
+def test_decorator_errors_point_at_the_users_line():
+    with pytest.raises(adgen.AdgenError) as info:
+        @adgen.differentiable
+        def bad(x):
+            return x // 2
+
+    (d,) = info.value.diagnostics
+    assert d.code == "AD106" and d.path.endswith("test_api.py")
+    assert "return x // 2" in d.source_line
+
+
+def test_check_grad_reports_and_raises():
+    report = adgen.check_grad(f, 0.5, 3.0)
+    assert report.ok and [i.name for i in report.inputs] == ["x", "y"]
+    assert all(i.symbolic == "proved" for i in report.inputs)
+    assert "gradient ok" in report.format()
+
+
+def test_check_grad_raises_on_a_wrong_gradient(monkeypatch):
+    from adgen import ir
+    from adgen.rules import REGISTRY, registry
+
+    def cube(x):
+        return math.sinh(x) * x
+
+    inst = REGISTRY["sinh"].instance(1)
+    wrong = ir.BinOp("*", ir.Call("math.sinh", (ir.Name("a"),)), ir.Name("g"))
+    monkeypatch.setitem(registry._INSTANCES, ("sinh", 1), registry.Instance(
+        inst.slots, inst.forward, (wrong,), inst.forward_text, ("math.sinh(a) * g",)))
+    with pytest.raises(AssertionError, match="GRADIENT MISMATCH"):
+        adgen.check_grad(cube, 0.7)
+    report = adgen.check_grad(cube, 0.7, raise_on_failure=False)
+    assert not report.ok and report.inputs[0].status == "FAIL"
+    assert report.inputs[0].symbolic.startswith("differs")

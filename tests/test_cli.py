@@ -1,0 +1,189 @@
+"""The command line tool: outputs, exit codes, --check, atomic -o, --verify, never a
+traceback, never executing the user's file unless --verify."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from adgen import cli
+
+GOOD = """\
+import math
+
+def f(x, y):
+    return math.exp(x) * y
+
+def g(a):
+    return a ** 3
+"""
+
+
+def run(argv, cwd=None):
+    out, err = io.StringIO(), io.StringIO()
+    old = os.getcwd()
+    if cwd:
+        os.chdir(cwd)
+    try:
+        status = cli.main([str(a) for a in argv], stdout=out, stderr=err)
+    finally:
+        os.chdir(old)
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def good(tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text(GOOD)
+    return path
+
+
+def test_prints_the_module_for_every_function(good):
+    status, out, err = run([good])
+    assert status == 0 and err == ""
+    assert "def f_grad(x, y, df=1.0):" in out and "def g_grad(a, dg=1.0):" in out
+    namespace: dict = {}
+    exec(out, namespace)
+    assert namespace["g_grad"](2.0) == 12.0
+
+
+def test_select_functions_and_wrt(good):
+    status, out, _ = run([good, "-f", "f", "--wrt", "y"])
+    assert status == 0
+    assert "def g_grad" not in out
+    namespace: dict = {}
+    exec(out, namespace)
+    assert namespace["f_grad"](0.0, 5.0) == 1.0  # a single value for one wrt name
+    status, out, _ = run([good, "-f", "f", "--wrt", "y,"])
+    namespace = {}
+    exec(out, namespace)
+    assert namespace["f_grad"](0.0, 5.0) == (1.0,)  # 'y,' asks for a 1-tuple
+
+
+def test_output_file_and_check(good, tmp_path):
+    out_path = tmp_path / "model_grad.py"
+    status, out, _ = run([good, "-o", out_path])
+    assert status == 0 and out == ""
+    text = out_path.read_text()
+    assert status == 0
+    assert run([good, "-o", out_path, "--check"])[0] == 0
+    out_path.write_text(text + "# edited\n")
+    status, _, err = run([good, "-o", out_path, "--check"])
+    assert status == 1 and "stale" in err
+    assert out_path.read_text() == text + "# edited\n"  # --check writes nothing
+    missing = tmp_path / "missing_grad.py"
+    assert run([good, "-o", missing, "--check"])[0] == 1
+    assert not missing.exists()
+
+
+def test_output_is_byte_identical_across_runs(good, tmp_path):
+    outputs = {run([good])[1] for _ in range(3)}
+    assert len(outputs) == 1
+    status, _, _ = run([good, "-o", tmp_path / "a.py"])
+    status, _, _ = run([good, "-o", tmp_path / "b.py"])
+    # the header names the command, which names the output file: compare the code only
+    a = (tmp_path / "a.py").read_text().split('"""', 2)[2]
+    b = (tmp_path / "b.py").read_text().split('"""', 2)[2]
+    assert a == b
+
+
+def test_header_names_source_function_and_command(good):
+    status, out, _ = run(["model.py", "-f", "f", "--wrt", "x,y"], cwd=good.parent)
+    header = out.split('"""')[1]
+    assert "model.py" in header and "f_grad" in header
+    assert "adgen model.py -f f --wrt x,y" in header
+
+
+def test_atomic_write_leaves_no_temporary_files(good, tmp_path):
+    out_path = tmp_path / "model_grad.py"
+    run([good, "-o", out_path])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.py", "model_grad.py"]
+
+
+def test_diagnostics_exit_1_on_stderr(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(x):\n    while x:\n        pass\n    return x\n")
+    status, out, err = run([bad])
+    assert status == 1 and out == ""
+    assert f"{bad}:2:5: error AD101:" in err
+
+
+def test_usage_errors_exit_2(good, tmp_path):
+    assert run([])[0] == 2
+    assert run([good, "--check"])[0] == 2  # --check needs -o
+    assert run([good, "--at", "1"])[0] == 2  # --at needs --verify
+    assert run([tmp_path / "nope.py"])[0] == 2
+    assert run([good, "-f", "nope"])[0] == 2
+    assert run([good, "--wrt", "z"])[0] == 2
+    assert run([good, "--no-such-option"])[0] == 2
+
+
+def test_help_and_version():
+    status, out, _ = run(["--help"])
+    assert status == 0
+    assert "never executes FILE" in " ".join(out.split())
+    assert "--verify" in out and "exit status" in out
+    status, out, _ = run(["--version"])
+    assert status == 0 and out.startswith("adgen ")
+
+
+def test_generation_never_executes_the_file(tmp_path):
+    marker = tmp_path / "executed"
+    src = tmp_path / "side_effect.py"
+    src.write_text(textwrap.dedent(f"""\
+        open({str(marker)!r}, "w").write("ran")
+
+        def f(x):
+            return x * x
+        """))
+    assert run([src])[0] == 0
+    assert not marker.exists()
+    assert run([src, "--verify"])[0] == 0
+    assert marker.exists()  # --verify imports (runs) the file, as --help says
+
+
+def test_verify_reports_on_stderr(good):
+    status, out, err = run([good, "--verify", "--at", "0.5,2.0"])
+    assert status == 0
+    assert "def f_grad" in out
+    assert "f(x=0.5, y=2)" in err and "proved" in err
+    status, _, err = run([good, "--verify", "--at", "a=1.5", "-f", "g"])
+    assert status == 0 and "g(a=1.5)" in err
+
+
+def test_verify_fails_when_the_gradient_is_wrong(good, monkeypatch):
+    """Break exp's rule (2 * out * g instead of out * g): --verify must say so and exit 1."""
+    from adgen import ir
+    from adgen.rules import REGISTRY, registry
+
+    inst = REGISTRY["exp"].instance(1)
+    wrong = ir.BinOp("*", ir.Num(2), ir.BinOp("*", ir.Name("out"), ir.Name("g")))
+    monkeypatch.setitem(registry._INSTANCES, ("exp", 1), registry.Instance(
+        inst.slots, inst.forward, (wrong,), inst.forward_text, ("2 * out * g",)))
+    status, _, err = run([good, "-f", "f", "--verify", "--at", "0.5,2.0"])
+    assert status == 1
+    assert "MISMATCH" in err and "FAIL" in err and "differs" in err
+
+
+def test_internal_errors_are_reported_not_raised(good, monkeypatch):
+    from adgen import compiler
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(compiler, "emit_module", explode)
+    status, out, err = run([good])
+    assert status == 1
+    assert "AD900" in err and "Traceback" not in err
+
+
+def test_console_script_and_python_m(good):
+    for argv in (["adgen", str(good)], [sys.executable, "-m", "adgen", str(good)]):
+        result = subprocess.run(argv, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert "def f_grad" in result.stdout
