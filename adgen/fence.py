@@ -92,24 +92,29 @@ def small_statements(fn: cst.FunctionDef):
 
 
 def assigned_names(fn: cst.FunctionDef) -> set[str]:
-    """Every name the function assigns (so Python treats it as local)."""
+    """Every name the function assigns (so Python treats it as local), in nested blocks too."""
     names: set[str] = set()
-
-    class Collector(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            _target_names(node.target, names)
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            _target_names(node.target, names)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            if node.value is not None:
+    pending: list[cst.CSTNode] = list(function_body(fn))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.SimpleStatementLine):
+            pending.extend(node.body)
+        elif isinstance(node, cst.Assign):
+            for target in node.targets:
+                _target_names(target.target, names)
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            if not isinstance(node, cst.AnnAssign) or node.value is not None:
                 _target_names(node.target, names)
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return node is fn
-
-    fn.visit(Collector())
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            names.add(node.name.value)
+        elif isinstance(node, cst.BaseCompoundStatement):
+            if isinstance(node, cst.For):
+                _target_names(node.target, names)
+            pending.extend(c for c in node.children
+                           if isinstance(c, (cst.BaseSuite, cst.BaseStatement, cst.Else,
+                                             cst.ExceptHandler, cst.Finally, cst.If)))
+        elif isinstance(node, (cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.Finally)):
+            pending.extend(node.children)
     return names
 
 
@@ -279,16 +284,31 @@ class Fence:
     # ------------------------------------------------------------ expressions
 
     def check_expr(self, expr: cst.BaseExpression) -> None:
-        expr.visit(_ExpressionChecker(self))
+        _ExpressionChecker(self).check(expr)
 
 
-class _ExpressionChecker(cst.CSTVisitor):
-    """Reports every unsupported node of one expression."""
+class _ExpressionChecker:
+    """Reports every unsupported node of one expression.
+
+    A visitor with explicit `visit_<Node>` methods (returning whether to descend), walked
+    directly rather than through libcst's visitor machinery, which rebuilds every node it
+    passes and dominated compile time."""
 
     def __init__(self, fence: Fence):
-        super().__init__()
         self.fence = fence
         self.scope = fence.scope
+
+    def check(self, node: cst.BaseExpression) -> None:
+        if not self.on_visit(node):
+            return
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is not None and not method(node):
+            return
+        if isinstance(node, cst.BinaryOperation):
+            self.check(node.left)
+            self.check(node.right)
+        elif isinstance(node, cst.UnaryOperation):
+            self.check(node.expression)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.BaseExpression) and not isinstance(node, _SIMPLE_EXPRESSIONS):
@@ -299,7 +319,7 @@ class _ExpressionChecker(cst.CSTVisitor):
                                                 cst.Ellipsis)) else "AD102"
             self.fence.report(code, node, f"{kind} is not supported", help)
             return False
-        return super().on_visit(node)
+        return True
 
     def visit_Name(self, node: cst.Name) -> bool:
         name, fence = node.value, self.fence
@@ -360,7 +380,7 @@ class _ExpressionChecker(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> bool:
         self.check_callee(node)
         for arg in node.args:
-            arg.value.visit(self)
+            self.check(arg.value)
         return False
 
     def check_callee(self, node: cst.Call) -> None:

@@ -17,7 +17,7 @@ from typing import Optional
 
 import libcst as cst
 
-from adgen.source import ModuleScope
+from adgen.source import ModuleScope, literal_value
 
 
 def match(node: cst.BaseExpression, scope: ModuleScope) -> Optional[tuple[str, cst.BaseExpression]]:
@@ -30,7 +30,7 @@ def match(node: cst.BaseExpression, scope: ModuleScope) -> Optional[tuple[str, c
 
 
 def _is_one(node: cst.BaseExpression) -> bool:
-    return isinstance(node, (cst.Integer, cst.Float)) and node.evaluated_value == 1
+    return isinstance(node, (cst.Integer, cst.Float)) and literal_value(node) == 1
 
 
 def _call_of(node: cst.BaseExpression, func: str, scope: ModuleScope) -> Optional[cst.BaseExpression]:

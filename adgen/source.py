@@ -19,6 +19,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from adgen import ir
 from adgen.diagnostics import AdgenError, Diagnostic
+from adgen.positions import map_positions
 
 
 @dataclasses.dataclass
@@ -57,8 +58,11 @@ class ParsedModule:
             self.module = cst.parse_module(text)
         except cst.ParserSyntaxError as exc:
             raise AdgenError([self._syntax_error(exc)]) from None
-        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        self._positions = wrapper.resolve(PositionProvider)
+        try:
+            self._fast = map_positions(self.module, ast.parse(text), self.lines)
+        except (SyntaxError, ValueError):
+            self._fast = {}
+        self._exact = None
         self.scope = _collect_scope(self)
 
     def _syntax_error(self, exc: cst.ParserSyntaxError) -> Diagnostic:
@@ -74,7 +78,16 @@ class ParsedModule:
                           help="adgen reads the file as Python source; fix the syntax first")
 
     def pos(self, node: cst.CSTNode) -> ir.Pos:
-        start = self._positions[node].start
+        """Where a node starts: from the fast ast-paired map, else libcst's exact provider."""
+        found = self._fast.get(node)
+        return found if found is not None else self.exact_pos(node)
+
+    def exact_pos(self, node: cst.CSTNode) -> ir.Pos:
+        """libcst's own position (resolved once, on first use: it costs a whole codegen)."""
+        if self._exact is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._exact = wrapper.resolve(PositionProvider)
+        start = self._exact[node].start
         return ir.Pos(start.line, start.column + 1)
 
     def line_text(self, line: int) -> str:
@@ -84,7 +97,7 @@ class ParsedModule:
         return self.module.code_for_node(node)
 
     def diagnostic(self, code: str, node: cst.CSTNode, message: str, help: str = "") -> Diagnostic:
-        pos = self.pos(node)
+        pos = self.exact_pos(node)
         return Diagnostic(code, message, self.path, pos.line, pos.col, help=help,
                           source_line=self.line_text(pos.line))
 
@@ -109,6 +122,15 @@ _BINARY = {
 MATH_CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.tau": math.tau}
 
 
+def literal_value(node: cst.Integer | cst.Float) -> int | float:
+    """The value of a numeric literal (libcst's `evaluated_value` compiles it with
+    `ast.literal_eval`, a thousand times slower)."""
+    text = node.value.replace("_", "")
+    if isinstance(node, cst.Integer):
+        return int(text, 0)
+    return float(text)
+
+
 def evaluate_constant(node: cst.BaseExpression, scope: ModuleScope) -> Optional[float]:
     """The value of a numeric constant expression (literals, + - * / **, math constants and
     functions, earlier module constants), or None if it is not one.  Nothing is executed."""
@@ -122,10 +144,8 @@ def evaluate_constant(node: cst.BaseExpression, scope: ModuleScope) -> Optional[
 
 
 def _evaluate(node: cst.BaseExpression, scope: ModuleScope):
-    if isinstance(node, cst.Integer):
-        return node.evaluated_value
-    if isinstance(node, cst.Float):
-        return node.evaluated_value
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return literal_value(node)
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
         value = _evaluate(node.expression, scope)
         return None if value is None else (-value if isinstance(node.operator, cst.Minus) else value)

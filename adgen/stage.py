@@ -17,7 +17,7 @@ from adgen import gates, ir
 from adgen.fence import assigned_names, small_statements
 from adgen.naming import Names
 from adgen.rules import REGISTRY
-from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
+from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
 
 _BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
                      cst.Power: "**"}
@@ -149,11 +149,11 @@ class Stager:
     def leaf(self, node: cst.BaseExpression) -> Optional[ir.Operand]:
         """A constant or a name as an operand (no statement needed), else None."""
         if isinstance(node, (cst.Integer, cst.Float)):
-            return ir.Num(node.evaluated_value, node.value)
+            return ir.Num(literal_value(node), node.value)
         if (isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus)
                 and isinstance(node.expression, (cst.Integer, cst.Float))
                 and not node.expression.lpar):
-            return ir.Num(-node.expression.evaluated_value, "-" + node.expression.value)
+            return ir.Num(-literal_value(node.expression), "-" + node.expression.value)
         if isinstance(node, cst.Name):
             if node.value in self.env:
                 return self.env[node.value]
