@@ -10,7 +10,8 @@ import pytest
 from adgen.source import ParsedModule
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-FILES = sorted((ROOT / "tests" / "corpus").glob("*.py")) + sorted((ROOT / "examples").glob("*.py"))
+FILES = [p for p in sorted((ROOT / "tests" / "corpus").glob("*.py"))
+         + sorted((ROOT / "examples").glob("*.py")) if not p.name.startswith("_")]
 
 UNICODE = '''\
 import math
