@@ -49,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", metavar="FILE", help="Python source file with the forward "
                         "function(s)")
-    parser.add_argument("-f", "--function", dest="functions", metavar="NAME", action="append",
-                        help="differentiate this top-level function (repeatable; default: "
-                        "every top-level function in FILE)")
+    parser.add_argument("-f", "--function", dest="functions", metavar="NAME", action="extend",
+                        nargs="+", help="differentiate these top-level functions (-f a b, or "
+                        "-f a -f b; default: every top-level function in FILE)")
     parser.add_argument("--wrt", metavar="NAMES", help="comma-separated parameters to "
                         "differentiate with respect to (default: every parameter without a "
                         "default value); one name returns a single gradient, 'x,' a 1-tuple")

@@ -65,7 +65,7 @@ def select_functions(parsed: ParsedModule, names: Optional[Sequence[str]]) -> li
         raise AdgenError([Diagnostic(
             "AD402", f"no top-level function named '{n}'", parsed.path, 1, 1,
             help=f"functions in this file: {listed}") for n in missing])
-    return [available[n] for n in dict.fromkeys(names)]
+    return [node for name, node in available.items() if name in names]  # source order
 
 
 def resolve_wrt(fn_params: Sequence[str], defaults: set[str], wrt: Wrt) -> tuple[tuple[str, ...], bool, list[str]]:

@@ -65,6 +65,12 @@ def test_select_functions_and_wrt(good):
     assert namespace["f_grad"](0.0, 5.0) == (1.0,)  # 'y,' asks for a 1-tuple
 
 
+def test_several_functions_by_name(good):
+    status, out, _ = run([good, "-f", "g", "f"])
+    assert status == 0 and out.index("def f_grad") < out.index("def g_grad")  # source order
+    assert run([good, "-f", "g", "-f", "f"])[1] == out
+
+
 def test_output_file_and_check(good, tmp_path):
     out_path = tmp_path / "model_grad.py"
     status, out, _ = run([good, "-o", out_path])

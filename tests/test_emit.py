@@ -122,3 +122,23 @@ def test_versions_and_gradient_names():
     names.reserve("dz")
     assert names.gradient("z") == "dz_1"
     assert not any(keyword.iskeyword(n) for n in ("h_1", "grad_x"))
+
+
+def test_generated_modules_are_pep8(tmp_path):
+    """Every corpus file's generated module (with value-and-grad functions) passes
+    pycodestyle with its default settings (79 columns)."""
+    import pathlib
+
+    import pycodestyle
+
+    from adgen.compiler import compile_source
+
+    corpus = pathlib.Path(__file__).resolve().parent / "corpus"
+    paths = []
+    for source in sorted(corpus.glob("[!_]*.py")):
+        out = tmp_path / f"{source.stem}_grad.py"
+        out.write_text(compile_source(source.read_text(), f"tests/corpus/{source.name}",
+                                      value_and_grad=True).source)
+        paths.append(str(out))
+    report = pycodestyle.StyleGuide(quiet=True).check_files(paths)
+    assert report.total_errors == 0, report.get_statistics()
