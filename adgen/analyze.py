@@ -1,6 +1,7 @@
 """Analyze: which statements the gradient needs and which values carry derivatives.
 
-* varied — depends on a `wrt` input (forward activity);
+* varied — depends on a `wrt` input (forward activity), other than through a piecewise-
+  constant function such as `math.floor`;
 * useful — the output depends on it (backward activity);
 * active — both: only active variables get gradient variables.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from adgen import ir
+from adgen.rules import REGISTRY
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +35,8 @@ def _names(args) -> list[str]:
 def analyze(fn: ir.Function, wrt: tuple[str, ...]) -> Facts:
     varied = set(wrt)
     for stmt in fn.body:
+        if REGISTRY[stmt.prim].nondifferentiable:
+            continue  # piecewise constant: carries no derivative
         if any(n in varied for n in _names(stmt.args)):
             varied.add(stmt.target)
     useful: set[str] = set()

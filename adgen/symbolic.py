@@ -22,6 +22,41 @@ import types
 import sympy as sp
 
 
+class _Step(sp.Function):
+    """A piecewise-constant function: derivative 0 (where it exists), value on numbers.
+
+    sympy's own floor/ceiling differentiate to unevaluated `Subs(Derivative(...))` terms that
+    break its term ordering when combined; these stand-ins keep expressions simple."""
+
+    nargs = 1
+    numeric = staticmethod(math.floor)
+
+    @classmethod
+    def eval(cls, a):
+        if a.is_Number:
+            return sp.Integer(cls.numeric(float(a)))
+        return None
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+
+class floor_step(_Step):
+    numeric = staticmethod(math.floor)
+
+
+class ceil_step(_Step):
+    numeric = staticmethod(math.ceil)
+
+
+class trunc_step(_Step):
+    numeric = staticmethod(math.trunc)
+
+
+class round_step(_Step):
+    numeric = staticmethod(round)
+
+
 def _hypot(*xs):
     return sp.sqrt(sum(x ** 2 for x in xs))
 
@@ -34,6 +69,7 @@ MATH = types.SimpleNamespace(
     atan2=sp.atan2, log1p=lambda x: sp.log(1 + x), expm1=lambda x: sp.exp(x) - 1,
     erf=sp.erf, erfc=sp.erfc, hypot=_hypot, pow=lambda a, b: a ** b, fabs=sp.Abs,
     copysign=lambda a, b: sp.Abs(a) * sp.sign(b),
+    floor=floor_step, ceil=ceil_step, trunc=trunc_step,
     pi=sp.pi, e=sp.E, tau=2 * sp.pi,
 )
 
@@ -44,7 +80,13 @@ def _pow(a, b, mod=None):
     return a ** b
 
 
-BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow}
+def _round(a, ndigits=None):
+    if ndigits is not None:
+        raise TypeError("round with digits is not symbolic")
+    return round(a) if isinstance(a, (int, float)) else round_step(a)
+
+
+BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow, "round": _round}
 
 
 def _select(test, body, orelse):
@@ -133,3 +175,4 @@ def rationalize(expr):
     """Floats in an expression as exact rationals (1.0 -> 1), so that simplification can
     cancel `1.0*x - x`."""
     return sp.nsimplify(expr, rational=True)
+

@@ -112,9 +112,22 @@ def _evaluator(prim: str, n: int) -> Callable:
 _EVALUATORS: dict[tuple[str, int], Callable] = {}
 
 
+def on_kink(rule, values: Sequence[float]) -> bool:
+    """Whether a primitive's operands sit on one of its kinks: a tiny move of any operand
+    changes the branch it is on."""
+    base = rule.branch(*values)
+    for i, v in enumerate(values):
+        step = 1e-9 * max(1.0, abs(v))
+        for moved in (v + step, v - step):
+            if rule.branch(*values[:i], moved, *values[i + 1:]) != base:
+                return True
+    return False
+
+
 def branch_signature(fn: ir.Function, args: dict[str, float]) -> tuple:
     """Which smooth piece of the function a point lies on: the branch of every kinked
-    primitive, evaluated through the staged forward statements."""
+    primitive, evaluated through the staged forward statements; each entry is
+    (branch, on_kink)."""
     env: dict[str, float] = dict(args)
     for c in fn.consts:
         env[c.name] = c.value
@@ -132,12 +145,12 @@ def branch_signature(fn: ir.Function, args: dict[str, float]) -> tuple:
         env[stmt.target] = _evaluator(stmt.prim, len(vals))(*vals)
         rule = REGISTRY[stmt.prim]
         if rule.branch is not None:
-            signature.append(rule.branch(*vals))
+            signature.append((rule.branch(*vals), on_kink(rule, vals)))
     return tuple(signature)
 
 
 def _on_kink(signature: tuple) -> bool:
-    return any(0 in piece for piece in signature)
+    return any(kinked for _, kinked in signature)
 
 
 # ---------------------------------------------------------------- symbolic

@@ -146,7 +146,7 @@ CASES = {
         def helper(x):
             return x
         def f(x, y):
-            a = math.floor(x) + np.sort(x)
+            a = math.gamma(x) + np.sort(x)
             b = helper(x)
             c = math.exp(x, y) + max(x)
             d = math.log(x=y) + y(x)

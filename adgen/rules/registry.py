@@ -26,7 +26,8 @@ from adgen import ir
 
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(
-    {f"math.{n}" for n in dir(math) if not n.startswith("_")} | {"abs", "max", "min", "pow"}
+    {f"math.{n}" for n in dir(math) if not n.startswith("_")}
+    | {"abs", "max", "min", "pow", "round"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau"})
 
@@ -60,6 +61,9 @@ class Rule:
     domain     arity -> one (low, high) sampling interval per operand
     branch     operand values -> a tuple naming the smooth piece the point lies on, for
                primitives with kinks (abs, max, min); None for smooth primitives
+    nondifferentiable
+               piecewise constant (floor, round): zero gradient almost everywhere, so its
+               result carries no derivative at all (it is never active)
     """
 
     name: str
@@ -73,6 +77,7 @@ class Rule:
     variadic: bool = False
     branch: Optional[Callable[..., tuple]] = None
     doc: str = ""
+    nondifferentiable: bool = False
 
     def accepts(self, n: int) -> bool:
         return n >= self.arity if self.variadic else n == self.arity

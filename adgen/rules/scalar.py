@@ -6,15 +6,19 @@ non-differentiable points (docs/non-differentiable.md) are written into the temp
 
 * `abs'(0) = 0`  (the gradient is `g` for a > 0, `-g` for a < 0, `0.0` at 0);
 * `max`/`min` ties go to the first of the tied arguments (as `max` itself returns it);
-* `hypot` at the origin has gradient 0.
+* `hypot` at the origin has gradient 0;
+* `floor`, `ceil`, `trunc`, `round` are piecewise constant: zero gradient (their results are
+  constants for the backward pass).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Optional, Sequence
 
 import sympy as sp
 
+from adgen import symbolic
 from adgen.rules.registry import REGISTRY, Rule
 
 DEFAULT_DOMAIN = (-2.0, 2.0)
@@ -218,6 +222,25 @@ variadic("hypot", _hypot_build, spellings=("math.hypot",),
          sympy=lambda *xs: sp.sqrt(sum(x ** 2 for x in xs)), stem=_fmt("hyp{0}{1}"),
          noun="norm", branch=lambda *xs: (0 if all(x == 0 for x in xs) else 1,),
          doc="gradient 0 at the origin")
+
+# ---------------------------------------------------------------- piecewise constant
+
+
+def nondifferentiable(name, forward, *, spellings, sympy):
+    """A piecewise-constant function: its derivative is 0 wherever it exists, so its result
+    is treated as a constant (like JAX and autograd's non-differentiable functions)."""
+    return REGISTRY.add(Rule(
+        name=name, spellings=tuple(spellings), arity=1, build=lambda n: (forward, ["0.0"]),
+        stem=_fmt(name + "{0}"), noun=name, sympy=sympy, domain=_fixed((-3.0, 3.0)),
+        branch=lambda a: (math.floor(a) if name != "round" else round(a),),
+        nondifferentiable=True, doc="piecewise constant: zero gradient",
+    ))
+
+
+nondifferentiable("floor", "math.floor(a)", spellings=("math.floor",), sympy=symbolic.floor_step)
+nondifferentiable("ceil", "math.ceil(a)", spellings=("math.ceil",), sympy=symbolic.ceil_step)
+nondifferentiable("trunc", "math.trunc(a)", spellings=("math.trunc",), sympy=symbolic.trunc_step)
+nondifferentiable("round", "round(a)", spellings=("round",), sympy=symbolic.round_step)
 
 # ---------------------------------------------------------------- composite gates
 

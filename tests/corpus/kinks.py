@@ -10,6 +10,7 @@ INPUTS = {
     "hinge": {"w": (-2.0, 2.0), "x": (-2.0, 2.0)},
     "clipped": {"x": (-3.0, 3.0)},
     "smooth_l1": {"x": (-3.0, 3.0)},
+    "stepped": {"x": (-3.0, 3.0), "y": (-3.0, 3.0)},
 }
 
 
@@ -35,3 +36,7 @@ def clipped(x):
 
 def smooth_l1(x):
     return math.sqrt(1 + x * x) - 1
+
+
+def stepped(x, y):
+    return math.floor(x) * y + round(y) * x + math.ceil(x * y) + math.trunc(y) * x * x
