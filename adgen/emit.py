@@ -98,22 +98,11 @@ def _grad_line(g: ir.GradAssign) -> str:
 
 
 def _uses_math(exprs) -> bool:
-    def walk(e) -> bool:
-        if isinstance(e, ir.Call):
-            return e.func.startswith("math.") or any(walk(a) for a in e.args)
-        if isinstance(e, ir.Attr):
-            return e.dotted.startswith("math.")
-        if isinstance(e, ir.BinOp):
-            return walk(e.left) or walk(e.right)
-        if isinstance(e, ir.Neg):
-            return walk(e.operand)
-        if isinstance(e, ir.IfExp):
-            return walk(e.test) or walk(e.body) or walk(e.orelse)
-        if isinstance(e, ir.Compare):
-            return walk(e.left) or any(walk(c) for c in e.comparators)
-        return False
-
-    return any(walk(e) for e in exprs)
+    return any(
+        (isinstance(node, ir.Call) and node.func.startswith("math."))
+        or (isinstance(node, ir.Attr) and node.dotted.startswith("math."))
+        for expr in exprs for node in ir.walk(expr)
+    )
 
 
 def _all_exprs(grad: ir.Gradient):

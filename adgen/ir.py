@@ -89,6 +89,30 @@ Expr = Union[Name, Num, BinOp, Neg, Call, Attr, Compare, IfExp]
 Operand = Union[Name, Num, Attr]
 
 
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of an expression."""
+    if isinstance(expr, BinOp):
+        return (expr.left, expr.right)
+    if isinstance(expr, Neg):
+        return (expr.operand,)
+    if isinstance(expr, Call):
+        return expr.args
+    if isinstance(expr, IfExp):
+        return (expr.test, expr.body, expr.orelse)
+    if isinstance(expr, Compare):
+        return (expr.left, *expr.comparators)
+    return ()
+
+
+def walk(expr: Expr):
+    """Every node of an expression tree, the root first."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(children(node)))
+
+
 # ---------------------------------------------------------------- forward statements
 
 

@@ -67,18 +67,4 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
 
 def names_in(expr: ir.Expr) -> set[str]:
     """Every variable an expression reads."""
-    if isinstance(expr, ir.Name):
-        return {expr.id}
-    if isinstance(expr, (ir.Num, ir.Attr)):
-        return set()
-    if isinstance(expr, ir.BinOp):
-        return names_in(expr.left) | names_in(expr.right)
-    if isinstance(expr, ir.Neg):
-        return names_in(expr.operand)
-    if isinstance(expr, ir.Call):
-        return set().union(*(names_in(a) for a in expr.args))
-    if isinstance(expr, ir.IfExp):
-        return names_in(expr.test) | names_in(expr.body) | names_in(expr.orelse)
-    if isinstance(expr, ir.Compare):
-        return names_in(expr.left).union(*(names_in(c) for c in expr.comparators))
-    raise TypeError(f"not an expression: {expr!r}")
+    return {node.id for node in ir.walk(expr) if isinstance(node, ir.Name)}

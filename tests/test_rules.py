@@ -97,15 +97,7 @@ def test_templates_use_only_symbolic_functions(rule: Rule, n: int):
     inst = rule.instance(n)
 
     def calls(expr):
-        if isinstance(expr, ir.Call):
-            yield expr.func
-            for a in expr.args:
-                yield from calls(a)
-        for field in ("left", "right", "operand", "test", "body", "orelse"):
-            if hasattr(expr, field):
-                yield from calls(getattr(expr, field))
-        for a in getattr(expr, "comparators", ()):
-            yield from calls(a)
+        return [node.func for node in ir.walk(expr) if isinstance(node, ir.Call)]
 
     for expr in (inst.forward, *inst.grads):
         for func in calls(expr):
