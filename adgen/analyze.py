@@ -49,13 +49,3 @@ def analyze(fn: ir.Function, wrt: tuple[str, ...]) -> Facts:
             needed.append(stmt)
     return Facts(frozenset(varied), frozenset(useful), tuple(reversed(needed)))
 
-
-def required(body: tuple[ir.Stmt, ...], roots: set[str]) -> tuple[ir.Stmt, ...]:
-    """The statements of `body` needed to compute the names in `roots`, in order."""
-    wanted = set(roots)
-    kept = []
-    for stmt in reversed(body):
-        if stmt.target in wanted:
-            wanted.update(_names(stmt.args))
-            kept.append(stmt)
-    return tuple(reversed(kept))

@@ -172,14 +172,17 @@ def differentiable(f: Optional[Callable] = None, *, wrt: Wrt = None):
 
 def check_grad(f: Callable, *args: float, wrt: Wrt = None, symbolic: bool = True,
                raise_on_failure: bool = True) -> GradCheck:
-    """Check the generated gradient of `f` at `args` against central finite differences of
-    `f` and against `sympy.diff`; returns the report, and raises AssertionError (with the
-    report) when an input fails, so it can be used directly in a test."""
+    """Check the generated gradient of `f` at `args` (parameters left out take their defaults)
+    against central finite differences of `f` and against `sympy.diff`; returns the report,
+    and raises AssertionError (with the report) when an input fails, so it can be used
+    directly in a test."""
     try:
         compiled = compile_function(f, wrt)
     except AdgenError as exc:
         raise exc.with_traceback(None) from None
-    report = check(f, compiled.grad, compiled.gradient, list(args),
+    bound = inspect.signature(f).bind(*args)
+    bound.apply_defaults()
+    report = check(f, compiled.grad, compiled.gradient, list(bound.arguments.values()),
                    grad_source=compiled.source if symbolic else None)
     if raise_on_failure and not report.ok:
         raise AssertionError("\n" + report.format())

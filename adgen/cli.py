@@ -14,7 +14,8 @@ import sys
 import tempfile
 from typing import Optional, Sequence, TextIO
 
-from adgen.compiler import Compiled, compile_source, default_command
+from adgen.compiler import (Compiled, compile_functions, default_command, guard, parse,
+                            select_functions)
 from adgen.diagnostics import AdgenError, format_report, internal_error
 from adgen.version import __version__
 
@@ -49,9 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", metavar="FILE", help="Python source file with the forward "
                         "function(s)")
-    parser.add_argument("-f", "--function", dest="functions", metavar="NAME", action="extend",
-                        nargs="+", help="differentiate these top-level functions (-f a b, or "
-                        "-f a -f b; default: every top-level function in FILE)")
+    parser.add_argument("-f", "--function", dest="functions", metavar="NAME", action="append",
+                        type=lambda text: [n.strip() for n in text.split(",") if n.strip()],
+                        help="differentiate this top-level function; repeat it, or give "
+                        "several as a,b (default: every top-level function in FILE)")
     parser.add_argument("--wrt", metavar="NAMES", help="comma-separated parameters to "
                         "differentiate with respect to (default: every parameter without a "
                         "default value); one name returns a single gradient, 'x,' a 1-tuple")
@@ -102,13 +104,27 @@ def command_for(args: argparse.Namespace) -> str:
     return command
 
 
-def write_atomically(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".adgen-", suffix=".py", dir=directory)
+def write_output(path: str, text: str) -> None:
+    """Write the module: atomically (a temporary file renamed over the target) for a regular
+    file, keeping its permissions and writing through a symlink to its target; directly for
+    anything else (a device such as /dev/stdout or /dev/null)."""
+    real = os.path.realpath(path)
+    if os.path.exists(real) and not os.path.isfile(real):
+        with open(real, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        return
+    if os.path.exists(real):
+        mode = os.stat(real).st_mode & 0o7777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=".adgen-", suffix=".py", dir=os.path.dirname(real))
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
-        os.replace(tmp, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -131,6 +147,8 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     if args.at and not args.verify:
         stderr.write("adgen: error: --at only applies with --verify\n")
         return EXIT_USAGE
+    if args.functions is not None:
+        args.functions = [name for group in args.functions for name in group]
     try:
         with open(args.file, encoding="utf-8") as f:
             text = f.read()
@@ -151,9 +169,19 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
 
 
 def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) -> int:
-    compiled = compile_source(text, args.file, functions=args.functions,
-                              wrt=parse_wrt(args.wrt), command=command_for(args),
-                              value_and_grad=args.value_and_grad)
+    parsed = parse(text, args.file)
+    with guard(args.file):
+        nodes = select_functions(parsed, args.functions)
+    if args.functions is not None:  # the header's command lists them in source order
+        args.functions = [node.name.value for node in nodes]
+    if args.verify and args.at:
+        unknown = _unknown_point_names(args.at, nodes)
+        if unknown:
+            stderr.write(f"adgen: error: --at names {', '.join(unknown)}, which no selected "
+                         "function has as a parameter\n")
+            return EXIT_USAGE
+    compiled = compile_functions(parsed, nodes, parse_wrt(args.wrt), command=command_for(args),
+                                 value_and_grad=args.value_and_grad)
     status = EXIT_OK
     if args.output and args.check:
         try:
@@ -166,13 +194,19 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
                          f"{command_for(args)}\n")
             status = EXIT_FAIL
     elif args.output:
-        write_atomically(args.output, compiled.source)
+        write_output(args.output, compiled.source)
     else:
         stdout.write(compiled.source)
     if args.verify:
         if not _verify(args, compiled, stderr):
             status = EXIT_FAIL
     return status
+
+
+def _unknown_point_names(text: str, nodes) -> list[str]:
+    params = {p.name.value for node in nodes
+              for p in list(node.params.posonly_params) + list(node.params.params)}
+    return [name for name in parse_point(text)[1] if name not in params]
 
 
 def _import_file(path: str):
@@ -191,7 +225,8 @@ def _verify(args: argparse.Namespace, compiled: Compiled, stderr: TextIO) -> boo
     from adgen.verify import check, sample_point
 
     try:
-        module = _import_file(args.file)
+        with contextlib.redirect_stdout(stderr):  # the module's own output is not the module
+            module = _import_file(args.file)
     except Exception as exc:  # noqa: BLE001 - the user's file failed to run
         stderr.write(f"adgen: error: --verify could not import {args.file}: "
                      f"{type(exc).__name__}: {exc}\n")

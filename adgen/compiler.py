@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 from typing import Iterator, Optional, Sequence, Union
 
 import libcst as cst
@@ -36,7 +37,13 @@ class Compiled:
 
 @contextlib.contextmanager
 def guard(path: str) -> Iterator[None]:
-    """Let diagnostics through; turn anything else into an internal error."""
+    """Let diagnostics through; turn anything else into an internal error.
+
+    The garbage collector is paused meanwhile: compilation allocates a large libcst tree that
+    lives to the end, and repeated collections rescanning it made compile time grow faster
+    than linearly with the function's size."""
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     except AdgenError:
@@ -47,6 +54,9 @@ def guard(path: str) -> Iterator[None]:
             help="split the expression into several assignments")]) from exc
     except Exception as exc:  # noqa: BLE001 - the one place internal failures are caught
         raise internal_error(path, exc) from exc
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def parse(text: str, path: str) -> ParsedModule:

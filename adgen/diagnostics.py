@@ -31,6 +31,7 @@ CODES: dict[str, str] = {
     "AD202": "module-level name is not a numeric constant",
     "AD203": "name used before assignment",
     "AD204": "unpacking mismatch",
+    "AD205": "reserved name",
     "AD301": "no derivative rule",
     "AD302": "wrong number of arguments",
     "AD303": "unsupported call form",

@@ -106,7 +106,7 @@ def _uses_math(exprs) -> bool:
 
 
 def _all_exprs(grad: ir.Gradient):
-    for stmt in grad.forward_with_value:
+    for stmt in grad.forward:
         yield forward_expr(stmt)
     for block in grad.blocks:
         for g in block.stmts:
@@ -121,22 +121,65 @@ MAX_LINE = 79
 
 
 def wrap_items(head: str, items: list[str], tail: str, indent: str = "") -> list[str]:
-    """`head(item, item, ...)tail`, broken after commas and aligned under the opening
-    parenthesis when it would exceed the line length."""
+    """`head(item, item, ...)tail`, broken after commas when it would exceed the line length:
+    aligned under the opening parenthesis if that fits, else with a hanging indent."""
     line = f"{indent}{head}({', '.join(items)}){tail}"
     if len(line) <= MAX_LINE or not items:
         return [line]
-    lines, current = [], f"{indent}{head}("
-    align = " " * len(current)
+    visual = _pack(items, f"{indent}{head}(", " " * len(f"{indent}{head}("), f"){tail}")
+    if all(len(row) <= MAX_LINE for row in visual):
+        return visual
+    return [f"{indent}{head}("] + _pack(items, indent + " " * 8, indent + " " * 8, f"){tail}")
+
+
+def _pack(items: list[str], first: str, rest: str, close: str) -> list[str]:
+    """Items separated by commas, greedily filling lines that start with `first`, then
+    `rest`; `close` ends the last."""
+    rows, current = [], first
     for i, item in enumerate(items):
-        piece = item + ("," if i < len(items) - 1 else f"){tail}")
-        if current.strip() and len(current) + len(piece) + 1 > MAX_LINE and \
-                not current.endswith("("):
-            lines.append(current.rstrip())
-            current = align
-        current += piece + ("" if i == len(items) - 1 else " ")
-    lines.append(current)
-    return lines
+        piece = item + ("," if i < len(items) - 1 else close)
+        if current not in (first, rest) and len(current) + 1 + len(piece) > MAX_LINE:
+            rows.append(current)
+            current = rest
+        current += ("" if current in (first, rest) else " ") + piece
+    return rows + [current]
+
+
+def fit(line: str, indent: str = "    ") -> list[str]:
+    """One body line, wrapped to the line length: a trailing comment moves above the
+    statement, a long comment continues on `#` lines, and a long right-hand side is put in
+    parentheses and broken at its top-level spaces (between operators and operands, never
+    inside a nested bracket), continuation lines aligned under the parenthesis (PEP 8)."""
+    if len(indent) + len(line) <= MAX_LINE:
+        return [indent + line]
+    if line.startswith("#"):
+        return textwrap.wrap(line[1:].strip(), MAX_LINE, initial_indent=indent + "# ",
+                             subsequent_indent=indent + "#     ", break_long_words=False)
+    code, _, comment = line.partition("  # ")
+    if comment:
+        return fit("# " + comment, indent) + fit(code, indent)
+    target, op, rhs = code.partition(" = " if " = " in code.split("(")[0] else " += ")
+    head = f"{indent}{target}{op}("
+    lines, current = [], head
+    for chunk in _top_level_chunks(rhs + ")"):
+        if current not in (head, " " * len(head)) and len(current) + 1 + len(chunk) > MAX_LINE:
+            lines.append(current)
+            current = " " * len(head)
+        current += ("" if current in (head, " " * len(head)) else " ") + chunk
+    return lines + [current]
+
+
+def _top_level_chunks(text: str) -> list[str]:
+    """`text` split at spaces outside brackets."""
+    chunks, current, depth = [], "", 0
+    for ch in text:
+        depth += (ch in "([") - (ch in ")]")
+        if ch == " " and depth == 0:
+            chunks.append(current)
+            current = ""
+        else:
+            current += ch
+    return chunks + [current]
 
 
 def _docstring(text: str, indent: str, first: str = "") -> list[str]:
@@ -157,14 +200,14 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
     lines = wrap_items(f"def {function_name(grad, value_and_grad)}", params, ":")
     lines += _docstring(summary, "    ", '"""') + [""] + _docstring(
         f"{grad.seed} is the upstream gradient of the output {output}.", "    ") + ['    """']
-    forward = grad.forward_with_value if value_and_grad else grad.forward
-    body = [forward_line(stmt) for stmt in forward]
+    body = [forward_line(stmt) for stmt in grad.forward]
     for block in grad.blocks:
         body.append(comment_line(block.origin))
         body.extend(_grad_line(g) for g in block.stmts)
     for zero in grad.zeros:
-        body.append(f"{zero} = 0.0  # does not reach the output")
-    lines.extend("    " + line for line in body)
+        body.append(f"{zero} = 0.0  # no differentiable path to the output")
+    for line in body:
+        lines.extend(fit(line))
     results = [grad.grad_names[p] for p in grad.wrt]
     if grad.single:
         returned = [results[0]]

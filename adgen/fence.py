@@ -17,6 +17,7 @@ from adgen.diagnostics import Diagnostic
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
 
+RESERVED_NAMES = frozenset({"math", "np", "numpy"})
 DECORATORS = frozenset({"adgen.differentiable", "adgen.api.differentiable"})
 AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign,
                  cst.PowerAssign)
@@ -70,6 +71,19 @@ _EXPRESSION_MESSAGES = {
 }
 _SIMPLE_EXPRESSIONS = (cst.Name, cst.Attribute, cst.Integer, cst.Float, cst.BinaryOperation,
                        cst.UnaryOperation, cst.Call)
+
+
+_BINDING_EXPRESSIONS = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
+                        cst.NamedExpr)
+
+
+def _sub_expressions(node: cst.CSTNode):
+    """The outermost expressions below `node` (through slices, arguments, elements...)."""
+    for child in node.children:
+        if isinstance(child, cst.BaseExpression):
+            yield child
+        else:
+            yield from _sub_expressions(child)
 
 
 def function_body(fn: cst.FunctionDef) -> list[cst.BaseStatement | cst.BaseSmallStatement]:
@@ -180,6 +194,7 @@ class Fence:
                         "name every input as its own parameter")
         for param in list(params.posonly_params) + list(params.params):
             self.params.add(param.name.value)
+            self.check_name_free(param.name)
             if param.default is not None and evaluate_constant(param.default, self.scope) is None:
                 self.report("AD103", param.default, "default value is not a numeric constant",
                             "use a number (or a module-level numeric constant) as the default")
@@ -219,6 +234,9 @@ class Fence:
         if len(stmt.targets) > 1:
             self.report("AD105", stmt.targets[1].target, "chained assignment (a = b = ...)",
                         "assign one name, then copy it: a = ...; b = a")
+            self.check_expr(stmt.value)
+            for target in stmt.targets:
+                self.define(target.target)
             return
         target = stmt.targets[0].target
         if isinstance(target, (cst.Tuple, cst.List)):
@@ -245,8 +263,14 @@ class Fence:
             else:
                 self.check_expr(el.value)
 
+    def check_name_free(self, name: cst.Name) -> None:
+        if name.value in RESERVED_NAMES:
+            self.report("AD205", name, f"'{name.value}' is reserved: the generated code uses "
+                        "the module of that name", "rename the variable")
+
     def check_target(self, target: cst.CSTNode) -> None:
         if isinstance(target, cst.Name):
+            self.check_name_free(target)
             return
         kind = {cst.Attribute: "attribute", cst.Subscript: "subscript",
                 cst.StarredElement: "starred name"}.get(type(target), "this target")
@@ -300,6 +324,9 @@ class _ExpressionChecker:
 
     def check(self, node: cst.BaseExpression) -> None:
         if not self.on_visit(node):
+            if not isinstance(node, _BINDING_EXPRESSIONS):
+                for inner in _sub_expressions(node):
+                    self.check(inner)
             return
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is not None and not method(node):
@@ -380,7 +407,8 @@ class _ExpressionChecker:
     def visit_Call(self, node: cst.Call) -> bool:
         self.check_callee(node)
         for arg in node.args:
-            self.check(arg.value)
+            if arg.keyword is None and not arg.star:  # those are reported with the call
+                self.check(arg.value)
         return False
 
     def check_callee(self, node: cst.Call) -> None:

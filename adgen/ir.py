@@ -188,15 +188,11 @@ class BackwardBlock:
 
 @dataclasses.dataclass(frozen=True)
 class Gradient:
-    """A differentiated function: the forward statements it needs, then the backward blocks.
-
-    `forward` is what the backward blocks read (all a gradient function computes);
-    `forward_with_value` adds what the output value needs (for value-and-gradient)."""
+    """A differentiated function: the forward statements it needs, then the backward blocks."""
 
     function: Function
     wrt: tuple[str, ...]
     forward: tuple[Stmt, ...]
-    forward_with_value: tuple[Stmt, ...]
     blocks: tuple[BackwardBlock, ...]
     zeros: tuple[str, ...]  # gradient names of wrt inputs that do not reach the output
     grad_names: dict[str, str]  # variable -> its gradient's name

@@ -9,7 +9,7 @@ never receive a contribution get an explicit zero.
 from __future__ import annotations
 
 from adgen import ir
-from adgen.analyze import Facts, required
+from adgen.analyze import Facts
 from adgen.naming import Names
 from adgen.optimize import simplify
 from adgen.rules import REGISTRY, substitute
@@ -28,12 +28,11 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
     generated function must not use (module-level names of the user's file)."""
     names = Names(_taken_names(fn) | set(reserved))
     grad_names: dict[str, str] = {}
-    seed_base = f"d{fn.output_stem}"
-    seed = names.claim(seed_base) if names.is_free(seed_base) else names.fresh(seed_base)
+    for p in wrt:  # the inputs' gradients get their d<name> first: they are the results
+        grad_names[p] = names.gradient(p)
+    seed = names.fresh(f"d{fn.output_stem}")
     if isinstance(fn.output, ir.Name):
         grad_names[fn.output.id] = seed
-    for p in wrt:
-        grad_names.setdefault(p, names.gradient(p))
 
     contributed: set[str] = set()
     blocks: list[ir.BackwardBlock] = []
@@ -57,10 +56,11 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
             blocks.append(ir.BackwardBlock(stmt, tuple(out)))
 
     zeros = tuple(grad_names[p] for p in wrt if p not in contributed)
-    read = {name for block in blocks for g in block.stmts for name in names_in(g.expr)}
+    # Every statement the output needs is computed, even where no backward line reads it:
+    # the forward pass is also where the function's domain is checked (math.log of a negative
+    # number raises), and a gradient is never returned where the function is undefined.
     return ir.Gradient(
-        function=fn, wrt=wrt, forward=required(facts.needed, read),
-        forward_with_value=facts.needed, blocks=tuple(blocks), zeros=zeros,
+        function=fn, wrt=wrt, forward=facts.needed, blocks=tuple(blocks), zeros=zeros,
         grad_names=grad_names, seed=seed,
     )
 

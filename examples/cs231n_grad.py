@@ -21,6 +21,7 @@ def f_grad(x, y, df=1.0):
     xpysqr = xpy ** 2
     den = sigx + xpysqr
     invden = 1.0 / den
+    f = num * invden
     # line 23: f = num * invden
     dnum = invden * df
     dinvden = num * df

@@ -66,9 +66,11 @@ def test_select_functions_and_wrt(good):
 
 
 def test_several_functions_by_name(good):
-    status, out, _ = run([good, "-f", "g", "f"])
+    status, out, _ = run([good, "-f", "g,f"])
     assert status == 0 and out.index("def f_grad") < out.index("def g_grad")  # source order
-    assert run([good, "-f", "g", "-f", "f"])[1] == out
+    # the header's command is normalised too, so --check does not depend on the -f order
+    assert run([good, "-f", "g", "-f", "f"])[1] == out == run([good, "-f", "f", "-f", "g"])[1]
+    assert run(["-f", "f", good])[0] == 0  # -f takes one value: FILE is not swallowed
 
 
 def test_output_file_and_check(good, tmp_path):
@@ -111,6 +113,28 @@ def test_atomic_write_leaves_no_temporary_files(good, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.py", "model_grad.py"]
 
 
+def test_output_keeps_permissions_symlinks_and_devices(good, tmp_path):
+    real = tmp_path / "real_grad.py"
+    real.write_text("old")
+    real.chmod(0o640)
+    link = tmp_path / "link_grad.py"
+    link.symlink_to(real)
+    assert run([good, "-o", link])[0] == 0
+    assert link.is_symlink() and "def f_grad" in real.read_text()
+    assert real.stat().st_mode & 0o777 == 0o640
+    fresh = tmp_path / "fresh_grad.py"
+    run([good, "-o", fresh])
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert run([good, "-o", os.devnull])[0] == 0
+    assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_diagnostics_exit_1_on_stderr(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f(x):\n    while x:\n        pass\n    return x\n")
@@ -151,6 +175,21 @@ def test_generation_never_executes_the_file(tmp_path):
     assert not marker.exists()
     assert run([src, "--verify"])[0] == 0
     assert marker.exists()  # --verify imports (runs) the file, as --help says
+
+
+def test_verify_keeps_the_files_own_output_out_of_the_module(tmp_path):
+    src = tmp_path / "noisy.py"
+    src.write_text('print("hello from the module")\n\ndef f(x):\n    return x * x\n')
+    status, out, err = run([src, "--verify"])
+    assert status == 0 and "hello" not in out and "hello" in err
+
+
+def test_verify_point_errors(good, tmp_path):
+    assert run([good, "--verify", "--at", "q=1"])[0] == 2  # no such parameter
+    src = tmp_path / "logs.py"
+    src.write_text("import math\n\ndef f(x):\n    return math.log(x)\n")
+    status, _, err = run([src, "--verify", "--at", "0"])
+    assert status == 1 and "raises ValueError" in err and "at the given point" in err
 
 
 def test_verify_reports_on_stderr(good):

@@ -71,7 +71,7 @@ CASES = {
             h = sum(t for t in (x, y))
             return x
         """, [("AD102", 3, 9), ("AD102", 4, 9), ("AD102", 5, 9), ("AD102", 6, 9),
-              ("AD102", 7, 10), ("AD102", 8, 9), ("AD102", 8, 18), ("AD102", 9, 13),
+              ("AD102", 6, 9), ("AD102", 7, 10), ("AD102", 8, 9), ("AD102", 8, 18), ("AD102", 9, 13),
               ("AD301", 9, 9)]),
     "parameters": ("""
         def f(x, *args, y, **kw):
@@ -134,6 +134,19 @@ CASES = {
             return a
         """, [("AD201", 7, 9), ("AD202", 7, 21), ("AD202", 8, 9), ("AD202", 8, 18),
               ("AD203", 9, 9)]),
+    "cascades": ("""
+        def f(x, y):
+            a = b = x * y
+            c = max(x, y, key=abs)
+            d = [x][undefined] if y else y
+            return a + b
+        """, [("AD102", 4, 9), ("AD102", 4, 9), ("AD102", 4, 9), ("AD105", 2, 9),
+              ("AD201", 4, 13), ("AD303", 3, 9)]),  # if-expression, subscript, list
+    "reserved names": ("""
+        def f(math, x):
+            np = x * 2
+            return np
+        """, [("AD205", 1, 7), ("AD205", 2, 5)]),
     "unpacking": ("""
         def f(x):
             a, b = x, x, x

@@ -205,11 +205,16 @@ def _pairwise_signs(*xs: float) -> tuple:
     return tuple(_sign(xs[i] - xs[j]) for i in range(len(xs)) for j in range(i + 1, len(xs)))
 
 
+def _joined(prefix: str) -> Stem:
+    """`max` of x, y, z -> "maxxyz": every operand, for variadic rules."""
+    return lambda frags: None if any(f is None for f in frags) else prefix + "".join(frags)
+
+
 variadic("max", _extremum_build("max", "<", ">="), spellings=("max",), sympy=sp.Max,
-         stem=_fmt("max{0}{1}"), noun="max", branch=_pairwise_signs,
+         stem=_joined("max"), noun="max", branch=_pairwise_signs,
          doc="max gate: routes the gradient to the largest input (ties: the first)")
 variadic("min", _extremum_build("min", ">", "<="), spellings=("min",), sympy=sp.Min,
-         stem=_fmt("min{0}{1}"), noun="min", branch=_pairwise_signs,
+         stem=_joined("min"), noun="min", branch=_pairwise_signs,
          doc="min gate: routes the gradient to the smallest input (ties: the first)")
 
 
@@ -219,7 +224,7 @@ def _hypot_build(n: int):
 
 
 variadic("hypot", _hypot_build, spellings=("math.hypot",),
-         sympy=lambda *xs: sp.sqrt(sum(x ** 2 for x in xs)), stem=_fmt("hyp{0}{1}"),
+         sympy=lambda *xs: sp.sqrt(sum(x ** 2 for x in xs)), stem=_joined("hyp"),
          noun="norm", branch=lambda *xs: (0 if all(x == 0 for x in xs) else 1,),
          doc="gradient 0 at the origin")
 
@@ -247,9 +252,10 @@ nondifferentiable("round", "round(a)", spellings=("round",), sympy=symbolic.roun
 unary("sigmoid", "1.0 / (1 + math.exp(-a))", "(1 - out) * out * g",
       sympy=lambda a: 1 / (1 + sp.exp(-a)), stem=_fmt("sig{0}"), noun="sig",
       doc="sigmoid gate 1/(1+exp(-z)): local gradient (1 - s) * s from the forward value")
-unary("softplus", "math.log(1 + math.exp(a))", "g / (1 + math.exp(-a))",
+unary("softplus", "math.log(1 + math.exp(a))", "math.exp(a - out) * g",
       sympy=lambda a: sp.log(1 + sp.exp(a)), stem=_fmt("softplus{0}"), noun="softplus",
-      doc="softplus gate log(1+exp(z)): its derivative is the sigmoid of z")
-unary("softplus1p", "math.log1p(math.exp(a))", "g / (1 + math.exp(-a))",
+      doc="softplus gate log(1+exp(z)): its derivative is the sigmoid of z, computed as "
+      "exp(z - out) from the forward value (1/(1+exp(-z)) overflows for z << 0)")
+unary("softplus1p", "math.log1p(math.exp(a))", "math.exp(a - out) * g",
       sympy=lambda a: sp.log(1 + sp.exp(a)), stem=_fmt("softplus{0}"), noun="softplus",
       doc="softplus written with log1p: the same gate, the user's more accurate forward")

@@ -1,0 +1,38 @@
+"""Programs that once got a wrong answer or a crash (each fix adds its program here first)."""
+
+import math
+
+INPUTS = {
+    "returns_reassigned_param": {"x": (-2.0, 2.0)},
+    "returns_param_alias": {"x": (-2.0, 2.0), "y": (-2.0, 2.0)},
+    "softplus_far_left": {"z": (-900.0, -700.0)},
+    "with_default_hyperparameter": {"w": (-2.0, 2.0), "x": (-2.0, 2.0), "b": (-1.0, 1.0)},
+    "rounded": {"x": (-3.0, 3.0), "step": (0.5, 1.0)},
+}
+WRT = {"rounded": ("x",)}
+
+
+def returns_reassigned_param(x):
+    # the upstream gradient once took the name dx, so the returned "dx" was not x's gradient
+    x += 1.0
+    return x
+
+
+def returns_param_alias(x, y):
+    y = x * 2
+    return y
+
+
+def softplus_far_left(z):
+    # the softplus gradient computed exp(-z) and overflowed far left of 0
+    return math.log(1 + math.exp(z))
+
+
+def with_default_hyperparameter(w, x, b, lam=0.1):
+    # check_grad once ignored parameter defaults (KeyError: 'lam')
+    return (w * x + b) ** 2 + lam * w * w
+
+
+def rounded(x, step):
+    # x reaches the output only through round(): zero gradient, not "does not reach"
+    return round(x / step) * step

@@ -1,0 +1,49 @@
+"""Bugs found in review, each pinned by the assertion that failed (the programs live in
+tests/corpus/regressions.py, so they also run through every route)."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import pytest
+
+import adgen
+from corpus_loader import load_module, CORPUS
+
+R = load_module(CORPUS / "regressions.py")
+
+
+def test_upstream_gradient_never_takes_a_parameters_gradient_name():
+    grad = adgen.grad(R.returns_reassigned_param)
+    params = list(inspect.signature(grad).parameters)
+    assert params[0] == "x" and params[1] != "dx"
+    assert "return dx\n" in adgen.source(R.returns_reassigned_param)
+    alias = adgen.grad(R.returns_param_alias)
+    assert list(inspect.signature(alias).parameters)[2] not in ("dx", "dy")
+
+
+def test_check_grad_fills_in_parameter_defaults():
+    report = adgen.check_grad(R.with_default_hyperparameter, 1.0, 2.0, 0.5)
+    assert report.ok and [i.name for i in report.inputs] == ["w", "x", "b"]
+    assert report.point["lam"] == 0.1
+
+
+def test_softplus_gradient_does_not_overflow():
+    assert adgen.grad(R.softplus_far_left)(-800.0) == 0.0
+
+
+def logit(x):
+    return math.log(x)
+
+
+def test_gradient_raises_where_the_function_does():
+    with pytest.raises(ValueError):
+        adgen.grad(logit)(-1.0)
+    with pytest.raises(ValueError):
+        adgen.value_and_grad(logit)(0.0)
+
+
+def test_piecewise_constant_paths_are_named_as_such():
+    text = adgen.source(R.rounded, wrt=("x",))
+    assert "dx = 0.0  # no differentiable path to the output" in text
