@@ -12,14 +12,17 @@ rest into fence, stage, analyze, reverse and emit by calling those stages direct
 `compiler.compile_functions`).  `py compile` is CPython's own `compile()` of the generated
 module, which `adgen.value_and_grad` also pays.  Issue target: a 1,000-statement function
 compiles in well under a second, and time grows linearly (`x prev` near 2.0 when the size
-doubles; 4.0 would be quadratic).
+doubles; 4.0 would be quadratic).  Each run starts after a full garbage collection;
+`--no-gc` keeps the cyclic collector off while timing, to show how much of any growth beyond
+linear is the collector walking the live syntax trees.
 
-    python bench/bench_compile.py [--sizes 250,500,1000,2000] [--repeat 3] [--show 12]
+    python bench/bench_compile.py [--sizes 250,500,1000,2000] [--repeat 3] [--show 12] [--no-gc]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import pathlib
 import platform
@@ -83,17 +86,24 @@ def stage_times(text: str, path: str) -> dict[str, float]:
     return t
 
 
+def fresh(fn: Callable, *args):
+    """`fn(*args)` after a full garbage collection, so runs start alike."""
+    gc.collect()
+    return fn(*args)
+
+
 def bench_size(statements: int, repeat: int, directory: str) -> dict[str, float]:
     """Best-of-`repeat` seconds for the whole compilation (`total`) and for each stage."""
     path = os.path.join(directory, f"straight_{statements}.py")
     pathlib.Path(path).write_text(make_source(statements))
     text = pathlib.Path(path).read_text()
-    compiled = compiler.compile_source(text, path)  # warm-up, and a sanity check
-    best = {"total": min(timed(compiler.compile_source, text, path)[1] for _ in range(repeat))}
+    lines = compiler.compile_source(text, path).source.count("\n")  # warm-up (not kept alive)
+    best = {"total": min(fresh(timed, compiler.compile_source, text, path)[1]
+                         for _ in range(repeat))}
     for _ in range(repeat):
-        for stage, seconds in stage_times(text, path).items():
+        for stage, seconds in fresh(stage_times, text, path).items():
             best[stage] = min(best.get(stage, seconds), seconds)
-    best["generated lines"] = compiled.source.count("\n")
+    best["generated lines"] = lines
     return best
 
 
@@ -118,12 +128,17 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per size (best is kept)")
     parser.add_argument("--show", type=int, default=0, metavar="N",
                         help="print the first N lines of the smallest generated function")
+    parser.add_argument("--no-gc", action="store_true",
+                        help="disable the cyclic garbage collector while timing (diagnostic)")
     options = parser.parse_args(argv)
+    if options.no_gc:
+        gc.disable()
     sizes = [int(s) for s in options.sizes.split(",")]
     print(f"adgen {adgen.__version__}, Python {platform.python_version()}, "
-          f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores")
+          f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores"
+          + (", garbage collector disabled" if options.no_gc else ""))
     if options.show:
-        print("\n".join(make_source(min(sizes)).splitlines()[:options.show + 3]) + "\n    ...\n")
+        print("\n".join(make_source(min(sizes)).splitlines()[:options.show + 4]) + "\n    ...\n")
     with tempfile.TemporaryDirectory(prefix="adgen-bench-") as directory:
         results = {n: bench_size(n, options.repeat, directory) for n in sizes}
     print_table(results)
