@@ -1,0 +1,46 @@
+"""Print the rule table of docs/rules.md: `python -m adgen.rules`.
+
+One row per registered rule, in registration order: how a user writes it, the forward
+template, the gradient template of each operand, and the rule's note.  Variadic rules (`max`,
+`min`, `math.hypot`) are shown in their 2-operand form.  docs/rules.md holds this output
+between marker comments, and tests/test_docs.py fails when it is out of date.
+"""
+
+from __future__ import annotations
+
+from adgen.rules import REGISTRY, Rule
+
+HEADER = ("| rule | you write | forward | local gradient, per operand | note |\n"
+          "|---|---|---|---|---|")
+UNARY_OPERATORS = {"u-": "-", "u+": "+"}
+
+
+def code(text: str) -> str:
+    """`text` as inline code in a table cell (a `|` would end the cell)."""
+    return "`" + text.replace("|", "\\|") + "`"
+
+
+def spelling(token: str, slots: tuple[str, ...]) -> str:
+    """How a user writes one spelling of a rule: `a + b`, `-a` or `math.exp(a)`."""
+    if token in UNARY_OPERATORS:
+        return code(UNARY_OPERATORS[token] + slots[0])
+    if not token.replace(".", "").isidentifier():  # a binary operator token
+        return code(f"{slots[0]} {token} {slots[1]}")
+    return code(f"{token}({', '.join(slots)})")
+
+
+def row(rule: Rule) -> str:
+    inst = rule.instance(rule.arity)  # a variadic rule's arity is its minimum, 2
+    written = ", ".join(spelling(s, inst.slots) for s in rule.spellings) or "gate (pattern)"
+    grads = "<br>".join(f"{code(s)}: {code(t)}" for s, t in zip(inst.slots, inst.grad_texts))
+    note = rule.doc.replace("|", "\\|")
+    return f"| {code(rule.name)} | {written} | {code(inst.forward_text)} | {grads} | {note} |"
+
+
+def table() -> str:
+    """The markdown table of every registered rule, without a trailing newline."""
+    return "\n".join([HEADER] + [row(rule) for rule in REGISTRY])
+
+
+if __name__ == "__main__":
+    print(table())
