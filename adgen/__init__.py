@@ -22,6 +22,7 @@ from adgen.api import (
     grad,
     source,
     value_and_grad,
+    vjp,
 )
 from adgen.verify import GradCheck
 
@@ -37,4 +38,5 @@ __all__ = [
     "grad",
     "source",
     "value_and_grad",
+    "vjp",
 ]

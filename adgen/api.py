@@ -129,6 +129,16 @@ def _public(fn: Callable) -> Callable:
     return wrapper
 
 
+def _scalar_output(f: Callable, compiled: CompiledFunction, api: str) -> None:
+    """grad and value_and_grad need a scalar output, as in JAX; layers go through vjp."""
+    t = compiled.gradient.function.output_type
+    if t is not None and t.is_array:
+        raise _fail("AD404", f, f"{api} needs a scalar output, but '{f.__name__}' returns "
+                    f"an array ({t.describe()})",
+                    f"use adgen.vjp({f.__name__})(*args, dout) for the vector-Jacobian "
+                    "product with an upstream gradient dout of the output's shape")
+
+
 @_public
 def grad(f: Callable, wrt: Wrt = None) -> Callable:
     """The gradient of `f`: a function of `f`'s parameters (and the upstream gradient,
@@ -137,13 +147,26 @@ def grad(f: Callable, wrt: Wrt = None) -> Callable:
 
     `wrt`: a parameter name, a sequence of names, or None for every parameter without a
     default value (parameters with defaults are constants unless named)."""
-    return compile_function(f, wrt).grad
+    compiled = compile_function(f, wrt)
+    _scalar_output(f, compiled, "adgen.grad")
+    return compiled.grad
 
 
 @_public
 def value_and_grad(f: Callable, wrt: Wrt = None) -> Callable:
     """Like `grad`, but the function returns `(value, gradients)`."""
-    return compile_function(f, wrt).value_and_grad
+    compiled = compile_function(f, wrt)
+    _scalar_output(f, compiled, "adgen.value_and_grad")
+    return compiled.value_and_grad
+
+
+@_public
+def vjp(f: Callable, wrt: Wrt = None) -> Callable:
+    """The vector-Jacobian product of `f` (any output, e.g. a layer): a function of `f`'s
+    parameters and the upstream gradient `d<output>` (the output's shape; a keyword-only
+    argument when `f` has parameters with defaults) returning the gradients for `wrt`, as
+    `NAME_grad` in the generated module does."""
+    return compile_function(f, wrt).grad
 
 
 @_public
@@ -195,5 +218,5 @@ def clear_cache() -> None:
     _PARSED.clear()
 
 
-__all__: Sequence[str] = ["grad", "value_and_grad", "source", "differentiable", "check_grad",
+__all__: Sequence[str] = ["grad", "value_and_grad", "vjp", "source", "differentiable", "check_grad",
                           "compile_function", "clear_cache", "CompiledFunction"]

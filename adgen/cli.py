@@ -108,11 +108,11 @@ def write_output(path: str, text: str) -> None:
     """Write the module: atomically (a temporary file renamed over the target) for a regular
     file, keeping its permissions and writing through a symlink to its target; directly for
     anything else (a device such as /dev/stdout or /dev/null)."""
-    real = os.path.realpath(path)
-    if os.path.exists(real) and not os.path.isfile(real):
-        with open(real, "w", encoding="utf-8", newline="\n") as out:
+    if os.path.exists(path) and not os.path.isfile(path):  # /dev/null, /dev/stdout, a fifo
+        with open(path, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
         return
+    real = os.path.realpath(path)
     if os.path.exists(real):
         mode = os.stat(real).st_mode & 0o7777
     else:
@@ -149,6 +149,9 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
         return EXIT_USAGE
     if args.functions is not None:
         args.functions = [name for group in args.functions for name in group]
+        if not args.functions:
+            stderr.write("adgen: error: -f needs a function name\n")
+            return EXIT_USAGE
     try:
         with open(args.file, encoding="utf-8") as f:
             text = f.read()
@@ -177,8 +180,8 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
     if args.verify and args.at:
         unknown = _unknown_point_names(args.at, nodes)
         if unknown:
-            stderr.write(f"adgen: error: --at names {', '.join(unknown)}, which no selected "
-                         "function has as a parameter\n")
+            stderr.write(f"adgen: error: --at gives {', '.join(unknown)}, which no selected "
+                         "function takes\n")
             return EXIT_USAGE
     compiled = compile_functions(parsed, nodes, parse_wrt(args.wrt), command=command_for(args),
                                  value_and_grad=args.value_and_grad)
@@ -204,9 +207,15 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
 
 
 def _unknown_point_names(text: str, nodes) -> list[str]:
+    """--at names no selected function has, or more values than any function's parameters."""
+    arities = [len(node.params.posonly_params) + len(node.params.params) for node in nodes]
     params = {p.name.value for node in nodes
               for p in list(node.params.posonly_params) + list(node.params.params)}
-    return [name for name in parse_point(text)[1] if name not in params]
+    positional, named = parse_point(text)
+    problems = [name for name in named if name not in params]
+    if len(positional) > max(arities, default=0):
+        problems.append(f"{len(positional)} positional values")
+    return problems
 
 
 def _import_file(path: str):

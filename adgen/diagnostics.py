@@ -35,9 +35,12 @@ CODES: dict[str, str] = {
     "AD301": "no derivative rule",
     "AD302": "wrong number of arguments",
     "AD303": "unsupported call form",
+    "AD304": "scalar function applied to an array",
+    "AD305": "shapes needed",
     "AD401": "unknown wrt name",
     "AD402": "function not found",
     "AD403": "source not available",
+    "AD404": "gradient of a non-scalar output",
     "AD501": "gradient mismatch",
     "AD900": "internal error",
 }

@@ -12,11 +12,12 @@ import textwrap
 
 from adgen import ir
 from adgen.version import __version__
-from adgen.rules import REGISTRY, substitute
+from adgen.rules import instance_of, substitute
 
 # Python operator precedence, low to high.
 _PREC_IFEXP, _PREC_CMP, _PREC_ADD, _PREC_MUL, _PREC_UNARY, _PREC_POW, _PREC_ATOM = 1, 5, 11, 12, 13, 14, 16
-_BIN_PREC = {"+": _PREC_ADD, "-": _PREC_ADD, "*": _PREC_MUL, "/": _PREC_MUL, "**": _PREC_POW}
+_BIN_PREC = {"+": _PREC_ADD, "-": _PREC_ADD, "*": _PREC_MUL, "/": _PREC_MUL, "@": _PREC_MUL,
+             "**": _PREC_POW}
 LABELLED_GATES = {"sigmoid": "sigmoid", "softplus": "softplus", "softplus1p": "softplus"}
 
 
@@ -57,7 +58,21 @@ def to_source(expr: ir.Expr) -> str:
             return f"{_wrap(expr.left, p + 1)} ** {_wrap(expr.right, _PREC_UNARY)}"
         return f"{_wrap(expr.left, p)} {expr.op} {_wrap(expr.right, p + 1)}"
     if isinstance(expr, ir.Call):
-        return f"{expr.func}({', '.join(to_source(a) for a in expr.args)})"
+        return f"{expr.func}({_arguments(expr.args, expr.kwargs)})"
+    if isinstance(expr, ir.Method):
+        return f"{_wrap(expr.obj, _PREC_ATOM)}.{expr.name}({_arguments(expr.args, expr.kwargs)})"
+    if isinstance(expr, ir.Field):
+        return f"{_wrap(expr.obj, _PREC_ATOM)}.{expr.name}"
+    if isinstance(expr, ir.Lit):
+        return expr.text
+    if isinstance(expr, ir.Tuple):
+        items = [to_source(e) for e in expr.items]
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    if isinstance(expr, ir.Index):
+        item = to_source(expr.item)
+        if isinstance(expr.item, ir.Tuple) and len(expr.item.items) > 1:
+            item = item[1:-1]
+        return f"{_wrap(expr.obj, _PREC_ATOM)}[{item}]"
     if isinstance(expr, ir.Compare):
         parts = [_wrap(expr.left, _PREC_CMP + 1)]
         for op, comp in zip(expr.ops, expr.comparators):
@@ -69,9 +84,13 @@ def to_source(expr: ir.Expr) -> str:
     raise TypeError(f"not an expression: {expr!r}")
 
 
+def _arguments(args, kwargs) -> str:
+    return ", ".join([to_source(a) for a in args] + [f"{k}={to_source(v)}" for k, v in kwargs])
+
+
 def forward_expr(stmt: ir.Assign) -> ir.Expr:
     """The forward statement's right-hand side, from its rule's forward template."""
-    inst = REGISTRY[stmt.prim].instance(len(stmt.args))
+    inst = instance_of(stmt)
     return substitute(inst.forward, dict(zip(inst.slots, stmt.args)))
 
 
@@ -90,6 +109,8 @@ def comment_line(stmt: ir.Assign) -> str:
 
 def _grad_line(g: ir.GradAssign) -> str:
     text = to_source(g.expr)
+    if g.rebind:
+        return f"{g.target} = {g.target} + {_wrap(g.expr, _PREC_ADD + 1)}"
     if g.accumulate:
         if isinstance(g.expr, ir.IfExp):
             text = f"({text})"
@@ -97,12 +118,69 @@ def _grad_line(g: ir.GradAssign) -> str:
     return f"{g.target} = {text}"
 
 
-def _uses_math(exprs) -> bool:
+def _uses(prefix: str, exprs) -> bool:
+    """Whether any expression calls a function or reads an attribute starting with `prefix`
+    ("math.", "np.", "_unbroadcast")."""
     return any(
-        (isinstance(node, ir.Call) and node.func.startswith("math."))
-        or (isinstance(node, ir.Attr) and node.dotted.startswith("math."))
+        (isinstance(node, ir.Call) and node.func.startswith(prefix))
+        or (isinstance(node, ir.Attr) and node.dotted.startswith(prefix))
         for expr in exprs for node in ir.walk(expr)
     )
+
+
+UNBROADCAST = '''def _unbroadcast(g, x):
+    """Sum the gradient g back to the shape of x (broadcasting, reversed)."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    if np.ndim(g) > len(shape):
+        g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
+    kept = tuple(i for i, n in enumerate(shape)
+                 if n == 1 and np.shape(g)[i] != 1)
+    return np.sum(g, axis=kept, keepdims=True) if kept else g
+'''
+
+
+def shape_check(grad: ir.Gradient, name: str) -> list[str]:
+    """`if <an array's rank or a dimension differs from its annotation>: raise ValueError`:
+    the gradient code relies on the annotated shapes, so it checks them (cheap attribute
+    reads, in order, each rank before that array's dimensions)."""
+    fn = grad.function
+    conditions, first_seen = [], {}
+    for p in fn.params:
+        t = fn.types.get(p.name)
+        if t is None or not t.is_array or t.shape is None:
+            continue
+        conditions.append(f"{p.name}.ndim != {len(t.shape)}")
+        for axis, dim in enumerate(t.shape):
+            here = f"{p.name}.shape[{axis}]"
+            if isinstance(dim, int):
+                conditions.append(f"{here} != {dim}")
+            elif dim in first_seen:
+                conditions.append(f"{here} != {first_seen[dim]}")
+            else:
+                first_seen[dim] = here
+    if not conditions:
+        return []
+    lines = [f"    if {' or '.join(conditions)}:"]
+    if len(lines[0]) > MAX_LINE:
+        lines = _pack_words(conditions, "    if (", " " * 12, "):")
+    message = f'"{name}: shapes differ from the annotations"'
+    raise_line = f"        raise ValueError({message})"
+    if len(raise_line) > MAX_LINE:
+        return lines + ["        raise ValueError(", f"            {message})"]
+    return lines + [raise_line]
+
+
+def _pack_words(conditions: list[str], first: str, rest: str, close: str) -> list[str]:
+    rows, current = [], first
+    for i, cond in enumerate(conditions):
+        piece = ("" if i == 0 else "or ") + cond + (close if i == len(conditions) - 1 else "")
+        if current not in (first, rest) and len(current) + 1 + len(piece) > MAX_LINE:
+            rows.append(current)
+            current = rest
+        current += ("" if current in (first, rest) else " ") + piece
+    return rows + [current]
 
 
 def _all_exprs(grad: ir.Gradient):
@@ -111,6 +189,10 @@ def _all_exprs(grad: ir.Gradient):
     for block in grad.blocks:
         for g in block.stmts:
             yield g.expr
+    for _, param in grad.zeros:
+        t = grad.function.types.get(param)
+        if t is not None and t.kind != "float":
+            yield ir.Call("np.zeros_like", (ir.Name(param),))
 
 
 def function_name(grad: ir.Gradient, value_and_grad: bool) -> str:
@@ -159,6 +241,8 @@ def fit(line: str, indent: str = "    ") -> list[str]:
     if comment:
         return fit("# " + comment, indent) + fit(code, indent)
     target, op, rhs = code.partition(" = " if " = " in code.split("(")[0] else " += ")
+    if len(_top_level_chunks(rhs)) == 1:
+        return _fit_call(line, indent)
     head = f"{indent}{target}{op}("
     lines, current = [], head
     for chunk in _top_level_chunks(rhs + ")"):
@@ -167,6 +251,27 @@ def fit(line: str, indent: str = "    ") -> list[str]:
             current = " " * len(head)
         current += ("" if current in (head, " " * len(head)) else " ") + chunk
     return lines + [current]
+
+
+def _fit_call(line: str, indent: str) -> list[str]:
+    """A line whose right-hand side is one call, `d = f(a, g(b), c)`, broken between the
+    call's arguments and aligned under its parenthesis; as it is if that does not help."""
+    open_at = line.find("(")
+    if open_at < 0 or not line.endswith(")"):
+        return [indent + line]
+    args, current, depth = [], "", 0
+    for ch in line[open_at + 1:-1]:
+        depth += (ch in "([") - (ch in ")]")
+        if ch == "," and depth == 0:
+            args.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    args.append(current.strip())
+    if len(args) < 2:
+        return [indent + line]
+    head = indent + line[:open_at + 1]
+    return _pack(args, head, " " * len(head), ")")
 
 
 def _top_level_chunks(text: str) -> list[str]:
@@ -191,7 +296,13 @@ def _docstring(text: str, indent: str, first: str = "") -> list[str]:
 def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
     fn = grad.function
     params = [p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params]
-    params.append(f"{grad.seed}=1.0")
+    out_t = fn.output_type
+    if out_t is not None and out_t.is_array:  # a layer: the caller gives the upstream gradient
+        if any(p.default is not None for p in fn.params):
+            params.append("*")
+        params.append(grad.seed)
+    else:
+        params.append(f"{grad.seed}=1.0")
     wrt_text = ", ".join(grad.wrt) if grad.wrt else "nothing"
     doc_kind = "Value and gradient" if value_and_grad else "Gradient"
     output = fn.output.id if isinstance(fn.output, ir.Name) else fn.output_stem
@@ -200,12 +311,17 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
     lines = wrap_items(f"def {function_name(grad, value_and_grad)}", params, ":")
     lines += _docstring(summary, "    ", '"""') + [""] + _docstring(
         f"{grad.seed} is the upstream gradient of the output {output}.", "    ") + ['    """']
+    lines += shape_check(grad, function_name(grad, value_and_grad))
     body = [forward_line(stmt) for stmt in grad.forward]
     for block in grad.blocks:
         body.append(comment_line(block.origin))
         body.extend(_grad_line(g) for g in block.stmts)
-    for zero in grad.zeros:
-        body.append(f"{zero} = 0.0  # no differentiable path to the output")
+    for name in grad.copies:
+        body.append(f"{name} = {name}.copy()  # an array of its own, not a view")
+    for zero, param in grad.zeros:
+        t = fn.types.get(param)
+        value = f"np.zeros_like({param})" if t is not None and t.kind != "float" else "0.0"
+        body.append(f"{zero} = {value}  # no differentiable path to the output")
     for line in body:
         lines.extend(fit(line))
     results = [grad.grad_names[p] for p in grad.wrt]
@@ -242,10 +358,16 @@ def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
         for c in g.function.consts:
             consts.setdefault(c.name, c)
     parts = ["\n".join(header) + "\n"]
-    if _uses_math(exprs):
-        parts.append("import math\n")
+    uses_np = _uses("np.", exprs) or _uses("_unbroadcast", exprs) or any(
+        g.function.types for g in grads)
+    imports = ["import math"] if _uses("math.", exprs) else []
+    imports += ["import numpy as np"] if uses_np else []
+    if imports:
+        parts.append("\n".join(imports) + "\n")
     if consts:
         parts.append("".join(f"{c.name} = {c.text}\n" for c in consts.values()))
+    if _uses("_unbroadcast", exprs):
+        parts.append("\n" + UNBROADCAST)
     for g in grads:
         parts.append("\n" + emit_function(g, value_and_grad=False))
         if value_and_grad:

@@ -16,12 +16,15 @@ import libcst as cst
 from adgen.diagnostics import Diagnostic
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
+from adgen.staticargs import is_value_attribute, static_value
 
 RESERVED_NAMES = frozenset({"math", "np", "numpy"})
+VALUE_ATTRIBUTES = frozenset({"T"})
 DECORATORS = frozenset({"adgen.differentiable", "adgen.api.differentiable"})
 AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign,
                  cst.PowerAssign)
-BIN_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power)
+BIN_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power,
+                 cst.MatrixMultiply)
 
 CONTROL_FLOW_HELP = (
     "control flow is not supported yet; for a piecewise function use max(), min() or abs()"
@@ -376,6 +379,16 @@ class _ExpressionChecker:
         return False
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if is_value_attribute(node, self.scope, self.fence.defined | self.fence.locals):
+            rule = REGISTRY.by_spelling("." + node.attr.value)
+            if rule is None or rule.arity != 1 or node.attr.value not in VALUE_ATTRIBUTES:
+                shown = self.fence.parsed.code(node).strip()
+                self.fence.report("AD102", node, f"attribute access '{shown}' is not supported",
+                                  "supported on arrays: " + ", ".join(
+                                      f".{a}" for a in sorted(VALUE_ATTRIBUTES)))
+                return False
+            self.check(node.value)
+            return False
         dotted = self.scope.qualify(node)
         if dotted in MATH_CONSTANTS:
             return False
@@ -391,9 +404,7 @@ class _ExpressionChecker:
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> bool:
         if not isinstance(node.operator, BIN_OPERATORS):
             op = self.fence.parsed.code(node.operator).strip()
-            help = ("matrix products need array support, which is not available yet"
-                    if isinstance(node.operator, cst.MatrixMultiply)
-                    else "use + - * / or **")
+            help = "use + - * / ** or @"
             self.fence.report("AD106", node.operator, f"operator '{op}' is not supported", help)
         return True
 
@@ -423,6 +434,16 @@ class _ExpressionChecker:
                          "calls between functions are not supported yet; inline the helper "
                          "by hand")
             return
+        if is_value_attribute(func, self.scope, fence.defined | fence.locals):
+            name = "." + func.attr.value  # a method: x.sum(axis=0)
+            rule = REGISTRY.by_spelling(name)
+            if rule is None:
+                fence.report("AD301", func, f"no derivative rule for method '{name}'",
+                             _suggest(name))
+                return
+            self.check(func.value)
+            self.check_arguments(node, name, rule, receiver=1)
+            return
         name = self.scope.qualify(func)
         if name is None:
             fence.report("AD303", func, "call of a computed function",
@@ -432,11 +453,32 @@ class _ExpressionChecker:
         if rule is None or not _is_call_spelling(name):
             fence.report("AD301", func, f"no derivative rule for '{name}'", _suggest(name))
             return
-        if any(a.keyword is not None or a.star for a in node.args):
-            fence.report("AD303", node, f"keyword or starred arguments to '{name}'",
-                         "pass the arguments positionally")
-            return
-        n = len(node.args)
+        self.check_arguments(node, name, rule)
+
+    def check_arguments(self, node: cst.Call, name: str, rule, receiver: int = 0) -> None:
+        """Positional operands, and static keyword arguments (axis=..., keepdims=...) where
+        the rule takes them."""
+        fence = self.fence
+        for arg in node.args:
+            if arg.star:
+                fence.report("AD303", arg, f"starred argument to '{name}'",
+                             "pass the arguments one by one")
+                return
+            if arg.keyword is None:
+                continue
+            if arg.keyword.value not in rule.keywords:
+                allowed = ", ".join(rule.keywords) or "none"
+                fence.report("AD303", arg, f"keyword argument '{arg.keyword.value}' to "
+                             f"'{name}'", f"pass operands positionally; keywords "
+                             f"supported here: {allowed}")
+                return
+            try:
+                static_value(arg.value)
+            except ValueError:
+                fence.report("AD303", arg.value, f"'{arg.keyword.value}' must be a constant",
+                             "use an int, a tuple of ints, True, False or None")
+                return
+        n = receiver + sum(1 for a in node.args if a.keyword is None)
         if not rule.accepts(n):
             expected = (f"at least {rule.arity}" if rule.variadic else str(rule.arity))
             fence.report("AD302", node, f"'{name}' takes {expected} argument"

@@ -7,7 +7,7 @@ on the libcst tree, up to parentheses and the order of the operands of `+`.
 
 | pattern                                   | gate       |
 |-------------------------------------------|------------|
-| `1 / (1 + exp(-z))`, `1 / (exp(-z) + 1)`  | `sigmoid`  |
+| `1 / (1 + exp(-z))`, `1 / (exp(-z) + 1)`  | `sigmoid` (`np_sigmoid` with `np.exp`) |
 | `log(1 + exp(z))`, `log(exp(z) + 1)`, `log1p(exp(z))` | `softplus` |
 """
 
@@ -61,9 +61,10 @@ def _sigmoid(node, scope):
             and _is_one(node.left)):
         return None
     rest = _one_plus(node.right)
-    exp_arg = _call_of(rest, "math.exp", scope) if rest is not None else None
-    if (isinstance(exp_arg, cst.UnaryOperation) and isinstance(exp_arg.operator, cst.Minus)):
-        return "sigmoid", exp_arg.expression
+    for exp, gate in (("math.exp", "sigmoid"), ("numpy.exp", "np_sigmoid")):
+        exp_arg = _call_of(rest, exp, scope) if rest is not None else None
+        if isinstance(exp_arg, cst.UnaryOperation) and isinstance(exp_arg.operator, cst.Minus):
+            return gate, exp_arg.expression
     return None
 
 

@@ -48,7 +48,7 @@ class Num:
 
 @dataclasses.dataclass(frozen=True)
 class BinOp:
-    op: str  # one of + - * / **
+    op: str  # one of + - * / ** @
     left: "Expr"
     right: "Expr"
 
@@ -60,8 +60,47 @@ class Neg:
 
 @dataclasses.dataclass(frozen=True)
 class Call:
-    func: str  # dotted name as printed: "math.exp", "abs", "max"
+    func: str  # dotted name as printed: "math.exp", "abs", "max", "np.sum"
     args: tuple["Expr", ...]
+    kwargs: tuple[tuple[str, "Expr"], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """`obj.name(*args, **kwargs)`: `x.sum(axis=0)`."""
+
+    obj: "Expr"
+    name: str
+    args: tuple["Expr", ...] = ()
+    kwargs: tuple[tuple[str, "Expr"], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """`obj.name` of a value: `x.T`, `x.shape`."""
+
+    obj: "Expr"
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Lit:
+    """A non-numeric constant printed as written: True, False, None."""
+
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Tuple:
+    items: tuple["Expr", ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Index:
+    """`obj[item]`, e.g. `x.shape[0]`."""
+
+    obj: "Expr"
+    item: "Expr"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +124,8 @@ class IfExp:
     orelse: "Expr"
 
 
-Expr = Union[Name, Num, BinOp, Neg, Call, Attr, Compare, IfExp]
+Expr = Union[Name, Num, BinOp, Neg, Call, Attr, Compare, IfExp, Method, Field, Lit, Tuple,
+             Index]
 Operand = Union[Name, Num, Attr]
 
 
@@ -96,7 +136,15 @@ def children(expr: Expr) -> tuple[Expr, ...]:
     if isinstance(expr, Neg):
         return (expr.operand,)
     if isinstance(expr, Call):
-        return expr.args
+        return expr.args + tuple(v for _, v in expr.kwargs)
+    if isinstance(expr, Method):
+        return (expr.obj, *expr.args, *(v for _, v in expr.kwargs))
+    if isinstance(expr, Field):
+        return (expr.obj,)
+    if isinstance(expr, Tuple):
+        return expr.items
+    if isinstance(expr, Index):
+        return (expr.obj, expr.item)
     if isinstance(expr, IfExp):
         return (expr.test, expr.body, expr.orelse)
     if isinstance(expr, Compare):
@@ -122,7 +170,8 @@ class Assign:
 
     `user` is the name the user wrote when this statement defines a user variable (so the
     target may be a versioned `h_1` of user name `h`); None for intermediates adgen invented.
-    `line_text` is the user's source line, for comments.
+    `attrs` are the primitive's static arguments (`axis`, `keepdims`), as (name, value) pairs
+    of Python constants.
     """
 
     target: str
@@ -130,6 +179,8 @@ class Assign:
     args: tuple[Operand, ...]
     pos: Pos
     user: str | None = None
+    attrs: tuple[tuple[str, object], ...] = ()
+    types: tuple = ()  # the operands' shapes.VType, when the function uses arrays
 
 
 Stmt = Assign
@@ -164,6 +215,11 @@ class Function:
     consts: tuple[ModuleConst, ...]
     path: str
     pos: Pos
+    types: dict = dataclasses.field(default_factory=dict)  # name -> shapes.VType (arrays)
+
+    @property
+    def output_type(self):
+        return self.types.get(self.output.id) if isinstance(self.output, Name) else None
 
 
 # ---------------------------------------------------------------- backward statements
@@ -171,11 +227,15 @@ class Function:
 
 @dataclasses.dataclass(frozen=True)
 class GradAssign:
-    """`target = expr` (first contribution) or `target += expr` (later ones)."""
+    """`target = expr` (first contribution) or `target += expr` (later ones); with `rebind`,
+    a later contribution is written `target = target + expr`: for arrays whose buffer the
+    backward pass does not own (an alias of another gradient, or the caller's `dout`), where
+    an in-place `+=` would write into someone else's array."""
 
     target: str
     expr: Expr
     accumulate: bool
+    rebind: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,7 +254,8 @@ class Gradient:
     wrt: tuple[str, ...]
     forward: tuple[Stmt, ...]
     blocks: tuple[BackwardBlock, ...]
-    zeros: tuple[str, ...]  # gradient names of wrt inputs that do not reach the output
+    zeros: tuple[tuple[str, str], ...]  # (gradient name, input) for inputs with no path
     grad_names: dict[str, str]  # variable -> its gradient's name
     seed: str  # name of the upstream-gradient parameter
     single: bool = False  # return the one gradient itself rather than a 1-tuple
+    copies: tuple[str, ...] = ()  # returned array gradients that would be views or aliases

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from adgen import ir
+from adgen.rules.registry import rebuild
 
 
 def _num(expr: ir.Expr):
@@ -49,8 +50,6 @@ def simplify(expr: ir.Expr) -> ir.Expr:
 
 
 def _simplify(expr: ir.Expr) -> ir.Expr:
-    if isinstance(expr, (ir.Name, ir.Num, ir.Attr)):
-        return expr
     if isinstance(expr, ir.Neg):
         inner = _simplify(expr.operand)
         if isinstance(inner, ir.Neg):
@@ -58,13 +57,8 @@ def _simplify(expr: ir.Expr) -> ir.Expr:
         if isinstance(inner, ir.Num):
             return ir.Num(-inner.value)
         return ir.Neg(inner)
-    if isinstance(expr, ir.Call):
-        return ir.Call(expr.func, tuple(_simplify(a) for a in expr.args))
-    if isinstance(expr, ir.IfExp):
-        return ir.IfExp(_simplify(expr.test), _simplify(expr.body), _simplify(expr.orelse))
-    if isinstance(expr, ir.Compare):
-        return ir.Compare(_simplify(expr.left), expr.ops,
-                          tuple(_simplify(c) for c in expr.comparators))
+    if not isinstance(expr, ir.BinOp):
+        return rebuild(expr, _simplify)
     left, right = _simplify(expr.left), _simplify(expr.right)
     a, b, op = _num(left), _num(right), expr.op
     if a is not None and b is not None:

@@ -12,7 +12,8 @@ from adgen import ir
 from adgen.analyze import Facts
 from adgen.naming import Names
 from adgen.optimize import simplify
-from adgen.rules import REGISTRY, substitute
+from adgen.rules import REGISTRY, instance_of, substitute
+from adgen.shapes import reduction_axes
 
 
 def _taken_names(fn: ir.Function) -> set[str]:
@@ -35,11 +36,12 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
         grad_names[fn.output.id] = seed
 
     contributed: set[str] = set()
+    owned: set[str] = set()  # gradient arrays whose buffer the backward pass allocated
     blocks: list[ir.BackwardBlock] = []
     for stmt in reversed(facts.needed):
         if not facts.active(stmt.target) or stmt.target not in grad_names:
             continue
-        inst = REGISTRY[stmt.prim].instance(len(stmt.args))
+        inst = instance_of(stmt)
         mapping = dict(zip(inst.slots, stmt.args))
         mapping["out"] = ir.Name(stmt.target)
         mapping["g"] = ir.Name(grad_names[stmt.target])
@@ -50,21 +52,78 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
             if arg.id not in grad_names:
                 grad_names[arg.id] = names.gradient(arg.id)
             expr = simplify(substitute(template, mapping))
-            out.append(ir.GradAssign(grad_names[arg.id], expr, arg.id in contributed))
+            if fn.types:
+                expr = unbroadcast(expr, stmt, arg, fn.types)
+            gname = grad_names[arg.id]
+            later = arg.id in contributed
+            rebind = bool(fn.types) and later and gname not in owned
+            out.append(ir.GradAssign(gname, expr, later, rebind))
+            if rebind or (not later and allocates(expr)):
+                owned.add(gname)
             contributed.add(arg.id)
         if out:
             blocks.append(ir.BackwardBlock(stmt, tuple(out)))
 
-    zeros = tuple(grad_names[p] for p in wrt if p not in contributed)
+    zeros = tuple((grad_names[p], p) for p in wrt if p not in contributed)
     # Every statement the output needs is computed, even where no backward line reads it:
     # the forward pass is also where the function's domain is checked (math.log of a negative
     # number raises), and a gradient is never returned where the function is undefined.
+    # A returned array gradient is the caller's own array: not a read-only view
+    # (np.broadcast_to), and not the caller's dout passed straight through.
+    copies = tuple(grad_names[p] for p in wrt if p in contributed
+                   and grad_names[p] not in owned and fn.types.get(p) is not None
+                   and fn.types[p].kind == "array")
     return ir.Gradient(
         function=fn, wrt=wrt, forward=facts.needed, blocks=tuple(blocks), zeros=zeros,
-        grad_names=grad_names, seed=seed,
+        grad_names=grad_names, seed=seed, copies=copies,
     )
 
 
 def names_in(expr: ir.Expr) -> set[str]:
     """Every variable an expression reads."""
     return {node.id for node in ir.walk(expr) if isinstance(node, ir.Name)}
+
+
+def unbroadcast(expr: ir.Expr, stmt: ir.Assign, arg: ir.Name, types: dict) -> ir.Expr:
+    """A broadcast operand's gradient contribution summed back to the operand's shape:
+    `dz.sum(axis=0)` where the shapes are known, `_unbroadcast(dz, b)` (a helper defined in
+    the generated module) where they are not, and unchanged where nothing was broadcast."""
+    if not REGISTRY[stmt.prim].elementwise or len(stmt.args) < 2:
+        return expr
+    out_t, arg_t = types.get(stmt.target), types.get(arg.id)
+    if arg_t is None or out_t is None or not (out_t.is_array or out_t.kind == "unknown"):
+        return expr
+    if arg_t.kind == "float":
+        return ir.Call("np.sum", (expr,))
+    if arg_t.shape is None or out_t.shape is None:
+        return ir.Call("_unbroadcast", (expr, arg))
+    if arg_t.shape == out_t.shape:
+        return expr
+    leading, kept = reduction_axes(out_t.shape, arg_t.shape)
+    if leading:
+        expr = ir.Method(expr, "sum", (), (("axis", _axis_expr(leading)),))
+    if kept:
+        expr = ir.Method(expr, "sum", (), (("axis", _axis_expr(kept)), ("keepdims", ir.Lit("True"))))
+    return expr
+
+
+def _axis_expr(axes: tuple[int, ...]) -> ir.Expr:
+    if len(axes) == 1:
+        return ir.Num(axes[0])
+    return ir.Tuple(tuple(ir.Num(a) for a in axes))
+
+
+_VIEWS = frozenset({"np.broadcast_to", "np.expand_dims", "np.transpose", "np.reshape",
+                    "_unbroadcast"})
+
+
+def allocates(expr: ir.Expr) -> bool:
+    """Whether an expression's value is a new array (so `+=` into it is safe), as opposed
+    to a name, a view (`.T`, `np.broadcast_to`), or a helper that may return its input."""
+    if isinstance(expr, (ir.BinOp, ir.Neg)):
+        return True
+    if isinstance(expr, ir.Call):
+        return expr.func not in _VIEWS
+    if isinstance(expr, ir.Method):
+        return expr.name in ("sum", "mean", "copy")
+    return False

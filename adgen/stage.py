@@ -9,18 +9,22 @@ the forward pass computed.  The stager assumes the fence accepted the function.
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import libcst as cst
 
-from adgen import gates, ir
+from adgen import gates, ir, shapes
+from adgen.diagnostics import AdgenError
 from adgen.fence import assigned_names, small_statements
 from adgen.naming import Names
-from adgen.rules import REGISTRY
+from adgen.rules import REGISTRY, Context, RuleError
+from adgen.rules.arrays import elementwise_type
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
+from adgen.staticargs import is_value_attribute, static_value
 
 _BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
-                     cst.Power: "**"}
+                     cst.Power: "**", cst.MatrixMultiply: "@"}
 _AUG_SPELLINGS = {cst.AddAssign: "+", cst.SubtractAssign: "-", cst.MultiplyAssign: "*",
                   cst.DivideAssign: "/", cst.PowerAssign: "**"}
 _ATTR_FRAGMENTS = {"math.pi": "pi", "math.e": "e", "math.tau": "tau"}
@@ -49,6 +53,15 @@ class Stager:
         )
         for p in self.params:
             self.env[p.name] = ir.Name(p.name)
+        declared = {p.name.value: shapes.parse_annotation(
+            parsed.code(p.annotation.annotation) if p.annotation else None) for p in params}
+        self.array_mode = uses_arrays(parsed, fn, declared)
+        default = shapes.UNKNOWN if self.array_mode else shapes.FLOAT
+        numeric_default = {p.name.value for p in params if p.default is not None}
+        self.types: dict[str, shapes.VType] = {  # hyperparameters (x=1e-3) are floats
+            name: declared[name] or (shapes.FLOAT if name in numeric_default else default)
+            for name in declared}
+        self.diagnostics: list = []
 
     def _default_text(self, p: cst.Param) -> Optional[str]:
         if p.default is None:
@@ -71,10 +84,13 @@ class Stager:
                 self.stage_aug_assign(stmt)
             elif isinstance(stmt, cst.Return):
                 output, stem = self.stage_return(stmt.value)
+        if self.diagnostics:
+            raise AdgenError(self.diagnostics)
         consts = tuple(sorted(self.consts_used.values(), key=lambda c: (c.pos.line, c.pos.col)))
         return ir.Function(
             name=self.fn.name.value, params=self.params, body=tuple(self.body), output=output,
             output_stem=stem, consts=consts, path=self.parsed.path, pos=self.parsed.pos(self.fn),
+            types=dict(self.types) if self.array_mode else {},
         )
 
     def stage_assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
@@ -141,9 +157,20 @@ class Stager:
             rule = REGISTRY.by_spelling(_BINARY_SPELLINGS[type(node.operator)])
             return self.add(rule.name, (left, right), node, target, user)
         if isinstance(node, cst.Call):
-            rule = REGISTRY.by_spelling(self.scope.qualify(node.func))
-            args = tuple(self.stage_expr(a.value) for a in node.args)
-            return self.add(rule.name, args, node, target, user)
+            func = node.func
+            attrs = tuple((a.keyword.value, static_value(a.value)) for a in node.args
+                          if a.keyword is not None)
+            positional = [a.value for a in node.args if a.keyword is None]
+            if is_value_attribute(func, self.scope, self.env):  # a method: x.sum(axis=0)
+                rule = REGISTRY.by_spelling("." + func.attr.value)
+                positional.insert(0, func.value)
+            else:
+                rule = REGISTRY.by_spelling(self.scope.qualify(func))
+            args = tuple(self.stage_expr(a) for a in positional)
+            return self.add(rule.name, args, node, target, user, attrs)
+        if isinstance(node, cst.Attribute):  # a value's attribute: x.T
+            rule = REGISTRY.by_spelling("." + node.attr.value)
+            return self.add(rule.name, (self.stage_expr(node.value),), node, target, user)
         raise AssertionError(f"stager reached an unfenced node {type(node).__name__}")
 
     def leaf(self, node: cst.BaseExpression) -> Optional[ir.Operand]:
@@ -160,21 +187,65 @@ class Stager:
             const = self.scope.consts[node.value]
             self.consts_used[const.name] = const
             return ir.Name(const.name)
-        if isinstance(node, cst.Attribute):
+        if isinstance(node, cst.Attribute) and not is_value_attribute(node, self.scope, self.env):
             dotted = self.scope.qualify(node)
             assert dotted in MATH_CONSTANTS
             return ir.Attr(dotted)
         return None
 
     def add(self, prim: str, args: tuple[ir.Operand, ...], node: cst.CSTNode,
-            target: Optional[str], user: Optional[str] = None) -> ir.Name:
+            target: Optional[str], user: Optional[str] = None,
+            attrs: tuple[tuple[str, object], ...] = ()) -> ir.Name:
         """Append `target = prim(*args)`, inventing the target's name when none is given."""
+        rule = REGISTRY[prim]
         if target is None:
-            rule = REGISTRY[prim]
             target = self.names.derived(rule.stem([_fragment(a) for a in args]), rule.noun)
             user = None
-        self.body.append(ir.Assign(target, prim, args, self.parsed.pos(node), user))
+        types: tuple = ()
+        if self.array_mode:
+            types = tuple(self.type_of(a) for a in args)
+            self.types[target] = self.check_types(rule, Context(len(args), attrs, types), node)
+        self.body.append(ir.Assign(target, prim, args, self.parsed.pos(node), user, attrs, types))
         return ir.Name(target)
+
+    def type_of(self, operand: ir.Operand) -> shapes.VType:
+        if isinstance(operand, ir.Name):
+            return self.types.get(operand.id, shapes.FLOAT)
+        return shapes.INT if isinstance(operand, ir.Num) and isinstance(operand.value, int) \
+            else shapes.FLOAT
+
+    def check_types(self, rule, ctx: Context, node: cst.CSTNode) -> shapes.VType:
+        """The result's type; a diagnostic when the operands do not suit the rule."""
+        arrays = [t for t in ctx.types if t.is_array]
+        spelled = rule.spellings[0] if rule.spellings else rule.name
+        if arrays and (spelled.startswith("math.") or spelled in ("abs", "max", "min", "pow",
+                                                                 "round")):
+            self.report("AD304", node, f"'{spelled}' is applied to an array",
+                        f"use the numpy function (np.{spelled.split('.')[-1]}) for arrays")
+            return shapes.array(None)
+        try:
+            if rule.shaped is not None:
+                rule.specialized(ctx)
+            return (rule.infer or elementwise_type)(ctx)
+        except RuleError as exc:
+            self.report("AD305", node, f"cannot differentiate '{spelled}' here: {exc}",
+                        "annotate the parameters with their shapes, e.g. x: \"N D\"")
+            return shapes.array(None)
+
+    def report(self, code: str, node: cst.CSTNode, message: str, help: str) -> None:
+        self.diagnostics.append(self.parsed.diagnostic(code, node, message, help))
+
+
+def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bool:
+    """Whether a function works on arrays: an array annotation, `@`, or a numpy name."""
+    if any(t is not None and t.is_array for t in declared.values()):
+        return True
+    code = "\n".join(line.split("#")[0] for line in parsed.code(fn.body).splitlines())
+    aliases = [alias for alias, module in parsed.scope.modules.items() if module == "numpy"]
+    aliases += [alias for alias, name in parsed.scope.imported.items()
+                if name.startswith("numpy.")]
+    return "@" in code or any(
+        re.search(rf"\b{re.escape(alias)}\b", code) for alias in aliases)
 
 
 def _params(fn: cst.FunctionDef) -> list[cst.Param]:

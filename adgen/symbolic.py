@@ -19,6 +19,7 @@ import builtins
 import math
 import types
 
+import numpy as np
 import sympy as sp
 
 
@@ -86,6 +87,33 @@ def _round(a, ndigits=None):
     return round(a) if isinstance(a, (int, float)) else round_step(a)
 
 
+def _elementwise(f):
+    """`f` applied element by element to object arrays (of sympy expressions), or directly."""
+    vectorized = np.vectorize(f, otypes=[object])
+
+    def apply(*args):
+        if any(isinstance(a, np.ndarray) for a in args):
+            return vectorized(*args)
+        return f(*args)
+
+    return apply
+
+
+def _sign(x):
+    return sp.sign(x)
+
+
+NP = types.SimpleNamespace(
+    exp=_elementwise(sp.exp), log=_elementwise(sp.log), sqrt=_elementwise(sp.sqrt),
+    square=_elementwise(lambda a: a ** 2), abs=_elementwise(sp.Abs),
+    sign=_elementwise(_sign), sin=_elementwise(sp.sin), cos=_elementwise(sp.cos),
+    tanh=_elementwise(sp.tanh), maximum=_elementwise(sp.Max), minimum=_elementwise(sp.Min),
+    sum=np.sum, mean=np.mean, broadcast_to=np.broadcast_to, expand_dims=np.expand_dims,
+    shape=np.shape, size=np.size, outer=np.outer, dot=np.dot, matmul=np.matmul,
+    transpose=np.transpose, zeros_like=lambda a: np.zeros(np.shape(a), dtype=object),
+    ndim=np.ndim,
+)
+
 BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow, "round": _round}
 
 
@@ -108,19 +136,28 @@ _RELATIONS = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge,
 
 
 def _compare(left, *pairs):
-    """A chained comparison as a conjunction of sympy relations."""
+    """A (chained) comparison as 1 where it holds and 0 elsewhere: usable both as a condition
+    (`_select` tests it against 0) and as a number, as numpy's booleans are (`g * (a >= b)`).
+    Element by element for arrays."""
+    if any(isinstance(x, np.ndarray) for x in (left, *pairs[1::2])):
+        return np.vectorize(lambda l, *r: _compare(l, *[v for pair in zip(pairs[::2], r)
+                                                         for v in pair]),
+                            otypes=[object])(left, *pairs[1::2])
     terms, current = [], left
     for op_name, right in zip(pairs[::2], pairs[1::2]):
         terms.append(_RELATIONS[getattr(ast, op_name)](current, right))
         current = right
-    return sp.And(*terms) if len(terms) > 1 else terms[0]
+    condition = sp.And(*terms) if len(terms) > 1 else terms[0]
+    if condition in (sp.true, sp.false):
+        return sp.Integer(1 if condition == sp.true else 0)
+    return sp.Piecewise((1, condition), (0, True))
 
 
 class _Symbolize(ast.NodeTransformer):
     def visit_Import(self, node: ast.Import):
         """`import math` would replace the symbolic stand-in: drop it (generated modules import
         nothing else)."""
-        kept = [a for a in node.names if a.name != "math"]
+        kept = [a for a in node.names if a.name not in ("math", "numpy")]
         return ast.copy_location(ast.Import(kept), node) if kept else None
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
@@ -142,8 +179,8 @@ def namespace() -> dict:
     """Globals for executing code symbolically."""
     env_builtins = dict(vars(builtins))
     env_builtins.update(BUILTINS)
-    return {"math": MATH, "__builtins__": env_builtins, "__adgen_select__": _select,
-            "__adgen_compare__": _compare}
+    return {"math": MATH, "np": NP, "__builtins__": env_builtins,
+            "__adgen_select__": _select, "__adgen_compare__": _compare}
 
 
 def exec_symbolic(source: str, filename: str = "<adgen symbolic>") -> dict:

@@ -21,10 +21,11 @@ import random
 import sys
 from typing import Callable, Optional, Sequence
 
+import numpy as np
 import sympy as sp
 
 from adgen import ir, symbolic
-from adgen.rules import REGISTRY
+from adgen.rules import REGISTRY, instance_of
 
 RTOL = 1e-5
 MAX_SYMBOLIC_STATEMENTS = 150
@@ -60,7 +61,7 @@ class GradCheck:
         return all(i.ok for i in self.inputs)
 
     def format(self) -> str:
-        at = ", ".join(f"{k}={v:.6g}" for k, v in self.point.items())
+        at = ", ".join(f"{k}={_show(v)}" for k, v in self.point.items())
         lines = [f"{self.function}({at}) = {self.value:.10g}: "
                  f"{'gradient ok' if self.ok else 'GRADIENT MISMATCH'}"]
         if self.note:
@@ -76,6 +77,13 @@ class GradCheck:
     __str__ = format
 
 
+def _show(v) -> str:
+    """A point's coordinate: a number, or an array's shape."""
+    if np.ndim(v):
+        return f"<array {'x'.join(str(n) for n in np.shape(v))}>"
+    return f"{v:.6g}"
+
+
 # ---------------------------------------------------------------- numeric
 
 
@@ -88,7 +96,7 @@ def _step(x: float) -> float:
     return 1e-6 * max(1.0, abs(x))
 
 
-def central_difference(f: Callable, args: list[float], index: int) -> tuple[float, float, float]:
+def central_difference(f: Callable, args: list, index: int) -> tuple[float, float, float]:
     """(derivative estimate, its rounding-error bound, step) for argument `index`."""
     h = _step(args[index])
     plus, minus = list(args), list(args)
@@ -102,27 +110,29 @@ def central_difference(f: Callable, args: list[float], index: int) -> tuple[floa
     return (fp - fm) / (2 * h), rounding, h
 
 
-def _evaluator(prim: str, n: int) -> Callable:
-    key = (prim, n)
+def _evaluator(stmt: ir.Assign) -> Callable:
+    """A staged statement's forward value as a Python function of its operands."""
+    inst = instance_of(stmt)
+    key = (inst.slots, inst.forward_text)
     fn = _EVALUATORS.get(key)
     if fn is None:
-        inst = REGISTRY[prim].instance(n)
-        fn = eval(f"lambda {', '.join(inst.slots)}: {inst.forward_text}", {"math": math})
+        fn = eval(f"lambda {', '.join(inst.slots)}: {inst.forward_text}",
+                  {"math": math, "np": np})
         _EVALUATORS[key] = fn
     return fn
 
 
-_EVALUATORS: dict[tuple[str, int], Callable] = {}
+_EVALUATORS: dict[tuple, Callable] = {}
 
 
 def on_kink(rule, values: Sequence[float]) -> bool:
     """Whether a primitive's operands sit on one of its kinks: a tiny move of any operand
     changes the branch it is on."""
-    base = rule.branch(*values)
+    base = _hashable(rule.branch(*values))
     for i, v in enumerate(values):
-        step = 1e-9 * max(1.0, abs(v))
+        step = 1e-9 * max(1.0, float(np.max(np.abs(v))))
         for moved in (v + step, v - step):
-            if rule.branch(*values[:i], moved, *values[i + 1:]) != base:
+            if _hashable(rule.branch(*values[:i], moved, *values[i + 1:])) != base:
                 return True
     return False
 
@@ -145,11 +155,15 @@ def branch_signature(fn: ir.Function, args: dict[str, float]) -> tuple:
 
     for stmt in fn.body:
         vals = [value(a) for a in stmt.args]
-        env[stmt.target] = _evaluator(stmt.prim, len(vals))(*vals)
+        env[stmt.target] = _evaluator(stmt)(*vals)
         rule = REGISTRY[stmt.prim]
         if rule.branch is not None:
-            signature.append((rule.branch(*vals), on_kink(rule, vals)))
+            signature.append((_hashable(rule.branch(*vals)), on_kink(rule, vals)))
     return tuple(signature)
+
+
+def _hashable(branch: tuple) -> tuple:
+    return tuple(tuple(np.ravel(b).tolist()) if np.ndim(b) else b for b in branch)
 
 
 def _on_kink(signature: tuple) -> bool:
@@ -221,33 +235,42 @@ def _judge(diff, symbols: dict, samples: list[dict[str, float]]) -> str:
 # ---------------------------------------------------------------- the check
 
 
-def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequence[float], *,
-          grad_source: Optional[str] = None) -> GradCheck:
+def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequence, *,
+          grad_source: Optional[str] = None, seed: int = 0) -> GradCheck:
     """Check `grad_fn` (generated, `NAME_grad`) against the user's `forward_fn` at `args`;
-    with the generated module's `grad_source`, symbolically too."""
+    with the generated module's `grad_source`, symbolically too (scalar functions).
+
+    For an array output the check is of the vector-Jacobian product with a random upstream
+    gradient `dout`, through the scalar phi(x) = sum(f(x) * dout)."""
     fn = grad.function
     params = [p.name for p in fn.params]
-    values = [float(a) for a in args]
+    values = [a if np.ndim(a) or _integral(fn, name) else float(a)
+              for name, a in zip(params, args)]
     point = dict(zip(params, values))
-    analytic = grad_fn(*values)
+    raw = forward_fn(*values)
+    rng = np.random.default_rng(seed)
+    dout = rng.standard_normal(np.shape(raw)) if np.ndim(raw) else None
+    analytic = grad_fn(*values, **{grad.seed: dout}) if dout is not None else grad_fn(*values)
     if grad.single:
         analytic = (analytic,)
-    value = float(forward_fn(*values))
+
+    def phi(*vs) -> float:
+        out = forward_fn(*vs)
+        return float(np.sum(out * dout)) if dout is not None else float(out)
+
+    value = float(raw) if dout is None else float(np.sum(raw * dout))
     base_signature = branch_signature(fn, point)
     inputs = []
     for w, a in zip(grad.wrt, analytic):
         index = params.index(w)
-        numeric, rounding, h = central_difference(forward_fn, values, index)
-        rel = relative_error(float(a), numeric)
-        status = "ok" if abs(a - numeric) <= RTOL * max(abs(a), abs(numeric)) + rounding \
-            else "FAIL"
-        if status == "FAIL":  # explained by a kink at, or within one step of, the point?
-            sides = [branch_signature(fn, {**point, w: point[w] + s}) for s in (h, -h)]
-            if _on_kink(base_signature) or sides[0] != sides[1]:
-                status = "kink"
-        inputs.append(InputCheck(w, float(a), numeric, rel, status))
-    note = ""
-    if grad_source is not None:
+        if np.ndim(values[index]) == 0:
+            inputs.append(_check_scalar(phi, fn, values, point, index, w, a, base_signature))
+        else:
+            inputs.append(_check_array(phi, fn, values, point, index, w, a, rng))
+    note = "" if dout is None else ("array output: checked the vector-Jacobian product with a "
+                                    "random upstream gradient dout")
+    scalar_point = all(np.ndim(v) == 0 for v in values) and dout is None
+    if grad_source is not None and scalar_point:
         if len(fn.body) > MAX_SYMBOLIC_STATEMENTS:
             note = f"symbolic check skipped: more than {MAX_SYMBOLIC_STATEMENTS} statements"
         else:
@@ -261,6 +284,58 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
             "the point is on (or within one step of) a kink; the generated gradient follows "
             "the convention in docs/non-differentiable.md")
     return GradCheck(fn.name, point, value, inputs, note)
+
+
+def _check_scalar(phi, fn, values, point, index, w, a, base_signature) -> InputCheck:
+    numeric, rounding, h = central_difference(phi, values, index)
+    a = float(a)
+    rel = relative_error(a, numeric)
+    status = "ok" if abs(a - numeric) <= RTOL * max(abs(a), abs(numeric)) + rounding \
+        else "FAIL"
+    if status == "FAIL":  # explained by a kink at, or within one step of, the point?
+        sides = [branch_signature(fn, {**point, w: point[w] + s}) for s in (h, -h)]
+        if _on_kink(base_signature) or sides[0] != sides[1]:
+            status = "kink"
+    return InputCheck(w, a, numeric, rel, status)
+
+
+def _integral(fn: ir.Function, name: str) -> bool:
+    t = fn.types.get(name)
+    return t is not None and t.kind in ("int", "intarray")
+
+
+ELEMENTWISE_LIMIT = 64
+
+
+def _check_array(phi, fn, values, point, index, w, a, rng) -> InputCheck:
+    """An array input: its gradient must have the input's shape, match a central difference
+    along a random direction, and (for small inputs) element by element."""
+    x = np.asarray(values[index], dtype=float)
+    if np.shape(a) != x.shape:
+        return InputCheck(w, float("nan"), float("nan"), float("inf"),
+                          f"FAIL: gradient shape {np.shape(a)} != {x.shape}")
+    directions = [rng.standard_normal(x.shape)]
+    if x.size <= ELEMENTWISE_LIMIT:
+        directions += [np.eye(x.size)[i].reshape(x.shape) for i in range(x.size)]
+    worst = (0.0, 0.0, 0.0, "ok")
+    for v in directions:
+        h = 1e-6 * max(1.0, float(np.max(np.abs(x))))
+        plus, minus = list(values), list(values)
+        plus[index], minus[index] = x + h * v, x - h * v
+        fp, fm = phi(*plus), phi(*minus)
+        numeric = (fp - fm) / (2 * h)
+        analytic = float(np.sum(np.asarray(a) * v))
+        rounding = 4 * sys.float_info.epsilon * max(abs(fp), abs(fm), 1.0) / h
+        rel = relative_error(analytic, numeric)
+        ok = abs(analytic - numeric) <= RTOL * max(abs(analytic), abs(numeric)) + rounding
+        status = "ok" if ok else "FAIL"
+        if not ok:
+            sides = [branch_signature(fn, {**point, w: x + s * h * v}) for s in (1, -1)]
+            if sides[0] != sides[1]:
+                status = "kink"
+        if (status != "ok", rel) > (worst[3] != "ok", worst[2]):
+            worst = (analytic, numeric, rel, status)
+    return InputCheck(w, *worst)
 
 
 def sample_point(forward_fn: Callable, nparams: int, seed: int = 0,

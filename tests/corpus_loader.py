@@ -10,6 +10,8 @@ import random
 from types import FunctionType, ModuleType
 from typing import Optional, Union
 
+import numpy as np
+
 CORPUS = pathlib.Path(__file__).resolve().parent / "corpus"
 
 
@@ -29,21 +31,34 @@ class Case:
     def id(self) -> str:
         return f"{self.path.stem}.{self.name}"
 
-    def points(self, count: int = 3, seed: int = 0) -> list[list[float]]:
-        """Reproducible points: declared inputs sampled in their intervals, defaults kept."""
+    def points(self, count: int = 3, seed: int = 0) -> list[list]:
+        """Reproducible points: declared inputs sampled in their intervals (scalars), or
+        arrays of the declared shape, defaults kept."""
         rng = random.Random(f"{self.id}:{seed}")
+        nprng = np.random.default_rng(rng.randrange(2 ** 32))
         sig = inspect.signature(self.function)
         points = []
         for _ in range(count):
             point = []
             for name, param in sig.parameters.items():
-                if name in self.inputs:
-                    low, high = self.inputs[name]
-                    point.append(rng.uniform(low, high))
-                else:
+                spec = self.inputs.get(name)
+                if spec is None:
                     point.append(param.default)
+                elif isinstance(spec[0], tuple):  # (shape, low, high): a float array
+                    shape, low, high = spec
+                    point.append(nprng.uniform(low, high, size=shape))
+                elif spec[0] == "int":  # ("int", shape, low, high): an integer array
+                    _, shape, low, high = spec
+                    point.append(nprng.integers(low, high, size=shape))
+                else:
+                    low, high = spec
+                    point.append(rng.uniform(low, high))
             points.append(point)
         return points
+
+    @property
+    def has_arrays(self) -> bool:
+        return any(not isinstance(spec[0], (int, float)) for spec in self.inputs.values())
 
 
 def load_module(path: pathlib.Path) -> ModuleType:

@@ -126,6 +126,9 @@ def test_output_keeps_permissions_symlinks_and_devices(good, tmp_path):
     run([good, "-o", fresh])
     assert fresh.stat().st_mode & 0o777 == 0o666 & ~_umask()
     assert run([good, "-o", os.devnull])[0] == 0
+    piped = subprocess.run(f"adgen {good} -o /dev/stdout | head -1", shell=True,
+                           capture_output=True, text=True)
+    assert piped.stdout.startswith('"""') and "AD900" not in piped.stderr
     assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)
 
 
@@ -186,6 +189,8 @@ def test_verify_keeps_the_files_own_output_out_of_the_module(tmp_path):
 
 def test_verify_point_errors(good, tmp_path):
     assert run([good, "--verify", "--at", "q=1"])[0] == 2  # no such parameter
+    assert run([good, "--verify", "--at", "1,2,3"])[0] == 2  # more values than parameters
+    assert run([good, "-f", ""])[0] == 2
     src = tmp_path / "logs.py"
     src.write_text("import math\n\ndef f(x):\n    return math.log(x)\n")
     status, _, err = run([src, "--verify", "--at", "0"])

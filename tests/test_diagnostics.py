@@ -103,7 +103,7 @@ CASES = {
             b = ~x
             c = not x
             a //= 2
-            d = x @ y
+            d = x << y
             return a
         """, [("AD106", 2, 11), ("AD106", 2, 20), ("AD106", 3, 9), ("AD106", 4, 9),
               ("AD106", 5, 7), ("AD106", 6, 11)]),
@@ -141,7 +141,7 @@ CASES = {
             d = [x][undefined] if y else y
             return a + b
         """, [("AD102", 4, 9), ("AD102", 4, 9), ("AD102", 4, 9), ("AD105", 2, 9),
-              ("AD201", 4, 13), ("AD303", 3, 9)]),  # if-expression, subscript, list
+              ("AD201", 4, 13), ("AD303", 3, 19)]),  # if-expression, subscript, list
     "reserved names": ("""
         def f(math, x):
             np = x * 2
@@ -165,7 +165,7 @@ CASES = {
             d = math.log(x=y) + y(x)
             return a
         """, [("AD301", 6, 9), ("AD301", 6, 25), ("AD301", 7, 9), ("AD302", 8, 9),
-              ("AD302", 8, 26), ("AD303", 9, 9), ("AD303", 9, 25)]),
+              ("AD302", 8, 26), ("AD303", 9, 18), ("AD303", 9, 25)]),
 }
 
 

@@ -47,3 +47,14 @@ def test_gradient_raises_where_the_function_does():
 def test_piecewise_constant_paths_are_named_as_such():
     text = adgen.source(R.rounded, wrt=("x",))
     assert "dx = 0.0  # no differentiable path to the output" in text
+
+
+def test_returned_array_gradients_are_writable_arrays_of_their_own():
+    import numpy as np
+
+    arrays = load_module(CORPUS / "arrays.py")
+    x = np.ones((3, 2))
+    dx = adgen.grad(arrays.total)(x)
+    dx *= 2.0  # a read-only broadcast view would raise here
+    dout = np.ones((3, 2))
+    assert adgen.vjp(arrays.passthrough)(x, dout) is not dout

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -15,7 +16,8 @@ from adgen.rules import REGISTRY, Rule, RuleError
 from adgen.rules.registry import Registry
 from adgen.verify import on_kink
 
-ARITIES = [(rule, n) for rule in REGISTRY
+# Element-wise rules on scalars (array-only rules have their own table: test_rules_arrays.py).
+ARITIES = [(rule, n) for rule in REGISTRY if rule.elementwise
            for n in ([rule.arity, rule.arity + 1] if rule.variadic else [rule.arity])]
 IDS = [f"{rule.name}/{n}" for rule, n in ARITIES]
 # Rules whose template equals sympy's derivative only on the rule's domain (sympy cannot use
@@ -24,7 +26,8 @@ DOMAIN_DEPENDENT = {"acosh"}
 
 
 def _numeric(text: str, slots, extra=()):
-    return eval(f"lambda {', '.join(list(slots) + list(extra))}: {text}", {"math": math})
+    return eval(f"lambda {', '.join(list(slots) + list(extra))}: {text}",
+                {"math": math, "np": np})
 
 
 def _symbolic(text: str, slots, extra=()):
@@ -103,6 +106,8 @@ def test_templates_use_only_symbolic_functions(rule: Rule, n: int):
         for func in calls(expr):
             if func.startswith("math."):
                 assert hasattr(symbolic.MATH, func[5:]), func
+            elif func.startswith("np."):
+                assert hasattr(symbolic.NP, func[3:]), func
             else:
                 assert func in symbolic.BUILTINS, func
 

@@ -8,6 +8,7 @@ between marker comments, and tests/test_docs.py fails when it is out of date.
 
 from __future__ import annotations
 
+from adgen.fence import VALUE_ATTRIBUTES
 from adgen.rules import REGISTRY, Rule
 
 HEADER = ("| rule | you write | forward | local gradient, per operand | note |\n"
@@ -24,8 +25,14 @@ def spelling(token: str, slots: tuple[str, ...]) -> str:
     """How a user writes one spelling of a rule: `a + b`, `-a` or `math.exp(a)`."""
     if token in UNARY_OPERATORS:
         return code(UNARY_OPERATORS[token] + slots[0])
+    if token.startswith("."):  # a method or an attribute of the first operand
+        rest = ", ".join(slots[1:])
+        return code(f"{slots[0]}{token}" if token[1:] in VALUE_ATTRIBUTES else
+                    f"{slots[0]}{token}({rest})")
     if not token.replace(".", "").isidentifier():  # a binary operator token
         return code(f"{slots[0]} {token} {slots[1]}")
+    if token.startswith("numpy."):
+        token = "np." + token[len("numpy."):]
     return code(f"{token}({', '.join(slots)})")
 
 

@@ -22,14 +22,20 @@ import dataclasses
 import math
 from typing import Callable, Optional, Sequence
 
+import numpy as np
+
 from adgen import ir
+from adgen.shapes import VType
 
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
-    | {"abs", "max", "min", "pow", "round"}
+    | {f"np.{n}" for n in dir(np) if not n.startswith("_")}
+    | {"abs", "max", "min", "pow", "round", "_unbroadcast"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau"})
+TEMPLATE_METHODS = frozenset({"sum", "mean", "reshape", "copy", "max", "min", "astype"})
+TEMPLATE_FIELDS = frozenset({"T", "shape", "ndim", "size"})
 
 
 class RuleError(Exception):
@@ -78,9 +84,25 @@ class Rule:
     branch: Optional[Callable[..., tuple]] = None
     doc: str = ""
     nondifferentiable: bool = False
+    elementwise: bool = True
+    keywords: tuple[str, ...] = ()
+    shaped: Optional[Callable[["Context"], tuple[str, Sequence[str]]]] = None
+    infer: Optional[Callable[["Context"], VType]] = None
 
     def accepts(self, n: int) -> bool:
         return n >= self.arity if self.variadic else n == self.arity
+
+    def specialized(self, ctx: "Context") -> Instance:
+        """The rule for these operand types and static arguments (`shaped` rules), or its
+        plain arity instance."""
+        if self.shaped is None:
+            return self.instance(ctx.n)
+        key = (self.name, ctx)
+        cached = _SHAPED.get(key)
+        if cached is None:
+            forward_text, grad_texts = self.shaped(ctx)
+            cached = _SHAPED[key] = _parse_instance(self, ctx.n, forward_text, grad_texts)
+        return cached
 
     def instance(self, n: int) -> Instance:
         key = (self.name, n)
@@ -93,6 +115,28 @@ class Rule:
 
 
 _INSTANCES: dict[tuple[str, int], Instance] = {}
+_SHAPED: dict[tuple, Instance] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What a shaped rule is specialized on: arity, static arguments, operand types."""
+
+    n: int
+    attrs: tuple[tuple[str, object], ...] = ()
+    types: tuple[VType, ...] = ()
+
+    def attr(self, name: str, default=None):
+        return dict(self.attrs).get(name, default)
+
+
+def context_of(stmt: ir.Assign) -> Context:
+    return Context(len(stmt.args), stmt.attrs, stmt.types)
+
+
+def instance_of(stmt: ir.Assign) -> Instance:
+    """The rule instance that differentiates one staged statement."""
+    return REGISTRY[stmt.prim].specialized(context_of(stmt))
 
 
 def slot_names(rule_arity: int, variadic: bool) -> tuple[str, ...]:
@@ -102,8 +146,12 @@ def slot_names(rule_arity: int, variadic: bool) -> tuple[str, ...]:
 
 
 def _instantiate(rule: Rule, n: int) -> Instance:
-    slots = slot_names(n, rule.variadic)
     forward_text, grad_texts = rule.build(n)
+    return _parse_instance(rule, n, forward_text, grad_texts)
+
+
+def _parse_instance(rule: Rule, n: int, forward_text: str, grad_texts) -> Instance:
+    slots = slot_names(n, rule.variadic)
     grad_texts = tuple(grad_texts)
     if len(grad_texts) != n:
         raise RuleError(f"rule {rule.name!r}: {len(grad_texts)} gradients for {n} operands")
@@ -117,7 +165,8 @@ def _instantiate(rule: Rule, n: int) -> Instance:
 
 # ---------------------------------------------------------------- template parsing
 
-_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+           ast.MatMult: "@"}
 _CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
 
@@ -149,20 +198,35 @@ def _convert(node: ast.AST, names: set[str], where: str, text: str) -> ir.Expr:
         return ir.Name(node.id)
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return ir.Num(node.value, ast.unparse(node))
+    if isinstance(node, ast.Constant) and node.value in (True, False, None):
+        return ir.Lit(repr(node.value))
+    if isinstance(node, ast.Tuple):
+        return ir.Tuple(tuple(conv(e) for e in node.elts))
+    if isinstance(node, ast.Subscript):
+        return ir.Index(conv(node.value), conv(node.slice))
     if isinstance(node, ast.Attribute):
         dotted = _dotted(node)
-        if dotted not in TEMPLATE_ATTRS:
-            raise RuleError(f"{where}: template {text!r} uses unknown attribute {dotted!r}")
-        return ir.Attr(dotted)
+        if dotted in TEMPLATE_ATTRS:
+            return ir.Attr(dotted)
+        if node.attr in TEMPLATE_FIELDS and not (dotted or "").startswith(("math.", "np.")):
+            return ir.Field(conv(node.value), node.attr)
+        raise RuleError(f"{where}: template {text!r} uses unknown attribute {dotted!r}")
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr in TEMPLATE_METHODS and _dotted(node.func) not in \
+            TEMPLATE_FUNCTIONS:
+        return ir.Method(conv(node.func.value), node.func.attr,
+                         tuple(conv(a) for a in node.args),
+                         tuple((k.arg, conv(k.value)) for k in node.keywords))
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
         return ir.BinOp(_BINOPS[type(node.op)], conv(node.left), conv(node.right))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return ir.Neg(conv(node.operand))
-    if isinstance(node, ast.Call) and not node.keywords:
+    if isinstance(node, ast.Call) and all(k.arg for k in node.keywords):
         func = _dotted(node.func)
         if func not in TEMPLATE_FUNCTIONS:
             raise RuleError(f"{where}: template {text!r} calls unknown function {func!r}")
-        return ir.Call(func, tuple(conv(a) for a in node.args))
+        return ir.Call(func, tuple(conv(a) for a in node.args),
+                       tuple((k.arg, conv(k.value)) for k in node.keywords))
     if isinstance(node, ast.IfExp):
         return ir.IfExp(conv(node.test), conv(node.body), conv(node.orelse))
     if isinstance(node, ast.Compare) and all(type(o) in _CMPOPS for o in node.ops):
@@ -178,26 +242,33 @@ def substitute(expr: ir.Expr, mapping: dict[str, ir.Expr]) -> ir.Expr:
     """Replace template variables by expressions."""
     if isinstance(expr, ir.Name):
         return mapping.get(expr.id, expr)
-    if isinstance(expr, (ir.Num, ir.Attr)):
+    return rebuild(expr, lambda e: substitute(e, mapping))
+
+
+def rebuild(expr: ir.Expr, f: Callable[[ir.Expr], ir.Expr]) -> ir.Expr:
+    """`expr` with `f` applied to each direct sub-expression."""
+    if isinstance(expr, (ir.Name, ir.Num, ir.Attr, ir.Lit)):
         return expr
     if isinstance(expr, ir.BinOp):
-        return ir.BinOp(expr.op, substitute(expr.left, mapping), substitute(expr.right, mapping))
+        return ir.BinOp(expr.op, f(expr.left), f(expr.right))
     if isinstance(expr, ir.Neg):
-        return ir.Neg(substitute(expr.operand, mapping))
+        return ir.Neg(f(expr.operand))
     if isinstance(expr, ir.Call):
-        return ir.Call(expr.func, tuple(substitute(a, mapping) for a in expr.args))
+        return ir.Call(expr.func, tuple(f(a) for a in expr.args),
+                       tuple((k, f(v)) for k, v in expr.kwargs))
+    if isinstance(expr, ir.Method):
+        return ir.Method(f(expr.obj), expr.name, tuple(f(a) for a in expr.args),
+                         tuple((k, f(v)) for k, v in expr.kwargs))
+    if isinstance(expr, ir.Field):
+        return ir.Field(f(expr.obj), expr.name)
+    if isinstance(expr, ir.Tuple):
+        return ir.Tuple(tuple(f(e) for e in expr.items))
+    if isinstance(expr, ir.Index):
+        return ir.Index(f(expr.obj), f(expr.item))
     if isinstance(expr, ir.IfExp):
-        return ir.IfExp(
-            substitute(expr.test, mapping),
-            substitute(expr.body, mapping),
-            substitute(expr.orelse, mapping),
-        )
+        return ir.IfExp(f(expr.test), f(expr.body), f(expr.orelse))
     if isinstance(expr, ir.Compare):
-        return ir.Compare(
-            substitute(expr.left, mapping),
-            expr.ops,
-            tuple(substitute(c, mapping) for c in expr.comparators),
-        )
+        return ir.Compare(f(expr.left), expr.ops, tuple(f(c) for c in expr.comparators))
     raise TypeError(f"not an expression: {expr!r}")
 
 

@@ -59,12 +59,12 @@ def unary(name, forward, grad, *, spellings=(), sympy, stem=None, noun=None,
 
 
 def binary(name, forward, grad_a, grad_b, *, spellings=(), sympy, stem, noun,
-           domain=(DEFAULT_DOMAIN, DEFAULT_DOMAIN), doc=""):
+           domain=(DEFAULT_DOMAIN, DEFAULT_DOMAIN), doc="", shaped=None):
     """A two-operand rule, slots `a` and `b`."""
     return REGISTRY.add(Rule(
         name=name, spellings=tuple(spellings), arity=2,
         build=lambda n: (forward, [grad_a, grad_b]),
-        stem=stem, noun=noun, sympy=sympy, domain=_fixed(*domain), doc=doc,
+        stem=stem, noun=noun, sympy=sympy, domain=_fixed(*domain), doc=doc, shaped=shaped,
     ))
 
 
@@ -112,9 +112,16 @@ def _pow_stem(frags):
     return None if b is None else f"{a}pow{b}"
 
 
+def _pow_shaped(ctx):
+    """`a ** b`: the exponent's gradient takes the log of the base, np.log on arrays."""
+    scalar = all(t.kind in ("float", "int") for t in ctx.types)
+    log = "math.log" if scalar else "np.log"
+    return "a ** b", ["b * a ** (b - 1) * g", f"out * {log}(a) * g"]
+
+
 binary("pow", "a ** b", "b * a ** (b - 1) * g", "out * math.log(a) * g",
        spellings=("**", "pow"), sympy=lambda a, b: a ** b, stem=_pow_stem, noun="pow",
-       domain=(POSITIVE, DEFAULT_DOMAIN),
+       domain=(POSITIVE, DEFAULT_DOMAIN), shaped=_pow_shaped,
        doc="with a constant exponent only the base gets a gradient: 2 * x * g for x**2")
 binary("fpow", "math.pow(a, b)", "b * math.pow(a, b - 1) * g", "out * math.log(a) * g",
        spellings=("math.pow",), sympy=lambda a, b: a ** b, stem=_pow_stem, noun="pow",

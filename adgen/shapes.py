@@ -1,0 +1,118 @@
+"""Value types and shapes: what a value is (a Python float, an int, a float or int array) and,
+where the source says, its shape.
+
+Shapes are tuples of dimensions; a dimension is an int or a symbol (a name such as "N" from an
+annotation).  A value's shape may be unknown (None): then only run-time code can tell how its
+gradient must be reduced.  Annotations on parameters give shapes:
+
+    def affine(x: "N D", w: "D M", b: "M", scale: float, y: "int N", k: int): ...
+
+`"N D"` is a float array with dimensions N and D, `"int N"` an integer array, `float` a Python
+float, `int` a Python int (integers carry no gradient).  An unannotated parameter is a float of
+unknown kind in a function that uses numpy, and a Python float otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional, Union
+
+Dim = Union[int, str]
+Shape = tuple[Dim, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class VType:
+    """kind: "float" (a Python scalar), "int", "array", "intarray", "bool", "unknown" (a
+    float or a float array: decided at run time), "shape" (a tuple of ints)."""
+
+    kind: str
+    shape: Optional[Shape] = None  # for arrays; () for scalars; None when unknown
+
+    @property
+    def differentiable(self) -> bool:
+        return self.kind in ("float", "array", "unknown")
+
+    @property
+    def is_array(self) -> bool:
+        return self.kind in ("array", "intarray", "bool")
+
+    @property
+    def rank(self) -> Optional[int]:
+        if self.kind in ("float", "int"):
+            return 0
+        return None if self.shape is None else len(self.shape)
+
+    def describe(self) -> str:
+        if self.kind in ("float", "int") or self.shape is None:
+            return self.kind
+        return f"{self.kind} of shape ({', '.join(str(d) for d in self.shape)})"
+
+
+FLOAT = VType("float", ())
+INT = VType("int", ())
+UNKNOWN = VType("unknown", None)
+
+
+def array(shape: Optional[Shape]) -> VType:
+    return VType("array", shape)
+
+
+def parse_annotation(text: Optional[str]) -> Optional[VType]:
+    """The type an annotation's text declares: "N D", "int N", "float", "int", "np.ndarray";
+    None when the annotation says nothing adgen understands."""
+    if text is None:
+        return None
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return _parse_dims(text[1:-1])
+    if text == "float":
+        return FLOAT
+    if text == "int":
+        return INT
+    if text in ("np.ndarray", "numpy.ndarray"):
+        return array(None)
+    return None
+
+
+def _parse_dims(spec: str) -> Optional[VType]:
+    words = spec.replace(",", " ").split()
+    kind = "array"
+    if words and words[0] in ("int", "float", "bool"):
+        kind = {"int": "intarray", "float": "array", "bool": "bool"}[words.pop(0)]
+    dims: list[Dim] = []
+    for word in words:
+        if word.isdigit():
+            dims.append(int(word))
+        elif word.isidentifier():
+            dims.append(word)
+        else:
+            return None
+    if not dims and kind == "array":
+        return FLOAT  # "" or "()" : a scalar
+    return VType(kind, tuple(dims))
+
+
+def broadcast(*shapes: Optional[Shape]) -> Optional[Shape]:
+    """numpy's broadcast of known shapes, or None when it cannot be decided from the source
+    (an unknown shape, or two different symbols that might be 1 at run time)."""
+    if any(s is None for s in shapes):
+        return None
+    rank = max((len(s) for s in shapes), default=0)
+    out: list[Dim] = []
+    for axis in range(rank):
+        dims = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0}
+        dims.discard(1)
+        if len(dims) > 1:
+            return None
+        out.append(dims.pop() if dims else 1)
+    return tuple(out)
+
+
+def reduction_axes(source: Shape, target: Shape) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """How to sum a gradient of shape `source` back to a broadcast operand of shape `target`:
+    (leading axes to sum away, remaining axes to sum with keepdims)."""
+    lead = len(source) - len(target)
+    leading = tuple(range(lead))
+    kept = tuple(i for i, (s, t) in enumerate(zip(source[lead:], target)) if t == 1 and s != 1)
+    return leading, kept

@@ -1,0 +1,39 @@
+"""Reading calls on arrays: methods and attributes of values, and static arguments.
+
+Shared by the fence (which checks them) and the stager (which stages them): `x.sum(axis=0)`
+is a method of a value, `np.sum` a module function; `axis=(0, 1)` and `keepdims=True` are
+static arguments that become part of the staged statement, not operands.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from adgen.source import literal_value
+
+
+def is_value_attribute(node: cst.BaseExpression, scope, local_names) -> bool:
+    """`x.T` / `x.sum` on a value, as opposed to `np.exp` / `math.pi` on a module."""
+    if not isinstance(node, cst.Attribute):
+        return False
+    base = node.value
+    while isinstance(base, cst.Attribute):
+        base = base.value
+    if not isinstance(base, cst.Name):
+        return True
+    return base.value in local_names or base.value in scope.consts or (
+        base.value not in scope.modules and base.value not in scope.imported)
+
+
+def static_value(node: cst.BaseExpression):
+    """A static argument's value: an int, a tuple of ints, True, False or None."""
+    if isinstance(node, cst.Integer):
+        return literal_value(node)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) \
+            and isinstance(node.expression, cst.Integer):
+        return -literal_value(node.expression)
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.Tuple):
+        return tuple(static_value(el.value) for el in node.elements)
+    raise ValueError(f"not a static argument: {type(node).__name__}")

@@ -1,0 +1,97 @@
+"""numpy: element-wise functions with every broadcast pattern, reductions, matrix products.
+
+Annotated functions get static reductions (`db = dz.sum(axis=0)`); unannotated ones go
+through the generated module's `_unbroadcast` helper: both must be right for every shape."""
+
+import numpy as np
+
+INPUTS = {
+    "affine": {"x": ((4, 3), -2.0, 2.0), "w": ((3, 2), -2.0, 2.0), "b": ((2,), -1.0, 1.0)},
+    "relu_loss": {"x": ((4, 3), -2.0, 2.0), "w": ((3, 2), -2.0, 2.0), "b": ((2,), -1.0, 1.0)},
+    "broadcasts": {"x": ((3, 4), -1.0, 1.0), "row": ((4,), -1.0, 1.0),
+                   "col": ((3, 1), -1.0, 1.0), "s": (-1.0, 1.0), "t": ((1, 4), 0.5, 1.5)},
+    "broadcasts_unannotated": {"x": ((3, 4), -1.0, 1.0), "row": ((4,), -1.0, 1.0),
+                               "col": ((3, 1), -1.0, 1.0), "s": (-1.0, 1.0),
+                               "t": ((1, 4), 0.5, 1.5)},
+    "rank_promoted": {"a": ((2, 3, 4), -1.0, 1.0), "b": ((3, 1), -1.0, 1.0)},
+    "reductions": {"x": ((3, 4), -1.0, 1.0)},
+    "reductions_unannotated": {"x": ((2, 3, 4), -1.0, 1.0)},
+    "elementwise": {"x": ((5,), 0.2, 2.0), "y": ((5,), -1.0, 1.0)},
+    "sigmoid_layer": {"x": ((4, 3), -2.0, 2.0), "w": ((3, 5), -1.0, 1.0)},
+    "products": {"v": ((3,), -1.0, 1.0), "m": ((3, 4), -1.0, 1.0), "u": ((4,), -1.0, 1.0)},
+    "transposes": {"a": ((3, 2), -1.0, 1.0), "b": ((3, 2), -1.0, 1.0)},
+    "mean_squared": {"pred": ((6,), -2.0, 2.0), "target": ((6,), -2.0, 2.0)},
+    "total": {"x": ((3, 2), -1.0, 1.0)},
+    "passthrough": {"x": ((3, 2), -1.0, 1.0)},
+}
+WRT = {"mean_squared": "pred"}
+
+
+def affine(x: "N D", w: "D M", b: "M"):
+    return x @ w + b
+
+
+def relu_loss(x: "N D", w: "D M", b: "M"):
+    z = x @ w + b
+    h = np.maximum(0, z)
+    return np.sum(h ** 2) / 2 + 0.1 * np.sum(w * w)
+
+
+def broadcasts(x: "N D", row: "D", col: "N 1", s: float, t: "1 D"):
+    y = x * row + col - s * x / t
+    y = y * y + row * col
+    return np.sum(y) + np.sum(s * row)
+
+
+def broadcasts_unannotated(x, row, col, s, t):
+    y = x * row + col - s * x / t
+    y = y * y + row * col
+    return np.sum(y) + np.sum(s * row)
+
+
+def rank_promoted(a: "B N D", b: "N 1"):
+    return np.sum(np.tanh(a * b) + b)
+
+
+def reductions(x: "N D"):
+    m = x.mean(axis=1, keepdims=True)
+    c = x - m
+    v = np.mean(c * c, axis=0)
+    return np.sum(np.sqrt(v + 1.0)) + x.sum() * np.mean(x) + np.sum(x.sum(axis=0) ** 2)
+
+
+def reductions_unannotated(x):
+    return np.sum(x.sum(axis=(0, 2)) ** 2) + np.mean(np.mean(x, axis=-1, keepdims=True) * x)
+
+
+def elementwise(x: "N", y: "N"):
+    a = np.exp(y) * np.log(x) + np.sqrt(x) - np.square(y) + np.abs(y) * np.sin(x)
+    b = np.cos(y) / (1 + np.tanh(x)) + np.maximum(x, y) - np.minimum(x, y) ** 2
+    return np.sum(a * b) + np.sum(x ** y)
+
+
+def sigmoid_layer(x: "N D", w: "D H"):
+    return 1 / (1 + np.exp(-(x @ w)))
+
+
+def products(v: "K", m: "K M", u: "M"):
+    return (v @ m) @ u + v @ v + np.sum(m @ u) + np.dot(v, m @ u)
+
+
+def transposes(a: "N K", b: "N K"):
+    return np.sum((a.T @ b) * (a @ b.T).sum()) + np.sum(np.transpose(a) @ b)
+
+
+def mean_squared(pred: "N", target: "N"):
+    d = pred - target
+    return np.mean(d * d)
+
+
+def total(x: "N D"):
+    # its gradient once came back as a read-only np.broadcast_to view
+    return np.sum(x)
+
+
+def passthrough(x: "N D"):
+    # its gradient once came back as the caller's own dout
+    return x + 0.0

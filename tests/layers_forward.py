@@ -1,0 +1,163 @@
+"""Neural-network layers and losses in numpy, written the way the CS231n assignments write them.
+
+(Test material for now: these become examples/layers.py, with their generated module, once
+adgen compiles every construct they use — indexing, `.var`, `.max(axis=...)`, `np.clip`...)
+
+Each function computes one value: a layer returns its output (so its gradient is a
+vector-Jacobian product with an upstream `dout` of the output's shape), a loss returns a scalar.
+
+* layers: `affine`, `relu`, `sigmoid`, `batchnorm` (training mode), `layernorm`, `dropout`
+  (with a given mask);
+* losses: `softmax_loss`, `svm_loss` (multiclass hinge), `two_layer_loss` (affine - ReLU -
+  affine - softmax, with L2 regularisation), and the DQN temporal-difference loss twice:
+  `td_clipped_loss` clips the TD error to [-1, 1], `td_huber_loss` uses the Huber loss.  Their
+  backward passes tell the story of examples/scalar_losses.py: the clipped loss has zero
+  gradient exactly where the error is large, the Huber loss a gradient of +-1 there.
+
+Shapes are annotated as strings of dimension names in jaxtyping order: `"N D"` is a float array
+of shape (N, D), `"int N"` an integer array of shape (N,); Python scalars are `float` or `int`.
+Parameters with a default value (`eps`, `reg`, `gamma` of the DQN losses) are hyperparameters.
+
+adgen cannot compile this file yet (numpy support is being designed); `python
+tests/layers_forward.py` evaluates every function on small random inputs.  Hand-written backward
+passes for all of them, checked against numerical gradients, are in tests/reference_layers.py.
+"""
+
+import numpy as np
+
+
+# ------------------------------------------------------------------ layers
+
+def affine(x: "N C H W", w: "D M", b: "M") -> "N M":
+    """Fully connected layer: each example of `x` flattened to a row of length D = C*H*W,
+    times `w`, plus `b`."""
+    return x.reshape(x.shape[0], -1) @ w + b
+
+
+def relu(x: "N D") -> "N D":
+    """Rectified linear unit, elementwise max(0, x)."""
+    return np.maximum(0, x)
+
+
+def sigmoid(x: "N D") -> "N D":
+    """Logistic sigmoid, elementwise 1 / (1 + exp(-x))."""
+    return 1 / (1 + np.exp(-x))
+
+
+def batchnorm(x: "N D", gamma: "D", beta: "D", eps: float = 1e-5) -> "N D":
+    """Batch normalisation in training mode: each feature (column) of `x` normalised with the
+    mean and (biased) variance of the minibatch, then scaled by `gamma` and shifted by `beta`."""
+    mu = x.mean(axis=0)
+    var = x.var(axis=0)
+    x_hat = (x - mu) / np.sqrt(var + eps)
+    return gamma * x_hat + beta
+
+
+def layernorm(x: "N D", gamma: "D", beta: "D", eps: float = 1e-5) -> "N D":
+    """Layer normalisation: each example (row) of `x` normalised with its own mean and
+    (biased) variance over the features, then scaled by `gamma` and shifted by `beta`."""
+    mu = x.mean(axis=1, keepdims=True)
+    var = x.var(axis=1, keepdims=True)
+    x_hat = (x - mu) / np.sqrt(var + eps)
+    return gamma * x_hat + beta
+
+
+def dropout(x: "N D", mask: "N D") -> "N D":
+    """Inverted dropout in training mode with a given mask: `mask` is what the CS231n layer
+    draws, `(np.random.rand(*x.shape) < p) / p` (0 for a dropped unit, 1/p for a kept one)."""
+    return x * mask
+
+
+# ------------------------------------------------------------------ losses
+
+def softmax_loss(x: "N C", y: "int N") -> float:
+    """Mean softmax cross-entropy of class scores `x` for labels `y` (0 <= y[i] < C)."""
+    N = x.shape[0]
+    shifted = x - x.max(axis=1, keepdims=True)
+    exp_scores = np.exp(shifted)
+    probs = exp_scores / exp_scores.sum(axis=1, keepdims=True)
+    return -np.log(probs[np.arange(N), y]).mean()
+
+
+def svm_loss(x: "N C", y: "int N") -> float:
+    """Mean multiclass SVM (hinge) loss of class scores `x` for labels `y`, margin 1."""
+    N = x.shape[0]
+    correct = x[np.arange(N), y]
+    margins = np.maximum(0, x - correct[:, np.newaxis] + 1.0)
+    margins[np.arange(N), y] = 0
+    return margins.sum() / N
+
+
+def two_layer_loss(X: "N D", y: "int N", W1: "D H", b1: "H", W2: "H C", b2: "C",
+                   reg: float = 0.0) -> float:
+    """Loss of the two-layer net affine - ReLU - affine - softmax on data `X` with labels `y`:
+    mean softmax cross-entropy plus L2 regularisation `reg` of the weights W1 and W2."""
+    N = X.shape[0]
+    hidden = np.maximum(0, X @ W1 + b1)
+    scores = hidden @ W2 + b2
+    scores = scores - scores.max(axis=1, keepdims=True)
+    exp_scores = np.exp(scores)
+    probs = exp_scores / exp_scores.sum(axis=1, keepdims=True)
+    loss = -np.log(probs[np.arange(N), y]).mean()
+    loss += reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    return loss
+
+
+def td_clipped_loss(q: "N A", actions: "int N", reward: "N", q_next: "N A",
+                    gamma: float = 0.99) -> float:
+    """DQN temporal-difference loss with the TD error clipped to [-1, 1]: half the mean square
+    of the clipped error of Q(s, a) (`q` at the `actions` taken) against the target
+    reward + gamma * max over a' of Q'(s', a') (`q_next`, from the target network)."""
+    N = q.shape[0]
+    delta = reward + gamma * q_next.max(axis=1) - q[np.arange(N), actions]
+    clipped = np.clip(delta, -1.0, 1.0)
+    return 0.5 * (clipped**2).mean()
+
+
+def td_huber_loss(q: "N A", actions: "int N", reward: "N", q_next: "N A",
+                  gamma: float = 0.99) -> float:
+    """DQN temporal-difference loss with the Huber loss: mean of delta**2 / 2 where the TD error
+    |delta| <= 1 and |delta| - 1/2 elsewhere; arguments as for `td_clipped_loss`."""
+    N = q.shape[0]
+    delta = reward + gamma * q_next.max(axis=1) - q[np.arange(N), actions]
+    abs_delta = np.abs(delta)
+    return np.where(abs_delta <= 1.0, 0.5 * delta**2, abs_delta - 0.5).mean()
+
+
+# ------------------------------------------------------------------ demo
+
+if __name__ == "__main__":
+    # Every function on small random inputs of consistent shapes (module level, not a
+    # function, so that `adgen tests/layers_forward.py` sees only the functions above).
+    rng = np.random.default_rng(0)
+    N, C, H, W, M, D, K, A = 4, 2, 3, 2, 3, 5, 3, 2
+    x = rng.standard_normal((N, D))
+    scores = rng.standard_normal((N, K))
+    labels = rng.integers(0, K, size=N)
+    p = 0.5
+    mask = (rng.random((N, D)) < p) / p
+    q, q_next = rng.standard_normal((N, A)), rng.standard_normal((N, A))
+    actions, reward = rng.integers(0, A, size=N), rng.standard_normal(N)
+    results = {
+        "affine": affine(rng.standard_normal((N, C, H, W)), rng.standard_normal((C * H * W, M)),
+                         rng.standard_normal(M)),
+        "relu": relu(x),
+        "sigmoid": sigmoid(x),
+        "batchnorm": batchnorm(x, rng.standard_normal(D), rng.standard_normal(D)),
+        "layernorm": layernorm(x, rng.standard_normal(D), rng.standard_normal(D)),
+        "dropout": dropout(x, mask),
+        "softmax_loss": softmax_loss(scores, labels),
+        "svm_loss": svm_loss(scores, labels),
+        "two_layer_loss": two_layer_loss(x, labels, 0.1 * rng.standard_normal((D, 6)),
+                                         0.1 * rng.standard_normal(6),
+                                         0.1 * rng.standard_normal((6, K)),
+                                         0.1 * rng.standard_normal(K), reg=1e-3),
+        "td_clipped_loss": td_clipped_loss(q, actions, reward, q_next),
+        "td_huber_loss": td_huber_loss(q, actions, reward, q_next),
+    }
+    with np.printoptions(precision=4, suppress=True):
+        for name, value in results.items():
+            if np.ndim(value) == 0:
+                print(f"{name} = {float(value):.6f}")
+            else:
+                print(f"{name}: shape {value.shape}\n{value}")
