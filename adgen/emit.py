@@ -313,6 +313,10 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
         f"{grad.seed} is the upstream gradient of the output {output}.", "    ") + ['    """']
     lines += shape_check(grad, function_name(grad, value_and_grad))
     body = [forward_line(stmt) for stmt in grad.forward]
+    if out_t is not None and out_t.kind == "unknown" and isinstance(fn.output, ir.Name):
+        # the output may be an array: a gradient needs a scalar (or the upstream gradient)
+        body.append(f"if np.ndim({fn.output.id}) != np.ndim({grad.seed}):")
+        body.append('    raise ValueError("an array output needs its upstream gradient")')
     for block in grad.blocks:
         body.append(comment_line(block.origin))
         body.extend(_grad_line(g) for g in block.stmts)

@@ -58,3 +58,14 @@ def test_returned_array_gradients_are_writable_arrays_of_their_own():
     dx *= 2.0  # a read-only broadcast view would raise here
     dout = np.ones((3, 2))
     assert adgen.vjp(arrays.passthrough)(x, dout) is not dout
+
+
+def test_an_array_output_of_unknown_type_needs_its_upstream_gradient():
+    import numpy as np
+
+    arrays = load_module(CORPUS / "arrays.py")
+    x, y = np.ones((3, 2)), np.ones(2)
+    with pytest.raises(ValueError, match="upstream gradient"):
+        adgen.grad(arrays.unknown_output)(x, y)  # the gradient of a sum would be silent
+    dx, dy = adgen.vjp(arrays.unknown_output)(x, y, np.ones((3, 2)))
+    assert dx.shape == (3, 2) and dy.shape == (2,)

@@ -22,6 +22,7 @@ INPUTS = {
     "transposes": {"a": ((3, 2), -1.0, 1.0), "b": ((3, 2), -1.0, 1.0)},
     "mean_squared": {"pred": ((6,), -2.0, 2.0), "target": ((6,), -2.0, 2.0)},
     "total": {"x": ((3, 2), -1.0, 1.0)},
+    "unknown_output": {"x": ((3, 2), -1.0, 1.0), "y": ((2,), -1.0, 1.0)},
     "passthrough": {"x": ((3, 2), -1.0, 1.0)},
 }
 WRT = {"mean_squared": "pred"}
@@ -95,3 +96,8 @@ def total(x: "N D"):
 def passthrough(x: "N D"):
     # its gradient once came back as the caller's own dout
     return x + 0.0
+
+
+def unknown_output(x, y):
+    # unannotated: the output is an array only at run time
+    return x * y + np.tanh(x)
