@@ -20,6 +20,7 @@ from adgen.diagnostics import AdgenError, Diagnostic, internal_error
 from adgen.emit import emit_module
 from adgen.fence import Fence
 from adgen.reverse import reverse
+from adgen.shapes import parse_annotation
 from adgen.source import ParsedModule
 from adgen.stage import stage_function
 
@@ -96,9 +97,25 @@ def resolve_wrt(fn_params: Sequence[str], defaults: set[str], wrt: Wrt) -> tuple
     return ordered, single, unknown
 
 
-def _param_info(node: cst.FunctionDef) -> tuple[list[str], set[str]]:
+def _param_info(node: cst.FunctionDef, parsed: Optional[ParsedModule] = None
+                ) -> tuple[list[str], set[str]]:
+    """Parameter names, and those that are constants unless named in `wrt`: parameters with
+    defaults, and (with `parsed`, to read annotations) integer and boolean ones."""
     params = list(node.params.posonly_params) + list(node.params.params)
-    return [p.name.value for p in params], {p.name.value for p in params if p.default is not None}
+    constant = {p.name.value for p in params if p.default is not None}
+    if parsed is not None:
+        constant |= set(_integral_params(parsed, node))
+    return [p.name.value for p in params], constant
+
+
+def _integral_params(parsed: ParsedModule, node: cst.FunctionDef) -> list[str]:
+    """Parameters annotated as integers or booleans ("int N", int): never differentiable."""
+    found = []
+    for p in list(node.params.posonly_params) + list(node.params.params):
+        t = parse_annotation(parsed.code(p.annotation.annotation) if p.annotation else None)
+        if t is not None and not t.differentiable:
+            found.append(p.name.value)
+    return found
 
 
 def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt) -> list[Diagnostic]:
@@ -107,6 +124,12 @@ def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt) -> l
     for node in nodes:
         diagnostics += Fence(parsed, node).check()
         names, defaults = _param_info(node)
+        chosen = resolve_wrt(names, defaults | set(_integral_params(parsed, node)), wrt)[0]
+        for name in set(chosen) & set(_integral_params(parsed, node)):
+            diagnostics.append(parsed.diagnostic(
+                "AD405", node.name, f"parameter '{name}' of '{node.name.value}' is an integer "
+                "or boolean value: it has no gradient",
+                help="leave it out of wrt (labels and indices are constants)"))
         for name in resolve_wrt(names, defaults, wrt)[2]:
             diagnostics.append(parsed.diagnostic(
                 "AD401", node.name, f"function '{node.name.value}' has no parameter '{name}' "
@@ -117,7 +140,7 @@ def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt) -> l
 
 def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt) -> ir.Gradient:
     fn = stage_function(parsed, node)
-    names, defaults = _param_info(node)
+    names, defaults = _param_info(node, parsed)
     chosen, single, _ = resolve_wrt(names, defaults, wrt)
     facts = analyze(fn, chosen)
     reserved = set(parsed.scope.consts) | set(parsed.scope.functions) | set(parsed.scope.others)

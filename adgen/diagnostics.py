@@ -41,6 +41,7 @@ CODES: dict[str, str] = {
     "AD402": "function not found",
     "AD403": "source not available",
     "AD404": "gradient of a non-scalar output",
+    "AD405": "integer input",
     "AD501": "gradient mismatch",
     "AD900": "internal error",
 }

@@ -16,10 +16,12 @@ import libcst as cst
 from adgen.diagnostics import Diagnostic
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
-from adgen.staticargs import is_value_attribute, static_value
+from adgen.staticargs import is_value_attribute, shape_index, static_value
 
 RESERVED_NAMES = frozenset({"math", "np", "numpy"})
 VALUE_ATTRIBUTES = frozenset({"T"})
+COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual,
+               cst.Equal, cst.NotEqual)
 DECORATORS = frozenset({"adgen.differentiable", "adgen.api.differentiable"})
 AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign,
                  cst.PowerAssign)
@@ -50,11 +52,8 @@ _STATEMENT_MESSAGES = {
 }
 _EXPRESSION_MESSAGES = {
     cst.Lambda: ("lambda", "write the computation inline or as a module-level constant"),
-    cst.Comparison: ("comparison", CONTROL_FLOW_HELP),
     cst.BooleanOperation: ("boolean operator", CONTROL_FLOW_HELP),
     cst.IfExp: ("conditional expression", CONTROL_FLOW_HELP),
-    cst.Subscript: ("indexing", "pass scalars as separate parameters; arrays are not "
-                    "supported yet"),
     cst.Tuple: ("tuple", "tuples are only supported on both sides of an unpacking assignment"),
     cst.List: ("list", "pass scalars as separate parameters"),
     cst.Dict: ("dict", "pass scalars as separate parameters"),
@@ -73,7 +72,7 @@ _EXPRESSION_MESSAGES = {
     cst.Ellipsis: ("'...'", "only numeric constants are supported"),
 }
 _SIMPLE_EXPRESSIONS = (cst.Name, cst.Attribute, cst.Integer, cst.Float, cst.BinaryOperation,
-                       cst.UnaryOperation, cst.Call)
+                       cst.UnaryOperation, cst.Call, cst.Comparison, cst.Subscript)
 
 
 _BINDING_EXPRESSIONS = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
@@ -399,6 +398,28 @@ class _ExpressionChecker:
         else:
             self.fence.report("AD102", node, f"attribute access '{shown}' is not supported",
                               "use plain scalar parameters and local names")
+        return False
+
+    def visit_Comparison(self, node: cst.Comparison) -> bool:
+        """A single comparison is a mask (no gradient): `x > 0`, `np.where(x > 0, x, 0)`."""
+        if len(node.comparisons) != 1 or not isinstance(node.comparisons[0].operator,
+                                                         COMPARISONS):
+            self.fence.report("AD102", node, "chained comparison or 'in'/'is' is not supported",
+                              "compare two values at a time: (a < b) * (b < c)")
+            return False
+        self.check(node.left)
+        self.check(node.comparisons[0].comparator)
+        return False
+
+    def visit_Subscript(self, node: cst.Subscript) -> bool:
+        """Only a shape's dimension, `x.shape[0]`, for now."""
+        if shape_index(node) is None:
+            self.fence.report("AD102", node, "indexing is not supported yet",
+                              "only x.shape[k] (with a constant k) is supported so far")
+            for inner in _sub_expressions(node):
+                self.check(inner)
+            return False
+        self.check(node.value.value)
         return False
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> bool:

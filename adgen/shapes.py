@@ -28,6 +28,7 @@ class VType:
 
     kind: str
     shape: Optional[Shape] = None  # for arrays; () for scalars; None when unknown
+    dim: Optional[str] = None  # for an int read from a shape: the dimension it is (N)
 
     @property
     def differentiable(self) -> bool:

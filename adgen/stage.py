@@ -21,10 +21,12 @@ from adgen.naming import Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
-from adgen.staticargs import is_value_attribute, static_value
+from adgen.staticargs import is_value_attribute, shape_index, static_value
 
 _BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
                      cst.Power: "**", cst.MatrixMultiply: "@"}
+_COMPARISON_SPELLINGS = {cst.LessThan: "<", cst.LessThanEqual: "<=", cst.GreaterThan: ">",
+                         cst.GreaterThanEqual: ">=", cst.Equal: "==", cst.NotEqual: "!="}
 _AUG_SPELLINGS = {cst.AddAssign: "+", cst.SubtractAssign: "-", cst.MultiplyAssign: "*",
                   cst.DivideAssign: "/", cst.PowerAssign: "**"}
 _ATTR_FRAGMENTS = {"math.pi": "pi", "math.e": "e", "math.tau": "tau"}
@@ -168,6 +170,14 @@ class Stager:
                 rule = REGISTRY.by_spelling(self.scope.qualify(func))
             args = tuple(self.stage_expr(a) for a in positional)
             return self.add(rule.name, args, node, target, user, attrs)
+        if isinstance(node, cst.Comparison):
+            comparison = node.comparisons[0]
+            rule = REGISTRY.by_spelling(_COMPARISON_SPELLINGS[type(comparison.operator)])
+            args = (self.stage_expr(node.left), self.stage_expr(comparison.comparator))
+            return self.add(rule.name, args, node, target, user)
+        if isinstance(node, cst.Subscript):  # x.shape[k]
+            array = self.stage_expr(node.value.value)
+            return self.add("dim", (array,), node, target, user, (("axis", shape_index(node)),))
         if isinstance(node, cst.Attribute):  # a value's attribute: x.T
             rule = REGISTRY.by_spelling("." + node.attr.value)
             return self.add(rule.name, (self.stage_expr(node.value),), node, target, user)

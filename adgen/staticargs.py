@@ -37,3 +37,15 @@ def static_value(node: cst.BaseExpression):
     if isinstance(node, cst.Tuple):
         return tuple(static_value(el.value) for el in node.elements)
     raise ValueError(f"not a static argument: {type(node).__name__}")
+
+
+def shape_index(node: cst.Subscript):
+    """k for `value.shape[k]` with a constant int k, else None."""
+    if not (isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape"
+            and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)):
+        return None
+    try:
+        k = static_value(node.slice[0].slice.value)
+    except ValueError:
+        return None
+    return k if isinstance(k, int) and not isinstance(k, bool) else None

@@ -112,6 +112,8 @@ NP = types.SimpleNamespace(
     shape=np.shape, size=np.size, outer=np.outer, dot=np.dot, matmul=np.matmul,
     transpose=np.transpose, zeros_like=lambda a: np.zeros(np.shape(a), dtype=object),
     ndim=np.ndim,
+    clip=_elementwise(lambda a, lo, hi: sp.Min(sp.Max(a, lo), hi)),
+    where=_elementwise(lambda c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True))),
 )
 
 BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow, "round": _round}

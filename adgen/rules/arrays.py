@@ -157,6 +157,161 @@ _reduction("mean", _mean_shaped, lambda a: a,
            "the gradient is broadcast back over the averaged axes, divided by their size")
 
 
+def _expand(ctx: Context, g: str) -> str:
+    """`g` with the reduced axes put back (size 1), so it broadcasts against the operand."""
+    axis = ctx.attr("axis")
+    if axis is not None and not ctx.attr("keepdims", False):
+        return f"np.expand_dims({g}, {axis!r})"
+    return g
+
+
+def _centered(ctx: Context) -> str:
+    axis = ctx.attr("axis")
+    mean = "np.mean(a)" if axis is None else f"np.mean(a, axis={axis!r}, keepdims=True)"
+    return f"(a - {mean})"
+
+
+def _var_shaped(ctx: Context):
+    return (_reduce_call("var", ctx),
+            [f"{_expand(ctx, 'g')} * 2 * {_centered(ctx)} / ({_count(ctx)})"])
+
+
+def _std_shaped(ctx: Context):
+    return (_reduce_call("std", ctx),
+            [f"{_expand(ctx, 'g / out')} * {_centered(ctx)} / ({_count(ctx)})"])
+
+
+_reduction("var", _var_shaped, lambda a: a * 0,
+           "population variance: 2 * (a - mean) / n times the broadcast gradient")
+_reduction("std", _std_shaped, lambda a: a * 0,
+           "standard deviation: (a - mean) / (n * std) times the broadcast gradient")
+
+
+# ---------------------------------------------------------------- selection and comparison
+
+
+def _clip_type(ctx: Context) -> VType:
+    return elementwise_type(ctx)
+
+
+REGISTRY.add(Rule(
+    name="np_clip", spellings=("numpy.clip", ".clip"), arity=3,
+    build=lambda n: ("np.clip(a, b, c)",
+                     ["g * (b <= a) * (a <= c)", "g * (a < b)", "g * (a > c)"]),
+    stem=_fmt("clip{0}"), noun="clip", sympy=lambda a, b, c: sp.Min(sp.Max(a, b), c),
+    domain=_fixed((-2.0, 2.0), (-1.5, -0.5), (0.5, 1.5)), infer=_clip_type,
+    branch=lambda a, b, c: (np.sign(np.subtract(a, b)), np.sign(np.subtract(a, c))),
+    doc="the gradient passes where lo <= a <= hi (closed interval), else goes to the bound: "
+        "a clipped loss has zero gradient exactly where the error is large",
+))
+
+
+def _where_type(ctx: Context) -> VType:
+    return elementwise_type(Context(2, (), ctx.types[1:]))
+
+
+REGISTRY.add(Rule(
+    name="np_where", spellings=("numpy.where",), arity=3,
+    build=lambda n: ("np.where(a, b, c)", ["0.0", "np.where(a, g, 0.0)", "np.where(a, 0.0, g)"]),
+    stem=lambda f: None, noun="sel",
+    sympy=lambda a, b, c: sp.Piecewise((b, sp.Ne(a, 0)), (c, True)),
+    domain=_fixed((-1.0, 1.0), DEFAULT_DOMAIN, DEFAULT_DOMAIN), infer=_where_type,
+    doc="the gradient goes to the branch the condition selects (its kink is in the "
+        "comparison that made the condition)",
+))
+
+
+def _bool_type(ctx: Context) -> VType:
+    t = elementwise_type(ctx)
+    return VType("bool", t.shape) if t.is_array else t
+
+
+_RELATION = {"<": "Lt", "<=": "Le", ">": "Gt", ">=": "Ge", "==": "Eq", "!=": "Ne"}
+
+
+def _comparison(name: str, op: str) -> Rule:
+    return REGISTRY.add(Rule(
+        name=name, spellings=(op,), arity=2, build=lambda n: (f"a {op} b", ["0.0", "0.0"]),
+        stem=lambda f: None, noun="mask",
+        sympy=lambda a, b: sp.Piecewise((1, getattr(sp, _RELATION[op])(a, b)), (0, True)),
+        domain=_fixed(DEFAULT_DOMAIN, DEFAULT_DOMAIN), infer=_bool_type,
+        nondifferentiable=True, branch=lambda a, b: (np.sign(np.subtract(a, b)),),
+        doc="a comparison: a mask, no gradient (where it flips is a kink of what uses it)",
+    ))
+
+
+for _name, _op in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "=="),
+                   ("ne", "!=")):
+    _comparison(_name, _op)
+
+REGISTRY.add(Rule(
+    name="np_sign", spellings=("numpy.sign",), arity=1, build=lambda n: ("np.sign(a)", ["0.0"]),
+    stem=_fmt("sign{0}"), noun="sign", sympy=sp.sign, branch=lambda a: (np.sign(a),),
+    domain=_fixed(DEFAULT_DOMAIN), infer=elementwise_type, nondifferentiable=True,
+    doc="piecewise constant: no gradient",
+))
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def _dim_shaped(ctx: Context):
+    return f"a.shape[{ctx.attr('axis')}]", ["0.0"]
+
+
+def _dim_type(ctx: Context) -> VType:
+    (t,) = ctx.types
+    axis = ctx.attr("axis")
+    if t.shape is not None and -len(t.shape) <= axis < len(t.shape):
+        dim = t.shape[axis]
+        return VType("int", (), dim if isinstance(dim, str) else None)
+    return shapes.INT
+
+
+REGISTRY.add(Rule(
+    name="dim", spellings=(".shape[]",), arity=1, build=lambda n: ("a.shape[0]", ["0.0"]),
+    shaped=_dim_shaped, stem=lambda f: None, noun="n", sympy=lambda a: a * 0,
+    domain=_fixed(DEFAULT_DOMAIN), elementwise=False, infer=_dim_type, nondifferentiable=True,
+    keywords=("axis",), doc="a dimension (an int): no gradient",
+))
+REGISTRY.add(Rule(
+    name="length", spellings=("len",), arity=1, build=lambda n: ("len(a)", ["0.0"]),
+    stem=_fmt("len{0}"), noun="n", sympy=lambda a: a * 0, domain=_fixed(DEFAULT_DOMAIN),
+    elementwise=False, nondifferentiable=True,
+    infer=lambda ctx: _dim_type(Context(1, (("axis", 0),), ctx.types)),
+    doc="the first dimension (an int): no gradient",
+))
+
+
+def _reshape_build(n: int):
+    xs = [f"x{i}" for i in range(n)]
+    return f"x0.reshape({', '.join(xs[1:])})", ["g.reshape(np.shape(x0))"] + ["0.0"] * (n - 1)
+
+
+def _reshape_type(ctx: Context) -> VType:
+    dims = []
+    for i, t in enumerate(ctx.types[1:]):
+        dims.append(t.dim if t.kind == "int" and t.dim is not None else f"_r{i}")
+    return shapes.array(tuple(dims))
+
+
+REGISTRY.add(Rule(
+    name="reshape", spellings=(".reshape",), arity=2, variadic=True, build=_reshape_build,
+    stem=lambda f: None, noun="view", sympy=lambda *a: a[0], elementwise=False,
+    domain=lambda n: (DEFAULT_DOMAIN,) * n, infer=_reshape_type,
+    doc="the gradient is reshaped back to the operand's shape (sizes as separate arguments)",
+))
+for _method in ("ravel", "flatten"):
+    REGISTRY.add(Rule(
+        name=_method, spellings=(f".{_method}",), arity=1,
+        build=lambda n, m=_method: (f"a.{m}()", ["g.reshape(np.shape(a))"]),
+        stem=lambda f: None, noun="flat", sympy=lambda a: a, elementwise=False,
+        domain=_fixed(DEFAULT_DOMAIN),
+        infer=lambda ctx: shapes.array(("_flat",)),
+        doc="the gradient is reshaped back to the operand's shape",
+    ))
+
+
 # ---------------------------------------------------------------- linear algebra
 
 

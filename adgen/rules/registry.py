@@ -31,10 +31,11 @@ from adgen.shapes import VType
 TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
     | {f"np.{n}" for n in dir(np) if not n.startswith("_")}
-    | {"abs", "max", "min", "pow", "round", "_unbroadcast"}
+    | {"abs", "max", "min", "pow", "round", "len", "_unbroadcast"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau"})
-TEMPLATE_METHODS = frozenset({"sum", "mean", "reshape", "copy", "max", "min", "astype"})
+TEMPLATE_METHODS = frozenset({"sum", "mean", "reshape", "copy", "max", "min", "astype",
+                              "ravel", "flatten"})
 TEMPLATE_FIELDS = frozenset({"T", "shape", "ndim", "size"})
 
 

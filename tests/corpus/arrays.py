@@ -23,6 +23,10 @@ INPUTS = {
     "mean_squared": {"pred": ((6,), -2.0, 2.0), "target": ((6,), -2.0, 2.0)},
     "total": {"x": ((3, 2), -1.0, 1.0)},
     "unknown_output": {"x": ((3, 2), -1.0, 1.0), "y": ((2,), -1.0, 1.0)},
+    "batchnorm": {"x": ((5, 3), -2.0, 2.0), "gamma": ((3,), 0.5, 1.5),
+                  "beta": ((3,), -1.0, 1.0)},
+    "leaky": {"x": ((4, 3), -2.0, 2.0), "labels": ("int", (4,), 0, 3)},
+    "flattened": {"x": ((2, 3, 2, 2), -1.0, 1.0), "w": ((12, 5), -1.0, 1.0)},
     "passthrough": {"x": ((3, 2), -1.0, 1.0)},
 }
 WRT = {"mean_squared": "pred"}
@@ -101,3 +105,21 @@ def passthrough(x: "N D"):
 def unknown_output(x, y):
     # unannotated: the output is an array only at run time
     return x * y + np.tanh(x)
+
+
+def batchnorm(x: "N D", gamma: "D", beta: "D", eps=1e-5):
+    mu = x.mean(axis=0)
+    var = x.var(axis=0)
+    xhat = (x - mu) / np.sqrt(var + eps)
+    return gamma * xhat + beta
+
+
+def leaky(x: "N D", labels: "int N"):
+    n = x.shape[0]
+    y = np.where(x > 0, x, 0.01 * x)
+    return np.sum(np.clip(y, -1.0, 1.0) ** 2) / n + np.std(x, axis=1).sum() / len(x)
+
+
+def flattened(x: "N C H W", w: "D M"):
+    z = x.reshape(x.shape[0], -1) @ w
+    return np.sum(z * z) + np.sum(x.ravel() * np.sign(x.ravel()))
