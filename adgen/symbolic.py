@@ -111,7 +111,8 @@ NP = types.SimpleNamespace(
     sum=np.sum, mean=np.mean, broadcast_to=np.broadcast_to, expand_dims=np.expand_dims,
     shape=np.shape, size=np.size, outer=np.outer, dot=np.dot, matmul=np.matmul,
     transpose=np.transpose, zeros_like=lambda a: np.zeros(np.shape(a), dtype=object),
-    ndim=np.ndim,
+    ndim=np.ndim, max=np.max, min=np.min, argmax=np.argmax, argmin=np.argmin,
+    arange=np.arange, eye=np.eye, moveaxis=np.moveaxis, var=np.var, std=np.std,
     clip=_elementwise(lambda a, lo, hi: sp.Min(sp.Max(a, lo), hi)),
     where=_elementwise(lambda c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True))),
 )

@@ -63,8 +63,8 @@ for name in ("np_log", "np_sqrt"):
 CASES.append(("np_clip", (), [_array(3, 4), -1.0, 1.0]))
 CASES.append(("np_clip", (), [_array(3, 4), _array(4, low=-1.5, high=-0.5), 1.0]))
 CASES.append(("np_where", (), [_array(3, 4) > 0, _array(3, 4), _array(4)]))
-for name in ("np_sum", "np_mean", "np_var", "np_std"):
-    for axis in (None, 0, 1, -1, (0, 2)):
+for name in ("np_sum", "np_mean", "np_var", "np_std", "np_max", "np_min"):
+    for axis in (None, 0, 1, -1) + (((0, 2),) if name not in ("np_max", "np_min") else ()):
         for keepdims in (False, True):
             attrs = tuple(a for a in (("axis", axis), ("keepdims", keepdims)) if a[1] not in
                           (None, False))
@@ -117,3 +117,18 @@ def test_every_array_rule_is_in_the_table():
     array_rules = {r.name for r in REGISTRY} - scalar_only
     nondifferentiable = {r.name for r in REGISTRY if r.nondifferentiable}
     assert array_rules - covered - nondifferentiable == set()
+
+
+def test_max_and_min_reductions_route_ties_to_the_first_element():
+    from adgen.rules import REGISTRY as rules
+
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    for name, axis, expected in (
+            ("np_max", 1, [[0, 1, 0], [1, 0, 0]]), ("np_min", 1, [[1, 0, 0], [0, 0, 1]]),
+            ("np_max", None, [[0, 1, 0], [0, 0, 0]]), ("np_max", 0, [[0, 1, 1], [1, 0, 0]])):
+        attrs = (("axis", axis),) if axis is not None else ()
+        inst = rules[name].specialized(Context(1, attrs, (shapes.array((2, 3)),)))
+        out = eval(f"lambda a: {inst.forward_text}", {"np": np})(a)
+        grad = eval(f"lambda a, out, g: {inst.grad_texts[0]}", {"np": np})(a, out,
+                                                                        np.ones_like(out))
+        assert np.array_equal(grad, expected), (name, axis, grad)

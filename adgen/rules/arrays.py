@@ -143,9 +143,9 @@ def _mean_shaped(ctx: Context):
     return _reduce_call("mean", ctx), [_spread(ctx, f"g / ({_count(ctx)})")]
 
 
-def _reduction(name, shaped, sympy, doc):
+def _reduction(name, shaped, sympy, doc, aliases=()):
     return REGISTRY.add(Rule(
-        name=f"np_{name}", spellings=(f"numpy.{name}", f".{name}"), arity=1,
+        name=f"np_{name}", spellings=(f"numpy.{name}", f".{name}", *aliases), arity=1,
         build=lambda n: shaped(Context(1)), shaped=shaped, stem=_fmt(name + "{0}"),
         noun=name, sympy=sympy, domain=_fixed(DEFAULT_DOMAIN), elementwise=False,
         keywords=("axis", "keepdims"), infer=_reduce_type, doc=doc,
@@ -185,6 +185,32 @@ _reduction("var", _var_shaped, lambda a: a * 0,
            "population variance: 2 * (a - mean) / n times the broadcast gradient")
 _reduction("std", _std_shaped, lambda a: a * 0,
            "standard deviation: (a - mean) / (n * std) times the broadcast gradient")
+
+
+def _extreme_shaped(func: str, arg: str):
+    """max/min over one axis (or all): the gradient goes to the first extreme element, as
+    np.argmax/np.argmin pick it (the tie convention of the scalar max and min)."""
+
+    def shaped(ctx: Context):
+        axis = ctx.attr("axis")
+        if isinstance(axis, tuple):
+            raise RuleError(f"np.{func} over several axes is not supported; reduce one axis "
+                            "at a time")
+        if axis is None:
+            mask = f"(np.arange(np.size(a)) == np.{arg}(a)).reshape(np.shape(a))"
+            return _reduce_call(func, ctx), [f"{mask} * g"]
+        mask = f"np.moveaxis(np.eye(np.shape(a)[{axis}])[np.{arg}(a, axis={axis})], -1, {axis})"
+        return _reduce_call(func, ctx), [f"{mask} * {_expand(ctx, 'g')}"]
+
+    return shaped
+
+
+_reduction("max", _extreme_shaped("max", "argmax"), lambda a: a,
+           "the gradient goes to the first maximal element along the axis (as np.argmax)",
+           aliases=("numpy.amax",))
+_reduction("min", _extreme_shaped("min", "argmin"), lambda a: a,
+           "the gradient goes to the first minimal element along the axis (as np.argmin)",
+           aliases=("numpy.amin",))
 
 
 # ---------------------------------------------------------------- selection and comparison

@@ -27,9 +27,11 @@ INPUTS = {
                   "beta": ((3,), -1.0, 1.0)},
     "leaky": {"x": ((4, 3), -2.0, 2.0), "labels": ("int", (4,), 0, 3)},
     "flattened": {"x": ((2, 3, 2, 2), -1.0, 1.0), "w": ((12, 5), -1.0, 1.0)},
+    "softmax_cross_entropy": {"scores": ((4, 3), -3.0, 3.0), "onehot": ((4, 3), 0.0, 1.0)},
+    "pooled": {"x": ((3, 4), -2.0, 2.0)},
     "passthrough": {"x": ((3, 2), -1.0, 1.0)},
 }
-WRT = {"mean_squared": "pred"}
+WRT = {"mean_squared": "pred", "softmax_cross_entropy": "scores"}
 
 
 def affine(x: "N D", w: "D M", b: "M"):
@@ -123,3 +125,13 @@ def leaky(x: "N D", labels: "int N"):
 def flattened(x: "N C H W", w: "D M"):
     z = x.reshape(x.shape[0], -1) @ w
     return np.sum(z * z) + np.sum(x.ravel() * np.sign(x.ravel()))
+
+
+def softmax_cross_entropy(scores: "N C", onehot: "N C"):
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.sum(onehot * log_probs) / scores.shape[0]
+
+
+def pooled(x: "N D"):
+    return np.sum(np.max(x, axis=1) ** 2) + np.min(x) * x.max()
