@@ -141,6 +141,23 @@ UNBROADCAST = '''def _unbroadcast(g, x):
 '''
 
 
+MASK = '''def _{pick}_mask(a, axis=None):
+    """1.0 at the first {word} element of a (along axis), 0.0 elsewhere."""
+    mask = np.zeros(np.shape(a))
+    if axis is None:
+        mask.flat[np.{pick}(a)] = 1.0
+    else:
+        first = np.expand_dims(np.{pick}(a, axis=axis), axis)
+        np.put_along_axis(mask, first, 1.0, axis)
+    return mask
+'''
+HELPERS = {
+    "_unbroadcast": UNBROADCAST,
+    "_argmax_mask": MASK.format(pick="argmax", word="largest"),
+    "_argmin_mask": MASK.format(pick="argmin", word="smallest"),
+}
+
+
 def shape_check(grad: ir.Gradient, name: str) -> list[str]:
     """`if <an array's rank or a dimension differs from its annotation>: raise ValueError`:
     the gradient code relies on the annotated shapes, so it checks them (cheap attribute
@@ -165,10 +182,10 @@ def shape_check(grad: ir.Gradient, name: str) -> list[str]:
     lines = [f"    if {' or '.join(conditions)}:"]
     if len(lines[0]) > MAX_LINE:
         lines = _pack_words(conditions, "    if (", " " * 12, "):")
-    message = f'"{name}: shapes differ from the annotations"'
-    raise_line = f"        raise ValueError({message})"
-    if len(raise_line) > MAX_LINE:
-        return lines + ["        raise ValueError(", f"            {message})"]
+    raise_line = f'        raise ValueError("{name}: shapes differ from the annotations")'
+    if len(raise_line) > MAX_LINE:  # two string literals, one per line
+        return lines + [f'        raise ValueError("{name}: "',
+                        '                         "shapes differ from the annotations")']
     return lines + [raise_line]
 
 
@@ -362,16 +379,16 @@ def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
         for c in g.function.consts:
             consts.setdefault(c.name, c)
     parts = ["\n".join(header) + "\n"]
-    uses_np = _uses("np.", exprs) or _uses("_unbroadcast", exprs) or any(
-        g.function.types for g in grads)
+    helpers = [name for name in HELPERS if _uses(name, exprs)]
+    uses_np = _uses("np.", exprs) or bool(helpers) or any(g.function.types for g in grads)
     imports = ["import math"] if _uses("math.", exprs) else []
     imports += ["import numpy as np"] if uses_np else []
     if imports:
         parts.append("\n".join(imports) + "\n")
     if consts:
         parts.append("".join(f"{c.name} = {c.text}\n" for c in consts.values()))
-    if _uses("_unbroadcast", exprs):
-        parts.append("\n" + UNBROADCAST)
+    for name in helpers:
+        parts.append("\n" + HELPERS[name])
     for g in grads:
         parts.append("\n" + emit_function(g, value_and_grad=False))
         if value_and_grad:

@@ -114,7 +114,7 @@ def _axis_expr(axes: tuple[int, ...]) -> ir.Expr:
 
 
 _VIEWS = frozenset({"np.broadcast_to", "np.expand_dims", "np.transpose", "np.reshape",
-                    "_unbroadcast"})
+                    "np.moveaxis", "_unbroadcast"})
 
 
 def allocates(expr: ir.Expr) -> bool:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from adgen import shapes
+from adgen.emit import HELPERS
 from adgen.rules import REGISTRY, Context
 from adgen.shapes import VType
 
@@ -80,6 +81,8 @@ def test_array_rule_matches_finite_differences(name, attrs, values):
     rule = REGISTRY[name]
     inst = rule.specialized(Context(len(values), attrs, tuple(_type(v) for v in values)))
     env = {"np": np, "math": math}
+    for helper in HELPERS.values():
+        exec(helper, env)
     forward = eval(f"lambda {', '.join(inst.slots)}: {inst.forward_text}", env)
     out = forward(*values)
     g = RNG.standard_normal(np.shape(out))
@@ -128,7 +131,9 @@ def test_max_and_min_reductions_route_ties_to_the_first_element():
             ("np_max", None, [[0, 1, 0], [0, 0, 0]]), ("np_max", 0, [[0, 1, 1], [1, 0, 0]])):
         attrs = (("axis", axis),) if axis is not None else ()
         inst = rules[name].specialized(Context(1, attrs, (shapes.array((2, 3)),)))
-        out = eval(f"lambda a: {inst.forward_text}", {"np": np})(a)
-        grad = eval(f"lambda a, out, g: {inst.grad_texts[0]}", {"np": np})(a, out,
-                                                                        np.ones_like(out))
+        env = {"np": np}
+        for helper in HELPERS.values():
+            exec(helper, env)
+        out = eval(f"lambda a: {inst.forward_text}", env)(a)
+        grad = eval(f"lambda a, out, g: {inst.grad_texts[0]}", env)(a, out, np.ones_like(out))
         assert np.array_equal(grad, expected), (name, axis, grad)

@@ -196,10 +196,7 @@ def _extreme_shaped(func: str, arg: str):
         if isinstance(axis, tuple):
             raise RuleError(f"np.{func} over several axes is not supported; reduce one axis "
                             "at a time")
-        if axis is None:
-            mask = f"(np.arange(np.size(a)) == np.{arg}(a)).reshape(np.shape(a))"
-            return _reduce_call(func, ctx), [f"{mask} * g"]
-        mask = f"np.moveaxis(np.eye(np.shape(a)[{axis}])[np.{arg}(a, axis={axis})], -1, {axis})"
+        mask = f"_{arg}_mask(a)" if axis is None else f"_{arg}_mask(a, {axis})"
         return _reduce_call(func, ctx), [f"{mask} * {_expand(ctx, 'g')}"]
 
     return shaped

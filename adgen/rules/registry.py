@@ -31,7 +31,8 @@ from adgen.shapes import VType
 TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
     | {f"np.{n}" for n in dir(np) if not n.startswith("_")}
-    | {"abs", "max", "min", "pow", "round", "len", "_unbroadcast"}
+    | {"abs", "max", "min", "pow", "round", "len", "_unbroadcast", "_argmax_mask",
+       "_argmin_mask"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau"})
 TEMPLATE_METHODS = frozenset({"sum", "mean", "reshape", "copy", "max", "min", "astype",
