@@ -69,10 +69,10 @@ def to_source(expr: ir.Expr) -> str:
         items = [to_source(e) for e in expr.items]
         return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
     if isinstance(expr, ir.Index):
-        item = to_source(expr.item)
-        if isinstance(expr.item, ir.Tuple) and len(expr.item.items) > 1:
-            item = item[1:-1]
-        return f"{_wrap(expr.obj, _PREC_ATOM)}[{item}]"
+        return f"{_wrap(expr.obj, _PREC_ATOM)}[{index_source(expr.item)}]"
+    if isinstance(expr, ir.Slice):
+        parts = ["" if p is None else to_source(p) for p in (expr.lower, expr.upper, expr.step)]
+        return ":".join(parts[:2] if expr.step is None else parts)
     if isinstance(expr, ir.Compare):
         parts = [_wrap(expr.left, _PREC_CMP + 1)]
         for op, comp in zip(expr.ops, expr.comparators):
@@ -82,6 +82,13 @@ def to_source(expr: ir.Expr) -> str:
         return (f"{_wrap(expr.body, _PREC_IFEXP + 1)} if {_wrap(expr.test, _PREC_IFEXP + 1)} "
                 f"else {_wrap(expr.orelse, _PREC_IFEXP)}")
     raise TypeError(f"not an expression: {expr!r}")
+
+
+def index_source(item: ir.Expr) -> str:
+    """What goes between the brackets: a tuple without its parentheses."""
+    if isinstance(item, ir.Tuple) and len(item.items) > 1:
+        return ", ".join(to_source(i) for i in item.items)
+    return to_source(item)
 
 
 def _arguments(args, kwargs) -> str:
@@ -105,6 +112,30 @@ def comment_line(stmt: ir.Assign) -> str:
         args = ", ".join(to_source(a) for a in stmt.args)
         return f"# line {stmt.pos.line}: {stmt.target} = {label}({args})"
     return f"# line {stmt.pos.line}: {forward_line(stmt)}"
+
+
+def _scatter_lines(g: ir.GradScatter) -> list[str]:
+    lines = []
+    if g.init is not None:
+        lines.append(f"{g.target} = np.zeros_like({to_source(g.init)})")
+    if g.copy:
+        lines.append(f"{g.target} = {g.target}.copy()  # an alias: add into a copy")
+    if g.fancy:
+        lines.append(f"np.add.at({g.target}, {to_source(_index_value(g.index))}, "
+                     f"{to_source(g.expr)})")
+    else:
+        lines.append(f"{g.target}[{index_source(g.index)}] += {to_source(g.expr)}")
+    return lines
+
+
+def _index_value(item: ir.Expr) -> ir.Expr:
+    """An index as a Python value (for np.add.at): slices as slice(...) calls."""
+    if isinstance(item, ir.Slice):
+        return ir.Call("slice", tuple(p if p is not None else ir.Lit("None")
+                                      for p in (item.lower, item.upper, item.step)))
+    if isinstance(item, ir.Tuple):
+        return ir.Tuple(tuple(_index_value(i) for i in item.items))
+    return item
 
 
 def _grad_line(g: ir.GradAssign) -> str:
@@ -206,6 +237,9 @@ def _all_exprs(grad: ir.Gradient):
     for block in grad.blocks:
         for g in block.stmts:
             yield g.expr
+            if isinstance(g, ir.GradScatter):
+                yield g.index
+                yield ir.Call("np.zeros_like", ())  # the scatter's numpy
     for _, param in grad.zeros:
         t = grad.function.types.get(param)
         if t is not None and t.kind != "float":
@@ -336,7 +370,11 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
         body.append('    raise ValueError("an array output needs its upstream gradient")')
     for block in grad.blocks:
         body.append(comment_line(block.origin))
-        body.extend(_grad_line(g) for g in block.stmts)
+        for g in block.stmts:
+            if isinstance(g, ir.GradScatter):
+                body.extend(_scatter_lines(g))
+            else:
+                body.append(_grad_line(g))
     for name in grad.copies:
         body.append(f"{name} = {name}.copy()  # an array of its own, not a view")
     for zero, param in grad.zeros:

@@ -16,7 +16,7 @@ import libcst as cst
 from adgen.diagnostics import Diagnostic
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
-from adgen.staticargs import is_value_attribute, shape_index, static_value
+from adgen.staticargs import is_newaxis, is_value_attribute, shape_index, static_value
 
 RESERVED_NAMES = frozenset({"math", "np", "numpy"})
 VALUE_ATTRIBUTES = frozenset({"T"})
@@ -412,14 +412,24 @@ class _ExpressionChecker:
         return False
 
     def visit_Subscript(self, node: cst.Subscript) -> bool:
-        """Only a shape's dimension, `x.shape[0]`, for now."""
-        if shape_index(node) is None:
-            self.fence.report("AD102", node, "indexing is not supported yet",
-                              "only x.shape[k] (with a constant k) is supported so far")
-            for inner in _sub_expressions(node):
-                self.check(inner)
+        """`x.shape[k]`, and indexing: slices, ints, integer and boolean arrays, np.newaxis."""
+        if shape_index(node) is not None:
+            self.check(node.value.value)
             return False
-        self.check(node.value.value)
+        for element in node.slice:
+            index = element.slice
+            if isinstance(index, cst.Slice):
+                for part in (index.lower, index.upper, index.step):
+                    if part is not None:
+                        self.check(part)
+            elif is_newaxis(index.value, self.scope):
+                continue
+            elif isinstance(index.value, cst.Ellipsis):
+                self.fence.report("AD102", index.value, "'...' in an index is not supported",
+                                  "write the slices out (x[:, :, 0])")
+            else:
+                self.check(index.value)
+        self.check(node.value)
         return False
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> bool:

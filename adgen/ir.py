@@ -15,7 +15,7 @@ statement kinds when control flow is added, which is why bodies are tuples of `S
 from __future__ import annotations
 
 import dataclasses
-from typing import Union
+from typing import Optional, Union
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +96,15 @@ class Tuple:
 
 
 @dataclasses.dataclass(frozen=True)
+class Slice:
+    """`lower:upper:step` inside an index (each part may be None)."""
+
+    lower: Optional["Expr"] = None
+    upper: Optional["Expr"] = None
+    step: Optional["Expr"] = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Index:
     """`obj[item]`, e.g. `x.shape[0]`."""
 
@@ -125,7 +134,7 @@ class IfExp:
 
 
 Expr = Union[Name, Num, BinOp, Neg, Call, Attr, Compare, IfExp, Method, Field, Lit, Tuple,
-             Index]
+             Index, Slice]
 Operand = Union[Name, Num, Attr]
 
 
@@ -145,6 +154,8 @@ def children(expr: Expr) -> tuple[Expr, ...]:
         return expr.items
     if isinstance(expr, Index):
         return (expr.obj, expr.item)
+    if isinstance(expr, Slice):
+        return tuple(p for p in (expr.lower, expr.upper, expr.step) if p is not None)
     if isinstance(expr, IfExp):
         return (expr.test, expr.body, expr.orelse)
     if isinstance(expr, Compare):
@@ -239,11 +250,26 @@ class GradAssign:
 
 
 @dataclasses.dataclass(frozen=True)
+class GradScatter:
+    """An indexed operand's gradient: `target[index] += expr` (basic indexing), or
+    `np.add.at(target, index, expr)` (integer-array indexing, where an index may repeat and
+    its contributions must add up).  With `init`, the gradient array starts as
+    `np.zeros_like(init)`; with `copy`, as a copy of itself (it was an alias)."""
+
+    target: str
+    index: Expr
+    expr: Expr
+    fancy: bool
+    init: Optional[Expr] = None
+    copy: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class BackwardBlock:
     """The backward statements that differentiate one forward statement."""
 
     origin: Assign
-    stmts: tuple[GradAssign, ...]
+    stmts: tuple[Union[GradAssign, GradScatter], ...]
 
 
 @dataclasses.dataclass(frozen=True)

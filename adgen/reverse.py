@@ -46,12 +46,21 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
         mapping["out"] = ir.Name(stmt.target)
         mapping["g"] = ir.Name(grad_names[stmt.target])
         out: list[ir.GradAssign] = []
-        for template, arg in zip(inst.grads, stmt.args):
+        for position, (template, arg) in enumerate(zip(inst.grads, stmt.args)):
             if not (isinstance(arg, ir.Name) and facts.active(arg.id)):
                 continue
             if arg.id not in grad_names:
                 grad_names[arg.id] = names.gradient(arg.id)
             expr = simplify(substitute(template, mapping))
+            if stmt.prim == "getitem" and position == 0:
+                gname = grad_names[arg.id]
+                later = arg.id in contributed
+                out.append(ir.GradScatter(
+                    gname, substitute(inst.forward.item, mapping), expr, _fancy(stmt),
+                    init=None if later else arg, copy=later and gname not in owned))
+                owned.add(gname)
+                contributed.add(arg.id)
+                continue
             if fn.types:
                 expr = unbroadcast(expr, stmt, arg, fn.types)
             gname = grad_names[arg.id]
@@ -126,4 +135,15 @@ def allocates(expr: ir.Expr) -> bool:
         return expr.func not in _VIEWS
     if isinstance(expr, ir.Method):
         return expr.name in ("sum", "mean", "copy")
+    return False
+
+
+def _fancy(stmt: ir.Assign) -> bool:
+    """Whether an index holds arrays (integer or boolean): then an index may repeat, and the
+    gradient must be scattered with np.add.at (which adds up repeats) rather than +=."""
+    for entry in dict(stmt.attrs)["index"]:
+        if entry[0] == "arg":
+            t = stmt.types[entry[1]] if stmt.types else None
+            if t is None or t.kind not in ("int", "float"):
+                return True
     return False

@@ -21,7 +21,7 @@ from adgen.naming import Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
-from adgen.staticargs import is_value_attribute, shape_index, static_value
+from adgen.staticargs import is_newaxis, is_value_attribute, shape_index, static_value
 
 _BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
                      cst.Power: "**", cst.MatrixMultiply: "@"}
@@ -175,13 +175,44 @@ class Stager:
             rule = REGISTRY.by_spelling(_COMPARISON_SPELLINGS[type(comparison.operator)])
             args = (self.stage_expr(node.left), self.stage_expr(comparison.comparator))
             return self.add(rule.name, args, node, target, user)
-        if isinstance(node, cst.Subscript):  # x.shape[k]
+        if isinstance(node, cst.Subscript) and shape_index(node) is not None:  # x.shape[k]
             array = self.stage_expr(node.value.value)
             return self.add("dim", (array,), node, target, user, (("axis", shape_index(node)),))
+        if isinstance(node, cst.Subscript):
+            return self.stage_getitem(node, target, user)
         if isinstance(node, cst.Attribute):  # a value's attribute: x.T
             rule = REGISTRY.by_spelling("." + node.attr.value)
             return self.add(rule.name, (self.stage_expr(node.value),), node, target, user)
         raise AssertionError(f"stager reached an unfenced node {type(node).__name__}")
+
+    def stage_getitem(self, node: cst.Subscript, target, user) -> ir.Name:
+        """`x[index]`: the array and the index's values are operands; the index's structure
+        (slices, constants, np.newaxis) is a static attribute."""
+        operands = [self.stage_expr(node.value)]
+
+        def part(expr):
+            if expr is None:
+                return None
+            try:
+                value = static_value(expr)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    return ("const", value)
+            except ValueError:
+                pass
+            operands.append(self.stage_expr(expr))
+            return ("arg", len(operands) - 1)
+
+        spec = []
+        for element in node.slice:
+            index = element.slice
+            if isinstance(index, cst.Slice):
+                spec.append(("slice", part(index.lower), part(index.upper), part(index.step)))
+            elif is_newaxis(index.value, self.scope):
+                spec.append(("newaxis",))
+            else:
+                spec.append(part(index.value))
+        return self.add("getitem", tuple(operands), node, target, user,
+                        (("index", tuple(spec)),))
 
     def leaf(self, node: cst.BaseExpression) -> Optional[ir.Operand]:
         """A constant or a name as an operand (no statement needed), else None."""
@@ -254,7 +285,7 @@ def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bo
     aliases = [alias for alias, module in parsed.scope.modules.items() if module == "numpy"]
     aliases += [alias for alias, name in parsed.scope.imported.items()
                 if name.startswith("numpy.")]
-    return "@" in code or any(
+    return "@" in code or "[" in code or any(
         re.search(rf"\b{re.escape(alias)}\b", code) for alias in aliases)
 
 

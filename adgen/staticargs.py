@@ -49,3 +49,10 @@ def shape_index(node: cst.Subscript):
     except ValueError:
         return None
     return k if isinstance(k, int) and not isinstance(k, bool) else None
+
+
+def is_newaxis(node: cst.BaseExpression, scope) -> bool:
+    """`None` or `np.newaxis` inside an index."""
+    if isinstance(node, cst.Name) and node.value == "None":
+        return True
+    return isinstance(node, cst.Attribute) and scope.qualify(node) == "numpy.newaxis"

@@ -65,13 +65,12 @@ CASES = {
             a = lambda: x
             b = x if y else 2.0
             c = x < y  # a comparison is a mask: accepted
-            d = [x][0]
+            d = [x][0]  # the list literal (indexing itself is fine)
             e = (x, y)
             g = x.real + math.inf
             h = sum(t for t in (x, y))
             return x
-        """, [("AD102", 3, 9), ("AD102", 4, 9), ("AD102", 6, 9),
-              ("AD102", 6, 9), ("AD102", 7, 10), ("AD102", 8, 9), ("AD102", 8, 18), ("AD102", 9, 13),
+        """, [("AD102", 3, 9), ("AD102", 4, 9), ("AD102", 6, 9), ("AD102", 7, 10), ("AD102", 8, 9), ("AD102", 8, 18), ("AD102", 9, 13),
               ("AD301", 9, 9)]),
     "parameters": ("""
         def f(x, *args, y, **kw):
@@ -140,8 +139,8 @@ CASES = {
             c = max(x, y, key=abs)
             d = [x][undefined] if y else y
             return a + b
-        """, [("AD102", 4, 9), ("AD102", 4, 9), ("AD102", 4, 9), ("AD105", 2, 9),
-              ("AD201", 4, 13), ("AD303", 3, 19)]),  # if-expression, subscript, list
+        """, [("AD102", 4, 9), ("AD102", 4, 9), ("AD105", 2, 9),
+              ("AD201", 4, 13), ("AD303", 3, 19)]),  # if-expression, list
     "reserved names": ("""
         def f(math, x):
             np = x * 2

@@ -24,6 +24,8 @@ def _type(value) -> VType:
         return shapes.FLOAT
     if isinstance(value, int):
         return shapes.INT
+    if np.issubdtype(np.asarray(value).dtype, np.integer):
+        return VType("intarray", np.shape(value))
     return shapes.array(np.shape(value))
 
 
@@ -73,6 +75,12 @@ for name in ("np_sum", "np_mean", "np_var", "np_std", "np_max", "np_min"):
 for sa, sb in (((3, 4), (4, 2)), ((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 2))):
     CASES.append(("matmul", (), [_array(*sa), _array(*sb)]))
 CASES.append(("reshape", (), [_array(2, 3, 2), 6, -1]))
+CASES.append(("getitem", (("index", (("slice", None, None, None), ("arg", 1))),),
+              [_array(3, 4), 2]))
+CASES.append(("getitem", (("index", (("arg", 1), ("arg", 2))),),
+              [_array(3, 4), np.array([0, 2, 2, 1]), np.array([1, 1, 1, 3])]))
+CASES.append(("getitem", (("index", (("slice", ("const", 1), None, None), ("newaxis",))),),
+              [_array(3, 4)]))
 IDS = [f"{name}{dict(attrs)}{[np.shape(v) for v in values]}" for name, attrs, values in CASES]
 
 
@@ -99,6 +107,12 @@ def test_array_rule_matches_finite_differences(name, attrs, values):
         grad = template(*values, out, g)
         if rule.elementwise and len(values) > 1:
             grad = _sum_to(np.asarray(grad), np.shape(value))
+        if name == "getitem":  # the reverse pass scatters g back: np.add.at(dx, index, g)
+            scattered = np.zeros_like(value)
+            index = eval(f"lambda {', '.join(inst.slots)}: "
+                         f"np.index_exp[{inst.forward_text[3:-1]}]", env)(*values)
+            np.add.at(scattered, index, grad)
+            grad = scattered
         assert np.shape(grad) == np.shape(value), (slot, np.shape(grad), np.shape(value))
         v = RNG.standard_normal(np.shape(value))
         h = 1e-6

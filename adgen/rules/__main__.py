@@ -25,6 +25,8 @@ def spelling(token: str, slots: tuple[str, ...]) -> str:
     """How a user writes one spelling of a rule: `a + b`, `-a` or `math.exp(a)`."""
     if token in UNARY_OPERATORS:
         return code(UNARY_OPERATORS[token] + slots[0])
+    if token.endswith("[]"):  # indexing: x[index], x.shape[k]
+        return code(f"{slots[0]}{token[:-2]}[k]" if token != "[]" else f"{slots[0]}[index]")
     if token.startswith("."):  # a method or an attribute of the first operand
         rest = ", ".join(slots[1:])
         return code(f"{slots[0]}{token}" if token[1:] in VALUE_ATTRIBUTES else

@@ -335,6 +335,102 @@ for _method in ("ravel", "flatten"):
     ))
 
 
+# ---------------------------------------------------------------- indexing
+
+
+def _index_text(spec: tuple) -> str:
+    """The index of a getitem statement as template text over its operand slots."""
+    def part(p):
+        if p is None:
+            return ""
+        return str(p[1]) if p[0] == "const" else f"x{p[1]}"
+
+    items = []
+    for entry in spec:
+        if entry[0] == "slice":
+            lower, upper, step = (part(p) for p in entry[1:])
+            items.append(f"{lower}:{upper}" + (f":{step}" if step else ""))
+        elif entry[0] == "newaxis":
+            items.append("np.newaxis")
+        else:
+            items.append(part(entry))
+    return ", ".join(items)
+
+
+def _getitem_shaped(ctx: Context):
+    spec = ctx.attr("index")
+    if spec is None:
+        raise RuleError("getitem needs an index")
+    return f"x0[{_index_text(spec)}]", ["g"] + ["0.0"] * (ctx.n - 1)
+
+
+def _getitem_type(ctx: Context) -> VType:
+    spec, (t, *index_types) = ctx.attr("index"), ctx.types
+    if t.shape is None:
+        return shapes.array(None)
+    dims, axis, fancy = [], 0, []
+    for entry in spec:
+        kind = entry[0]
+        if kind == "newaxis":
+            dims.append(1)
+            continue
+        if axis >= len(t.shape):
+            return shapes.array(None)
+        if kind == "slice":
+            full = all(p is None for p in entry[1:])
+            dims.append(t.shape[axis] if full else f"_s{axis}")
+        elif kind == "arg" and index_types[entry[1] - 1].is_array:
+            it = index_types[entry[1] - 1]
+            if it.kind == "bool" or it.shape is None:
+                return shapes.array(None)
+            fancy.append((len(dims), it.shape))
+        axis += 1
+    dims += list(t.shape[axis:])
+    if fancy:
+        positions = [p for p, _ in fancy]
+        if positions != list(range(positions[0], positions[0] + len(positions))) and \
+                len(set(positions)) != 1:
+            return shapes.array(None)
+        joint = shapes.broadcast(*(s for _, s in fancy))
+        if joint is None:
+            return shapes.array(None)
+        dims[positions[0]:positions[0]] = list(joint)
+    return shapes.array(tuple(dims)) if dims else shapes.FLOAT
+
+
+def _getitem_build(n: int):
+    index = ", ".join(f"x{i}" for i in range(1, n)) or "0"
+    return f"x0[{index}]", ["g"] + ["0.0"] * (n - 1)
+
+
+REGISTRY.add(Rule(
+    name="getitem", spellings=("[]",), arity=1, variadic=True, build=_getitem_build,
+    shaped=_getitem_shaped, stem=lambda f: None, noun="part", sympy=lambda *a: a[0],
+    domain=lambda n: (DEFAULT_DOMAIN,) * n, elementwise=False, infer=_getitem_type,
+    doc="indexing: the gradient is scattered back, dx[index] += g for slices and ints, "
+        "np.add.at(dx, index, g) for integer arrays (repeated indices add up)",
+))
+
+
+def _arange_type(ctx: Context) -> VType:
+    if ctx.n == 1 and ctx.types and ctx.types[0].kind == "int" and ctx.types[0].dim:
+        return VType("intarray", (ctx.types[0].dim,))
+    return VType("intarray", ("_range",))
+
+
+def _arange_build(n: int):
+    xs = ", ".join(f"x{i}" for i in range(n))
+    return f"np.arange({xs})", ["0.0"] * n
+
+
+REGISTRY.add(Rule(
+    name="np_arange", spellings=("numpy.arange",), arity=1, variadic=True, build=_arange_build,
+    stem=lambda f: None, noun="rows", sympy=lambda *a: a[0], elementwise=False,
+    domain=lambda n: (DEFAULT_DOMAIN,) * n, infer=_arange_type, nondifferentiable=True,
+    doc="integers (indices): no gradient",
+))
+
+
 # ---------------------------------------------------------------- linear algebra
 
 

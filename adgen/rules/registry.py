@@ -31,10 +31,10 @@ from adgen.shapes import VType
 TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
     | {f"np.{n}" for n in dir(np) if not n.startswith("_")}
-    | {"abs", "max", "min", "pow", "round", "len", "_unbroadcast", "_argmax_mask",
+    | {"abs", "max", "min", "pow", "round", "len", "slice", "_unbroadcast", "_argmax_mask",
        "_argmin_mask"}
 )
-TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau"})
+TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "np.newaxis"})
 TEMPLATE_METHODS = frozenset({"sum", "mean", "reshape", "copy", "max", "min", "astype",
                               "ravel", "flatten"})
 TEMPLATE_FIELDS = frozenset({"T", "shape", "ndim", "size"})
@@ -206,6 +206,9 @@ def _convert(node: ast.AST, names: set[str], where: str, text: str) -> ir.Expr:
         return ir.Tuple(tuple(conv(e) for e in node.elts))
     if isinstance(node, ast.Subscript):
         return ir.Index(conv(node.value), conv(node.slice))
+    if isinstance(node, ast.Slice):
+        return ir.Slice(*(None if part is None else conv(part)
+                          for part in (node.lower, node.upper, node.step)))
     if isinstance(node, ast.Attribute):
         dotted = _dotted(node)
         if dotted in TEMPLATE_ATTRS:
@@ -267,6 +270,9 @@ def rebuild(expr: ir.Expr, f: Callable[[ir.Expr], ir.Expr]) -> ir.Expr:
         return ir.Tuple(tuple(f(e) for e in expr.items))
     if isinstance(expr, ir.Index):
         return ir.Index(f(expr.obj), f(expr.item))
+    if isinstance(expr, ir.Slice):
+        return ir.Slice(*(None if p is None else f(p) for p in (expr.lower, expr.upper,
+                                                                  expr.step)))
     if isinstance(expr, ir.IfExp):
         return ir.IfExp(f(expr.test), f(expr.body), f(expr.orelse))
     if isinstance(expr, ir.Compare):

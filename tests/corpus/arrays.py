@@ -29,6 +29,10 @@ INPUTS = {
     "flattened": {"x": ((2, 3, 2, 2), -1.0, 1.0), "w": ((12, 5), -1.0, 1.0)},
     "softmax_cross_entropy": {"scores": ((4, 3), -3.0, 3.0), "onehot": ((4, 3), 0.0, 1.0)},
     "pooled": {"x": ((3, 4), -2.0, 2.0)},
+    "softmax_loss": {"x": ((5, 4), -3.0, 3.0), "y": ("int", (5,), 0, 4)},
+    "embedding": {"W": ((6, 3), -1.0, 1.0), "idx": ("int", (7,), 0, 6)},
+    "slices": {"x": ((3, 4, 6), -1.0, 1.0)},
+    "masked": {"x": ((7,), -2.0, 2.0)},
     "passthrough": {"x": ((3, 2), -1.0, 1.0)},
 }
 WRT = {"mean_squared": "pred", "softmax_cross_entropy": "scores"}
@@ -135,3 +139,25 @@ def softmax_cross_entropy(scores: "N C", onehot: "N C"):
 
 def pooled(x: "N D"):
     return np.sum(np.max(x, axis=1) ** 2) + np.min(x) * x.max()
+
+
+def softmax_loss(x: "N C", y: "int N"):
+    N = x.shape[0]
+    shifted = x - x.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.sum(log_probs[np.arange(N), y]) / N
+
+
+def embedding(W: "V D", idx: "int K"):
+    # indices repeat: the gradient must add them up (np.add.at), not overwrite
+    return np.sum(W[idx] ** 2)
+
+
+def slices(x: "N T D", t: int = 2, H: int = 3):
+    a = x[:, t, :]
+    b = a[:, H:2 * H] * a[:, :H]
+    return np.sum(b) + np.sum(x[0] * x[-1]) + np.sum(a[:, np.newaxis] * a[:, :, None])
+
+
+def masked(x: "N"):
+    return np.sum(x[x > 0] ** 2)
