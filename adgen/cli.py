@@ -253,7 +253,8 @@ def _verify(args: argparse.Namespace, compiled: Compiled, stderr: TextIO) -> boo
         fixed = {**defaults, **dict(enumerate(positional))}
         fixed.update({params.index(k): v for k, v in named.items() if k in params})
         try:
-            point = sample_point(forward, len(params), fixed=fixed)
+            point = sample_point(forward, len(params), fixed=fixed,
+                                 types=[fn.types.get(name) for name in params])
             report = check(forward, namespace[f"{fn.name}_grad"], grad, point,
                            grad_source=compiled.source)
         except Exception as exc:  # noqa: BLE001 - report, do not crash

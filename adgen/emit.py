@@ -102,7 +102,20 @@ def forward_expr(stmt: ir.Assign) -> ir.Expr:
 
 
 def forward_line(stmt: ir.Assign) -> str:
+    if stmt.prim == "setitem":
+        return "; ".join(forward_lines(stmt))
     return f"{stmt.target} = {to_source(forward_expr(stmt))}"
+
+
+def forward_lines(stmt: ir.Assign) -> list[str]:
+    """A forward statement as source lines: `x_1 = x.copy()` and `x_1[index] = v` for an
+    assignment into an array, one line otherwise."""
+    if stmt.prim != "setitem":
+        return [forward_line(stmt)]
+    call = forward_expr(stmt)  # _setitem(x, v, np.index_exp[index])
+    array, value, index = call.args
+    return [f"{stmt.target} = {to_source(array)}.copy()",
+            f"{stmt.target}[{index_source(index.item)}] = {to_source(value)}"]
 
 
 def comment_line(stmt: ir.Assign) -> str:
@@ -111,7 +124,19 @@ def comment_line(stmt: ir.Assign) -> str:
     if label:
         args = ", ".join(to_source(a) for a in stmt.args)
         return f"# line {stmt.pos.line}: {stmt.target} = {label}({args})"
+    if stmt.prim == "setitem":
+        return f"# line {stmt.pos.line}: {forward_lines(stmt)[1]}"
     return f"# line {stmt.pos.line}: {forward_line(stmt)}"
+
+
+def _masked_lines(g: ir.GradMasked) -> list[str]:
+    built = g.temp or g.target
+    lines = [f"{built} = {to_source(g.source)}.copy()",
+             f"{built}[{index_source(g.index)}] = 0.0"]
+    if g.temp:
+        lines.append(f"{g.target} = {g.target} + {g.temp}" if g.rebind
+                     else f"{g.target} += {g.temp}")
+    return lines
 
 
 def _scatter_lines(g: ir.GradScatter) -> list[str]:
@@ -233,9 +258,13 @@ def _pack_words(conditions: list[str], first: str, rest: str, close: str) -> lis
 
 def _all_exprs(grad: ir.Gradient):
     for stmt in grad.forward:
-        yield forward_expr(stmt)
+        expr = forward_expr(stmt)
+        yield from (expr.args[1:] if stmt.prim == "setitem" else (expr,))
     for block in grad.blocks:
         for g in block.stmts:
+            if isinstance(g, ir.GradMasked):
+                yield g.index
+                continue
             yield g.expr
             if isinstance(g, ir.GradScatter):
                 yield g.index
@@ -363,7 +392,7 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
     lines += _docstring(summary, "    ", '"""') + [""] + _docstring(
         f"{grad.seed} is the upstream gradient of the output {output}.", "    ") + ['    """']
     lines += shape_check(grad, function_name(grad, value_and_grad))
-    body = [forward_line(stmt) for stmt in grad.forward]
+    body = [line for stmt in grad.forward for line in forward_lines(stmt)]
     if out_t is not None and out_t.kind == "unknown" and isinstance(fn.output, ir.Name):
         # the output may be an array: a gradient needs a scalar (or the upstream gradient)
         body.append(f"if np.ndim({fn.output.id}) != np.ndim({grad.seed}):")
@@ -373,6 +402,8 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
         for g in block.stmts:
             if isinstance(g, ir.GradScatter):
                 body.extend(_scatter_lines(g))
+            elif isinstance(g, ir.GradMasked):
+                body.extend(_masked_lines(g))
             else:
                 body.append(_grad_line(g))
     for name in grad.copies:

@@ -274,6 +274,10 @@ class Fence:
         if isinstance(target, cst.Name):
             self.check_name_free(target)
             return
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) \
+                and shape_index(target) is None:  # x[index] = value: on a copy of x
+            self.check_expr(target)
+            return
         kind = {cst.Attribute: "attribute", cst.Subscript: "subscript",
                 cst.StarredElement: "starred name"}.get(type(target), "this target")
         self.report("AD105", target, f"assignment to {kind} is not supported",

@@ -265,11 +265,25 @@ class GradScatter:
 
 
 @dataclasses.dataclass(frozen=True)
+class GradMasked:
+    """The gradient through `x[index] = v` to x: the upstream gradient with the assigned
+    positions zeroed, `target = source.copy(); target[index] = 0.0`.  With `temp`, that is
+    built in `temp` and added to the existing `target` (in place, or rebinding it when the
+    backward pass does not own target's array)."""
+
+    target: str
+    source: Expr
+    index: Expr
+    temp: Optional[str] = None
+    rebind: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class BackwardBlock:
     """The backward statements that differentiate one forward statement."""
 
     origin: Assign
-    stmts: tuple[Union[GradAssign, GradScatter], ...]
+    stmts: tuple[Union[GradAssign, GradScatter, GradMasked], ...]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -52,6 +52,20 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
             if arg.id not in grad_names:
                 grad_names[arg.id] = names.gradient(arg.id)
             expr = simplify(substitute(template, mapping))
+            if stmt.prim == "setitem" and position == 0:
+                gname = grad_names[arg.id]
+                later = arg.id in contributed
+                index = substitute(inst.forward.args[2].item, mapping)
+                temp = names.fresh(f"{gname}_part") if later else None
+                out.append(ir.GradMasked(gname, mapping["g"], index, temp,
+                                         rebind=later and gname not in owned))
+                owned.add(gname)
+                contributed.add(arg.id)
+                continue
+            if stmt.prim == "setitem" and position == 1:
+                t = fn.types.get(arg.id)
+                expr = ir.Call("np.sum", (expr,)) if t is not None and t.kind == "float" \
+                    else ir.Call("_unbroadcast", (expr, arg))
             if stmt.prim == "getitem" and position == 0:
                 gname = grad_names[arg.id]
                 later = arg.id in contributed

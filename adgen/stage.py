@@ -96,6 +96,9 @@ class Stager:
         )
 
     def stage_assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Subscript):
+            self.stage_setitem(target, self.stage_expr(value), target)
+            return
         if isinstance(target, (cst.Tuple, cst.List)):
             names = [el.value.value for el in target.elements]
             values = [el.value for el in value.elements]
@@ -106,7 +109,30 @@ class Stager:
             name = target.value
             self.env[name] = self.stage_expr(value, self.version(name), user=name)
 
+    def stage_setitem(self, target: cst.Subscript, value: ir.Operand,
+                      node: cst.CSTNode) -> None:
+        """`x[index] = value`: a new version of x, with the index's values as operands."""
+        name = target.value.value
+        array = self.env[name]
+        operands, spec = self.stage_index(target, [array, value])
+        fancy = any(entry[0] == "arg" and self.type_of(operands[entry[1]]).kind not in
+                    ("int", "float") for entry in spec)
+        if fancy and isinstance(value, ir.Name) and self.type_of(value).differentiable:
+            self.report("AD305", target, "assigning a differentiable value through an "
+                        "integer-array index (indices may repeat, and the last write wins)",
+                        "assign a constant, or use a slice")
+        version = self.version(name)
+        self.env[name] = self.add("setitem", tuple(operands), node, version, name,
+                                  (("index", tuple(spec)),))
+
     def stage_aug_assign(self, stmt: cst.AugAssign) -> None:
+        if isinstance(stmt.target, cst.Subscript):  # x[index] += v: x[index] = x[index] + v
+            rhs = self.stage_expr(stmt.value)
+            part = self.stage_getitem(stmt.target, None, None)
+            rule = REGISTRY.by_spelling(_AUG_SPELLINGS[type(stmt.operator)])
+            updated = self.add(rule.name, (part, rhs), stmt, None)
+            self.stage_setitem(stmt.target, updated, stmt)
+            return
         name = stmt.target.value
         rhs = self.stage_expr(stmt.value)
         rule = REGISTRY.by_spelling(_AUG_SPELLINGS[type(stmt.operator)])
@@ -188,7 +214,13 @@ class Stager:
     def stage_getitem(self, node: cst.Subscript, target, user) -> ir.Name:
         """`x[index]`: the array and the index's values are operands; the index's structure
         (slices, constants, np.newaxis) is a static attribute."""
-        operands = [self.stage_expr(node.value)]
+        operands, spec = self.stage_index(node, [self.stage_expr(node.value)])
+        return self.add("getitem", tuple(operands), node, target, user,
+                        (("index", tuple(spec)),))
+
+    def stage_index(self, node: cst.Subscript, operands: list) -> tuple[list, list]:
+        """The index of `node`: its values appended to `operands`, its structure as a spec
+        of ("slice", lower, upper, step), ("const", k), ("arg", position), ("newaxis",)."""
 
         def part(expr):
             if expr is None:
@@ -211,8 +243,7 @@ class Stager:
                 spec.append(("newaxis",))
             else:
                 spec.append(part(index.value))
-        return self.add("getitem", tuple(operands), node, target, user,
-                        (("index", tuple(spec)),))
+        return operands, spec
 
     def leaf(self, node: cst.BaseExpression) -> Optional[ir.Operand]:
         """A constant or a name as an operand (no statement needed), else None."""

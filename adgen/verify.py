@@ -117,12 +117,19 @@ def _evaluator(stmt: ir.Assign) -> Callable:
     fn = _EVALUATORS.get(key)
     if fn is None:
         fn = eval(f"lambda {', '.join(inst.slots)}: {inst.forward_text}",
-                  {"math": math, "np": np})
+                  {"math": math, "np": np, "_setitem": _setitem})
         _EVALUATORS[key] = fn
     return fn
 
 
 _EVALUATORS: dict[tuple, Callable] = {}
+
+
+def _setitem(x, value, index):
+    """`x[index] = value` on a copy (the forward value of a setitem statement)."""
+    out = np.array(x, copy=True)
+    out[index] = value
+    return out
 
 
 def on_kink(rule, values: Sequence[float]) -> bool:
@@ -339,11 +346,16 @@ def _check_array(phi, fn, values, point, index, w, a, rng) -> InputCheck:
 
 
 def sample_point(forward_fn: Callable, nparams: int, seed: int = 0,
-                 fixed: Optional[dict[int, float]] = None) -> list[float]:
+                 fixed: Optional[dict[int, float]] = None,
+                 types: Optional[list] = None) -> list:
     """A reproducible random point where the function evaluates (tries signed values, then
-    positive ones, so log and sqrt inputs can be found)."""
+    positive ones, so log and sqrt inputs can be found).  With the parameters' `types`,
+    annotated arrays get small shapes (a size per dimension symbol, 3, 4, 5, ...) and
+    integer arrays (labels, indices) values below every dimension."""
     rng = random.Random(seed)
     fixed = fixed or {}
+    if types and any(t is not None and t.is_array for t in types):
+        return _sample_arrays(forward_fn, types, fixed, seed)
     if len(fixed) >= nparams:  # the whole point is given: it must evaluate there
         point = [fixed[i] for i in range(nparams)]
         try:
@@ -359,6 +371,44 @@ def sample_point(forward_fn: Callable, nparams: int, seed: int = 0,
         try:
             value = forward_fn(*point)
             if math.isfinite(float(value)):
+                return point
+        except (ArithmeticError, ValueError) as exc:
+            last_error = exc
+    raise ValueError(f"found no point where the function evaluates ({last_error})")
+
+
+def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) -> list:
+    sizes: dict = {}
+    for t in types:
+        for dim in (t.shape or ()) if t is not None and t.is_array else ():
+            if isinstance(dim, str) and dim not in sizes:
+                sizes[dim] = 3 + len(sizes)
+    smallest = min([n for n in sizes.values()] + [d for t in types if t is not None and
+                    t.is_array for d in (t.shape or ()) if isinstance(d, int)] + [3])
+    rng = np.random.default_rng(seed)
+    last_error: Optional[BaseException] = None
+    for attempt in range(20):
+        point = []
+        for i, t in enumerate(types):
+            if i in fixed:
+                point.append(fixed[i])
+            elif t is not None and t.is_array:
+                shape = tuple(sizes.get(d, d) if isinstance(d, str) else d for d in t.shape)
+                if t.kind == "intarray":
+                    point.append(rng.integers(0, smallest, size=shape))
+                elif t.kind == "bool":
+                    point.append(rng.random(shape) < 0.5)
+                else:
+                    low = -2.0 if attempt < 10 else 0.1
+                    point.append(rng.uniform(low, 2.0, size=shape))
+            elif t is not None and t.kind == "int":
+                point.append(1)
+            else:
+                point.append(float(rng.uniform(-2.0, 2.0) if attempt < 10 else
+                                   rng.uniform(0.1, 2.0)))
+        try:
+            value = forward_fn(*point)
+            if np.all(np.isfinite(value)):
                 return point
         except (ArithmeticError, ValueError) as exc:
             last_error = exc

@@ -1,6 +1,6 @@
-"""Hand-written backward passes of the layers and losses in tests/layers_forward.py (CS231n style).
+"""Hand-written backward passes of the layers and losses in examples/layers.py (CS231n style).
 
-For each forward function `NAME(*inputs)` of tests/layers_forward.py there is
+For each forward function `NAME(*inputs)` of examples/layers.py there is
 `NAME_backward(dout, *inputs)`, taking the same arguments (and defaults) after the upstream
 gradient `dout` of the output (an array of the output's shape for a layer, a float for a loss)
 and returning a tuple with the gradient of every float input, in parameter order.  Integer

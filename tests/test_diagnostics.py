@@ -174,6 +174,18 @@ def test_diagnostic_codes_and_positions(name):
     assert found(source) == sorted(expected)
 
 
+def test_a_differentiable_value_through_an_integer_array_index_is_rejected():
+    source = """
+        import numpy as np
+        def f(x: "N C", y: "int N", v: "N"):
+            z = x * 1.0
+            z[np.arange(3), y] = v
+            z[np.arange(3), y] = 0.0
+            return np.sum(z)
+        """
+    assert found(source) == [("AD305", 4, 5)]
+
+
 def test_unknown_wrt_name_is_reported_at_the_function():
     assert found("def f(x):\n    return x\n", wrt=("x", "z")) == [("AD401", 1, 5)]
 

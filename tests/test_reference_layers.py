@@ -1,6 +1,5 @@
 """The hand-written backward passes of tests/reference_layers.py against numerical gradients of
-the forward functions of tests/layers_forward.py (the CS231n layers; they become
-examples/layers.py once adgen compiles everything they use).
+the forward functions of examples/layers.py (the CS231n layers).
 
 Every float input is checked element by element with central differences (CS231n's relative
 error, max over the elements of |a - n| / max(1e-8, |a| + |n|)), and all inputs at once along a
@@ -27,7 +26,7 @@ NOT_DIFFERENTIATED = {"mask"}  # float arrays that are data, not inputs to diffe
 
 
 def load_layers():
-    spec = importlib.util.spec_from_file_location("layers", ROOT / "tests" / "layers_forward.py")
+    spec = importlib.util.spec_from_file_location("layers", ROOT / "examples" / "layers.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -45,7 +44,7 @@ def make_inputs(name: str) -> dict:
     rng = np.random.default_rng(sorted(FUNCTIONS).index(name))
     normal = rng.standard_normal
     if name == "affine":
-        return dict(x=normal((3, 2, 2, 2)), w=normal((8, 4)), b=normal(4))
+        return dict(x=normal((3, 8)), w=normal((8, 4)), b=normal(4))
     if name in ("relu", "sigmoid"):
         return dict(x=normal((4, 5)))
     if name in ("batchnorm", "layernorm"):

@@ -412,6 +412,32 @@ REGISTRY.add(Rule(
 ))
 
 
+def _setitem_shaped(ctx: Context):
+    """`x0` with `x0[index] = x1`: written out by the emitter as a copy and an assignment; the
+    template (a helper call) is what verification evaluates."""
+    spec = ctx.attr("index")
+    text = _index_text(spec)
+    value = f"g[{text}]"
+    return (f"_setitem(x0, x1, np.index_exp[{text}])",
+            ["g", value] + ["0.0"] * (ctx.n - 2))
+
+
+def _setitem_build(n: int):
+    index = ", ".join(f"x{i}" for i in range(2, n)) or "0"
+    return (f"_setitem(x0, x1, np.index_exp[{index}])",
+            ["g", f"g[{index}]"] + ["0.0"] * (n - 2))
+
+
+REGISTRY.add(Rule(
+    name="setitem", spellings=("[]=",), arity=2, variadic=True, build=_setitem_build,
+    shaped=_setitem_shaped, stem=lambda f: None, noun="upd", sympy=lambda *a: a[0],
+    domain=lambda n: (DEFAULT_DOMAIN,) * n, elementwise=False,
+    infer=lambda ctx: ctx.types[0], doc="x[index] = v on a copy of x: x's gradient is the "
+    "upstream gradient with the assigned positions zeroed, v's is the upstream gradient "
+    "there (summed to v's shape)",
+))
+
+
 def _arange_type(ctx: Context) -> VType:
     if ctx.n == 1 and ctx.types and ctx.types[0].kind == "int" and ctx.types[0].dim:
         return VType("intarray", (ctx.types[0].dim,))

@@ -32,9 +32,9 @@ TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
     | {f"np.{n}" for n in dir(np) if not n.startswith("_")}
     | {"abs", "max", "min", "pow", "round", "len", "slice", "_unbroadcast", "_argmax_mask",
-       "_argmin_mask"}
+       "_argmin_mask", "_setitem"}
 )
-TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "np.newaxis"})
+TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "np.newaxis", "np.index_exp"})
 TEMPLATE_METHODS = frozenset({"sum", "mean", "reshape", "copy", "max", "min", "astype",
                               "ravel", "flatten"})
 TEMPLATE_FIELDS = frozenset({"T", "shape", "ndim", "size"})

@@ -1,7 +1,6 @@
 """Neural-network layers and losses in numpy, written the way the CS231n assignments write them.
 
-(Test material for now: these become examples/layers.py, with their generated module, once
-adgen compiles every construct they use — indexing, `.var`, `.max(axis=...)`, `np.clip`...)
+    adgen examples/layers.py -o examples/layers_grad.py     # the generated backward passes
 
 Each function computes one value: a layer returns its output (so its gradient is a
 vector-Jacobian product with an upstream `dout` of the output's shape), a loss returns a scalar.
@@ -19,7 +18,7 @@ of shape (N, D), `"int N"` an integer array of shape (N,); Python scalars are `f
 Parameters with a default value (`eps`, `reg`, `gamma` of the DQN losses) are hyperparameters.
 
 adgen cannot compile this file yet (numpy support is being designed); `python
-tests/layers_forward.py` evaluates every function on small random inputs.  Hand-written backward
+examples/layers.py` evaluates every function on small random inputs.  Hand-written backward
 passes for all of them, checked against numerical gradients, are in tests/reference_layers.py.
 """
 
@@ -28,10 +27,11 @@ import numpy as np
 
 # ------------------------------------------------------------------ layers
 
-def affine(x: "N C H W", w: "D M", b: "M") -> "N M":
-    """Fully connected layer: each example of `x` flattened to a row of length D = C*H*W,
-    times `w`, plus `b`."""
-    return x.reshape(x.shape[0], -1) @ w + b
+def affine(x: "N D", w: "D M", b: "M") -> "N M":
+    """Fully connected layer: `x @ w + b`.  (CS231n's affine_forward also flattens image
+    inputs, x.reshape(N, -1); an annotation cannot say that D = C*H*W, so inputs arrive
+    flattened here.)"""
+    return x @ w + b
 
 
 def relu(x: "N D") -> "N D":
@@ -128,7 +128,7 @@ def td_huber_loss(q: "N A", actions: "int N", reward: "N", q_next: "N A",
 
 if __name__ == "__main__":
     # Every function on small random inputs of consistent shapes (module level, not a
-    # function, so that `adgen tests/layers_forward.py` sees only the functions above).
+    # function, so that `adgen examples/layers.py` sees only the functions above).
     rng = np.random.default_rng(0)
     N, C, H, W, M, D, K, A = 4, 2, 3, 2, 3, 5, 3, 2
     x = rng.standard_normal((N, D))
@@ -139,7 +139,7 @@ if __name__ == "__main__":
     q, q_next = rng.standard_normal((N, A)), rng.standard_normal((N, A))
     actions, reward = rng.integers(0, A, size=N), rng.standard_normal(N)
     results = {
-        "affine": affine(rng.standard_normal((N, C, H, W)), rng.standard_normal((C * H * W, M)),
+        "affine": affine(rng.standard_normal((N, C * H * W)), rng.standard_normal((C * H * W, M)),
                          rng.standard_normal(M)),
         "relu": relu(x),
         "sigmoid": sigmoid(x),
