@@ -8,12 +8,15 @@ gradient must be reduced.  Annotations on parameters give shapes:
     def affine(x: "N D", w: "D M", b: "M", scale: float, y: "int N", k: int): ...
 
 `"N D"` is a float array with dimensions N and D, `"int N"` an integer array, `float` a Python
-float, `int` a Python int (integers carry no gradient).  An unannotated parameter is a float of
+float, `int` a Python int (integers carry no gradient).  `Annotated[np.ndarray, "N D"]` and
+jaxtyping's `Float[np.ndarray, "N D"]` say the same without upsetting linters, which read a
+bare string annotation as a forward reference.  An unannotated parameter is a float of
 unknown kind in a function that uses numpy, and a Python float otherwise.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from typing import Optional, Union
 
@@ -59,20 +62,45 @@ def array(shape: Optional[Shape]) -> VType:
     return VType("array", shape)
 
 
+_ARRAY_TYPES = ("np.ndarray", "numpy.ndarray", "ndarray", "Array", "jax.Array")
+_DTYPE_WRAPPERS = {"Float": "", "Float64": "", "Float32": "", "Int": "int ", "Int64": "int ",
+                   "Int32": "int ", "Bool": "bool ", "Shaped": ""}
+
+
 def parse_annotation(text: Optional[str]) -> Optional[VType]:
-    """The type an annotation's text declares: "N D", "int N", "float", "int", "np.ndarray";
-    None when the annotation says nothing adgen understands."""
+    """The type an annotation's source text declares; None when it says nothing adgen
+    understands.  Accepted forms:
+
+    "N D", "int N"                      a string of dimensions (the shortest form)
+    Annotated[np.ndarray, "N D"]        PEP 593: the same, and linters stay quiet
+    Float[np.ndarray, "N D"], Int[...]  jaxtyping's spelling
+    float, int, np.ndarray
+    """
     if text is None:
         return None
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return _parse_dims(text[1:-1])
-    if text == "float":
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return _parse_dims(node.value)
+    name = ast.unparse(node)
+    if name == "float":
         return FLOAT
-    if text == "int":
+    if name == "int":
         return INT
-    if text in ("np.ndarray", "numpy.ndarray"):
+    if name in _ARRAY_TYPES:
         return array(None)
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple) \
+            and len(node.slice.elts) == 2:
+        wrapper = ast.unparse(node.value).split(".")[-1]
+        base, dims = node.slice.elts
+        if not (isinstance(dims, ast.Constant) and isinstance(dims.value, str)):
+            return None
+        if wrapper == "Annotated" and ast.unparse(base) in _ARRAY_TYPES:
+            return _parse_dims(dims.value)
+        if wrapper in _DTYPE_WRAPPERS:
+            return _parse_dims(_DTYPE_WRAPPERS[wrapper] + dims.value)
     return None
 
 

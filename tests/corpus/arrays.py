@@ -3,6 +3,8 @@
 Annotated functions get static reductions (`db = dz.sum(axis=0)`); unannotated ones go
 through the generated module's `_unbroadcast` helper: both must be right for every shape."""
 
+from typing import Annotated
+
 import numpy as np
 
 INPUTS = {
@@ -33,6 +35,7 @@ INPUTS = {
     "embedding": {"W": ((6, 3), -1.0, 1.0), "idx": ("int", (7,), 0, 6)},
     "slices": {"x": ((3, 4, 6), -1.0, 1.0)},
     "masked": {"x": ((7,), -2.0, 2.0)},
+    "annotated_pep593": {"x": ((4, 3), -2.0, 2.0), "b": ((3,), -1.0, 1.0)},
     "passthrough": {"x": ((3, 2), -1.0, 1.0)},
 }
 WRT = {"mean_squared": "pred", "softmax_cross_entropy": "scores"}
@@ -161,3 +164,8 @@ def slices(x: "N T D", t: int = 2, H: int = 3):
 
 def masked(x: "N"):
     return np.sum(x[x > 0] ** 2)
+
+
+def annotated_pep593(x: Annotated[np.ndarray, "N D"], b: Annotated[np.ndarray, "D"]):
+    # the linter-friendly spelling of x: "N D"
+    return np.sum(np.tanh(x + b) ** 2)

@@ -1,0 +1,55 @@
+"""Value types and shapes: annotations, broadcasting, reduction axes."""
+
+from __future__ import annotations
+
+import pytest
+
+from adgen import shapes
+from adgen.shapes import VType, broadcast, parse_annotation, reduction_axes
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('"N D"', VType("array", ("N", "D"))),
+    ('"N, 1"', VType("array", ("N", 1))),
+    ("'int N'", VType("intarray", ("N",))),
+    ('"bool N D"', VType("bool", ("N", "D"))),
+    ('""', shapes.FLOAT),
+    ("float", shapes.FLOAT),
+    ("int", shapes.INT),
+    ("np.ndarray", VType("array", None)),
+    ('Annotated[np.ndarray, "N D"]', VType("array", ("N", "D"))),
+    ('typing.Annotated[numpy.ndarray, "B N D"]', VType("array", ("B", "N", "D"))),
+    ('Float[np.ndarray, "N D"]', VType("array", ("N", "D"))),
+    ('Int[np.ndarray, "N"]', VType("intarray", ("N",))),
+    ('jaxtyping.Float[Array, "N"]', VType("array", ("N",))),
+    ("list", None),
+    ('Annotated[list, "N"]', None),
+    ('"N D', None),
+    ('"N-1"', None),
+    (None, None),
+])
+def test_annotations(text, expected):
+    assert parse_annotation(text) == expected
+
+
+@pytest.mark.parametrize("inputs,expected", [
+    ([("N", "D"), ("D",)], ("N", "D")),
+    ([("N", 1), ("N", "C")], ("N", "C")),
+    ([("B", "N", "D"), ("N", 1)], ("B", "N", "D")),
+    ([(), ("N",)], ("N",)),
+    ([("N",), ("M",)], None),  # either could be 1 at run time: undecidable
+    ([("N", "D"), None], None),
+    ([(3, 4), (4, 4)], None),
+])
+def test_broadcast(inputs, expected):
+    assert broadcast(*inputs) == expected
+
+
+@pytest.mark.parametrize("source,target,expected", [
+    (("N", "D"), ("D",), ((0,), ())),
+    (("N", "C"), ("N", 1), ((), (1,))),
+    (("B", "N", "D"), ("N", 1), ((0,), (1,))),
+    (("N", "D"), ("N", "D"), ((), ())),
+])
+def test_reduction_axes(source, target, expected):
+    assert reduction_axes(source, target) == expected
