@@ -38,6 +38,7 @@ examples:
   adgen model.py -f loss --wrt w,b -o loss_grad.py
   adgen model.py -o model_grad.py --check        exit 1 if model_grad.py is stale (for CI)
   adgen model.py --verify --at 3.0,-4.0          check the gradients at a point
+  adgen layers.py --layer -o layers_api.py       affine_forward(...) / affine_backward(dout, cache)
 
 exit status: 0 ok; 1 errors in FILE, failed verification, or stale output; 2 usage error.
 docs: docs/cli.md, diagnostics codes in docs/diagnostics.md.
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "if OUT differs from what would be generated")
     parser.add_argument("--value-and-grad", action="store_true", help="also define "
                         "NAME_value_and_grad(...) returning (value, gradients)")
+    parser.add_argument("--layer", action="store_true", help="emit the CS231n layer API "
+                        "instead: NAME_forward(...) -> (out, cache) and NAME_backward(dout, "
+                        "cache) -> gradients, the cache holding what the backward pass reads")
     parser.add_argument("--verify", action="store_true", help="import FILE (this runs it) and "
                         "check every generated gradient against central finite differences "
                         "and sympy; report on standard error")
@@ -99,6 +103,8 @@ def command_for(args: argparse.Namespace) -> str:
     command = default_command(args.file, args.functions, parse_wrt(args.wrt))
     if args.value_and_grad:
         command += " --value-and-grad"
+    if args.layer:
+        command += " --layer"
     if args.output:
         command += f" -o {args.output}"
     return command
@@ -144,6 +150,10 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     if args.check and not args.output:
         stderr.write("adgen: error: --check needs -o OUT (the file to compare with)\n")
         return EXIT_USAGE
+    if args.layer and (args.value_and_grad or args.verify):
+        stderr.write("adgen: error: --layer emits NAME_forward/NAME_backward; it does not go "
+                     "with --value-and-grad or --verify (verify without --layer)\n")
+        return EXIT_USAGE
     if args.at and not args.verify:
         stderr.write("adgen: error: --at only applies with --verify\n")
         return EXIT_USAGE
@@ -184,7 +194,7 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
                          "function takes\n")
             return EXIT_USAGE
     compiled = compile_functions(parsed, nodes, parse_wrt(args.wrt), command=command_for(args),
-                                 value_and_grad=args.value_and_grad)
+                                 value_and_grad=args.value_and_grad, layer=args.layer)
     status = EXIT_OK
     if args.output and args.check:
         try:

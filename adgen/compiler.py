@@ -149,14 +149,15 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt) -> ir.G
 
 
 def compile_functions(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt, *,
-                      command: str, value_and_grad: bool = False) -> Compiled:
+                      command: str, value_and_grad: bool = False,
+                      layer: bool = False) -> Compiled:
     with guard(parsed.path):
         diagnostics = check(parsed, nodes, wrt)
         if diagnostics:
             raise AdgenError(diagnostics)
         grads = [differentiate(parsed, node, wrt) for node in nodes]
         source = emit_module(grads, source_path=parsed.path, command=command,
-                             value_and_grad=value_and_grad)
+                             value_and_grad=value_and_grad, layer=layer)
         return Compiled(source, grads, parsed)
 
 

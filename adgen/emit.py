@@ -367,6 +367,14 @@ def _top_level_chunks(text: str) -> list[str]:
     return chunks + [current]
 
 
+def _closed_docstring(text: str) -> list[str]:
+    """A one-paragraph function docstring, quotes included, within the line length."""
+    lines = textwrap.wrap(text, MAX_LINE - 3, initial_indent='    """',
+                          subsequent_indent="    ", break_on_hyphens=False)
+    lines[-1] += '"""'
+    return lines
+
+
 def _docstring(text: str, indent: str, first: str = "") -> list[str]:
     """A docstring paragraph wrapped to the line length; `first` opens its first line."""
     return textwrap.wrap(text, MAX_LINE, initial_indent=indent + first,
@@ -397,6 +405,40 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
         # the output may be an array: a gradient needs a scalar (or the upstream gradient)
         body.append(f"if np.ndim({fn.output.id}) != np.ndim({grad.seed}):")
         body.append('    raise ValueError("an array output needs its upstream gradient")')
+    body += backward_lines(grad)
+    for line in body:
+        lines.extend(fit(line))
+    returned = _results(grad)
+    if value_and_grad:
+        grads_text = returned[0] if len(returned) == 1 else None
+        if grads_text is None:
+            lines += wrap_items(f"return {output}, ", returned, "", "    ")
+        else:
+            lines.append(f"    return {output}, {grads_text}")
+    else:
+        lines += _return_lines(returned)
+    return "\n".join(lines) + "\n"
+
+
+def _results(grad: ir.Gradient) -> list[str]:
+    """What NAME_grad returns: the gradients for wrt, as a 1-tuple's text if need be."""
+    results = [grad.grad_names[p] for p in grad.wrt]
+    if grad.single:
+        return [results[0]]
+    return [f"({results[0]},)"] if len(results) == 1 else results
+
+
+def _return_lines(returned: list[str]) -> list[str]:
+    if len(returned) > 1:
+        flat = "    return " + ", ".join(returned)
+        return [flat] if len(flat) <= MAX_LINE else wrap_items("return ", returned, "", "    ")
+    return [f"    return {returned[0] if returned else '()'}"]
+
+
+def backward_lines(grad: ir.Gradient) -> list[str]:
+    """The backward pass: one commented block per differentiated forward statement, then
+    the copies of returned views and the explicit zeros."""
+    fn, body = grad.function, []
     for block in grad.blocks:
         body.append(comment_line(block.origin))
         for g in block.stmts:
@@ -412,33 +454,62 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
         t = fn.types.get(param)
         value = f"np.zeros_like({param})" if t is not None and t.kind != "float" else "0.0"
         body.append(f"{zero} = {value}  # no differentiable path to the output")
-    for line in body:
+    return body
+
+
+def cached_names(grad: ir.Gradient) -> list[str]:
+    """The forward values (and inputs) the backward pass reads: a layer's cache."""
+    fn = grad.function
+    read: set[str] = set()
+    for block in grad.blocks:
+        for g in block.stmts:
+            exprs = [g.expr] if isinstance(g, ir.GradAssign) else \
+                [g.index, g.expr] + ([g.init] if g.init is not None else []) \
+                if isinstance(g, ir.GradScatter) else [g.source, g.index]
+            read |= {n.id for e in exprs for n in ir.walk(e) if isinstance(n, ir.Name)}
+    read |= {param for _, param in grad.zeros if fn.types.get(param) is not None
+             and fn.types[param].kind != "float"}
+    order = [p.name for p in fn.params] + [stmt.target for stmt in grad.forward]
+    return [name for name in order if name in read]
+
+
+def emit_layer(grad: ir.Gradient) -> str:
+    """The CS231n layer API: NAME_forward(...) -> (out, cache) and NAME_backward(dout, cache)
+    -> gradients, the cache holding exactly what the backward pass reads."""
+    fn = grad.function
+    output = fn.output.id if isinstance(fn.output, ir.Name) else fn.output_stem
+    params = [p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params]
+    cache = cached_names(grad)
+    lines = wrap_items(f"def {fn.name}_forward", params, ":")
+    lines += _closed_docstring(f"Forward pass of {fn.name}: returns ({output}, cache) for "
+                               f"{fn.name}_backward.")
+    lines += shape_check(grad, f"{fn.name}_forward")
+    for stmt in grad.forward:
+        for line in forward_lines(stmt):
+            lines.extend(fit(line))
+    cache_text = "(" + ", ".join(cache) + ("," if len(cache) == 1 else "") + ")"
+    lines.extend(fit(f"cache = {cache_text}"))
+    lines.append(f"    return {output}, cache")
+    lines += ["", ""]
+    lines += wrap_items(f"def {fn.name}_backward", [grad.seed, "cache"], ":")
+    wrt_text = ", ".join(grad.wrt) if grad.wrt else "nothing"
+    lines += _closed_docstring(f"Backward pass of {fn.name}: the gradients with respect to "
+                               f"{wrt_text}, given {grad.seed}, the upstream gradient of "
+                               f"{output}.")
+    if cache:
+        flat = f"    {', '.join(cache)}{',' if len(cache) == 1 else ''} = cache"
+        lines += [flat] if len(flat) <= MAX_LINE else wrap_items("", cache, " = cache", "    ")
+    for line in backward_lines(grad):
         lines.extend(fit(line))
-    results = [grad.grad_names[p] for p in grad.wrt]
-    if grad.single:
-        returned = [results[0]]
-    elif len(results) == 1:
-        returned = [f"({results[0]},)"]
-    else:
-        returned = results
-    if value_and_grad:
-        grads_text = returned[0] if len(returned) == 1 else None
-        if grads_text is None:
-            lines += wrap_items(f"return {output}, ", returned, "", "    ")
-        else:
-            lines.append(f"    return {output}, {grads_text}")
-    elif len(returned) > 1:
-        flat = "    return " + ", ".join(returned)
-        lines += [flat] if len(flat) <= MAX_LINE else wrap_items("return ", returned, "", "    ")
-    else:
-        lines.append(f"    return {returned[0] if returned else '()'}")
+    lines += _return_lines(_results(grad))
     return "\n".join(lines) + "\n"
 
 
 def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
-                value_and_grad: bool = False) -> str:
+                value_and_grad: bool = False, layer: bool = False) -> str:
     """A whole generated module: header, imports, constants, one function per gradient."""
-    names = ", ".join(function_name(g, False) for g in grads)
+    names = ", ".join(f"{g.function.name}_forward/_backward" if layer else
+                      function_name(g, False) for g in grads)
     header = _docstring(f"Backward passes generated by adgen {__version__} from "
                         f"{source_path}: {names}.", "", '"""')
     header += ["", "Do not edit: regenerate with", "", f"    {command}", '"""']
@@ -459,6 +530,9 @@ def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
     for name in helpers:
         parts.append("\n" + HELPERS[name])
     for g in grads:
+        if layer:
+            parts.append("\n" + emit_layer(g))
+            continue
         parts.append("\n" + emit_function(g, value_and_grad=False))
         if value_and_grad:
             parts.append("\n" + emit_function(g, value_and_grad=True))

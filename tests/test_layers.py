@@ -29,3 +29,32 @@ def test_generated_backward_matches_the_hand_written_one(name):
         assert np.allclose(value, want[param], rtol=1e-9, atol=1e-12), param
     for key, value in kwargs.items():  # the generated code does not modify its inputs
         assert np.array_equal(value, before[key])
+
+
+def test_layer_api_forward_and_backward(tmp_path):
+    """`adgen examples/layers.py --layer`: NAME_forward returns (out, cache), and
+    NAME_backward(dout, cache) returns what adgen.vjp returns."""
+    import importlib.util
+    import inspect
+
+    from adgen import cli
+    from conftest import ROOT
+
+    out = tmp_path / "layers_api.py"
+    assert cli.main([str(ROOT / "examples" / "layers.py"), "--layer", "-o", str(out)]) == 0
+    spec = importlib.util.spec_from_file_location("layers_api", out)
+    api = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(api)
+    for name in NAMES:
+        fn = FUNCTIONS[name]
+        kwargs = make_inputs(name)
+        dout = upstream(fn, kwargs)
+        value, cache = getattr(api, f"{name}_forward")(**copied(kwargs))
+        assert np.allclose(value, fn(**copied(kwargs)), rtol=1e-12, atol=0)
+        grads = getattr(api, f"{name}_backward")(dout, cache)
+        grad_fn = adgen.vjp(fn)
+        seed = list(inspect.signature(grad_fn).parameters)[-1]
+        expected = grad_fn(**copied(kwargs), **{seed: dout})
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        assert all(np.array_equal(a, b) for a, b in zip(grads, expected)), name
