@@ -16,7 +16,8 @@ import libcst as cst
 from adgen.diagnostics import Diagnostic
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
-from adgen.staticargs import is_newaxis, is_value_attribute, shape_index, static_value
+from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_operands,
+                              shape_index, static_value)
 
 RESERVED_NAMES = frozenset({"math", "np", "numpy"})
 VALUE_ATTRIBUTES = frozenset({"T"})
@@ -251,6 +252,9 @@ class Fence:
     def check_unpack(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
         for el in target.elements:
             self.check_target(el.value if not isinstance(el, cst.StarredElement) else el)
+        if is_shape(value):  # N, D = x.shape
+            self.check_expr(value.value)
+            return
         if not isinstance(value, (cst.Tuple, cst.List)):
             self.report("AD204", value, "can only unpack a literal tuple of expressions",
                         "write a, b = expr1, expr2, or assign the names one by one")
@@ -453,7 +457,13 @@ class _ExpressionChecker:
     def visit_Call(self, node: cst.Call) -> bool:
         self.check_callee(node)
         for arg in node.args:
-            if arg.keyword is None and not arg.star:  # those are reported with the call
+            if arg.keyword is not None or arg.star:  # those are reported with the call
+                continue
+            if joined_operands(node, self.scope) is not None and \
+                    isinstance(arg.value, (cst.List, cst.Tuple)):
+                for element in arg.value.elements:  # np.concatenate([a, b], axis=1)
+                    self.check(element.value)
+            else:
                 self.check(arg.value)
         return False
 
@@ -513,7 +523,9 @@ class _ExpressionChecker:
                 fence.report("AD303", arg.value, f"'{arg.keyword.value}' must be a constant",
                              "use an int, a tuple of ints, True, False or None")
                 return
-        n = receiver + sum(1 for a in node.args if a.keyword is None)
+        joined = joined_operands(node, self.scope)
+        n = receiver + (len(joined) if joined is not None else
+                        sum(1 for a in node.args if a.keyword is None))
         if not rule.accepts(n):
             expected = (f"at least {rule.arity}" if rule.variadic else str(rule.arity))
             fence.report("AD302", node, f"'{name}' takes {expected} argument"

@@ -21,7 +21,8 @@ from adgen.naming import Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
-from adgen.staticargs import is_newaxis, is_value_attribute, shape_index, static_value
+from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_operands,
+                              shape_index, static_value)
 
 _BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
                      cst.Power: "**", cst.MatrixMultiply: "@"}
@@ -96,6 +97,13 @@ class Stager:
         )
 
     def stage_assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)) and is_shape(value):  # N, D = x.shape
+            array = self.stage_expr(value.value)
+            for axis, element in enumerate(target.elements):
+                name = element.value.value
+                self.env[name] = self.add("dim", (array,), value, self.version(name), name,
+                                          (("axis", axis),))
+            return
         if isinstance(target, cst.Subscript):
             self.stage_setitem(target, self.stage_expr(value), target)
             return
@@ -189,6 +197,9 @@ class Stager:
             attrs = tuple((a.keyword.value, static_value(a.value)) for a in node.args
                           if a.keyword is not None)
             positional = [a.value for a in node.args if a.keyword is None]
+            joined = joined_operands(node, self.scope)
+            if joined is not None:  # np.concatenate([a, b], axis=1): the arrays are operands
+                positional = joined + positional[1:]
             if is_value_attribute(func, self.scope, self.env):  # a method: x.sum(axis=0)
                 rule = REGISTRY.by_spelling("." + func.attr.value)
                 positional.insert(0, func.value)

@@ -56,3 +56,22 @@ def is_newaxis(node: cst.BaseExpression, scope) -> bool:
     if isinstance(node, cst.Name) and node.value == "None":
         return True
     return isinstance(node, cst.Attribute) and scope.qualify(node) == "numpy.newaxis"
+
+
+JOINERS = frozenset({"numpy.concatenate", "numpy.stack", "numpy.hstack", "numpy.vstack"})
+
+
+def joined_operands(node: cst.Call, scope):
+    """The arrays of `np.concatenate([a, b], ...)` (a list or tuple literal as the first
+    argument of a joining function), else None."""
+    if scope.qualify(node.func) not in JOINERS or not node.args:
+        return None
+    first = node.args[0]
+    if first.keyword is not None or not isinstance(first.value, (cst.List, cst.Tuple)):
+        return None
+    return [el.value for el in first.value.elements]
+
+
+def is_shape(node: cst.BaseExpression) -> bool:
+    """`value.shape` (to unpack: N, D = x.shape)."""
+    return isinstance(node, cst.Attribute) and node.attr.value == "shape"

@@ -81,6 +81,15 @@ for name in ("np_sum", "np_mean", "np_var", "np_std", "np_max", "np_min"):
 for sa, sb in (((3, 4), (4, 2)), ((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 2))):
     CASES.append(("matmul", (), [_array(*sa), _array(*sb)]))
 CASES.append(("reshape", (), [_array(2, 3, 2), 6, -1]))
+CASES.append(("np_concatenate", (("axis", 1),), [_array(3, 2), _array(3, 4), _array(3, 1)]))
+CASES.append(("np_concatenate", (("axis", 0),), [_array(2, 3), _array(4, 3)]))
+CASES.append(("np_stack", (("axis", 1),), [_array(3, 2), _array(3, 2)]))
+CASES.append(("np_hstack", (), [_array(3, 2), _array(3, 4)]))
+CASES.append(("np_vstack", (), [_array(2, 3), _array(4, 3)]))
+CASES.append(("np_expand_dims", (), [_array(3, 2), 1]))
+CASES.append(("np_squeeze", (("axis", 1),), [_array(3, 1, 2)]))
+CASES.append(("np_outer", (), [_array(3), _array(4)]))
+CASES.append(("transpose", (("axes", (2, 0, 1)),), [_array(2, 3, 4)]))
 CASES.append(("getitem", (("index", (("slice", None, None, None), ("arg", 1))),),
               [_array(3, 4), 2]))
 CASES.append(("getitem", (("index", (("arg", 1), ("arg", 2))),),

@@ -457,6 +457,113 @@ REGISTRY.add(Rule(
 ))
 
 
+# ---------------------------------------------------------------- joining and reshaping
+
+
+def _joined_type(ctx: Context) -> VType:
+    return shapes.array(None)
+
+
+def _positive_axis(ctx: Context, rank_plus: int = 0) -> int:
+    axis = ctx.attr("axis", 0)
+    if axis < 0:
+        ranks = {t.rank for t in ctx.types}
+        if len(ranks) != 1 or None in ranks:
+            raise RuleError("a negative axis needs operands of known rank")
+        axis += ranks.pop() + rank_plus
+    return axis
+
+
+def _concatenate_shaped(ctx: Context):
+    """np.concatenate([x0, x1, ...], axis=k): each operand's gradient is its slice of g."""
+    k = _positive_axis(ctx)
+    sizes = [f"np.shape(x{i})[{k}]" for i in range(ctx.n)]
+    grads, start = [], ""
+    for i in range(ctx.n):
+        stop = " + ".join(sizes[:i + 1])
+        grads.append(f"g[{':, ' * k}{start}:{stop}]")
+        start = stop
+    items = ", ".join(f"x{i}" for i in range(ctx.n))
+    return f"np.concatenate(({items}), axis={k})", grads
+
+
+def _stack_shaped(ctx: Context):
+    """np.stack([x0, x1, ...], axis=k): each operand's gradient is g at its position."""
+    k = _positive_axis(ctx, rank_plus=1)
+    items = ", ".join(f"x{i}" for i in range(ctx.n))
+    return f"np.stack(({items}), axis={k})", [f"g[{':, ' * k}{i}]" for i in range(ctx.n)]
+
+
+def _rank_joined(axis_for_rank):
+    """hstack / vstack: a concatenation whose axis depends on the operands' rank."""
+    def shaped(ctx: Context):
+        ranks = {t.rank for t in ctx.types}
+        if len(ranks) != 1 or None in ranks or 0 in ranks:
+            raise RuleError("np.hstack/np.vstack need operands of one known rank (>= 1)")
+        axis = axis_for_rank(ranks.pop())
+        if axis is None:
+            raise RuleError("np.vstack of 1-D arrays is np.stack(..., axis=0)")
+        return _concatenate_shaped(Context(ctx.n, (("axis", axis),), ctx.types))
+    return shaped
+
+
+def _joiner(name, shaped, build_axis=0):
+    return REGISTRY.add(Rule(
+        name=f"np_{name}", spellings=(f"numpy.{name}",), arity=1, variadic=True,
+        build=lambda n: shaped(Context(n, (("axis", build_axis),),
+                                       (shapes.array(("A", "B")),) * n)),
+        shaped=shaped, stem=lambda f: None, noun=name[:5], sympy=lambda *a: a[0],
+        domain=lambda n: (DEFAULT_DOMAIN,) * n, elementwise=False, keywords=("axis",),
+        infer=_joined_type,
+        doc=f"np.{name}([a, b, ...]): each operand's gradient is its part of the gradient",
+    ))
+
+
+_joiner("concatenate", _concatenate_shaped)
+_joiner("stack", _stack_shaped)
+_joiner("hstack", _rank_joined(lambda rank: 0 if rank == 1 else 1))
+_joiner("vstack", _rank_joined(lambda rank: 0 if rank >= 2 else None))
+
+REGISTRY.add(Rule(
+    name="np_expand_dims", spellings=("numpy.expand_dims",), arity=2,
+    build=lambda n: ("np.expand_dims(a, b)", ["g.reshape(np.shape(a))", "0.0"]),
+    stem=lambda f: None, noun="view", sympy=lambda a, b: a, elementwise=False,
+    domain=_fixed(DEFAULT_DOMAIN, DEFAULT_DOMAIN), infer=lambda ctx: shapes.array(None),
+    doc="the gradient is reshaped back to the operand's shape",
+))
+
+
+def _squeeze_shaped(ctx: Context):
+    axis = ctx.attr("axis")
+    call = "np.squeeze(a)" if axis is None else f"np.squeeze(a, axis={axis!r})"
+    return call, ["g.reshape(np.shape(a))"]
+
+
+REGISTRY.add(Rule(
+    name="np_squeeze", spellings=("numpy.squeeze", ".squeeze"), arity=1,
+    build=lambda n: ("np.squeeze(a)", ["g.reshape(np.shape(a))"]), shaped=_squeeze_shaped,
+    stem=lambda f: None, noun="view", sympy=lambda a: a, elementwise=False,
+    keywords=("axis",), domain=_fixed(DEFAULT_DOMAIN), infer=lambda ctx: shapes.array(None),
+    doc="the gradient is reshaped back to the operand's shape",
+))
+REGISTRY.add(Rule(
+    name="np_outer", spellings=("numpy.outer",), arity=2,
+    build=lambda n: ("np.outer(a, b)", ["(g @ np.ravel(b)).reshape(np.shape(a))",
+                                        "(np.ravel(a) @ g).reshape(np.shape(b))"]),
+    stem=_fmt("{0}o{1}"), noun="outer", sympy=lambda a, b: a * b, elementwise=False,
+    domain=_fixed(DEFAULT_DOMAIN, DEFAULT_DOMAIN), infer=lambda ctx: shapes.array(None),
+    doc="outer product: da = g @ b, db = a @ g (operands flattened, as np.outer does)",
+))
+for _like in ("zeros_like", "ones_like"):
+    REGISTRY.add(Rule(
+        name=f"np_{_like}", spellings=(f"numpy.{_like}",), arity=1,
+        build=lambda n, f=_like: (f"np.{f}(a)", ["0.0"]), stem=lambda f: None,
+        noun=_like.split("_")[0], sympy=lambda a: a * 0, elementwise=False,
+        domain=_fixed(DEFAULT_DOMAIN), infer=lambda ctx: ctx.types[0] if ctx.types else
+        shapes.FLOAT, nondifferentiable=True, doc="a constant array: no gradient",
+    ))
+
+
 # ---------------------------------------------------------------- linear algebra
 
 
@@ -500,9 +607,27 @@ def _transpose_type(ctx: Context) -> VType:
     return shapes.array(None if t.shape is None else tuple(reversed(t.shape)))
 
 
+def _transpose_shaped(ctx: Context):
+    axes = ctx.attr("axes")
+    if axes is None:
+        return "a.T", ["g.T"]
+    inverse = tuple(sorted(range(len(axes)), key=lambda i: axes[i]))
+    return f"np.transpose(a, axes={axes!r})", [f"np.transpose(g, axes={inverse!r})"]
+
+
+def _transpose_axes_type(ctx: Context) -> VType:
+    axes, (t,) = ctx.attr("axes"), ctx.types
+    if axes is None:
+        return _transpose_type(ctx)
+    if t.shape is None or len(t.shape) != len(axes):
+        return shapes.array(None)
+    return shapes.array(tuple(t.shape[a] for a in axes))
+
+
 REGISTRY.add(Rule(
-    name="transpose", spellings=(".T", "numpy.transpose"), arity=1,
-    build=lambda n: ("a.T", ["g.T"]), stem=_fmt("{0}T"), noun="trans",
-    sympy=lambda a: a, domain=_fixed(DEFAULT_DOMAIN), elementwise=False,
-    infer=_transpose_type, doc="the gradient of a transpose is the transposed gradient",
+    name="transpose", spellings=(".T", "numpy.transpose", ".transpose"), arity=1,
+    build=lambda n: ("a.T", ["g.T"]), shaped=_transpose_shaped, stem=_fmt("{0}T"),
+    noun="trans", sympy=lambda a: a, domain=_fixed(DEFAULT_DOMAIN), elementwise=False,
+    keywords=("axes",), infer=_transpose_axes_type,
+    doc="the gradient of a transpose is the gradient transposed back (axes inverted)",
 ))

@@ -36,6 +36,8 @@ INPUTS = {
     "slices": {"x": ((3, 4, 6), -1.0, 1.0)},
     "masked": {"x": ((7,), -2.0, 2.0)},
     "annotated_pep593": {"x": ((4, 3), -2.0, 2.0), "b": ((3,), -1.0, 1.0)},
+    "joins": {"a": ((3, 2), -1.0, 1.0), "b": ((3, 4), -1.0, 1.0), "c": ((3, 2), -1.0, 1.0)},
+    "reshapes": {"x": ((3, 2), -1.0, 1.0), "u": ((3,), -1.0, 1.0), "w": ((2,), -1.0, 1.0)},
     "passthrough": {"x": ((3, 2), -1.0, 1.0)},
 }
 WRT = {"mean_squared": "pred", "softmax_cross_entropy": "scores"}
@@ -169,3 +171,19 @@ def masked(x: "N"):
 def annotated_pep593(x: Annotated[np.ndarray, "N D"], b: Annotated[np.ndarray, "D"]):
     # the linter-friendly spelling of x: "N D"
     return np.sum(np.tanh(x + b) ** 2)
+
+
+def joins(a: "N D", b: "N E", c: "N D"):
+    N, D = a.shape
+    h = np.concatenate([a, b], axis=1)
+    s = np.stack((a, c), axis=0)
+    v = np.vstack([a, c]) * np.hstack([a, b]).sum()
+    return np.sum(h ** 2) + np.sum(s * s[::-1]) + np.sum(v) / N + D
+
+
+def reshapes(x: "N D", u: "N", w: "D"):
+    e = np.expand_dims(x, 1)
+    q = np.squeeze(e, axis=1) * np.outer(u, w)
+    z = np.zeros_like(x) + np.ones_like(x) * x
+    t = np.transpose(e, axes=(2, 0, 1))
+    return np.sum(q * z) + np.sum(t ** 3) + np.sum(x.transpose() @ x)
