@@ -78,7 +78,14 @@ for name in ("np_sum", "np_mean", "np_var", "np_std", "np_max", "np_min"):
             attrs = tuple(a for a in (("axis", axis), ("keepdims", keepdims)) if a[1] not in
                           (None, False))
             CASES.append((name, attrs, [_array(3, 4, 2)]))
-for sa, sb in (((3, 4), (4, 2)), ((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 2))):
+for axis in (None, 0, 1, -1):
+    for keepdims in (False, True):
+        attrs = tuple(a for a in (("axis", axis), ("keepdims", keepdims)) if a[1] not in
+                      (None, False))
+        CASES.append(("np_linalg_norm", attrs, [_array(3, 4)]))
+for sa, sb in (((3, 4), (4, 2)), ((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 2)),
+               ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 3, 4), (2, 4, 5)),
+               ((2, 1, 3, 4), (5, 4, 2))):
     CASES.append(("matmul", (), [_array(*sa), _array(*sb)]))
 CASES.append(("reshape", (), [_array(2, 3, 2), 6, -1]))
 CASES.append(("np_concatenate", (("axis", 1),), [_array(3, 2), _array(3, 4), _array(3, 1)]))
@@ -180,3 +187,15 @@ def test_max_and_min_reductions_route_ties_to_the_first_element():
         out = eval(f"lambda a: {inst.forward_text}", env)(a)
         grad = eval(f"lambda a, out, g: {inst.grad_texts[0]}", env)(a, out, np.ones_like(out))
         assert np.array_equal(grad, expected), (name, axis, grad)
+
+
+def test_norm_gradient_is_zero_where_the_norm_is_zero():
+    from adgen.rules import REGISTRY as rules
+
+    inst = rules["np_linalg_norm"].specialized(
+        Context(1, (("axis", 1),), (shapes.array((2, 3)),)))
+    a = np.array([[0.0, 0.0, 0.0], [3.0, 4.0, 0.0]])
+    env = {"np": np}
+    out = eval(f"lambda a: {inst.forward_text}", env)(a)
+    grad = eval(f"lambda a, out, g: {inst.grad_texts[0]}", env)(a, out, np.ones(2))
+    assert np.array_equal(grad, [[0.0, 0.0, 0.0], [0.6, 0.8, 0.0]])

@@ -144,10 +144,12 @@ def _mean_shaped(ctx: Context):
 
 
 def _reduction(name, shaped, sympy, doc, aliases=()):
+    methods = () if "." in name else (f".{name}",)
     return REGISTRY.add(Rule(
-        name=f"np_{name}", spellings=(f"numpy.{name}", f".{name}", *aliases), arity=1,
-        build=lambda n: shaped(Context(1)), shaped=shaped, stem=_fmt(name + "{0}"),
-        noun=name, sympy=sympy, domain=_fixed(DEFAULT_DOMAIN), elementwise=False,
+        name=f"np_{name.replace('.', '_')}", spellings=(f"numpy.{name}", *methods, *aliases),
+        arity=1,
+        build=lambda n: shaped(Context(1)), shaped=shaped,
+        stem=_fmt(name.split(".")[-1] + "{0}"), noun=name.split(".")[-1], sympy=sympy, domain=_fixed(DEFAULT_DOMAIN), elementwise=False,
         keywords=("axis", "keepdims"), infer=_reduce_type, doc=doc,
     ))
 
@@ -457,6 +459,18 @@ REGISTRY.add(Rule(
 ))
 
 
+def _norm_shaped(ctx: Context):
+    """The 2-norm (Frobenius over all elements, or along an axis): gradient a / norm times
+    the broadcast gradient, and 0 where the norm is 0 (as for math.hypot at the origin)."""
+    call = _reduce_call("linalg.norm", ctx)
+    safe = _expand(ctx, "g / np.where(out == 0, 1.0, out)")
+    return call, [f"a * {safe}"]
+
+
+_reduction("linalg.norm", _norm_shaped, lambda a: sp.Abs(a),
+           "2-norm: a / norm times the gradient; 0 where the norm is 0")
+
+
 # ---------------------------------------------------------------- joining and reshaping
 
 
@@ -572,8 +586,13 @@ def _rank(t: VType) -> Optional[int]:
 
 
 def _matmul_shaped(ctx: Context):
-    """Gradients of a @ b by ranks: the shapes say which transpose."""
+    """Gradients of a @ b by ranks: the shapes say which transpose.  Stacks of matrices
+    (rank 3 and more, numpy's matmul) transpose their last two axes, and a broadcast
+    operand's gradient is summed over the batch axes."""
     ra, rb = (_rank(t) for t in ctx.types) if ctx.types else (2, 2)
+    if ra is not None and rb is not None and min(ra, rb) >= 2 and max(ra, rb) >= 3:
+        return "a @ b", ["_unbroadcast(g @ np.swapaxes(b, -1, -2), a)",
+                         "_unbroadcast(np.swapaxes(a, -1, -2) @ g, b)"]
     if ra == 2 and rb == 2:
         return "a @ b", ["g @ b.T", "a.T @ g"]
     if ra == 1 and rb == 1:
@@ -589,6 +608,9 @@ def _matmul_type(ctx: Context) -> VType:
     a, b = ctx.types
     if a.shape is None or b.shape is None:
         return shapes.array(None)
+    if len(a.shape) >= 3 or len(b.shape) >= 3:
+        batch = shapes.broadcast(a.shape[:-2], b.shape[:-2])
+        return shapes.array(None if batch is None else batch + (a.shape[-2], b.shape[-1]))
     out = a.shape[:-1] + b.shape[1:] if len(b.shape) == 2 else a.shape[:-1]
     return shapes.array(out) if out else shapes.FLOAT
 

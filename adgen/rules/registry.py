@@ -31,7 +31,8 @@ from adgen.shapes import VType
 TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
     | {f"np.{n}" for n in dir(np) if not n.startswith("_")}
-    | {"abs", "max", "min", "pow", "round", "len", "slice", "_unbroadcast", "_argmax_mask",
+    | {"np.linalg.norm", "abs", "max", "min", "pow", "round", "len", "slice", "_unbroadcast",
+       "_argmax_mask",
        "_argmin_mask", "_setitem"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "np.newaxis", "np.index_exp"})

@@ -36,6 +36,9 @@ INPUTS = {
     "slices": {"x": ((3, 4, 6), -1.0, 1.0)},
     "masked": {"x": ((7,), -2.0, 2.0)},
     "annotated_pep593": {"x": ((4, 3), -2.0, 2.0), "b": ((3,), -1.0, 1.0)},
+    "norms": {"x": ((3, 4), -1.0, 1.0), "z": ((3, 1), -1.0, 1.0)},
+    "stacks": {"a": ((2, 3, 4), -1.0, 1.0), "b": ((4, 5), -1.0, 1.0),
+               "c": ((2, 5, 3), -1.0, 1.0)},
     "joins": {"a": ((3, 2), -1.0, 1.0), "b": ((3, 4), -1.0, 1.0), "c": ((3, 2), -1.0, 1.0)},
     "reshapes": {"x": ((3, 2), -1.0, 1.0), "u": ((3,), -1.0, 1.0), "w": ((2,), -1.0, 1.0)},
     "passthrough": {"x": ((3, 2), -1.0, 1.0)},
@@ -187,3 +190,13 @@ def reshapes(x: "N D", u: "N", w: "D"):
     z = np.zeros_like(x) + np.ones_like(x) * x
     t = np.transpose(e, axes=(2, 0, 1))
     return np.sum(q * z) + np.sum(t ** 3) + np.sum(x.transpose() @ x)
+
+
+def norms(x: "N D", z: "N 1"):
+    return (np.linalg.norm(x) + np.sum(np.linalg.norm(x, axis=1) ** 2)
+            + np.sum(np.linalg.norm(x * z, axis=0, keepdims=True)))
+
+
+def stacks(a: "B N K", b: "K M", c: "B M N"):
+    # matrix products of stacks: b is broadcast over the batch axis B
+    return np.sum((a @ b) @ c) + np.sum(np.matmul(a, b) ** 2)
