@@ -113,6 +113,12 @@ NP = types.SimpleNamespace(
     transpose=np.transpose, zeros_like=lambda a: np.zeros(np.shape(a), dtype=object),
     ndim=np.ndim, max=np.max, min=np.min, argmax=np.argmax, argmin=np.argmin,
     arange=np.arange, eye=np.eye, moveaxis=np.moveaxis, var=np.var, std=np.std,
+    add=np.add, swapaxes=np.swapaxes, ravel=np.ravel, concatenate=np.concatenate,
+    stack=np.stack, squeeze=np.squeeze, newaxis=None, index_exp=np.index_exp,
+    ones_like=lambda a: np.ones(np.shape(a), dtype=object), put_along_axis=np.put_along_axis,
+    zeros=lambda shape, dtype=None: np.zeros(shape, dtype=object),
+    linalg=types.SimpleNamespace(norm=lambda a, axis=None, keepdims=False: _elementwise(
+        sp.sqrt)(np.sum(np.asarray(a, dtype=object) ** 2, axis=axis, keepdims=keepdims))),
     clip=_elementwise(lambda a, lo, hi: sp.Min(sp.Max(a, lo), hi)),
     where=_elementwise(lambda c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True))),
 )
@@ -197,11 +203,14 @@ def exec_symbolic(source: str, filename: str = "<adgen symbolic>") -> dict:
 
 def symbolic_function(fn: types.FunctionType) -> types.FunctionType:
     """The user's own function, rebound to globals where `math` (under any alias, or its
-    functions imported by name) and the builtins `abs max min pow` build sympy expressions."""
+    functions imported by name), `numpy` (as a module alias) and the builtins `abs max min
+    pow` build sympy expressions."""
     env = dict(fn.__globals__)
     for key, value in list(env.items()):
         if value is math:
             env[key] = MATH
+        elif value is np:
+            env[key] = NP
         elif callable(value) and getattr(value, "__module__", None) == "math" \
                 and hasattr(MATH, getattr(value, "__name__", "")):
             env[key] = getattr(MATH, value.__name__)
