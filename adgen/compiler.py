@@ -19,6 +19,7 @@ from adgen.analyze import analyze
 from adgen.diagnostics import AdgenError, Diagnostic, internal_error
 from adgen.emit import emit_module
 from adgen.fence import Fence
+from adgen.fuse import fuse
 from adgen.reverse import reverse
 from adgen.shapes import parse_annotation
 from adgen.source import ParsedModule
@@ -139,7 +140,7 @@ def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt) -> l
 
 
 def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt) -> ir.Gradient:
-    fn = stage_function(parsed, node)
+    fn = fuse(stage_function(parsed, node))
     names, defaults = _param_info(node, parsed)
     chosen, single, _ = resolve_wrt(names, defaults, wrt)
     facts = analyze(fn, chosen)

@@ -126,6 +126,9 @@ def comment_line(stmt: ir.Assign) -> str:
         return f"# line {stmt.pos.line}: {stmt.target} = {label}({args})"
     if stmt.prim == "setitem":
         return f"# line {stmt.pos.line}: {forward_lines(stmt)[1]}"
+    if stmt.prim == "softmax_div":
+        return (f"# line {stmt.pos.line}: {forward_line(stmt)}, the softmax of "
+                f"{to_source(stmt.args[2])} (fused)")
     return f"# line {stmt.pos.line}: {forward_line(stmt)}"
 
 

@@ -46,8 +46,9 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
         mapping["out"] = ir.Name(stmt.target)
         mapping["g"] = ir.Name(grad_names[stmt.target])
         out: list[ir.GradAssign] = []
+        passive = REGISTRY[stmt.prim].passive
         for position, (template, arg) in enumerate(zip(inst.grads, stmt.args)):
-            if not (isinstance(arg, ir.Name) and facts.active(arg.id)):
+            if not (isinstance(arg, ir.Name) and facts.active(arg.id)) or position in passive:
                 continue
             if arg.id not in grad_names:
                 grad_names[arg.id] = names.gradient(arg.id)

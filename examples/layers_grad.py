@@ -192,18 +192,8 @@ def softmax_loss_grad(x, y, dsoftmax_loss=1.0):
     # line 79: part1 = probs[rows1, y]
     dprobs = np.zeros_like(probs)
     np.add.at(dprobs, (rows1, y), dpart1)
-    # line 78: probs = exp_scores / sum1
-    dexp_scores = dprobs / sum1
-    dsum1 = (-probs * dprobs / sum1).sum(axis=1, keepdims=True)
-    # line 78: sum1 = np.sum(exp_scores, axis=1, keepdims=True)
-    dexp_scores += np.broadcast_to(dsum1, np.shape(exp_scores))
-    # line 77: exp_scores = np.exp(shifted)
-    dshifted = exp_scores * dexp_scores
-    # line 76: shifted = x - maxx
-    dx = dshifted
-    dmaxx = (-dshifted).sum(axis=1, keepdims=True)
-    # line 76: maxx = np.max(x, axis=1, keepdims=True)
-    dx = dx + _argmax_mask(x, 1) * dmaxx
+    # line 78: probs = exp_scores / sum1, the softmax of x (fused)
+    dx = probs * (dprobs - (dprobs * probs).sum(axis=1, keepdims=True))
     return dx
 
 
@@ -312,18 +302,8 @@ def two_layer_loss_grad(X, y, W1, b1, W2, b2, reg=0.0, dloss=1.0):
     # line 101: part1 = probs[rows1, y]
     dprobs = np.zeros_like(probs)
     np.add.at(dprobs, (rows1, y), dpart1)
-    # line 100: probs = exp_scores / sum1
-    dexp_scores = dprobs / sum1
-    dsum1 = (-probs * dprobs / sum1).sum(axis=1, keepdims=True)
-    # line 100: sum1 = np.sum(exp_scores, axis=1, keepdims=True)
-    dexp_scores += np.broadcast_to(dsum1, np.shape(exp_scores))
-    # line 99: exp_scores = np.exp(scores_1)
-    dscores_1 = exp_scores * dexp_scores
-    # line 98: scores_1 = scores - maxscores
-    dscores = dscores_1
-    dmaxscores = (-dscores_1).sum(axis=1, keepdims=True)
-    # line 98: maxscores = np.max(scores, axis=1, keepdims=True)
-    dscores = dscores + _argmax_mask(scores, 1) * dmaxscores
+    # line 100: probs = exp_scores / sum1, the softmax of scores (fused)
+    dscores = probs * (dprobs - (dprobs * probs).sum(axis=1, keepdims=True))
     # line 97: scores = hiddenW2 + b2
     dhiddenW2 = dscores
     db2 = dscores.sum(axis=0)

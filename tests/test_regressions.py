@@ -69,3 +69,10 @@ def test_an_array_output_of_unknown_type_needs_its_upstream_gradient():
         adgen.grad(arrays.unknown_output)(x, y)  # the gradient of a sum would be silent
     dx, dy = adgen.vjp(arrays.unknown_output)(x, y, np.ones((3, 2)))
     assert dx.shape == (3, 2) and dy.shape == (2,)
+
+
+def test_softmax_is_fused_only_where_its_parts_are_not_used_elsewhere():
+    arrays = load_module(CORPUS / "arrays.py")
+    assert "(fused)" in adgen.source(arrays.softmax_fused)
+    assert "_argmax_mask" not in adgen.source(arrays.softmax_fused)  # the shift is skipped
+    assert "(fused)" not in adgen.source(arrays.softmax_not_fused)

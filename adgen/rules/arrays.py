@@ -471,6 +471,22 @@ _reduction("linalg.norm", _norm_shaped, lambda a: sp.Abs(a),
            "2-norm: a / norm times the gradient; 0 where the norm is 0")
 
 
+def _softmax_shaped(ctx: Context):
+    k = ctx.attr("axis", -1)
+    return "a / b", ["0.0", "0.0", f"out * (g - (g * out).sum(axis={k}, keepdims=True))"]
+
+
+REGISTRY.add(Rule(
+    name="softmax_div", spellings=(), arity=3,
+    build=lambda n: _softmax_shaped(Context(3, (("axis", 1),))), shaped=_softmax_shaped,
+    stem=lambda f: None, noun="probs", sympy=lambda a, b, c: a / b,
+    domain=_fixed(POSITIVE, POSITIVE, DEFAULT_DOMAIN), elementwise=False, passive=(0, 1),
+    infer=lambda ctx: elementwise_type(Context(2, (), ctx.types[:2])),
+    doc="softmax gate (found by adgen/fuse.py): P = exp(X) / sum(exp(X)) gets the local "
+        "gradient P * (g - sum(g * P)) straight to X (or to A when X = A - max A)",
+))
+
+
 # ---------------------------------------------------------------- joining and reshaping
 
 

@@ -91,6 +91,7 @@ class Rule:
     keywords: tuple[str, ...] = ()
     shaped: Optional[Callable[["Context"], tuple[str, Sequence[str]]]] = None
     infer: Optional[Callable[["Context"], VType]] = None
+    passive: tuple[int, ...] = ()  # operands a fused gate routes the gradient around
 
     def accepts(self, n: int) -> bool:
         return n >= self.arity if self.variadic else n == self.arity

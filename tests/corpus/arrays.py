@@ -39,6 +39,8 @@ INPUTS = {
     "norms": {"x": ((3, 4), -1.0, 1.0), "z": ((3, 1), -1.0, 1.0)},
     "stacks": {"a": ((2, 3, 4), -1.0, 1.0), "b": ((4, 5), -1.0, 1.0),
                "c": ((2, 5, 3), -1.0, 1.0)},
+    "softmax_fused": {"s": ((4, 3), -3.0, 3.0), "y": ("int", (4,), 0, 3)},
+    "softmax_not_fused": {"s": ((4, 3), -3.0, 3.0)},
     "joins": {"a": ((3, 2), -1.0, 1.0), "b": ((3, 4), -1.0, 1.0), "c": ((3, 2), -1.0, 1.0)},
     "reshapes": {"x": ((3, 2), -1.0, 1.0), "u": ((3,), -1.0, 1.0), "w": ((2,), -1.0, 1.0)},
     "passthrough": {"x": ((3, 2), -1.0, 1.0)},
@@ -200,3 +202,18 @@ def norms(x: "N D", z: "N 1"):
 def stacks(a: "B N K", b: "K M", c: "B M N"):
     # matrix products of stacks: b is broadcast over the batch axis B
     return np.sum((a @ b) @ c) + np.sum(np.matmul(a, b) ** 2)
+
+
+def softmax_fused(s: "N C", y: "int N"):
+    # the CS231n form: adgen/fuse.py turns it into one softmax gate
+    s = s - s.max(axis=1, keepdims=True)
+    e = np.exp(s)
+    probs = e / e.sum(axis=1, keepdims=True)
+    return -np.log(probs[np.arange(s.shape[0]), y]).mean()
+
+
+def softmax_not_fused(s: "N C"):
+    # e is used again, so the statements stay separate (and must still be right)
+    e = np.exp(s)
+    probs = e / e.sum(axis=0, keepdims=True)
+    return np.sum(probs * e) + np.sum(np.log(probs))
