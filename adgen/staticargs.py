@@ -58,12 +58,13 @@ def is_newaxis(node: cst.BaseExpression, scope) -> bool:
     return isinstance(node, cst.Attribute) and scope.qualify(node) == "numpy.newaxis"
 
 
-JOINERS = frozenset({"numpy.concatenate", "numpy.stack", "numpy.hstack", "numpy.vstack"})
+JOINERS = frozenset({"numpy.concatenate", "numpy.stack", "numpy.hstack", "numpy.vstack",
+                     "numpy.zeros", "numpy.ones"})
 
 
 def joined_operands(node: cst.Call, scope):
-    """The arrays of `np.concatenate([a, b], ...)` (a list or tuple literal as the first
-    argument of a joining function), else None."""
+    """The operands given as a list or tuple literal: the arrays of `np.concatenate([a, b],
+    ...)`, the sizes of `np.zeros((N, D))`; else None."""
     if scope.qualify(node.func) not in JOINERS or not node.args:
         return None
     first = node.args[0]

@@ -117,6 +117,7 @@ NP = types.SimpleNamespace(
     stack=np.stack, squeeze=np.squeeze, newaxis=None, index_exp=np.index_exp,
     ones_like=lambda a: np.ones(np.shape(a), dtype=object), put_along_axis=np.put_along_axis,
     zeros=lambda shape, dtype=None: np.zeros(shape, dtype=object),
+    ones=lambda shape, dtype=None: np.ones(shape, dtype=object),
     linalg=types.SimpleNamespace(norm=lambda a, axis=None, keepdims=False: _elementwise(
         sp.sqrt)(np.sum(np.asarray(a, dtype=object) ** 2, axis=axis, keepdims=keepdims))),
     clip=_elementwise(lambda a, lo, hi: sp.Min(sp.Max(a, lo), hi)),

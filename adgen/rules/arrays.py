@@ -584,6 +584,26 @@ REGISTRY.add(Rule(
     domain=_fixed(DEFAULT_DOMAIN, DEFAULT_DOMAIN), infer=lambda ctx: shapes.array(None),
     doc="outer product: da = g @ b, db = a @ g (operands flattened, as np.outer does)",
 ))
+def _filled(func: str):
+    def build(n: int):
+        dims = ", ".join(f"x{i}" for i in range(n))
+        return f"np.{func}(({dims}{',' if n == 1 else ''}))", ["0.0"] * n
+    return build
+
+
+def _filled_type(ctx: Context) -> VType:
+    return shapes.array(tuple(t.dim if t.kind == "int" and t.dim else f"_z{i}"
+                              for i, t in enumerate(ctx.types)))
+
+
+for _filler in ("zeros", "ones"):
+    REGISTRY.add(Rule(
+        name=f"np_{_filler}", spellings=(f"numpy.{_filler}",), arity=1, variadic=True,
+        build=_filled(_filler), stem=lambda f: None, noun=_filler, sympy=lambda *a: a[0] * 0,
+        elementwise=False, domain=lambda n: (DEFAULT_DOMAIN,) * n, infer=_filled_type,
+        nondifferentiable=True, doc="a constant array of the given shape: no gradient",
+    ))
+
 for _like in ("zeros_like", "ones_like"):
     REGISTRY.add(Rule(
         name=f"np_{_like}", spellings=(f"numpy.{_like}",), arity=1,

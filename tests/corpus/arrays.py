@@ -39,6 +39,7 @@ INPUTS = {
     "norms": {"x": ((3, 4), -1.0, 1.0), "z": ((3, 1), -1.0, 1.0)},
     "stacks": {"a": ((2, 3, 4), -1.0, 1.0), "b": ((4, 5), -1.0, 1.0),
                "c": ((2, 5, 3), -1.0, 1.0)},
+    "filled": {"x": ((3, 4), -1.0, 1.0)},
     "softmax_fused": {"s": ((4, 3), -3.0, 3.0), "y": ("int", (4,), 0, 3)},
     "softmax_not_fused": {"s": ((4, 3), -3.0, 3.0)},
     "joins": {"a": ((3, 2), -1.0, 1.0), "b": ((3, 4), -1.0, 1.0), "c": ((3, 2), -1.0, 1.0)},
@@ -217,3 +218,10 @@ def softmax_not_fused(s: "N C"):
     e = np.exp(s)
     probs = e / e.sum(axis=0, keepdims=True)
     return np.sum(probs * e) + np.sum(np.log(probs))
+
+
+def filled(x: "N D"):
+    N, D = x.shape
+    mask = np.zeros((N, D))
+    mask[:, 0] = 1.0
+    return np.sum((x + np.ones((N, 1))) * mask) + np.sum(np.ones(D) * x)
