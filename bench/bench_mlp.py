@@ -51,11 +51,12 @@ import os
 import platform
 import statistics
 import sys
-import timeit
 import types
 from typing import Callable, Optional
 
 import numpy as np
+
+import timing
 
 SIZES = {"small": dict(N=64, D=100, H=50, C=10), "large": dict(N=512, D=1024, H=1024, C=10)}
 WRT = ("W1", "b1", "W2", "b2")
@@ -265,29 +266,6 @@ def check_results(subjects: list[tuple], strict: set[str], notes: list[str]) -> 
 
 # ------------------------------------------------------------------ timing
 
-def make_timer(fn: Callable, args: tuple) -> timeit.Timer:
-    """A timer for `fn(a0, a1, ...)` with the function and arguments in local variables."""
-    names = ", ".join(f"a{i}" for i in range(len(args)))
-    return timeit.Timer(f"fn({names})", f"fn, ({names},) = _subject",
-                        globals={"_subject": (fn, args)})
-
-
-def measure(subjects: list[tuple], repeat: int, target_seconds: float) -> dict[str, list]:
-    """Seconds per call of each subject in each of `repeat` rounds; within a round the
-    subjects take turns, so a change in machine load hits all of them alike."""
-    timers, numbers = {}, {}
-    for name, fn, args in subjects:
-        timers[name] = make_timer(fn, args)
-        fn(*args)  # warm up (and JIT-compile)
-        number, taken = timers[name].autorange()
-        numbers[name] = max(1, int(number * target_seconds / taken))
-    samples: dict[str, list] = {name: [] for name in timers}
-    for _ in range(repeat):
-        for name, timer in timers.items():
-            samples[name].append(timer.timeit(numbers[name]) / numbers[name])
-    return samples
-
-
 # ------------------------------------------------------------------ benchmark
 
 def make_args(N: int, D: int, H: int, C: int, seed: int = 0) -> tuple:
@@ -313,7 +291,7 @@ def bench_size(label: str, options: argparse.Namespace) -> None:
     check_results(subjects, strict, notes)
     repeat = options.repeat or (15 if label == "small" else 7)
     target = options.target_seconds or (0.05 if label == "small" else 0.25)
-    samples = measure(subjects, repeat, target)
+    samples = timing.measure(subjects, repeat, target)
     best = {name: min(values) for name, values in samples.items()}
     unit, scale = ("µs", 1e6) if label == "small" else ("ms", 1e3)
     sizes = ", ".join(f"{k}={v}" for k, v in dims.items())

@@ -33,10 +33,10 @@ import os
 import pathlib
 import platform
 import statistics
-import timeit
 from typing import Callable, Optional
 
 import adgen
+import timing
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 F_ARGS = (3.0, -4.0)
@@ -220,28 +220,9 @@ def check_results(subjects: list[tuple], exact: int, notes: list[str]) -> None:
 
 # ------------------------------------------------------------------ timing
 
-def make_timer(fn: Callable, args: tuple) -> timeit.Timer:
-    """A timer for `fn(a0, a1, ...)` with the function and arguments in local variables."""
-    names = ", ".join(f"a{i}" for i in range(len(args)))
-    return timeit.Timer(f"fn({names})", f"fn, ({names},) = _subject",
-                        globals={"_subject": (fn, args)})
-
-
 def measure(subjects: list[tuple], repeat: int, target_seconds: float) -> dict[str, list]:
-    """µs per call of each subject in each of `repeat` rounds.  Each batch runs about
-    `target_seconds`; the subjects take turns within a round, so a change in machine load
-    hits all of them alike."""
-    timers, numbers = {}, {}
-    for name, fn, args in subjects:
-        timers[name] = make_timer(fn, args)
-        fn(*args)  # warm up (and JIT-compile)
-        number, taken = timers[name].autorange()
-        numbers[name] = max(1, int(number * target_seconds / taken))
-    samples: dict[str, list] = {name: [] for name in timers}
-    for _ in range(repeat):
-        for name, timer in timers.items():
-            samples[name].append(timer.timeit(numbers[name]) / numbers[name] * 1e6)
-    return samples
+    """µs per call of each subject in each of `repeat` rounds (bench/timing.py)."""
+    return timing.measure(subjects, repeat, target_seconds, scale=1e6)
 
 
 # ------------------------------------------------------------------ report
