@@ -103,11 +103,6 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
     )
 
 
-def names_in(expr: ir.Expr) -> set[str]:
-    """Every variable an expression reads."""
-    return {node.id for node in ir.walk(expr) if isinstance(node, ir.Name)}
-
-
 def unbroadcast(expr: ir.Expr, stmt: ir.Assign, arg: ir.Name, types: dict) -> ir.Expr:
     """A broadcast operand's gradient contribution summed back to the operand's shape:
     `dz.sum(axis=0)` where the shapes are known, `_unbroadcast(dz, b)` (a helper defined in
