@@ -15,6 +15,7 @@ import inspect
 import linecache
 import os
 import types
+import weakref
 from typing import Callable, Optional, Sequence, Union
 
 from adgen import ir
@@ -25,7 +26,9 @@ from adgen.source import ParsedModule
 from adgen.verify import GradCheck, check
 
 _PARSED: dict[tuple[str, int], ParsedModule] = {}
-_COMPILED: dict[tuple, "CompiledFunction"] = {}
+# Keyed by the function object itself: code objects compare equal across files when their
+# bodies are equal, though their module constants and annotations may differ.
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +96,11 @@ def _normalize_wrt(wrt: Wrt) -> Union[None, str, tuple[str, ...]]:
 def compile_function(fn: Callable, wrt: Wrt = None) -> CompiledFunction:
     """Compile (or fetch from the cache) the gradient of `fn`."""
     wrt = _normalize_wrt(wrt)
-    key = (getattr(fn, "__code__", fn), wrt)
-    cached = _COMPILED.get(key)
+    try:
+        per_function = _COMPILED.setdefault(fn, {})
+    except TypeError:  # not weak-referenceable: not a Python function; _source_of says so
+        per_function = {}
+    cached = per_function.get(wrt)
     if cached is not None:
         return cached
     parsed, node = _source_of(fn)
@@ -112,7 +118,7 @@ def compile_function(fn: Callable, wrt: Wrt = None) -> CompiledFunction:
         grad=namespace[f"{fn.__name__}_grad"],
         value_and_grad=namespace[f"{fn.__name__}_value_and_grad"],
     )
-    _COMPILED[key] = result
+    per_function[wrt] = result
     return result
 
 

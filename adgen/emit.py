@@ -452,7 +452,12 @@ def backward_lines(grad: ir.Gradient) -> list[str]:
             else:
                 body.append(_grad_line(g))
     for name in grad.copies:
-        body.append(f"{name} = {name}.copy()  # an array of its own, not a view")
+        param = next(p for p in grad.wrt if grad.grad_names[p] == name)
+        if fn.types[param].kind == "array":
+            body.append(f"{name} = {name}.copy()  # an array of its own, not a view")
+        else:  # a float or an array, known at run time
+            body.append(f"if isinstance({name}, np.ndarray):")
+            body.append(f"    {name} = {name}.copy()  # an array of its own, not a view")
     for zero, param in grad.zeros:
         t = fn.types.get(param)
         value = f"np.zeros_like({param})" if t is not None and t.kind != "float" else "0.0"

@@ -96,7 +96,7 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
     # (np.broadcast_to), and not the caller's dout passed straight through.
     copies = tuple(grad_names[p] for p in wrt if p in contributed
                    and grad_names[p] not in owned and fn.types.get(p) is not None
-                   and fn.types[p].kind == "array")
+                   and fn.types[p].kind in ("array", "unknown"))
     return ir.Gradient(
         function=fn, wrt=wrt, forward=facts.needed, blocks=tuple(blocks), zeros=zeros,
         grad_names=grad_names, seed=seed, copies=copies,

@@ -96,8 +96,11 @@ def _step(x: float) -> float:
     return 1e-6 * max(1.0, abs(x))
 
 
-def central_difference(f: Callable, args: list, index: int) -> tuple[float, float, float]:
-    """(derivative estimate, its rounding-error bound, step) for argument `index`."""
+def central_difference(f: Callable, args: list, index: int,
+                       magnitude: float = 1.0) -> tuple[float, float, float]:
+    """(derivative estimate, its rounding-error bound, step) for argument `index`;
+    `magnitude` is the size of the terms summed into f (for f = sum(out * dout), the sum of
+    their absolute values), which bounds the rounding error even where they cancel."""
     h = _step(args[index])
     plus, minus = list(args), list(args)
     plus[index] += h
@@ -106,7 +109,7 @@ def central_difference(f: Callable, args: list, index: int) -> tuple[float, floa
     # What the difference quotient can resolve: a few ulps of the values, and never finer
     # than an ulp of 1 (intermediates such as 1 + exp(z) have that scale even where f
     # itself underflows to 0).
-    rounding = 4 * sys.float_info.epsilon * max(abs(fp), abs(fm), 1.0) / h
+    rounding = 4 * sys.float_info.epsilon * max(abs(fp), abs(fm), magnitude, 1.0) / h
     return (fp - fm) / (2 * h), rounding, h
 
 
@@ -344,14 +347,16 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
         return float(np.sum(out * dout)) if dout is not None else float(out)
 
     value = float(raw) if dout is None else float(np.sum(raw * dout))
+    magnitude = abs(value) if dout is None else float(np.sum(np.abs(raw * dout)))
     base_signature = branch_signature(fn, point)
     inputs = []
     for w, a in zip(grad.wrt, analytic):
         index = params.index(w)
         if np.ndim(values[index]) == 0:
-            inputs.append(_check_scalar(phi, fn, values, point, index, w, a, base_signature))
+            inputs.append(_check_scalar(phi, fn, values, point, index, w, a, base_signature,
+                                        magnitude))
         else:
-            inputs.append(_check_array(phi, fn, values, point, index, w, a, rng))
+            inputs.append(_check_array(phi, fn, values, point, index, w, a, rng, magnitude))
     note = "" if dout is None else ("array output: checked the vector-Jacobian product with a "
                                     "random upstream gradient dout")
     scalar_point = all(np.ndim(v) == 0 for v in values) and dout is None
@@ -375,8 +380,9 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
     return GradCheck(fn.name, point, value, inputs, note)
 
 
-def _check_scalar(phi, fn, values, point, index, w, a, base_signature) -> InputCheck:
-    numeric, rounding, h = central_difference(phi, values, index)
+def _check_scalar(phi, fn, values, point, index, w, a, base_signature,
+                  magnitude: float = 1.0) -> InputCheck:
+    numeric, rounding, h = central_difference(phi, values, index, magnitude)
     a = float(a)
     rel = relative_error(a, numeric)
     status = "ok" if abs(a - numeric) <= RTOL * max(abs(a), abs(numeric)) + rounding \
@@ -396,7 +402,8 @@ def _integral(fn: ir.Function, name: str) -> bool:
 ELEMENTWISE_LIMIT = 64
 
 
-def _check_array(phi, fn, values, point, index, w, a, rng) -> InputCheck:
+def _check_array(phi, fn, values, point, index, w, a, rng,
+                 magnitude: float = 1.0) -> InputCheck:
     """An array input: its gradient must have the input's shape, match a central difference
     along a random direction, and (for small inputs) element by element."""
     x = np.asarray(values[index], dtype=float)
@@ -414,7 +421,7 @@ def _check_array(phi, fn, values, point, index, w, a, rng) -> InputCheck:
         fp, fm = phi(*plus), phi(*minus)
         numeric = (fp - fm) / (2 * h)
         analytic = float(np.sum(np.asarray(a) * v))
-        rounding = 4 * sys.float_info.epsilon * max(abs(fp), abs(fm), 1.0) / h
+        rounding = 4 * sys.float_info.epsilon * max(abs(fp), abs(fm), magnitude, 1.0) / h
         rel = relative_error(analytic, numeric)
         ok = abs(analytic - numeric) <= RTOL * max(abs(analytic), abs(numeric)) + rounding
         status = "ok" if ok else "FAIL"

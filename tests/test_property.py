@@ -35,7 +35,6 @@ import sys
 import types
 from typing import Optional, Union
 
-import mpmath
 import sympy as sp
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
@@ -45,7 +44,8 @@ from adgen.compiler import compile_source
 
 # ---------------------------------------------------------------- tolerances and limits
 
-SYMBOLIC_RTOL = 1e-8  # generated gradient (float) vs sympy.diff (30 digits)
+SYMBOLIC_RTOL = 1e-8  # generated gradient (float) vs sympy.diff (evaluated to DIGITS digits)
+DIGITS = 30
 FD_RTOL = 1e-4  # generated gradient vs central differences of the float forward function
 POINT_LOW, POINT_HIGH = -2.0, 2.0  # the box the test points are drawn from
 LIMIT = 1e2  # an expression whose bound exceeds this is squashed before it is used further
@@ -155,7 +155,7 @@ def _softplus(v: float) -> float:
     return math.log1p(math.exp(v))
 
 
-# name -> (bounds of the result from the argument's interval, or None for [-1, 1])
+# Monotone functions: the image of an interval is the interval between the endpoints' images.
 INCREASING = {
     "exp": math.exp, "expm1": math.expm1, "sinh": math.sinh, "log": math.log,
     "log2": math.log2, "log10": math.log10, "sqrt": math.sqrt, "tanh": math.tanh,
@@ -739,23 +739,60 @@ def _step(x: float) -> float:
     return 2.0 ** -20 * max(1.0, abs(x))
 
 
-def _symbolic_gradient(forward, params: list[str], wrt: list[str],
-                       point: list[float]) -> list[complex]:
-    """sympy.diff of the forward function, evaluated at the point with 30 significant digits.
+def _symbolic_gradient(forward, text: str, params: list[str], wrt: list[str],
+                       point: list[float]) -> list[sp.Expr]:
+    """The gradient of the forward function at the point by sympy.diff, to 30 digits.
 
-    The derivatives are evaluated through `lambdify` with common subexpressions shared, in
-    mpmath at fixed precision: `evalf` treats the expression as a tree (exponential in the
-    number of times a variable is re-used) and raises its precision without bound on terms
-    that are exactly zero, such as the imaginary parts in the derivative of `Abs`."""
-    symbols = [sp.Symbol(f"s{i}", real=True) for i in range(len(params))]
-    expr = sp.sympify(symbolic.symbolic_function(forward)(*symbols))
-    # |u| as sqrt(u**2): the same function of real u, but where sympy cannot prove u real,
-    # the derivative of Abs(u) expands into re() and im() of every function inside u.
-    expr = expr.replace(sp.Abs, lambda u: sp.sqrt(u ** 2))
-    derivatives = [sp.diff(expr, symbols[params.index(w)]) for w in wrt]
-    evaluate = sp.lambdify(symbols, derivatives, modules="mpmath", cse=True)
-    with mpmath.workdps(30):
-        return [complex(v) for v in evaluate(*[mpmath.mpf(v) for v in point])]
+    The program runs statement by statement on sympy symbols (`adgen.symbolic`'s stand-ins for
+    `math` and the builtins): every binding of a name -- parameter, assignment, re-assignment,
+    augmented assignment, tuple element -- is a fresh symbol, each statement's right-hand side
+    is differentiated by sympy.diff with respect to the symbols it reads, and the partial
+    derivatives, evaluated at the point, are chained forward to derivatives with respect to
+    the parameters.  Chaining per statement, rather than differentiating the whole program as
+    one expression, keeps sympy's work linear in the program: a variable re-used in every
+    statement makes the single expression exponentially large, and sympy's automatic
+    simplification of it can take minutes."""
+    namespace = symbolic.symbolic_function(forward).__globals__
+    (fn,) = [n for n in ast.parse(text).body
+             if isinstance(n, ast.FunctionDef) and n.name == forward.__name__]
+    values: dict[sp.Symbol, sp.Expr] = {}  # binding -> its value at the point
+    grads: dict[sp.Symbol, list[sp.Expr]] = {}  # binding -> d(binding)/d(wrt)
+    scope: dict[str, sp.Symbol] = {}  # name -> its current binding
+
+    def evaluate(node: ast.expr) -> tuple[sp.Expr, list[sp.Expr]]:
+        code = compile(ast.fix_missing_locations(ast.Expression(node)), "prop.py", "eval")
+        expr = sp.sympify(eval(code, namespace, dict(scope)))
+        at_point = {b: values[b] for b in expr.free_symbols}
+        value = expr.xreplace(at_point).evalf(DIGITS)
+        grad = [sp.Integer(0)] * len(wrt)
+        for b in sorted(expr.free_symbols, key=str):
+            partial = sp.diff(expr, b).xreplace(at_point).evalf(DIGITS)
+            grad = [g + partial * d for g, d in zip(grad, grads[b])]
+        return value, grad
+
+    def bind(name: str, value: sp.Expr, grad: list[sp.Expr]) -> None:
+        binding = sp.Symbol(f"b{len(values)}", real=True)
+        values[binding], grads[binding] = value, grad
+        scope[name] = binding
+
+    for p, v in zip(params, point):
+        bind(p, sp.Float(v, DIGITS), [sp.Integer(int(w == p)) for w in wrt])
+    for stmt in fn.body:
+        if isinstance(stmt, ast.Return):
+            return evaluate(stmt.value)[1]
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Tuple):
+            results = [evaluate(v) for v in stmt.value.elts]  # all read the old bindings
+            for target, result in zip(stmt.targets[0].elts, results):
+                bind(target.id, *result)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+            bind(target.id, *evaluate(stmt.value))
+        elif isinstance(stmt, ast.AugAssign):
+            bind(stmt.target.id, *evaluate(ast.BinOp(ast.Name(stmt.target.id, ast.Load()),
+                                                     stmt.op, stmt.value)))
+        else:
+            assert isinstance(stmt, ast.Expr)  # the docstring
+    raise AssertionError("no return statement")
 
 
 def _central_difference(forward, point: list[float], index: int,
@@ -809,8 +846,10 @@ def check_case(case: Case) -> None:
         assert v == value
         assert (g2 if not case.single else (g2,)) == tuple(grads)
 
-    expected = _symbolic_gradient(forward, case.params, case.expected_wrt, case.point)
+    expected = _symbolic_gradient(forward, case.text, case.params, case.expected_wrt,
+                                  case.point)
     for w, g, e in zip(case.expected_wrt, grads, expected):
+        e = complex(e)
         assert abs(e.imag) <= 1e-12 * max(1.0, abs(e.real)), (w, e)
         assert _close(g, e.real, SYMBOLIC_RTOL, 1e-12), \
             f"d/d{w}: adgen {g!r}, sympy.diff {e.real!r}"

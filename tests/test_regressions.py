@@ -76,3 +76,43 @@ def test_softmax_is_fused_only_where_its_parts_are_not_used_elsewhere():
     assert "(fused)" in adgen.source(arrays.softmax_fused)
     assert "_argmax_mask" not in adgen.source(arrays.softmax_fused)  # the shift is skipped
     assert "(fused)" not in adgen.source(arrays.softmax_not_fused)
+
+
+def test_functions_with_equal_code_in_different_files_get_their_own_gradients(tmp_path):
+    """The API cache was keyed by code object, and equal bodies in different files have
+    equal code objects: the second function got the first one's (wrong) gradient."""
+    for name, c in (("first", 2.0), ("second", 3.0)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"mod_{name}.py").write_text(
+            f"C = {c}\n\n\ndef g(x):\n    return C * x\n")
+    first = load_module(tmp_path / "first" / "mod_first.py")
+    second = load_module(tmp_path / "second" / "mod_second.py")
+    assert first.g.__code__ == second.g.__code__
+    assert adgen.grad(first.g)(1.0) == 2.0 and adgen.grad(second.g)(1.0) == 3.0
+
+
+def test_unannotated_returned_gradients_are_arrays_of_their_own():
+    import numpy as np
+
+    dx = adgen.grad(R.unannotated_total)(np.ones((2, 3)))
+    dx += 1.0  # a read-only view would raise
+    dout = 1.0
+    x, b = np.ones((2, 3)), np.ones(3)
+    dx, db = adgen.grad(R.unannotated_shift)(x, b, dout)
+    assert dx.flags.writeable and db.flags.writeable
+
+
+def test_std_gradient_is_zero_not_nan_over_a_constant_slice():
+    import numpy as np
+
+    grad = adgen.grad(R.std_of_a_constant_slice)(np.arange(3.0)[:, None])
+    assert np.array_equal(grad, np.zeros((3, 1)))
+
+
+def test_check_grad_allows_for_rounding_in_terms_that_cancel():
+    import numpy as np
+
+    arrays = load_module(CORPUS / "arrays.py")
+    rng = np.random.default_rng(152)
+    x, c = rng.uniform(-2, 2, (3, 4)), rng.uniform(-2, 2, 3)
+    assert adgen.check_grad(arrays.cancelling, x, c).ok

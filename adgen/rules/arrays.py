@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import itertools
+
 import numpy as np
 import sympy as sp
 
@@ -22,6 +24,15 @@ from adgen import shapes
 from adgen.rules.registry import REGISTRY, Context, Rule, RuleError
 from adgen.rules.scalar import DEFAULT_DOMAIN, POSITIVE, _fixed, _fmt
 from adgen.shapes import VType
+
+
+_PLACEHOLDERS = itertools.count(1)
+
+
+def unknown_dim() -> str:
+    """A dimension nothing is known about: a symbol equal to no other (two slices of
+    unknown size need not have the same size)."""
+    return f"_u{next(_PLACEHOLDERS)}"
 
 
 def elementwise_type(ctx: Context) -> VType:
@@ -179,8 +190,9 @@ def _var_shaped(ctx: Context):
 
 
 def _std_shaped(ctx: Context):
+    safe = "g / np.where(out == 0, 1.0, out)"  # a constant slice: gradient 0, not nan
     return (_reduce_call("std", ctx),
-            [f"{_expand(ctx, 'g / out')} * {_centered(ctx)} / ({_count(ctx)})"])
+            [f"{_expand(ctx, safe)} * {_centered(ctx)} / ({_count(ctx)})"])
 
 
 _reduction("var", _var_shaped, lambda a: a * 0,
@@ -316,7 +328,7 @@ def _reshape_build(n: int):
 def _reshape_type(ctx: Context) -> VType:
     dims = []
     for i, t in enumerate(ctx.types[1:]):
-        dims.append(t.dim if t.kind == "int" and t.dim is not None else f"_r{i}")
+        dims.append(t.dim if t.kind == "int" and t.dim is not None else unknown_dim())
     return shapes.array(tuple(dims))
 
 
@@ -332,7 +344,7 @@ for _method in ("ravel", "flatten"):
         build=lambda n, m=_method: (f"a.{m}()", ["g.reshape(np.shape(a))"]),
         stem=lambda f: None, noun="flat", sympy=lambda a: a, elementwise=False,
         domain=_fixed(DEFAULT_DOMAIN),
-        infer=lambda ctx: shapes.array(("_flat",)),
+        infer=lambda ctx: shapes.array((unknown_dim(),)),
         doc="the gradient is reshaped back to the operand's shape",
     ))
 
@@ -380,7 +392,7 @@ def _getitem_type(ctx: Context) -> VType:
             return shapes.array(None)
         if kind == "slice":
             full = all(p is None for p in entry[1:])
-            dims.append(t.shape[axis] if full else f"_s{axis}")
+            dims.append(t.shape[axis] if full else unknown_dim())
         elif kind == "arg" and index_types[entry[1] - 1].is_array:
             it = index_types[entry[1] - 1]
             if it.kind == "bool" or it.shape is None:
@@ -443,7 +455,7 @@ REGISTRY.add(Rule(
 def _arange_type(ctx: Context) -> VType:
     if ctx.n == 1 and ctx.types and ctx.types[0].kind == "int" and ctx.types[0].dim:
         return VType("intarray", (ctx.types[0].dim,))
-    return VType("intarray", ("_range",))
+    return VType("intarray", (unknown_dim(),))
 
 
 def _arange_build(n: int):
@@ -592,8 +604,8 @@ def _filled(func: str):
 
 
 def _filled_type(ctx: Context) -> VType:
-    return shapes.array(tuple(t.dim if t.kind == "int" and t.dim else f"_z{i}"
-                              for i, t in enumerate(ctx.types)))
+    return shapes.array(tuple(t.dim if t.kind == "int" and t.dim else unknown_dim()
+                              for t in ctx.types))
 
 
 for _filler in ("zeros", "ones"):

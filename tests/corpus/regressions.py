@@ -2,12 +2,18 @@
 
 import math
 
+import numpy as np
+
 INPUTS = {
     "returns_reassigned_param": {"x": (-2.0, 2.0)},
     "returns_param_alias": {"x": (-2.0, 2.0), "y": (-2.0, 2.0)},
     "softplus_far_left": {"z": (-900.0, -700.0)},
     "with_default_hyperparameter": {"w": (-2.0, 2.0), "x": (-2.0, 2.0), "b": (-1.0, 1.0)},
     "rounded": {"x": (-3.0, 3.0), "step": (0.5, 1.0)},
+    "unannotated_total": {"x": ((2, 3), -1.0, 1.0)},
+    "unannotated_shift": {"x": ((2, 3), -1.0, 1.0), "b": ((3,), -1.0, 1.0)},
+    "slices_that_broadcast": {"a": ((3, 4), -1.0, 1.0), "h": ((3, 2), -1.0, 1.0)},
+    "std_of_a_constant_slice": {"x": ((3, 1), -1.0, 1.0)},
 }
 WRT = {"rounded": ("x",)}
 
@@ -36,3 +42,23 @@ def with_default_hyperparameter(w, x, b, lam=0.1):
 def rounded(x, step):
     # x reaches the output only through round(): zero gradient, not "does not reach"
     return round(x / step) * step
+
+
+def unannotated_total(x):
+    # its gradient once came back as a read-only np.broadcast_to view
+    return np.sum(x)
+
+
+def unannotated_shift(x, b):
+    # dx once came back as the caller's own dout
+    return np.sum((x + np.mean(b)) ** 2)
+
+
+def slices_that_broadcast(a: "N D", h: "N M"):
+    # a[:, 1:] and h[:, 1:] were assumed to have equal widths (with D=4, M=2 they broadcast)
+    return np.sum(a[:, 1:] + h[:, 1:])
+
+
+def std_of_a_constant_slice(x: "N 1"):
+    # np.std over a length-1 axis is 0 everywhere: its gradient is 0, once nan
+    return np.sum(np.std(x, axis=1))
