@@ -8,6 +8,8 @@ never receive a contribution get an explicit zero.
 
 from __future__ import annotations
 
+import dataclasses
+
 from adgen import ir
 from adgen.analyze import Facts
 from adgen.naming import Names
@@ -35,8 +37,7 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
     if isinstance(fn.output, ir.Name):
         grad_names[fn.output.id] = seed
 
-    contributed: set[str] = set()
-    owned: set[str] = set()  # gradient arrays whose buffer the backward pass allocated
+    state = _Accumulation(set(), set())
     blocks: list[ir.BackwardBlock] = []
     for stmt in reversed(facts.needed):
         if not facts.active(stmt.target) or stmt.target not in grad_names:
@@ -45,48 +46,30 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
         mapping = dict(zip(inst.slots, stmt.args))
         mapping["out"] = ir.Name(stmt.target)
         mapping["g"] = ir.Name(grad_names[stmt.target])
-        out: list[ir.GradAssign] = []
+        out: list = []
         passive = REGISTRY[stmt.prim].passive
         for position, (template, arg) in enumerate(zip(inst.grads, stmt.args)):
             if not (isinstance(arg, ir.Name) and facts.active(arg.id)) or position in passive:
                 continue
             if arg.id not in grad_names:
                 grad_names[arg.id] = names.gradient(arg.id)
+            gname = grad_names[arg.id]
             expr = simplify(substitute(template, mapping))
             if stmt.prim == "setitem" and position == 0:
-                gname = grad_names[arg.id]
-                later = arg.id in contributed
                 index = substitute(inst.forward.args[2].item, mapping)
-                temp = names.fresh(f"{gname}_part") if later else None
-                out.append(ir.GradMasked(gname, mapping["g"], index, temp,
-                                         rebind=later and gname not in owned))
-                owned.add(gname)
-                contributed.add(arg.id)
-                continue
-            if stmt.prim == "setitem" and position == 1:
-                t = fn.types.get(arg.id)
-                expr = ir.Call("np.sum", (expr,)) if t is not None and t.kind == "float" \
-                    else ir.Call("_unbroadcast", (expr, arg))
-            if stmt.prim == "getitem" and position == 0:
-                gname = grad_names[arg.id]
-                later = arg.id in contributed
-                out.append(ir.GradScatter(
-                    gname, substitute(inst.forward.item, mapping), expr, _fancy(stmt),
-                    init=None if later else arg, copy=later and gname not in owned))
-                owned.add(gname)
-                contributed.add(arg.id)
-                continue
-            if fn.types:
-                expr = unbroadcast(expr, stmt, arg, fn.types)
-            gname = grad_names[arg.id]
-            later = arg.id in contributed
-            rebind = bool(fn.types) and later and gname not in owned
-            out.append(ir.GradAssign(gname, expr, later, rebind))
-            if rebind or (not later and allocates(expr)):
-                owned.add(gname)
-            contributed.add(arg.id)
+                out.append(state.masked(arg.id, gname, mapping["g"], index, names))
+            elif stmt.prim == "getitem" and position == 0:
+                index = substitute(inst.forward.item, mapping)
+                out.append(state.scatter(arg.id, gname, index, expr, _fancy(stmt), arg))
+            else:
+                if stmt.prim == "setitem" and position == 1:
+                    expr = _value_gradient(expr, arg, fn.types)
+                elif fn.types:
+                    expr = unbroadcast(expr, stmt, arg, fn.types)
+                out.append(state.assign(arg.id, gname, expr, arrays=bool(fn.types)))
         if out:
             blocks.append(ir.BackwardBlock(stmt, tuple(out)))
+    contributed, owned = state.contributed, state.owned
 
     zeros = tuple((grad_names[p], p) for p in wrt if p not in contributed)
     # Every statement the output needs is computed, even where no backward line reads it:
@@ -101,6 +84,52 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
         function=fn, wrt=wrt, forward=facts.needed, blocks=tuple(blocks), zeros=zeros,
         grad_names=grad_names, seed=seed, copies=copies,
     )
+
+
+@dataclasses.dataclass
+class _Accumulation:
+    """Which variables already have a gradient contribution, and which gradient arrays the
+    backward pass allocated itself (so that adding into them in place is safe)."""
+
+    contributed: set[str]
+    owned: set[str]
+
+    def assign(self, var: str, gname: str, expr: ir.Expr, arrays: bool) -> ir.GradAssign:
+        """`g = expr` first, `g += expr` later; `g = g + expr` for an array not owned."""
+        later = var in self.contributed
+        rebind = arrays and later and gname not in self.owned
+        if rebind or (not later and allocates(expr)):
+            self.owned.add(gname)
+        self.contributed.add(var)
+        return ir.GradAssign(gname, expr, later, rebind)
+
+    def scatter(self, var: str, gname: str, index: ir.Expr, expr: ir.Expr, fancy: bool,
+                like: ir.Name) -> ir.GradScatter:
+        """The gradient through `x[index]`: into zeros first, into a copy of an alias."""
+        later = var in self.contributed
+        copy = later and gname not in self.owned
+        self.owned.add(gname)
+        self.contributed.add(var)
+        return ir.GradScatter(gname, index, expr, fancy, init=None if later else like,
+                              copy=copy)
+
+    def masked(self, var: str, gname: str, source: ir.Expr, index: ir.Expr,
+               names: Names) -> ir.GradMasked:
+        """The gradient through `x[index] = v` to x: the upstream gradient, zeroed there."""
+        later = var in self.contributed
+        temp = names.fresh(f"{gname}_part") if later else None
+        rebind = later and gname not in self.owned
+        self.owned.add(gname)
+        self.contributed.add(var)
+        return ir.GradMasked(gname, source, index, temp, rebind=rebind)
+
+
+def _value_gradient(expr: ir.Expr, arg: ir.Name, types: dict) -> ir.Expr:
+    """The gradient through `x[index] = v` to v, summed to v's shape."""
+    t = types.get(arg.id)
+    if t is not None and t.kind == "float":
+        return ir.Call("np.sum", (expr,))
+    return ir.Call("_unbroadcast", (expr, arg))
 
 
 def unbroadcast(expr: ir.Expr, stmt: ir.Assign, arg: ir.Name, types: dict) -> ir.Expr:
