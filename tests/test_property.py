@@ -165,6 +165,13 @@ INCREASING = {
 DECREASING = {"erfc": math.erfc, "acos": math.acos}
 
 
+# What an expression node can be, weighted (by repetition) roughly by how many rules each
+# kind covers, so that every rule turns up in a few hundred programs.
+OPERATIONS = ("add", "sub", "mul", "div", "neg", "plus", "intpow", "realpow", "realpow",
+              "constpow", "exp", "exp", "log", "log", "log1p", "trig", "trig", "trig",
+              "invtrig", "invtrig", "atan2", "hypot", "abs", "extremum", "extremum", "gate")
+
+
 class Program:
     """Writes one random program; `draw` is hypothesis's."""
 
@@ -333,9 +340,7 @@ class Program:
     def expr(self, depth: int) -> X:
         if depth <= 0 or self.draw(st.integers(0, 4)) == 0:
             return self.leaf()
-        kind = self.pick(("add", "sub", "mul", "div", "neg", "intpow", "realpow", "constpow",
-                          "exp", "log", "log1p", "trig", "invtrig", "atan2", "hypot", "abs",
-                          "extremum", "gate", "plus"))
+        kind = self.pick(OPERATIONS)
         x = getattr(self, "op_" + kind)(depth - 1)
         if x.mag > LIMIT:
             x = self.squash(x)
@@ -452,7 +457,7 @@ class Program:
         return self.unary_call(self.pick(("abs", "fabs")), self.expr(d))
 
     def op_extremum(self, d):
-        args = [self.expr(d) for _ in range(self.draw(st.integers(2, 3)))]
+        args = [self.expr(d) for _ in range(self.draw(st.integers(2, 4)))]
         if self.coin():
             return self.call("max", args, max(a.lo for a in args), max(a.hi for a in args))
         return self.call("min", args, min(a.lo for a in args), min(a.hi for a in args))
@@ -489,7 +494,7 @@ class Program:
 
     def statement(self) -> str:
         kind = self.pick(("assign", "assign", "aug", "tuple", "annotated"))
-        depth = self.draw(st.integers(1, 3))
+        depth = self.draw(st.integers(1, 4))
         if kind in ("assign", "annotated"):
             target = self.fresh_target(set())
             value = self.expr(depth)
