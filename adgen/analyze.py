@@ -1,13 +1,15 @@
 """Analyze: which statements the gradient needs and which values carry derivatives.
 
 * varied — depends on a `wrt` input (forward activity), other than through a piecewise-
-  constant function such as `math.floor`;
-* useful — the output depends on it (backward activity);
-* active — both: only active variables get gradient variables.
+  constant function such as `math.floor` or a comparison;
+* useful — the output depends on it, or control flow does (a branch's test, a loop's bounds
+  or condition): the gradient function must compute it;
+* active — both varied and useful: only active variables get gradient variables.
 
-Statements that are not useful are dead for the gradient function and are dropped; the backward
-pass only reads operands and outputs of active statements, which are all useful, so no extra
-forward value needs saving in straight-line code.
+Statements that are not useful are dead for the gradient function and are dropped (a branch
+or loop with nothing useful inside goes too).  With loops a name may be assigned more than
+once (a loop-carried variable, a branch's merged result), so both properties are computed to
+a fixed point over the whole statement tree.
 """
 
 from __future__ import annotations
@@ -32,20 +34,77 @@ def _names(args) -> list[str]:
     return [a.id for a in args if isinstance(a, ir.Name)]
 
 
+def _edges(stmts, into: list) -> list:
+    """(target, operands, carries a derivative) for every assignment in the tree, loop-carried
+    assignments (`h = h_1` at the end of an iteration) included."""
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign):
+            into.append((stmt.target, _names(stmt.args),
+                         not REGISTRY[stmt.prim].nondifferentiable))
+        elif isinstance(stmt, ir.If):
+            _edges(stmt.body, into)
+            _edges(stmt.orelse, into)
+        else:
+            _edges(stmt.header, into)
+            _edges(stmt.body, into)
+            into.extend((name, _names([value]), True) for name, value in stmt.carried)
+    return into
+
+
+def _control(stmts, into: set) -> set:
+    """Names control flow reads: branch tests, loop bounds and conditions."""
+    for stmt in stmts:
+        if isinstance(stmt, ir.If):
+            into.update(_names([stmt.test]))
+            _control(stmt.body, into)
+            _control(stmt.orelse, into)
+        elif isinstance(stmt, ir.Loop):
+            into.update(_names(stmt.bounds))
+            if stmt.test is not None:
+                into.update(_names([stmt.test]))
+            _control(stmt.body, into)
+    return into
+
+
+def _prune(stmts, useful: frozenset) -> tuple:
+    kept = []
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign):
+            if stmt.target in useful:
+                kept.append(stmt)
+        elif isinstance(stmt, ir.If):
+            body, orelse = _prune(stmt.body, useful), _prune(stmt.orelse, useful)
+            if body or orelse:
+                kept.append(dataclasses.replace(stmt, body=body, orelse=orelse))
+        else:
+            carried = tuple((n, v) for n, v in stmt.carried if n in useful)
+            body = _prune(stmt.body, useful)
+            if body or carried:
+                kept.append(dataclasses.replace(stmt, body=body, carried=carried))
+    return tuple(kept)
+
+
 def analyze(fn: ir.Function, wrt: tuple[str, ...]) -> Facts:
+    edges = _edges(fn.body, [])
     varied = set(wrt)
-    for stmt in fn.body:
-        if REGISTRY[stmt.prim].nondifferentiable:
-            continue  # piecewise constant: carries no derivative
-        if any(n in varied for n in _names(stmt.args)):
-            varied.add(stmt.target)
-    useful: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for target, operands, differentiable in edges:
+            if differentiable and target not in varied and any(n in varied for n in operands):
+                varied.add(target)
+                changed = True
+    useful: set[str] = _control(fn.body, set())
     if isinstance(fn.output, ir.Name):
         useful.add(fn.output.id)
-    needed = []
-    for stmt in reversed(fn.body):
-        if stmt.target in useful:
-            useful.update(_names(stmt.args))
-            needed.append(stmt)
-    return Facts(frozenset(varied), frozenset(useful), tuple(reversed(needed)))
-
+    changed = True
+    while changed:
+        changed = False
+        for target, operands, _ in reversed(edges):
+            if target in useful:
+                new = [n for n in operands if n not in useful]
+                if new:
+                    useful.update(new)
+                    changed = True
+    frozen = frozenset(useful)
+    return Facts(frozenset(varied), frozen, _prune(fn.body, frozen))

@@ -12,6 +12,7 @@ import textwrap
 
 from adgen import ir
 from adgen.version import __version__
+from adgen.reverse import defined_on_all_paths
 from adgen.rules import instance_of, substitute
 
 # Python operator precedence, low to high.
@@ -260,22 +261,40 @@ def _pack_words(conditions: list[str], first: str, rest: str, close: str) -> lis
 
 
 def _all_exprs(grad: ir.Gradient):
-    for stmt in grad.forward:
+    for stmt in ir.assigns(grad.forward):
         expr = forward_expr(stmt)
         yield from (expr.args[1:] if stmt.prim == "setitem" else (expr,))
-    for block in grad.blocks:
-        for g in block.stmts:
-            if isinstance(g, ir.GradMasked):
-                yield g.index
-                continue
-            yield g.expr
-            if isinstance(g, ir.GradScatter):
-                yield g.index
-                yield ir.Call("np.zeros_like", ())  # the scatter's numpy
+    for g in _backward_statements(grad.blocks):
+        if isinstance(g, ir.GradMasked):
+            yield g.index
+            continue
+        if isinstance(g, ir.GradZero):
+            if g.array:
+                yield ir.Call("np.zeros_like", (ir.Name(g.like),))
+            continue
+        yield g.expr
+        if isinstance(g, ir.GradScatter):
+            yield g.index
+            yield ir.Call("np.zeros_like", ())  # the scatter's numpy
     for _, param in grad.zeros:
         t = grad.function.types.get(param)
         if t is not None and t.kind != "float":
             yield ir.Call("np.zeros_like", (ir.Name(param),))
+
+
+def _backward_statements(items):
+    """Every gradient statement of a backward tree."""
+    for item in items:
+        if isinstance(item, ir.BackwardBlock):
+            yield from item.stmts
+        elif isinstance(item, ir.BackwardIf):
+            yield from _backward_statements(item.body)
+            yield from _backward_statements(item.orelse)
+        elif isinstance(item, ir.BackwardLoop):
+            yield from item.before + item.entry + item.after
+            yield from _backward_statements(item.body)
+        else:
+            yield item
 
 
 def function_name(grad: ir.Gradient, value_and_grad: bool) -> str:
@@ -403,14 +422,14 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
     lines += _docstring(summary, "    ", '"""') + [""] + _docstring(
         f"{grad.seed} is the upstream gradient of the output {output}.", "    ") + ['    """']
     lines += shape_check(grad, function_name(grad, value_and_grad))
-    body = [line for stmt in grad.forward for line in forward_lines(stmt)]
+    body = forward_tree_lines(grad, grad.forward)
     if out_t is not None and out_t.kind == "unknown" and isinstance(fn.output, ir.Name):
         # the output may be an array: a gradient needs a scalar (or the upstream gradient)
         body.append(f"if np.ndim({fn.output.id}) != np.ndim({grad.seed}):")
         body.append('    raise ValueError("an array output needs its upstream gradient")')
     body += backward_lines(grad)
     for line in body:
-        lines.extend(fit(line))
+        lines.extend(_fit_nested(line))
     returned = _results(grad)
     if value_and_grad:
         grads_text = returned[0] if len(returned) == 1 else None
@@ -438,19 +457,96 @@ def _return_lines(returned: list[str]) -> list[str]:
     return [f"    return {returned[0] if returned else '()'}"]
 
 
+INDENT = "    "
+
+
+def _fit_nested(line: str, indent: str = INDENT) -> list[str]:
+    """`fit` for a body line that may carry its own block indentation."""
+    stripped = line.lstrip(" ")
+    return fit(stripped, indent + line[:len(line) - len(stripped)])
+
+
+def _test_source(test: ir.Operand) -> str:
+    return to_source(test)
+
+
+def forward_tree_lines(grad: ir.Gradient, stmts, in_loop: bool = False) -> list[str]:
+    """The forward statements, branches and loops as source lines (nested lines carry their
+    indentation); inside loops, each block ends by pushing what the backward pass needs."""
+    lines: list[str] = []
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign):
+            lines += forward_lines(stmt)
+        elif isinstance(stmt, ir.If):
+            lines.append(f"if {_test_source(stmt.test)}:")
+            for path, body, head in (("body", stmt.body, None), ("orelse", stmt.orelse,
+                                                                  "else:")):
+                inner = forward_tree_lines(grad, body, in_loop)
+                inner += _pushes(grad.saved.get((stmt.key, path), ()))
+                if head is not None:
+                    if not inner:
+                        continue
+                    lines.append(head)
+                lines += _indented(inner or ["pass"])
+        else:
+            if not in_loop:
+                for _, stack in _stacks(grad, [stmt]):
+                    lines.append(f"{stack} = []")
+            lines += _loop_lines(grad, stmt)
+    return lines
+
+
+def _loop_lines(grad: ir.Gradient, loop: ir.Loop) -> list[str]:
+    inner = forward_tree_lines(grad, loop.body, True)
+    inner += _pushes(grad.saved.get((loop.key, "body"), ()))
+    carried = [(c, e) for c, e in loop.carried if not (isinstance(e, ir.Name) and e.id == c)]
+    if any(isinstance(e, ir.Name) and e.id in dict(carried) for _, e in carried):
+        targets = ", ".join(c for c, _ in carried)
+        inner.append(f"{targets} = {', '.join(to_source(e) for _, e in carried)}")
+    else:
+        inner += [f"{c} = {to_source(e)}" for c, e in carried]
+    if loop.kind == "for":
+        bounds = ", ".join(to_source(b) for b in loop.bounds)
+        return [f"for {loop.index} in range({bounds}):"] + _indented(inner or ["pass"])
+    header = [line for stmt in loop.header for line in forward_lines(stmt)]
+    test = to_source(loop.test)
+    if len(loop.header) == 1 and loop.header[0].target == loop.test.id:
+        header, test = [], to_source(forward_expr(loop.header[0]))
+    lines = list(header)
+    if loop.counter:
+        lines.append(f"{loop.counter} = 0")
+        inner.append(f"{loop.counter} += 1")
+    return lines + [f"while {test}:"] + _indented(inner + header)
+
+
+def _pushes(saved) -> list[str]:
+    return [f"{stack}.append({name})" for name, stack in saved]
+
+
+def _indented(lines: list[str]) -> list[str]:
+    return [INDENT + line for line in lines]
+
+
+def _stacks(grad: ir.Gradient, stmts) -> list[tuple[str, str]]:
+    """The (value, stack) pairs of every block inside these statements, in order."""
+    found: list[tuple[str, str]] = []
+    for stmt in stmts:
+        if isinstance(stmt, ir.If):
+            for path, body in (("body", stmt.body), ("orelse", stmt.orelse)):
+                found += grad.saved.get((stmt.key, path), ())
+                found += _stacks(grad, body)
+        elif isinstance(stmt, ir.Loop):
+            found += grad.saved.get((stmt.key, "body"), ())
+            found += _stacks(grad, stmt.body)
+    return found
+
+
 def backward_lines(grad: ir.Gradient) -> list[str]:
-    """The backward pass: one commented block per differentiated forward statement, then
-    the copies of returned views and the explicit zeros."""
-    fn, body = grad.function, []
-    for block in grad.blocks:
-        body.append(comment_line(block.origin))
-        for g in block.stmts:
-            if isinstance(g, ir.GradScatter):
-                body.extend(_scatter_lines(g))
-            elif isinstance(g, ir.GradMasked):
-                body.extend(_masked_lines(g))
-            else:
-                body.append(_grad_line(g))
+    """The backward pass: one commented block per differentiated forward statement (in
+    branches and loops like the forward pass's), then the copies of returned views and the
+    explicit zeros."""
+    fn = grad.function
+    body = _backward_items(grad, grad.blocks)
     for name in grad.copies:
         param = next(p for p in grad.wrt if grad.grad_names[p] == name)
         if fn.types[param].kind == "array":
@@ -465,20 +561,84 @@ def backward_lines(grad: ir.Gradient) -> list[str]:
     return body
 
 
+def _backward_items(grad: ir.Gradient, items) -> list[str]:
+    body: list[str] = []
+    for item in items:
+        if isinstance(item, ir.BackwardBlock):
+            body.append(comment_line(item.origin))
+            for g in item.stmts:
+                if isinstance(g, ir.GradScatter):
+                    body.extend(_scatter_lines(g))
+                elif isinstance(g, ir.GradMasked):
+                    body.extend(_masked_lines(g))
+                else:
+                    body.append(_grad_line(g))
+        elif isinstance(item, ir.GradZero):
+            body.append(_zero_line(item))
+        elif isinstance(item, ir.GradAssign):
+            body.append(_grad_line(item))
+        elif isinstance(item, ir.BackwardIf):
+            origin = item.origin
+            body.append(f"# line {origin.pos.line}: if {_test_source(origin.test)}, backwards")
+            body.append(f"if {_test_source(origin.test)}:")
+            for path, sub, head in (("body", item.body, None), ("orelse", item.orelse,
+                                                                 "else:")):
+                inner = _pops(grad.saved.get((origin.key, path), ()))
+                inner += _backward_items(grad, sub)
+                if head is not None:
+                    if not inner:
+                        continue
+                    body.append(head)
+                body += _indented(inner or ["pass"])
+        else:
+            body += _backward_loop(grad, item)
+    return body
+
+
+def _backward_loop(grad: ir.Gradient, item: ir.BackwardLoop) -> list[str]:
+    loop = item.origin
+    lines = [_zero_line(z) for z in item.before]
+    if loop.kind == "for":
+        bounds = ", ".join(to_source(b) for b in loop.bounds)
+        lines.append(f"# line {loop.pos.line}: for {loop.index} in range({bounds}), "
+                     "backwards")
+        lines.append(f"for {loop.index} in reversed(range({bounds})):")
+    else:
+        lines.append(f"# line {loop.pos.line}: while loop, backwards ({loop.counter} "
+                     "iterations)")
+        lines.append(f"for _ in range({loop.counter}):")
+    inner = _pops(grad.saved.get((loop.key, "body"), ()))
+    inner += [_grad_line(g) for g in item.entry]
+    inner += _backward_items(grad, item.body)
+    inner += [_zero_line(z) for z in item.after]
+    return lines + _indented(inner or ["pass"])
+
+
+def _pops(saved) -> list[str]:
+    return [f"{name} = {stack}.pop()" for name, stack in reversed(saved)]
+
+
+def _zero_line(z: ir.GradZero) -> str:
+    return f"{z.target} = {'np.zeros_like(' + z.like + ')' if z.array else '0.0'}"
+
+
 def cached_names(grad: ir.Gradient) -> list[str]:
-    """The forward values (and inputs) the backward pass reads: a layer's cache."""
+    """The forward values (and inputs) the backward pass reads, and the stacks of values
+    saved inside loops: a layer's cache."""
     fn = grad.function
-    read: set[str] = set()
-    for block in grad.blocks:
-        for g in block.stmts:
-            exprs = [g.expr] if isinstance(g, ir.GradAssign) else \
-                [g.index, g.expr] + ([g.init] if g.init is not None else []) \
-                if isinstance(g, ir.GradScatter) else [g.source, g.index]
-            read |= {n.id for e in exprs for n in ir.walk(e) if isinstance(n, ir.Name)}
+    read = ir.backward_reads(grad.blocks)
     read |= {param for _, param in grad.zeros if fn.types.get(param) is not None
              and fn.types[param].kind != "float"}
-    order = [p.name for p in fn.params] + [stmt.target for stmt in grad.forward]
-    return [name for name in order if name in read]
+    order = [p.name for p in fn.params]
+    for stmt in grad.forward:
+        if isinstance(stmt, ir.Assign):
+            order.append(stmt.target)
+        elif isinstance(stmt, ir.If):
+            order += sorted(defined_on_all_paths(stmt.body) & defined_on_all_paths(stmt.orelse))
+        else:
+            order += [c for c, _ in stmt.carried] + ([stmt.counter] if stmt.counter else [])
+    stacks = [stack for _, stack in _stacks(grad, grad.forward)]
+    return [name for name in dict.fromkeys(order) if name in read] + stacks
 
 
 def emit_layer(grad: ir.Gradient) -> str:
@@ -492,9 +652,8 @@ def emit_layer(grad: ir.Gradient) -> str:
     lines += _closed_docstring(f"Forward pass of {fn.name}: returns ({output}, cache) for "
                                f"{fn.name}_backward.")
     lines += shape_check(grad, f"{fn.name}_forward")
-    for stmt in grad.forward:
-        for line in forward_lines(stmt):
-            lines.extend(fit(line))
+    for line in forward_tree_lines(grad, grad.forward):
+        lines.extend(_fit_nested(line))
     cache_text = "(" + ", ".join(cache) + ("," if len(cache) == 1 else "") + ")"
     lines.extend(fit(f"cache = {cache_text}"))
     lines.append(f"    return {output}, cache")
@@ -508,7 +667,7 @@ def emit_layer(grad: ir.Gradient) -> str:
         flat = f"    {', '.join(cache)}{',' if len(cache) == 1 else ''} = cache"
         lines += [flat] if len(flat) <= MAX_LINE else wrap_items("", cache, " = cache", "    ")
     for line in backward_lines(grad):
-        lines.extend(fit(line))
+        lines.extend(_fit_nested(line))
     lines += _return_lines(_results(grad))
     return "\n".join(lines) + "\n"
 

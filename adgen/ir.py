@@ -15,7 +15,7 @@ statement kinds when control flow is added, which is why bodies are tuples of `S
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,7 +194,59 @@ class Assign:
     types: tuple = ()  # the operands' shapes.VType, when the function uses arrays
 
 
-Stmt = Assign
+@dataclasses.dataclass(frozen=True)
+class If:
+    """`if test: body else: orelse`.  `test` is a name the forward pass computed (a recorded
+    condition the backward pass tests again).  A variable assigned on either path and read
+    afterwards is assigned under the same (merged) name on both paths."""
+
+    test: Operand
+    body: tuple["Stmt", ...]
+    orelse: tuple["Stmt", ...]
+    pos: Pos
+    key: int = 0  # unique within the function
+
+
+@dataclasses.dataclass(frozen=True)
+class Loop:
+    """`for index in range(*bounds)` (kind "for") or `while test` (kind "while").
+
+    `carried` are the loop-carried variables: (name, value at the end of the body) -- `name`
+    holds the value on entry to each iteration and after the loop, and the end of each
+    iteration assigns it (`h = h_1`).  A while loop's condition is computed by `header`
+    (before the loop and again at the end of each iteration) into `test`, and `counter`
+    counts the iterations for the backward pass."""
+
+    kind: str
+    body: tuple["Stmt", ...]
+    carried: tuple[tuple[str, Operand], ...]
+    pos: Pos
+    index: Optional[str] = None
+    bounds: tuple[Operand, ...] = ()
+    header: tuple["Stmt", ...] = ()
+    test: Optional[Operand] = None
+    counter: Optional[str] = None
+    key: int = 0  # unique within the function
+
+
+Stmt = Union[Assign, If, Loop]
+
+
+def assigns(stmts) -> "Iterator[Assign]":
+    """Every Assign in a statement tree, in source order (loop headers included)."""
+    for stmt in stmts:
+        if isinstance(stmt, Assign):
+            yield stmt
+        elif isinstance(stmt, If):
+            yield from assigns(stmt.body)
+            yield from assigns(stmt.orelse)
+        else:
+            yield from assigns(stmt.header)
+            yield from assigns(stmt.body)
+
+
+def is_flat(stmts) -> bool:
+    return all(isinstance(s, Assign) for s in stmts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,7 +268,8 @@ class ModuleConst:
 
 @dataclasses.dataclass(frozen=True)
 class Function:
-    """A staged forward function: straight-line `body`, result in `output`."""
+    """A staged forward function: `body` (statements, branches and loops), result in
+    `output`."""
 
     name: str
     params: tuple[Param, ...]
@@ -287,15 +340,91 @@ class BackwardBlock:
 
 
 @dataclasses.dataclass(frozen=True)
+class GradZero:
+    """`target = 0.0` (a float) or `target = np.zeros_like(like)`: a gradient with no
+    contribution on some path, or an accumulator set up before a backward loop."""
+
+    target: str
+    like: str
+    array: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class BackwardIf:
+    """The backward pass of an `if`: the same recorded test, each path's statements reversed."""
+
+    origin: If
+    body: tuple["BackwardItem", ...]
+    orelse: tuple["BackwardItem", ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class BackwardLoop:
+    """The backward pass of a loop: `before` it the accumulators of gradients flowing out of
+    the loop; each iteration, in reverse order, pops the values it needs (`restores`: (name,
+    stack)), hands the carried variables' gradients to their end-of-body values (`entry`),
+    runs the reversed body, and zeroes carried gradients that got no contribution (`after`).
+    What each iteration saves and restores is in `Gradient.saved`."""
+
+    origin: Loop
+    before: tuple[GradZero, ...]
+    entry: tuple[GradAssign, ...]
+    body: tuple["BackwardItem", ...]
+    after: tuple[GradZero, ...]
+
+
+BackwardItem = Union[BackwardBlock, BackwardIf, BackwardLoop]
+
+
+@dataclasses.dataclass(frozen=True)
 class Gradient:
     """A differentiated function: the forward statements it needs, then the backward blocks."""
 
     function: Function
     wrt: tuple[str, ...]
     forward: tuple[Stmt, ...]
-    blocks: tuple[BackwardBlock, ...]
+    blocks: tuple[BackwardItem, ...]
     zeros: tuple[tuple[str, str], ...]  # (gradient name, input) for inputs with no path
     grad_names: dict[str, str]  # variable -> its gradient's name
     seed: str  # name of the upstream-gradient parameter
     single: bool = False  # return the one gradient itself rather than a 1-tuple
     copies: tuple[str, ...] = ()  # returned array gradients that would be views or aliases
+    # (loop or branch key, path) -> ((value, stack), ...): what a block inside a loop pushes
+    # at its end for the backward pass, which pops it at the start of the reversed block;
+    # path is "body" or "orelse" (of an if)
+    saved: dict = dataclasses.field(default_factory=dict)
+
+
+def backward_reads(items) -> set[str]:
+    """Every name the backward pass reads (forward values among them)."""
+    read: set[str] = set()
+
+    def exprs(item):
+        if isinstance(item, BackwardBlock):
+            for g in item.stmts:
+                if isinstance(g, GradAssign):
+                    yield g.expr
+                elif isinstance(g, GradScatter):
+                    yield from (g.index, g.expr) + ((g.init,) if g.init is not None else ())
+                else:
+                    yield from (g.source, g.index)
+        elif isinstance(item, GradAssign):
+            yield item.expr
+        elif isinstance(item, GradZero):
+            yield Name(item.like)
+        elif isinstance(item, BackwardIf):
+            yield item.origin.test
+            for sub in item.body + item.orelse:
+                yield from exprs(sub)
+        else:
+            loop = item.origin
+            yield from loop.bounds
+            if loop.counter:
+                yield Name(loop.counter)
+            for sub in item.before + item.entry + item.body + item.after:
+                yield from exprs(sub)
+
+    for item in items:
+        for e in exprs(item):
+            read |= {n.id for n in walk(e) if isinstance(n, Name)}
+    return read

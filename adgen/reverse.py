@@ -9,6 +9,7 @@ never receive a contribution get an explicit zero.
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
 from adgen import ir
 from adgen.analyze import Facts
@@ -19,10 +20,21 @@ from adgen.shapes import reduction_axes
 
 
 def _taken_names(fn: ir.Function) -> set[str]:
-    names = {p.name for p in fn.params} | {s.target for s in fn.body}
+    names = {p.name for p in fn.params} | {s.target for s in ir.assigns(fn.body)}
+    names |= {n for loop in _loops(fn.body) for n in (loop.index, loop.counter) if n}
     names |= {c.name for c in fn.consts}
     names.add(fn.name)
     return names
+
+
+def _loops(stmts):
+    for stmt in stmts:
+        if isinstance(stmt, ir.If):
+            yield from _loops(stmt.body)
+            yield from _loops(stmt.orelse)
+        elif isinstance(stmt, ir.Loop):
+            yield stmt
+            yield from _loops(stmt.body)
 
 
 def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
@@ -34,14 +46,63 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
     for p in wrt:  # the inputs' gradients get their d<name> first: they are the results
         grad_names[p] = names.gradient(p)
     seed = names.fresh(f"d{fn.output_stem}")
+    state = _Accumulation(set(), set())
     if isinstance(fn.output, ir.Name):
         grad_names[fn.output.id] = seed
+        state.contributed.add(fn.output.id)
 
-    state = _Accumulation(set(), set())
-    blocks: list[ir.BackwardBlock] = []
-    for stmt in reversed(facts.needed):
+    reverser = _Reverser(fn, facts, names, grad_names)
+    blocks = reverser.block(facts.needed, state)
+    contributed, owned = state.contributed, state.owned
+
+    zeros = tuple((grad_names[p], p) for p in wrt if p not in contributed)
+    # Every statement the output needs is computed, even where no backward line reads it:
+    # the forward pass is also where the function's domain is checked (math.log of a negative
+    # number raises), and a gradient is never returned where the function is undefined.
+    # A returned array gradient is the caller's own array: not a read-only view
+    # (np.broadcast_to), and not the caller's dout passed straight through.
+    copies = tuple(grad_names[p] for p in wrt if p in contributed
+                   and grad_names[p] not in owned and fn.types.get(p) is not None
+                   and fn.types[p].kind in ("array", "unknown"))
+    saved = plan_saves(facts.needed, blocks, names)
+    return ir.Gradient(
+        function=fn, wrt=wrt, forward=facts.needed, blocks=tuple(blocks), zeros=zeros,
+        grad_names=grad_names, seed=seed, copies=copies, saved=saved,
+    )
+
+
+class _Reverser:
+    """Walks statement blocks backwards, building the backward items."""
+
+    def __init__(self, fn: ir.Function, facts: Facts, names: Names, grad_names: dict):
+        self.fn, self.facts, self.names, self.grad_names = fn, facts, names, grad_names
+
+    def gname(self, var: str) -> str:
+        if var not in self.grad_names:
+            self.grad_names[var] = self.names.gradient(var)
+        return self.grad_names[var]
+
+    def zero(self, var: str) -> ir.GradZero:
+        t = self.fn.types.get(var)
+        return ir.GradZero(self.gname(var), var, t is not None and t.kind != "float")
+
+    def block(self, stmts, state: "_Accumulation") -> list:
+        items: list = []
+        for stmt in reversed(stmts):
+            if isinstance(stmt, ir.Assign):
+                block = self.assign(stmt, state)
+            elif isinstance(stmt, ir.If):
+                block = self.branch(stmt, state)
+            else:
+                block = self.loop(stmt, state)
+            if block is not None:
+                items.append(block)
+        return items
+
+    def assign(self, stmt: ir.Assign, state: "_Accumulation") -> Optional[ir.BackwardBlock]:
+        fn, facts, grad_names, names = self.fn, self.facts, self.grad_names, self.names
         if not facts.active(stmt.target) or stmt.target not in grad_names:
-            continue
+            return None
         inst = instance_of(stmt)
         mapping = dict(zip(inst.slots, stmt.args))
         mapping["out"] = ir.Name(stmt.target)
@@ -51,9 +112,7 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
         for position, (template, arg) in enumerate(zip(inst.grads, stmt.args)):
             if not (isinstance(arg, ir.Name) and facts.active(arg.id)) or position in passive:
                 continue
-            if arg.id not in grad_names:
-                grad_names[arg.id] = names.gradient(arg.id)
-            gname = grad_names[arg.id]
+            gname = self.gname(arg.id)
             expr = simplify(substitute(template, mapping))
             if stmt.prim == "setitem" and position == 0:
                 index = substitute(inst.forward.args[2].item, mapping)
@@ -67,23 +126,132 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
                 elif fn.types:
                     expr = unbroadcast(expr, stmt, arg, fn.types)
                 out.append(state.assign(arg.id, gname, expr, arrays=bool(fn.types)))
-        if out:
-            blocks.append(ir.BackwardBlock(stmt, tuple(out)))
-    contributed, owned = state.contributed, state.owned
+        return ir.BackwardBlock(stmt, tuple(out)) if out else None
 
-    zeros = tuple((grad_names[p], p) for p in wrt if p not in contributed)
-    # Every statement the output needs is computed, even where no backward line reads it:
-    # the forward pass is also where the function's domain is checked (math.log of a negative
-    # number raises), and a gradient is never returned where the function is undefined.
-    # A returned array gradient is the caller's own array: not a read-only view
-    # (np.broadcast_to), and not the caller's dout passed straight through.
-    copies = tuple(grad_names[p] for p in wrt if p in contributed
-                   and grad_names[p] not in owned and fn.types.get(p) is not None
-                   and fn.types[p].kind in ("array", "unknown"))
-    return ir.Gradient(
-        function=fn, wrt=wrt, forward=facts.needed, blocks=tuple(blocks), zeros=zeros,
-        grad_names=grad_names, seed=seed, copies=copies,
-    )
+    def branch(self, stmt: ir.If, state: "_Accumulation") -> Optional[ir.BackwardIf]:
+        """Each path reversed from the same state; a gradient first set on one path only is
+        set to zero on the other, so that it is defined after the `if` whichever path ran."""
+        paths = []
+        for stmts in (stmt.body, stmt.orelse):
+            local = state.copy()
+            paths.append((self.block(stmts, local), local))
+        (body, s_body), (orelse, s_else) = paths
+        for items, mine, other in ((body, s_body, s_else), (orelse, s_else, s_body)):
+            for var in sorted(other.contributed - mine.contributed,
+                              key=lambda v: self.grad_names[v]):
+                items.append(self.zero(var))
+                mine.owned.add(self.grad_names[var])
+        state.contributed = s_body.contributed | s_else.contributed
+        state.owned = s_body.owned & s_else.owned
+        if not body and not orelse:
+            return None
+        return ir.BackwardIf(stmt, tuple(body), tuple(orelse))
+
+    def loop(self, stmt: ir.Loop, state: "_Accumulation") -> Optional[ir.BackwardLoop]:
+        """A backward loop: iterations in reverse, gradients flowing out of the loop
+        accumulated across iterations (set to zero before it), the carried variables'
+        gradients handed from one reversed iteration to the next."""
+        carried = [(c, e) for c, e in stmt.carried if self.facts.active(c)]
+        local = {s.target for s in ir.assigns(stmt.body)}
+        trial = self._iteration(stmt, carried, state.copy())
+        if trial is None:
+            return None
+        touched = trial[3].contributed - state.contributed - local - {c for c, _ in carried}
+        before = []
+        for var in sorted(touched, key=lambda v: self.grad_names[v]):
+            before.append(self.zero(var))
+            state.contributed.add(var)
+            state.owned.add(self.grad_names[var])
+        for c, _ in carried:
+            if c not in state.contributed:  # the final value does not reach the output
+                before.append(self.zero(c))
+                state.contributed.add(c)
+        entry, body, after, _ = self._iteration(stmt, carried, state.copy())
+        for c, _ in carried:
+            state.owned.discard(self.grad_names[c])
+        return ir.BackwardLoop(stmt, tuple(before), tuple(entry), tuple(body), tuple(after))
+
+    def _iteration(self, stmt: ir.Loop, carried, state: "_Accumulation"):
+        for c, _ in carried:
+            state.contributed.add(c)  # the gradient of its value at the end of the iteration
+        arrays = bool(self.fn.types)
+        entry = []
+        for c, e in carried:
+            if isinstance(e, ir.Name) and self.facts.active(e.id):
+                entry.append(state.assign(e.id, self.gname(e.id), ir.Name(self.gname(c)),
+                                          arrays=arrays))
+        for c, _ in carried:  # from here on, c's gradient is that of its value on entry
+            state.contributed.discard(c)
+            state.owned.discard(self.grad_names[c])
+        body = self.block(stmt.body, state)
+        if not body and not entry:
+            return None
+        after = [self.zero(c) for c, _ in carried if c not in state.contributed]
+        for c, _ in carried:
+            state.contributed.add(c)
+        return entry, body, after, state
+
+
+def plan_saves(forward, blocks, names: Names) -> dict:
+    """What each block inside a loop saves for the backward pass: the values the backward
+    pass reads that the block defines.  A loop body saves the values defined on every path
+    through it (and the carried variables' values on entry); a branch inside a loop saves
+    the values only that path defines.  Each (block, value) gets its own stack."""
+    reads = ir.backward_reads(blocks)
+    saved: dict = {}
+
+    def walk(stmts, in_loop: bool, outer: set) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, ir.If):
+                for path, body in (("body", stmt.body), ("orelse", stmt.orelse)):
+                    defined = defined_on_all_paths(body)
+                    if in_loop:
+                        own = [n for n in _definition_order(body) if n in defined
+                               and n not in outer and n in reads]
+                        if own:
+                            saved[(stmt.key, path)] = tuple(
+                                (n, names.fresh(f"{n}_saved")) for n in own)
+                    walk(body, in_loop, outer | defined)
+            elif isinstance(stmt, ir.Loop):
+                defined = defined_on_all_paths(stmt.body) | {c for c, _ in stmt.carried}
+                order = [c for c, _ in stmt.carried] + _definition_order(stmt.body)
+                own = [n for n in dict.fromkeys(order) if n in defined and n in reads]
+                if own:
+                    saved[(stmt.key, "body")] = tuple((n, names.fresh(f"{n}_saved"))
+                                                      for n in own)
+                walk(stmt.body, True, defined)
+
+    walk(forward, False, set())
+    return saved
+
+
+def defined_on_all_paths(stmts) -> set[str]:
+    """Names a block assigns whichever way its branches go (loop bodies may not run)."""
+    defined: set[str] = set()
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign):
+            defined.add(stmt.target)
+        elif isinstance(stmt, ir.If):
+            defined |= defined_on_all_paths(stmt.body) & defined_on_all_paths(stmt.orelse)
+        else:
+            defined |= {c for c, _ in stmt.carried}
+            if stmt.counter:
+                defined.add(stmt.counter)
+            defined |= {s.target for s in stmt.header}
+    return defined
+
+
+def _definition_order(stmts) -> list[str]:
+    order: list[str] = []
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign):
+            order.append(stmt.target)
+        elif isinstance(stmt, ir.If):
+            order += _definition_order(stmt.body) + _definition_order(stmt.orelse)
+        else:
+            order += [s.target for s in stmt.header] + [c for c, _ in stmt.carried]
+            order += [stmt.counter] if stmt.counter else []
+    return list(dict.fromkeys(order))
 
 
 @dataclasses.dataclass
@@ -93,6 +261,9 @@ class _Accumulation:
 
     contributed: set[str]
     owned: set[str]
+
+    def copy(self) -> "_Accumulation":
+        return _Accumulation(set(self.contributed), set(self.owned))
 
     def assign(self, var: str, gname: str, expr: ir.Expr, arrays: bool) -> ir.GradAssign:
         """`g = expr` first, `g += expr` later; `g = g + expr` for an array not owned."""
