@@ -32,6 +32,7 @@ CODES: dict[str, str] = {
     "AD203": "name used before assignment",
     "AD204": "unpacking mismatch",
     "AD205": "reserved name",
+    "AD206": "recursive call",
     "AD301": "no derivative rule",
     "AD302": "wrong number of arguments",
     "AD303": "unsupported call form",

@@ -10,6 +10,7 @@ constant of the same name exists.
 from __future__ import annotations
 
 import difflib
+from typing import Optional
 
 import libcst as cst
 
@@ -29,17 +30,15 @@ AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.Divi
 BIN_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power,
                  cst.MatrixMultiply)
 
-CONTROL_FLOW_HELP = (
-    "control flow is not supported yet; for a piecewise function use max(), min() or abs()"
-)
+CONDITION_HELP = ("test one comparison at a time: nest the if statements, or use "
+                  "(a < b) * (b < c) as a mask")
+LOOP_EXIT_HELP = ("leave the loop through its condition (while ...) or its range; break and "
+                  "continue are not supported")
 _STATEMENT_MESSAGES = {
-    cst.If: ("'if' statement", CONTROL_FLOW_HELP),
-    cst.For: ("'for' loop", "loops are not supported yet; unroll the loop by hand"),
-    cst.While: ("'while' loop", "loops are not supported yet; unroll the loop by hand"),
     cst.Try: ("'try' statement", "remove the exception handling from the differentiated function"),
     cst.With: ("'with' statement", "move the context manager out of the differentiated function"),
-    cst.FunctionDef: ("nested function definition", "define helpers at module level and inline "
-                      "them by hand; calls between functions are not supported yet"),
+    cst.FunctionDef: ("nested function definition", "define helpers at module level and call "
+                      "them"),
     cst.ClassDef: ("class definition", "define classes outside the differentiated function"),
     cst.Global: ("'global' statement", "pass the value in as a parameter instead"),
     cst.Nonlocal: ("'nonlocal' statement", "pass the value in as a parameter instead"),
@@ -48,13 +47,12 @@ _STATEMENT_MESSAGES = {
     cst.Del: ("'del' statement", "remove it; local variables need no deleting"),
     cst.Assert: ("'assert' statement", "check inputs before calling the function"),
     cst.Raise: ("'raise' statement", "check inputs before calling the function"),
-    cst.Break: ("'break' statement", "loops are not supported yet"),
-    cst.Continue: ("'continue' statement", "loops are not supported yet"),
+    cst.Break: ("'break' statement", LOOP_EXIT_HELP),
+    cst.Continue: ("'continue' statement", LOOP_EXIT_HELP),
 }
 _EXPRESSION_MESSAGES = {
     cst.Lambda: ("lambda", "write the computation inline or as a module-level constant"),
-    cst.BooleanOperation: ("boolean operator", CONTROL_FLOW_HELP),
-    cst.IfExp: ("conditional expression", CONTROL_FLOW_HELP),
+    cst.BooleanOperation: ("boolean operator", CONDITION_HELP),
     cst.Tuple: ("tuple", "tuples are only supported on both sides of an unpacking assignment"),
     cst.List: ("list", "pass scalars as separate parameters"),
     cst.Dict: ("dict", "pass scalars as separate parameters"),
@@ -73,7 +71,7 @@ _EXPRESSION_MESSAGES = {
     cst.Ellipsis: ("'...'", "only numeric constants are supported"),
 }
 _SIMPLE_EXPRESSIONS = (cst.Name, cst.Attribute, cst.Integer, cst.Float, cst.BinaryOperation,
-                       cst.UnaryOperation, cst.Call, cst.Comparison, cst.Subscript)
+                       cst.UnaryOperation, cst.Call, cst.Comparison, cst.Subscript, cst.IfExp)
 
 
 _BINDING_EXPRESSIONS = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
@@ -96,6 +94,47 @@ def function_body(fn: cst.FunctionDef) -> list[cst.BaseStatement | cst.BaseSmall
     return [cst.SimpleStatementLine(body=fn.body.body)]
 
 
+def block_statements(suite: cst.BaseSuite) -> list[cst.CSTNode]:
+    """The statements of a block, `a = 1; b = 2` split, compound statements as they are."""
+    if isinstance(suite, cst.IndentedBlock):
+        flat: list[cst.CSTNode] = []
+        for stmt in suite.body:
+            flat.extend(stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [stmt])
+        return flat
+    return list(suite.body)
+
+
+def returns_on_all_paths(stmts) -> bool:
+    """Whether a block always ends in a return (through every branch of a final `if`)."""
+    for stmt in stmts:
+        if isinstance(stmt, cst.Return):
+            return True
+        if isinstance(stmt, cst.If) and returns_on_all_paths(block_statements(stmt.body)) \
+                and returns_on_all_paths(else_statements(stmt)):
+            return True
+    return False
+
+
+def may_return(stmts) -> bool:
+    """Whether a block returns on some path."""
+    for stmt in stmts:
+        if isinstance(stmt, cst.Return):
+            return True
+        if isinstance(stmt, cst.If) and (may_return(block_statements(stmt.body))
+                                         or may_return(else_statements(stmt))):
+            return True
+    return False
+
+
+def else_statements(stmt: cst.If) -> list[cst.CSTNode]:
+    """The statements of an `if`'s else path: an `elif` is an `if` alone in it."""
+    if stmt.orelse is None:
+        return []
+    if isinstance(stmt.orelse, cst.If):
+        return [stmt.orelse]
+    return block_statements(stmt.orelse.body)
+
+
 def small_statements(fn: cst.FunctionDef):
     """(statement, is_last) for every statement, compound statements included as they are."""
     stmts = function_body(fn)
@@ -110,29 +149,49 @@ def small_statements(fn: cst.FunctionDef):
 
 def assigned_names(fn: cst.FunctionDef) -> set[str]:
     """Every name the function assigns (so Python treats it as local), in nested blocks too."""
-    names: set[str] = set()
-    pending: list[cst.CSTNode] = list(function_body(fn))
-    while pending:
-        node = pending.pop()
+    return set(assigned_in(function_body(fn)))
+
+
+def assigned_in(statements) -> list[str]:
+    """The names a block assigns, nested blocks and loop variables included, in the order
+    of their first assignment in the source."""
+    names: list[str] = []
+
+    def visit(node: cst.CSTNode) -> None:
         if isinstance(node, cst.SimpleStatementLine):
-            pending.extend(node.body)
-        elif isinstance(node, cst.Assign):
+            for small in node.body:
+                visit(small)
+            return
+        if isinstance(node, cst.Assign):
             for target in node.targets:
-                _target_names(target.target, names)
+                names.extend(_ordered_targets(target.target))
         elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
             if not isinstance(node, cst.AnnAssign) or node.value is not None:
-                _target_names(node.target, names)
+                names.extend(_ordered_targets(node.target))
         elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            names.add(node.name.value)
+            names.append(node.name.value)
         elif isinstance(node, cst.BaseCompoundStatement):
             if isinstance(node, cst.For):
-                _target_names(node.target, names)
-            pending.extend(c for c in node.children
-                           if isinstance(c, (cst.BaseSuite, cst.BaseStatement, cst.Else,
-                                             cst.ExceptHandler, cst.Finally, cst.If)))
+                names.extend(_ordered_targets(node.target))
+            for child in node.children:
+                if isinstance(child, (cst.BaseSuite, cst.BaseStatement, cst.Else,
+                                      cst.ExceptHandler, cst.Finally, cst.If)):
+                    visit(child)
         elif isinstance(node, (cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.Finally)):
-            pending.extend(node.children)
-    return names
+            for child in node.children:
+                visit(child)
+
+    for stmt in statements:
+        visit(stmt)
+    return list(dict.fromkeys(names))
+
+
+def _ordered_targets(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for el in target.elements for n in _ordered_targets(el.value)]
+    return []
 
 
 def _target_names(target: cst.BaseExpression, into: set[str]) -> None:
@@ -146,7 +205,8 @@ def _target_names(target: cst.BaseExpression, into: set[str]) -> None:
 class Fence:
     """Checks one function; `check()` returns the list of diagnostics (empty if accepted)."""
 
-    def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef):
+    def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef,
+                 calls: tuple[str, ...] = (), checked: Optional[set] = None):
         self.parsed = parsed
         self.scope = parsed.scope
         self.fn = fn
@@ -154,6 +214,10 @@ class Fence:
         self.params: set[str] = set()
         self.defined: set[str] = set()
         self.locals = assigned_names(fn)
+        self.calls = calls + (fn.name.value,)  # the chain of calls that led here
+        self.checked = checked if checked is not None else set()  # helpers already fenced
+        self.callee = bool(calls)
+        self.loop_depth = 0
 
     def report(self, code: str, node: cst.CSTNode, message: str, help: str = "") -> None:
         self.diagnostics.append(self.parsed.diagnostic(code, node, message, help))
@@ -165,14 +229,104 @@ class Fence:
         for dec in self.fn.decorators:
             self.check_decorator(dec)
         self.check_params(self.fn.params)
-        statements = small_statements(self.fn)
-        returned = False
-        for index, (stmt, is_last) in enumerate(statements):
-            returned |= self.check_statement(stmt, is_first=index == 0, is_last=is_last)
-        if not returned:
+        statements = [s for s, _ in small_statements(self.fn)]
+        if not self.check_block(statements, first=True):
             self.report("AD104", self.fn.name, f"function '{self.fn.name.value}' does not end "
-                        "with a return statement", "return the value to differentiate")
+                        "with a return statement", "return the value to differentiate "
+                        "(on every path through its branches)")
         return self.diagnostics
+
+    def check_block(self, statements, first: bool = False) -> bool:
+        """Check a block's statements in order; True if it returns on every path.  After an
+        `if` a name counts as assigned if every path that goes on assigned it."""
+        for index, stmt in enumerate(statements):
+            if isinstance(stmt, cst.If):
+                if self.check_if(stmt):
+                    self.check_unreachable(statements[index + 1:])
+                    return True
+            elif isinstance(stmt, cst.For):
+                self.check_for(stmt)
+            elif isinstance(stmt, cst.While):
+                self.check_while(stmt)
+            elif self.check_statement(stmt, is_first=first and index == 0, is_last=True):
+                self.check_unreachable(statements[index + 1:])
+                return True
+        return False
+
+    def check_unreachable(self, rest) -> None:
+        if rest:
+            self.report("AD104", rest[0], "statement after a return is never run",
+                        "remove it, or move the return after it")
+
+    def check_if(self, stmt: cst.If) -> bool:
+        self.check_condition(stmt.test)
+        before = set(self.defined)
+        returns_body = self.check_block(block_statements(stmt.body))
+        after_body = self.defined
+        self.defined = set(before)
+        returns_else = self.check_block(else_statements(stmt))
+        after_else = self.defined
+        if returns_body and returns_else:
+            self.defined = before | after_body | after_else
+        elif returns_body:
+            self.defined = after_else
+        elif returns_else:
+            self.defined = after_body
+        else:
+            self.defined = after_body & after_else
+        return returns_body and returns_else
+
+    def check_condition(self, test: cst.BaseExpression) -> None:
+        self.check_expr(test)
+
+    def check_loop_body(self, stmt: cst.For | cst.While, targets: set[str]) -> None:
+        if stmt.orelse is not None:
+            self.report("AD101", stmt.orelse, "'else' clause of a loop is not supported",
+                        "put the statements after the loop")
+        before = set(self.defined)
+        self.defined |= targets
+        self.loop_depth += 1
+        self.check_block(block_statements(stmt.body))
+        self.loop_depth -= 1
+        self.defined = before  # the body may run zero times
+
+    def check_for(self, stmt: cst.For) -> None:
+        iterable, targets = stmt.iter, set()
+        call = iterable if isinstance(iterable, cst.Call) else None
+        callee = self.scope.qualify(call.func) if call is not None else None
+        if callee in ("range", "enumerate") and not any(a.keyword or a.star for a in call.args):
+            n = len(call.args)
+            if (callee == "range" and not 1 <= n <= 3) or (callee == "enumerate" and n != 1):
+                self.report("AD302", call, f"'{callee}' takes "
+                            f"{'1 to 3 arguments' if callee == 'range' else '1 argument'} "
+                            f"here, got {n}", "use range(stop), range(start, stop) or "
+                            "range(start, stop, step), or enumerate(x)")
+            for arg in call.args:
+                self.check_expr(arg.value)
+        elif isinstance(iterable, cst.Name):
+            self.check_expr(iterable)
+        else:
+            self.report("AD101", iterable, "loop over this kind of iterable is not supported",
+                        "loop over range(...), an array (its first axis), or enumerate(array)")
+        target = stmt.target
+        if callee == "enumerate":
+            ok = isinstance(target, cst.Tuple) and len(target.elements) == 2 and all(
+                isinstance(el.value, cst.Name) for el in target.elements)
+        else:
+            ok = isinstance(target, cst.Name)
+        if not ok:
+            self.report("AD105", target, "unsupported loop variable",
+                        "use one name (for t in range(T)), or two with enumerate (for i, x "
+                        "in enumerate(xs))")
+        else:
+            _target_names(target, targets)
+            for el in (target.elements if isinstance(target, cst.Tuple) else [target]):
+                self.check_name_free(el.value if isinstance(el, cst.Element) else el)
+        self.check_loop_body(stmt, targets)
+
+    def check_while(self, stmt: cst.While) -> None:
+        self.check_condition(stmt.test)
+        self.check_loop_body(stmt, set())
 
     # ------------------------------------------------------------ header
 
@@ -255,6 +409,10 @@ class Fence:
         if is_shape(value):  # N, D = x.shape
             self.check_expr(value.value)
             return
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) \
+                and value.func.value in self.scope.functions:  # a, b = helper(x)
+            self.check_expr(value)
+            return
         if not isinstance(value, (cst.Tuple, cst.List)):
             self.report("AD204", value, "can only unpack a literal tuple of expressions",
                         "write a, b = expr1, expr2, or assign the names one by one")
@@ -300,15 +458,24 @@ class Fence:
         self.define(stmt.target)
 
     def check_return(self, stmt: cst.Return, is_last: bool) -> None:
-        if not is_last:
-            self.report("AD104", stmt, "return before the end of the function",
-                        "return once, as the last statement")
+        if self.loop_depth:
+            self.report("AD104", stmt, "return inside a loop",
+                        "assign the result to a variable and return it after the loop")
         if stmt.value is None:
             self.report("AD104", stmt, "return without a value",
                         "return the scalar to differentiate")
-        elif isinstance(stmt.value, (cst.Tuple, cst.List)):
+        elif isinstance(stmt.value, (cst.Tuple, cst.List)) and (
+                not self.callee or not isinstance(stmt.value, cst.Tuple)):
             self.report("AD104", stmt.value, "returning several values",
-                        "return a single scalar; differentiate each output separately")
+                        "return a single scalar; differentiate each output separately "
+                        "(a helper it calls may return a tuple)")
+        elif isinstance(stmt.value, cst.Tuple):
+            for el in stmt.value.elements:
+                if isinstance(el, cst.StarredElement):
+                    self.report("AD204", el, "starred expression in a return",
+                                "return the values one by one")
+                else:
+                    self.check_expr(el.value)
         else:
             self.check_expr(stmt.value)
 
@@ -419,6 +586,13 @@ class _ExpressionChecker:
         self.check(node.comparisons[0].comparator)
         return False
 
+    def visit_IfExp(self, node: cst.IfExp) -> bool:
+        """`a if c else b`: each value is computed only when chosen (a branch)."""
+        self.check(node.test)
+        self.check(node.body)
+        self.check(node.orelse)
+        return False
+
     def visit_Subscript(self, node: cst.Subscript) -> bool:
         """`x.shape[k]`, and indexing: slices, ints, integer and boolean arrays, np.newaxis."""
         if shape_index(node) is not None:
@@ -475,9 +649,7 @@ class _ExpressionChecker:
                          "call a math function or a builtin")
             return
         if isinstance(func, cst.Name) and func.value in self.scope.functions:
-            fence.report("AD301", func, f"call to function '{func.value}' defined in this file",
-                         "calls between functions are not supported yet; inline the helper "
-                         "by hand")
+            self.check_helper_call(node, func.value)
             return
         if is_value_attribute(func, self.scope, fence.defined | fence.locals):
             name = "." + func.attr.value  # a method: x.sum(axis=0)
@@ -499,6 +671,44 @@ class _ExpressionChecker:
             fence.report("AD301", func, f"no derivative rule for '{name}'", _suggest(name))
             return
         self.check_arguments(node, name, rule)
+
+    def check_helper_call(self, node: cst.Call, name: str) -> None:
+        """A call to a function of the same file: its arguments match its parameters, it is
+        not recursive, and its own body is fenced (once)."""
+        fence = self.fence
+        if name in fence.calls:
+            chain = " -> ".join(fence.calls[fence.calls.index(name):] + (name,))
+            fence.report("AD206", node.func, f"recursive call ({chain})",
+                         "write the recursion as a loop")
+            return
+        callee = self.scope.functions[name]
+        params = [p.name.value for p in list(callee.params.posonly_params) +
+                  list(callee.params.params)]
+        required = {p.name.value for p in list(callee.params.posonly_params) +
+                    list(callee.params.params) if p.default is None}
+        given: list[str] = []
+        for i, arg in enumerate(node.args):
+            if arg.star:
+                fence.report("AD303", arg, f"starred argument to '{name}'",
+                             "pass the arguments one by one")
+                return
+            if arg.keyword is None:
+                given.append(params[i] if i < len(params) else "")
+            else:
+                given.append(arg.keyword.value)
+            self.check(arg.value)
+        unknown = [g for g in given if g not in params]
+        missing = required - set(given)
+        if unknown or missing or len(set(given)) != len(given):
+            problem = (f"got an unexpected argument '{unknown[0]}'" if unknown and unknown[0]
+                       else "got too many arguments" if unknown
+                       else f"missing argument '{sorted(missing)[0]}'" if missing
+                       else "got an argument twice")
+            fence.report("AD302", node, f"'{name}' {problem}",
+                         f"its parameters are: {', '.join(params) or 'none'}")
+        if name not in fence.checked:
+            fence.checked.add(name)
+            fence.diagnostics += Fence(fence.parsed, callee, fence.calls, fence.checked).check()
 
     def check_arguments(self, node: cst.Call, name: str, rule, receiver: int = 0) -> None:
         """Positional operands, and static keyword arguments (axis=..., keepdims=...) where

@@ -47,7 +47,7 @@ def _keepdims_axis(stmt: ir.Assign):
 
 def fuse(fn: ir.Function) -> ir.Function:
     """`fn` with every softmax written out over statements turned into a softmax gate."""
-    if not fn.types:
+    if not fn.types or not ir.is_flat(fn.body):
         return fn
     by_target = {stmt.target: stmt for stmt in fn.body}
     uses = _uses(fn)

@@ -136,6 +136,9 @@ class _Reverser:
             local = state.copy()
             paths.append((self.block(stmts, local), local))
         (body, s_body), (orelse, s_else) = paths
+        inside = {s.target for s in ir.assigns(stmt.body + stmt.orelse)}
+        for local in (s_body, s_else):  # a path's own values are dead after it
+            local.contributed -= inside - state.contributed
         for items, mine, other in ((body, s_body, s_else), (orelse, s_else, s_body)):
             for var in sorted(other.contributed - mine.contributed,
                               key=lambda v: self.grad_names[v]):

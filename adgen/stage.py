@@ -9,6 +9,7 @@ the forward pass computed.  The stager assumes the fence accepted the function.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Optional
 
@@ -16,7 +17,8 @@ import libcst as cst
 
 from adgen import gates, ir, shapes
 from adgen.diagnostics import AdgenError
-from adgen.fence import assigned_names, small_statements
+from adgen.fence import (assigned_in, assigned_names, block_statements, else_statements,
+                         may_return, small_statements)
 from adgen.naming import Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
@@ -31,6 +33,14 @@ _COMPARISON_SPELLINGS = {cst.LessThan: "<", cst.LessThanEqual: "<=", cst.Greater
 _AUG_SPELLINGS = {cst.AddAssign: "+", cst.SubtractAssign: "-", cst.MultiplyAssign: "*",
                   cst.DivideAssign: "/", cst.PowerAssign: "**"}
 _ATTR_FRAGMENTS = {"math.pi": "pi", "math.e": "e", "math.tau": "tau"}
+RETURN = "<return>"  # the environment's entry for the value a block returns
+
+
+class _Unbound:
+    """An environment entry for a name that is not assigned on every path to here."""
+
+    def __init__(self, why: str):
+        self.why = why
 
 
 class Stager:
@@ -65,6 +75,11 @@ class Stager:
             name: declared[name] or (shapes.FLOAT if name in numeric_default else default)
             for name in declared}
         self.diagnostics: list = []
+        self.keys = 0
+        self.return_target: Optional[str] = None  # the name every return assigns
+        self.return_base = fn.name.value
+        self.return_stem: Optional[str] = None
+        self.param_names = params_names
 
     def _default_text(self, p: cst.Param) -> Optional[str]:
         if p.default is None:
@@ -76,17 +91,10 @@ class Stager:
     # ------------------------------------------------------------ statements
 
     def stage(self) -> ir.Function:
-        output: ir.Operand = ir.Num(0.0)
-        stem = self.fn.name.value
-        for stmt, _ in small_statements(self.fn):
-            if isinstance(stmt, cst.Assign):
-                self.stage_assign(stmt.targets[0].target, stmt.value)
-            elif isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
-                self.stage_assign(stmt.target, stmt.value)
-            elif isinstance(stmt, cst.AugAssign):
-                self.stage_aug_assign(stmt)
-            elif isinstance(stmt, cst.Return):
-                output, stem = self.stage_return(stmt.value)
+        self.stage_block([stmt for stmt, _ in small_statements(self.fn)], [])
+        output = self.env.get(RETURN, ir.Num(0.0))
+        stem = self.return_stem or (output.id if isinstance(output, ir.Name)
+                                    else self.fn.name.value)
         if self.diagnostics:
             raise AdgenError(self.diagnostics)
         consts = tuple(sorted(self.consts_used.values(), key=lambda c: (c.pos.line, c.pos.col)))
@@ -95,6 +103,266 @@ class Stager:
             output_stem=stem, consts=consts, path=self.parsed.path, pos=self.parsed.pos(self.fn),
             types=dict(self.types) if self.array_mode else {},
         )
+
+    def stage_block(self, statements, continuation) -> None:
+        """Stage a block's statements into `self.body`.  After an `if` that returns on some
+        path, the rest of the block (and `continuation`, what follows the block) is staged
+        into each path that goes on, so that every path ends in its own return."""
+        for index, stmt in enumerate(statements):
+            if isinstance(stmt, cst.If):
+                if may_return(block_statements(stmt.body)) or may_return(else_statements(stmt)):
+                    self.stage_if(stmt, list(statements[index + 1:]) + list(continuation))
+                    return
+                self.stage_if(stmt, [])
+            elif isinstance(stmt, cst.For):
+                self.stage_for(stmt)
+            elif isinstance(stmt, cst.While):
+                self.stage_while(stmt)
+            elif isinstance(stmt, cst.Assign):
+                self.stage_assign(stmt.targets[0].target, stmt.value)
+            elif isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
+                self.stage_assign(stmt.target, stmt.value)
+            elif isinstance(stmt, cst.AugAssign):
+                self.stage_aug_assign(stmt)
+            elif isinstance(stmt, cst.Return):
+                self.stage_return(stmt.value)
+                return
+        if continuation:
+            self.stage_block(continuation, [])
+
+    def new_key(self) -> int:
+        self.keys += 1
+        return self.keys
+
+    # ------------------------------------------------------------ branches
+
+    def stage_condition(self, test: cst.BaseExpression) -> ir.Operand:
+        """A branch's or loop's test, computed once into a name the backward pass reads."""
+        operand = self.stage_expr(test)
+        if self.array_mode and self.type_of(operand).is_array:
+            self.report("AD305", test, "the condition is an array (numpy cannot decide "
+                        "'if' on an array)", "reduce it to one value first, e.g. "
+                        "np.max(x) > 0 or np.sum(x) > 1")
+        return operand
+
+    def stage_if(self, stmt: cst.If, continuation) -> None:
+        test = self.stage_condition(stmt.test)
+        before, outer = dict(self.env), self.body
+        paths = []
+        for statements in (block_statements(stmt.body), else_statements(stmt)):
+            self.env, self.body = dict(before), []
+            self.stage_block(statements, continuation)
+            paths.append((self.body, self.env))
+        self.body = outer
+        body, orelse = self.merge(before, paths, stmt)
+        self.body.append(ir.If(test, tuple(body), tuple(orelse), self.parsed.pos(stmt),
+                               self.new_key()))
+
+    def merge(self, before: dict, paths, node) -> tuple[list, list]:
+        """The environment after an `if`: a name both paths leave with different values
+        gets one (merged) name assigned on both paths -- the last assignment on a path is
+        renamed where it can be, else a copy ends the path; a name only one path assigns
+        is unbound afterwards."""
+        (body, env_b), (orelse, env_e) = paths
+        returned = RETURN in env_b and RETURN in env_e and RETURN not in before
+        keys = [RETURN] if returned else list(dict.fromkeys(list(env_b) + list(env_e)))
+        renamed: list[dict] = [{}, {}]
+        env: dict = dict(before)
+        for var in keys:
+            a, b = env_b.get(var), env_e.get(var)
+            if a == b:
+                env[var] = a
+                continue
+            if a is None or b is None or isinstance(a, (_Unbound, tuple)) or \
+                    isinstance(b, (_Unbound, tuple)):
+                if var == RETURN:
+                    self.report("AD104", node, "returning several values from inside an if",
+                                "return one value on each path")
+                env[var] = _Unbound("it is assigned on only some paths through the if "
+                                    "before it")
+                continue
+            merged = self.merged_name(var, (a, b), (body, orelse))
+            for path, op, renames in ((body, a, renamed[0]), (orelse, b, renamed[1])):
+                op = renames.get(op, op)
+                if op == ir.Name(merged):
+                    continue
+                if _rename_last(path, op, merged, self.param_names):
+                    renames[op] = ir.Name(merged)
+                else:
+                    path.append(ir.Assign(merged, "copy", (op,), self.parsed.pos(node),
+                                          var if var != RETURN else None, (),
+                                          (self.type_of(op),) if self.array_mode else ()))
+            if self.array_mode:
+                self.types[merged] = self.type_of(a)
+            env[var] = ir.Name(merged)
+        return body, orelse
+
+    def merged_name(self, var: str, ops, paths) -> str:
+        if var == RETURN:
+            self.return_stem = None  # the seed is named after the merged output
+            return self.output_name()
+        for op, path in zip(ops, paths):  # a path's own first binding of the user's name
+            if isinstance(op, ir.Name) and op.id == var and \
+                    any(isinstance(s, ir.Assign) and s.target == var for s in path):
+                return var
+        return self.version(var)
+
+    def output_name(self) -> str:
+        """The name every return of the function (or inlined helper) assigns."""
+        if self.return_target is None:
+            base = self.return_base
+            if base == self.fn.name.value:
+                self.return_target = (self.names.claim(base) if self.names.is_free(base)
+                                      else self.names.fresh("out"))
+            else:
+                self.return_target = self.names.numbered(base)
+        return self.return_target
+
+    # ------------------------------------------------------------ loops
+
+    def loop_carried(self, statements, node) -> tuple[list[str], dict]:
+        """The variables a loop body assigns that are bound before it: each gets the name it
+        has on entry to every iteration (its current name when this block assigned it,
+        else a copy)."""
+        carried = [v for v in assigned_in(statements)
+                   if v in self.env and not isinstance(self.env[v], (_Unbound, tuple))]
+        names = {}
+        for v in carried:
+            op = self.env[v]
+            if isinstance(op, ir.Name) and any(isinstance(s, ir.Assign) and s.target == op.id
+                                               for s in self.body) \
+                    and sum(1 for w in self.env.values() if w == op) == 1:
+                names[v] = op.id
+            else:
+                names[v] = self.version(v)
+                self.add("copy", (op,), node, names[v], v)
+            self.env[v] = ir.Name(names[v])
+        return carried, names
+
+    def end_loop(self, statements, carried, names, before: dict, node) -> tuple:
+        pairs = []
+        for v in carried:
+            value = self.env[v]
+            if isinstance(value, (_Unbound, tuple)):
+                self.report("AD203", node, f"'{v}' is not assigned on every path through "
+                            "the loop body", "assign it on every path")
+                value = ir.Name(names[v])
+            pairs.append((names[v], value))
+            if self.array_mode and isinstance(value, ir.Name):
+                t0, t1 = self.types.get(names[v]), self.types.get(value.id)
+                if t0 is not None and t1 is not None and t0.is_array and t1.is_array and \
+                        t0.shape is not None and t1.shape is not None and \
+                        len(t0.shape) != len(t1.shape):
+                    self.report("AD305", node, f"'{v}' changes rank inside the loop",
+                                "keep a loop-carried array's shape the same every iteration")
+        env = dict(before)
+        for v in assigned_in(statements):
+            if v not in carried:
+                env[v] = _Unbound("it is assigned only inside a loop, which may run zero "
+                                  "times")
+        self.env = env
+        return tuple(pairs)
+
+    def stage_for(self, stmt: cst.For) -> None:
+        statements = block_statements(stmt.body)
+        iterable, target = stmt.iter, stmt.target
+        callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
+        array = None
+        if callee == "range":
+            bounds = tuple(self.stage_expr(a.value) for a in iterable.args)
+            index_user, element = target.value, None
+        else:
+            source = iterable.args[0].value if callee == "enumerate" else iterable
+            array = self.stage_expr(source)
+            bounds = (self.add("dim", (array,), source, None, None, (("axis", 0),)),)
+            if callee == "enumerate":
+                index_user, element = (el.value.value for el in target.elements)
+            else:
+                index_user, element = None, target.value
+        for b in bounds:
+            if self.array_mode and self.type_of(b).kind not in ("int", "unknown"):
+                self.report("AD305", stmt.iter, "range() needs integers",
+                            "use an integer parameter or a shape (x.shape[1])")
+        carried, names = self.loop_carried(statements, stmt)
+        before, outer = dict(self.env), self.body
+        self.body = []
+        index = self.version(index_user) if index_user else self.names.fresh("i")
+        if self.array_mode:
+            self.types[index] = shapes.INT
+        if index_user:
+            self.env[index_user] = ir.Name(index)
+        if element is not None:
+            self.env[element] = self.add("getitem", (array, ir.Name(index)), iterable,
+                                         self.version(element), element,
+                                         (("index", (("arg", 1),)),))
+        self.stage_block(statements, [])
+        body = self.body
+        self.body = outer
+        pairs = self.end_loop(statements, carried, names, before, stmt)
+        for name in (index_user, element):
+            if name:
+                self.env[name] = _Unbound("it is a loop variable (the loop may run zero "
+                                          "times)")
+        self.body.append(ir.Loop("for", tuple(body), pairs, self.parsed.pos(stmt),
+                                 index=index, bounds=bounds, key=self.new_key()))
+
+    def stage_while(self, stmt: cst.While) -> None:
+        statements = block_statements(stmt.body)
+        carried, names = self.loop_carried(statements, stmt)
+        before, outer = dict(self.env), self.body
+        self.body = []
+        test = self.stage_condition(stmt.test)
+        header = self.body
+        self.body = []
+        self.stage_block(statements, [])
+        body = self.body
+        self.body = outer
+        pairs = self.end_loop(statements, carried, names, before, stmt)
+        counter = self.names.fresh("n_steps")
+        if self.array_mode:
+            self.types[counter] = shapes.INT
+        self.body.append(ir.Loop("while", tuple(body), pairs, self.parsed.pos(stmt),
+                                 header=tuple(header), test=test, counter=counter,
+                                 key=self.new_key()))
+
+    # ------------------------------------------------------------ helpers
+
+    def stage_call(self, node: cst.Call, target: Optional[str], user: Optional[str]):
+        """A call to a function of the same file, inlined: its parameters bound to the
+        arguments' values, its statements staged here (its names versioned like the
+        caller's), its returned value (or tuple of values) the call's value."""
+        name = node.func.value
+        callee = self.scope.functions[name]
+        params = _params(callee)
+        bound: dict = {}
+        positional = [a for a in node.args if a.keyword is None]
+        for p, a in zip(params, positional):
+            bound[p.name.value] = self.stage_expr(a.value)
+        for a in node.args:
+            if a.keyword is not None:
+                bound[a.keyword.value] = self.stage_expr(a.value)
+        for p in params:
+            if p.name.value not in bound:
+                value = evaluate_constant(p.default, self.scope)
+                bound[p.name.value] = ir.Num(value, repr(value))
+        saved = (self.env, self.return_target, self.return_base, self.return_stem,
+                 self.param_names)
+        self.env = bound
+        self.return_target, self.return_base, self.return_stem = target, name, None
+        self.param_names = set()
+        outer = self.body
+        self.body = []
+        self.stage_block(block_statements(callee.body), [])
+        inlined = self.body
+        result = self.env.get(RETURN, ir.Num(0.0))
+        outer.extend(inlined)
+        self.body = outer
+        (self.env, self.return_target, self.return_base, self.return_stem,
+         self.param_names) = saved
+        if target is not None and not (isinstance(result, ir.Name) and result.id == target) \
+                and not isinstance(result, tuple):
+            return self.add("copy", (result,), node, target, user)
+        return result
 
     def stage_assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, (cst.Tuple, cst.List)) and is_shape(value):  # N, D = x.shape
@@ -106,6 +374,18 @@ class Stager:
             return
         if isinstance(target, cst.Subscript):
             self.stage_setitem(target, self.stage_expr(value), target)
+            return
+        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, cst.Call):
+            result = self.stage_expr(value)  # a, b = helper(x)
+            names = [el.value.value for el in target.elements]
+            if not isinstance(result, tuple) or len(result) != len(names):
+                count = len(result) if isinstance(result, tuple) else 1
+                self.report("AD204", value, f"cannot unpack {count} value"
+                            f"{'s' if count != 1 else ''} into {len(names)} names",
+                            "give one name per returned value")
+                return
+            for name, operand in zip(names, result):
+                self.env[name] = self.add("copy", (operand,), value, self.version(name), name)
             return
         if isinstance(target, (cst.Tuple, cst.List)):
             names = [el.value.value for el in target.elements]
@@ -121,7 +401,7 @@ class Stager:
                       node: cst.CSTNode) -> None:
         """`x[index] = value`: a new version of x, with the index's values as operands."""
         name = target.value.value
-        array = self.env[name]
+        array = self.lookup(name, target.value)
         operands, spec = self.stage_index(target, [array, value])
         fancy = any(entry[0] == "arg" and self.type_of(operands[entry[1]]).kind not in
                     ("int", "float") for entry in spec)
@@ -145,19 +425,36 @@ class Stager:
         rhs = self.stage_expr(stmt.value)
         rule = REGISTRY.by_spelling(_AUG_SPELLINGS[type(stmt.operator)])
         target = self.version(name)
-        self.env[name] = self.add(rule.name, (self.env[name], rhs), stmt, target, user=name)
+        self.env[name] = self.add(rule.name, (self.lookup(name, stmt.target), rhs), stmt,
+                                  target, user=name)
 
-    def stage_return(self, value: cst.BaseExpression) -> tuple[ir.Operand, str]:
-        if isinstance(value, cst.Name) and value.value in self.user_locals:
+    def stage_return(self, value: cst.BaseExpression) -> None:
+        """`return value`: the value of the block (a name the function computed is returned
+        as it is; anything else is assigned to the output's name)."""
+        if isinstance(value, cst.Tuple):  # a helper's tuple of results
+            self.env[RETURN] = tuple(self.stage_expr(el.value) for el in value.elements)
+            return
+        if isinstance(value, cst.Name) and value.value in self.env:
             operand = self.env[value.value]
-            if isinstance(operand, ir.Name) and self._defined_in_body(operand.id):
-                return operand, value.value
-        fname = self.fn.name.value
-        target = self.names.claim(fname) if self.names.is_free(fname) else self.names.fresh("out")
-        return self.stage_expr(value, target), target
+            if isinstance(operand, ir.Name) and operand.id not in self.param_names and \
+                    self.types.get(operand.id) != shapes.INT:
+                self.env[RETURN] = operand
+                if self.return_stem is None:
+                    self.return_stem = value.value
+                return
+        self.env[RETURN] = self.stage_expr(value, self.output_name())
 
-    def _defined_in_body(self, name: str) -> bool:
-        return any(s.target == name for s in self.body)
+    def lookup(self, name: str, node: cst.CSTNode) -> ir.Operand:
+        value = self.env[name]
+        if isinstance(value, _Unbound):
+            self.report("AD203", node, f"'{name}' may be unassigned here: {value.why}",
+                        "assign it before the branch or loop, or on every path")
+            return ir.Num(0.0)
+        if isinstance(value, tuple):
+            self.report("AD204", node, f"'{name}' holds several values",
+                        "unpack them: a, b = helper(x)")
+            return ir.Num(0.0)
+        return value
 
     def version(self, user_name: str) -> str:
         """The name for a new binding of a user variable: itself the first time, then `x_1`..."""
@@ -192,6 +489,11 @@ class Stager:
             right = self.stage_expr(node.right)
             rule = REGISTRY.by_spelling(_BINARY_SPELLINGS[type(node.operator)])
             return self.add(rule.name, (left, right), node, target, user)
+        if isinstance(node, cst.IfExp):
+            return self.stage_ifexp(node, target, user)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
+                node.func.value in self.scope.functions and node.func.value not in self.env:
+            return self.stage_call(node, target, user)
         if isinstance(node, cst.Call):
             func = node.func
             attrs = tuple((a.keyword.value, static_value(a.value)) for a in node.args
@@ -221,6 +523,23 @@ class Stager:
             rule = REGISTRY.by_spelling("." + node.attr.value)
             return self.add(rule.name, (self.stage_expr(node.value),), node, target, user)
         raise AssertionError(f"stager reached an unfenced node {type(node).__name__}")
+
+    def stage_ifexp(self, node: cst.IfExp, target: Optional[str], user: Optional[str]):
+        """`a if c else b`: a branch, each path computing its value into the same name."""
+        test = self.stage_condition(node.test)
+        if target is None:
+            target, user = self.names.numbered("sel"), None
+        outer, paths = self.body, []
+        for value in (node.body, node.orelse):
+            self.body = []
+            operand = self.stage_expr(value, target, user)
+            if operand != ir.Name(target):  # a helper's result under another name
+                self.add("copy", (operand,), value, target, user)
+            paths.append(self.body)
+        self.body = outer
+        self.body.append(ir.If(test, tuple(paths[0]), tuple(paths[1]), self.parsed.pos(node),
+                               self.new_key()))
+        return ir.Name(target)
 
     def stage_getitem(self, node: cst.Subscript, target, user) -> ir.Name:
         """`x[index]`: the array and the index's values are operands; the index's structure
@@ -266,7 +585,7 @@ class Stager:
             return ir.Num(-literal_value(node.expression), "-" + node.expression.value)
         if isinstance(node, cst.Name):
             if node.value in self.env:
-                return self.env[node.value]
+                return self.lookup(node.value, node)
             const = self.scope.consts[node.value]
             self.consts_used[const.name] = const
             return ir.Name(const.name)
@@ -323,12 +642,60 @@ def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bo
     """Whether a function works on arrays: an array annotation, `@`, or a numpy name."""
     if any(t is not None and t.is_array for t in declared.values()):
         return True
-    code = "\n".join(line.split("#")[0] for line in parsed.code(fn.body).splitlines())
+    code = "\n".join(line.split("#")[0] for line in parsed.code(fn.body).splitlines()
+                     + [line for name in _callees(parsed, fn)
+                        for line in parsed.code(parsed.scope.functions[name].body).splitlines()])
     aliases = [alias for alias, module in parsed.scope.modules.items() if module == "numpy"]
     aliases += [alias for alias, name in parsed.scope.imported.items()
                 if name.startswith("numpy.")]
     return "@" in code or "[" in code or any(
         re.search(rf"\b{re.escape(alias)}\b", code) for alias in aliases)
+
+
+def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
+    """The functions of the same file that `fn` calls, directly or through others."""
+    found: list[str] = []
+    pending = [fn]
+    while pending:
+        code = parsed.code(pending.pop().body)
+        for name in parsed.scope.functions:
+            if name not in found and re.search(rf"\b{re.escape(name)}\s*\(", code):
+                found.append(name)
+                pending.append(parsed.scope.functions[name])
+    return found
+
+
+def _rename_last(path: list, op: ir.Operand, merged: str, params) -> bool:
+    """Rename the statement of `path` (a branch's statement list) that assigns `op` to
+    `merged`, and the later uses of `op` on that path; False if `op` is not assigned by a
+    statement of the path itself."""
+    if not isinstance(op, ir.Name) or op.id in params or any(
+            isinstance(s, ir.Loop) and op.id in dict(s.carried) for s in path):
+        return False
+    for i, stmt in enumerate(path):
+        if isinstance(stmt, ir.Assign) and stmt.target == op.id:
+            path[i] = dataclasses.replace(stmt, target=merged)
+            path[i + 1:] = [_renamed(s, op.id, merged) for s in path[i + 1:]]
+            return True
+    return False
+
+
+def _renamed(stmt, old: str, new: str):
+    def op(o):
+        return ir.Name(new) if isinstance(o, ir.Name) and o.id == old else o
+
+    if isinstance(stmt, ir.Assign):
+        return dataclasses.replace(stmt, args=tuple(op(a) for a in stmt.args))
+    if isinstance(stmt, ir.If):
+        return dataclasses.replace(stmt, test=op(stmt.test),
+                                   body=tuple(_renamed(s, old, new) for s in stmt.body),
+                                   orelse=tuple(_renamed(s, old, new) for s in stmt.orelse))
+    return dataclasses.replace(
+        stmt, body=tuple(_renamed(s, old, new) for s in stmt.body),
+        header=tuple(_renamed(s, old, new) for s in stmt.header),
+        bounds=tuple(op(b) for b in stmt.bounds),
+        test=op(stmt.test) if stmt.test is not None else None,
+        carried=tuple((c, op(v)) for c, v in stmt.carried))
 
 
 def _params(fn: cst.FunctionDef) -> list[cst.Param]:

@@ -163,12 +163,41 @@ def branch_signature(fn: ir.Function, args: dict[str, float]) -> tuple:
             return {"math.pi": math.pi, "math.e": math.e, "math.tau": math.tau}[op.dotted]
         return env[op.id]
 
-    for stmt in fn.body:
-        vals = [value(a) for a in stmt.args]
-        env[stmt.target] = _evaluator(stmt)(*vals)
-        rule = REGISTRY[stmt.prim]
-        if rule.branch is not None:
-            signature.append((_hashable(rule.branch(*vals)), on_kink(rule, vals)))
+    def run(stmts) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, ir.If):  # the path taken is part of the smooth piece
+                taken = bool(value(stmt.test))
+                signature.append((("if", taken), False))
+                run(stmt.body if taken else stmt.orelse)
+            elif isinstance(stmt, ir.Loop):
+                loop(stmt)
+            else:
+                vals = [value(a) for a in stmt.args]
+                env[stmt.target] = _evaluator(stmt)(*vals)
+                rule = REGISTRY[stmt.prim]
+                if rule.branch is not None:
+                    signature.append((_hashable(rule.branch(*vals)), on_kink(rule, vals)))
+
+    def loop(stmt: ir.Loop) -> None:
+        def next_iteration() -> None:
+            run(stmt.body)
+            values = [value(v) for _, v in stmt.carried]
+            env.update((c, v) for (c, _), v in zip(stmt.carried, values))
+
+        if stmt.kind == "for":
+            for i in range(*(int(value(b)) for b in stmt.bounds)):
+                env[stmt.index] = i
+                next_iteration()
+            return
+        run(stmt.header)
+        steps = 0
+        while value(stmt.test):
+            next_iteration()
+            run(stmt.header)
+            steps += 1
+        signature.append((("steps", steps), False))
+
+    run(fn.body)
     return tuple(signature)
 
 
@@ -365,7 +394,7 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
         for item in inputs:
             item.symbolic = status.get(item.name, "skipped")
     if grad_source is not None and scalar_point:
-        if len(fn.body) > MAX_SYMBOLIC_STATEMENTS:
+        if sum(1 for _ in ir.assigns(fn.body)) > MAX_SYMBOLIC_STATEMENTS:
             note = f"symbolic check skipped: more than {MAX_SYMBOLIC_STATEMENTS} statements"
         else:
             status = symbolic_status(forward_fn, grad_source, f"{fn.name}_grad", params,
