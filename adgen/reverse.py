@@ -67,6 +67,9 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
                 elif fn.types:
                     expr = unbroadcast(expr, stmt, arg, fn.types)
                 out.append(state.assign(arg.id, gname, expr, arrays=bool(fn.types)))
+                if inst.scatter is not None:  # a fused gate's sparse part: dx[rows, y] += g
+                    index, value = (simplify(substitute(t, mapping)) for t in inst.scatter)
+                    out.append(state.scatter(arg.id, gname, index, value, False, arg))
         if out:
             blocks.append(ir.BackwardBlock(stmt, tuple(out)))
     contributed, owned = state.contributed, state.owned

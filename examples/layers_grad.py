@@ -187,13 +187,10 @@ def softmax_loss_grad(x, y, dsoftmax_loss=1.0):
     dmean1 = -dsoftmax_loss
     # line 79: mean1 = np.mean(logpart1)
     dlogpart1 = np.broadcast_to(dmean1 / np.size(logpart1), np.shape(logpart1))
-    # line 79: logpart1 = np.log(part1)
-    dpart1 = dlogpart1 / part1
-    # line 79: part1 = probs[rows1, y]
-    dprobs = np.zeros_like(probs)
-    np.add.at(dprobs, (rows1, y), dpart1)
-    # line 78: probs = exp_scores / sum1, the softmax of x (fused)
-    dx = probs * (dprobs - (dprobs * probs).sum(axis=1, keepdims=True))
+    # line 79: logpart1 = np.log(part1), the log-softmax of x at [rows1, y]
+    #     (fused)
+    dx = -dlogpart1[:, np.newaxis] * probs
+    dx[rows1, y] += dlogpart1
     return dx
 
 
@@ -297,13 +294,10 @@ def two_layer_loss_grad(X, y, W1, b1, W2, b2, reg=0.0, dloss=1.0):
     dmean1 = -grad_loss
     # line 101: mean1 = np.mean(logpart1)
     dlogpart1 = np.broadcast_to(dmean1 / np.size(logpart1), np.shape(logpart1))
-    # line 101: logpart1 = np.log(part1)
-    dpart1 = dlogpart1 / part1
-    # line 101: part1 = probs[rows1, y]
-    dprobs = np.zeros_like(probs)
-    np.add.at(dprobs, (rows1, y), dpart1)
-    # line 100: probs = exp_scores / sum1, the softmax of scores (fused)
-    dscores = probs * (dprobs - (dprobs * probs).sum(axis=1, keepdims=True))
+    # line 101: logpart1 = np.log(part1), the log-softmax of scores at [rows1,
+    #     y] (fused)
+    dscores = -dlogpart1[:, np.newaxis] * probs
+    dscores[rows1, y] += dlogpart1
     # line 97: scores = hiddenW2 + b2
     dhiddenW2 = dscores
     db2 = dscores.sum(axis=0)

@@ -54,6 +54,7 @@ class Instance:
     grads: tuple[ir.Expr, ...]
     forward_text: str
     grad_texts: tuple[str, ...]
+    scatter: Optional[tuple[ir.Expr, ir.Expr]] = None  # (index, value): Rule.scatter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +93,9 @@ class Rule:
     shaped: Optional[Callable[["Context"], tuple[str, Sequence[str]]]] = None
     infer: Optional[Callable[["Context"], VType]] = None
     passive: tuple[int, ...] = ()  # operands a fused gate routes the gradient around
+    # A fused gate's sparse part (fuse.py): (index, value) templates; after the last
+    # operand's gradient g_x = <its template>, the reverse pass adds g_x[index] += value.
+    scatter: Optional[tuple[str, str]] = None
 
     def accepts(self, n: int) -> bool:
         return n >= self.arity if self.variadic else n == self.arity
@@ -144,7 +148,7 @@ def instance_of(stmt: ir.Assign) -> Instance:
 
 
 def slot_names(rule_arity: int, variadic: bool) -> tuple[str, ...]:
-    if variadic:
+    if variadic or rule_arity > 3:
         return tuple(f"x{i}" for i in range(rule_arity))
     return ("a", "b", "c")[:rule_arity]
 
@@ -164,7 +168,10 @@ def _parse_instance(rule: Rule, n: int, forward_text: str, grad_texts) -> Instan
         parse_template(t, set(slots) | {"out", "g"}, f"{rule.name} gradient {i}")
         for i, t in enumerate(grad_texts)
     )
-    return Instance(slots, forward, grads, forward_text, grad_texts)
+    scatter = None if rule.scatter is None else tuple(
+        parse_template(t, set(slots) | {"out", "g"}, f"{rule.name} scatter")
+        for t in rule.scatter)
+    return Instance(slots, forward, grads, forward_text, grad_texts, scatter)
 
 
 # ---------------------------------------------------------------- template parsing
