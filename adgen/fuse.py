@@ -221,15 +221,17 @@ def _picks(f: _Fuser, stmt: ir.Assign) -> None:
         if (probs is None or not _picked_rows(f, part) or not f.used(part.args[0], 1)
                 or dict(probs.attrs)["axis"] != 1):
             return
-        f.replace(stmt, "softmax_log_pick", (stmt.args[0], part.args[0], *part.args[1:],
-                                             probs.args[2]))
+        rows, y = part.args[1:]
+        f.replace(stmt, "softmax_log_pick", (stmt.args[0], part.args[0], rows, y,
+                                             _rows_count(f, rows), probs.args[2]))
     elif stmt.prim == "getitem":
         logp = f.of(stmt.args[0], "log_softmax")
         if (logp is None or not _picked_rows(f, stmt) or not f.used(stmt.args[0], 1)
                 or dict(logp.attrs)["axis"] != 1):
             return
         _, _, e, s, source = logp.args
-        f.replace(stmt, "log_softmax_pick", (*stmt.args, e, s, source))
+        rows, y = stmt.args[1:]
+        f.replace(stmt, "log_softmax_pick", (*stmt.args, e, s, _rows_count(f, rows), source))
 
 
 def _picked_rows(f: _Fuser, part: ir.Assign) -> bool:
@@ -237,7 +239,25 @@ def _picked_rows(f: _Fuser, part: ir.Assign) -> bool:
             and f.rows_pick(part.args[1:], part.args[0]))
 
 
-_PASSES = (_softmax, _logsumexp, _log_softmax, _logsumexp_max, _picks)
+def _rows_count(f: _Fuser, rows: ir.Name) -> ir.Operand:
+    """N of rows = np.arange(N)."""
+    return f.of(rows, "np_arange").args[0]
+
+
+def _reduced_picks(f: _Fuser, stmt: ir.Assign) -> None:
+    """np.sum or np.mean (over everything) of a pick gate's result: the gate, reduced (its
+    upstream gradient is then one number, and no array of it is built)."""
+    if stmt.prim not in ("np_sum", "np_mean") or stmt.attrs:
+        return
+    (picked,) = stmt.args
+    pick = f.of(picked, "softmax_log_pick") or f.of(picked, "log_softmax_pick")
+    if pick is None or pick.attrs or not f.used(picked, 1):
+        return
+    f.replace(stmt, pick.prim, (picked, *pick.args[1:]),
+              (("reduce", stmt.prim[len("np_"):]),))
+
+
+_PASSES = (_softmax, _logsumexp, _log_softmax, _logsumexp_max, _picks, _reduced_picks)
 
 
 def fuse(fn: ir.Function) -> ir.Function:
@@ -255,6 +275,7 @@ _LABELS = {"softmax_div": "the softmax of {x}", "logsumexp": "the logsumexp of {
            "logsumexp_max": "the logsumexp of {x}", "log_softmax": "the log-softmax of {x}",
            "softmax_log_pick": "the log-softmax of {x} at [{rows}, {y}]",
            "log_softmax_pick": "the log-softmax of {x} at [{rows}, {y}]"}
+_REDUCED = {"sum": "the sum of ", "mean": "the mean of "}
 
 
 def label(stmt: ir.Assign, to_source) -> Optional[str]:
@@ -264,5 +285,6 @@ def label(stmt: ir.Assign, to_source) -> Optional[str]:
     if text is None:
         return None
     rows, y = stmt.args[2:4] if stmt.prim == "softmax_log_pick" else stmt.args[1:3]
-    return text.format(x=to_source(stmt.args[-1]), rows=to_source(rows),
-                       y=to_source(y)) + " (fused)"
+    reduced = _REDUCED.get(dict(stmt.attrs).get("reduce"), "")
+    return reduced + text.format(x=to_source(stmt.args[-1]), rows=to_source(rows),
+                                 y=to_source(y)) + " (fused)"

@@ -185,12 +185,10 @@ def softmax_loss_grad(x, y, dsoftmax_loss=1.0):
     softmax_loss = -mean1
     # line 79: softmax_loss = -mean1
     dmean1 = -dsoftmax_loss
-    # line 79: mean1 = np.mean(logpart1)
-    dlogpart1 = np.broadcast_to(dmean1 / np.size(logpart1), np.shape(logpart1))
-    # line 79: logpart1 = np.log(part1), the log-softmax of x at [rows1, y]
-    #     (fused)
-    dx = -dlogpart1[:, np.newaxis] * probs
-    dx[rows1, y] += dlogpart1
+    # line 79: mean1 = np.mean(logpart1), the mean of the log-softmax of x at
+    #     [rows1, y] (fused)
+    dx = -dmean1 / N * probs
+    dx[rows1, y] += dmean1 / N
     return dx
 
 
@@ -292,12 +290,10 @@ def two_layer_loss_grad(X, y, W1, b1, W2, b2, reg=0.0, dloss=1.0):
     dW1 += W1 * dW1W1
     # line 101: loss = -mean1
     dmean1 = -grad_loss
-    # line 101: mean1 = np.mean(logpart1)
-    dlogpart1 = np.broadcast_to(dmean1 / np.size(logpart1), np.shape(logpart1))
-    # line 101: logpart1 = np.log(part1), the log-softmax of scores at [rows1,
-    #     y] (fused)
-    dscores = -dlogpart1[:, np.newaxis] * probs
-    dscores[rows1, y] += dlogpart1
+    # line 101: mean1 = np.mean(logpart1), the mean of the log-softmax of
+    #     scores at [rows1, y] (fused)
+    dscores = -dmean1 / N * probs
+    dscores[rows1, y] += dmean1 / N
     # line 97: scores = hiddenW2 + b2
     dhiddenW2 = dscores
     db2 = dscores.sum(axis=0)

@@ -20,14 +20,18 @@ FUSED = load_module(PATH)
 GATES = {"softmax_div", "logsumexp", "logsumexp_max", "log_softmax", "softmax_log_pick",
          "log_softmax_pick"}
 
-# function -> the gates (primitives, in order) of its fused body, and whether its gradient
+# function -> the gates (primitives, in order, /sum or /mean for a reduced pick) of its
+# fused body, and whether its gradient
 # still needs an argmax mask (a max shift that is not skipped)
 EXPECTED = {
-    "ce_softmax_sum": (["softmax_div", "softmax_log_pick"], False),
+    "ce_softmax_sum": (["softmax_div", "softmax_log_pick", "softmax_log_pick/sum"], False),
     "ce_softmax_scaled": (["softmax_div", "softmax_log_pick"], False),
-    "ce_softmax_regularised": (["softmax_div", "softmax_log_pick"], False),
-    "ce_log_softmax": (["logsumexp", "log_softmax", "log_softmax_pick"], False),
-    "ce_log_softmax_steps": (["logsumexp", "log_softmax", "log_softmax_pick"], False),
+    "ce_softmax_regularised": (["softmax_div", "softmax_log_pick", "softmax_log_pick/mean"],
+                               False),
+    "ce_log_softmax": (["logsumexp", "log_softmax", "log_softmax_pick",
+                        "log_softmax_pick/mean"], False),
+    "ce_log_softmax_steps": (["logsumexp", "log_softmax", "log_softmax_pick",
+                              "log_softmax_pick/sum"], False),
     "log_softmax_weighted": (["logsumexp", "log_softmax"], False),
     "log_softmax_columns": (["logsumexp", "log_softmax"], False),
     "logsumexp_full": (["logsumexp"], False),
@@ -38,7 +42,8 @@ EXPECTED = {
     # near misses
     "probs_used_again": (["softmax_div"], False),
     "softmax_of_columns_picked": (["softmax_div"], False),
-    "shift_along_other_axis": (["softmax_div", "softmax_log_pick"], True),
+    "shift_along_other_axis": (["softmax_div", "softmax_log_pick", "softmax_log_pick/mean"],
+                               True),
     "rows_not_arange": (["softmax_div"], False),
     "lse_without_keepdims_shift": (["logsumexp"], True),
     "lse_not_shifted_back": (["logsumexp"], True),
@@ -50,7 +55,8 @@ def _gates(name: str) -> list[str]:
     parsed = parse(PATH.read_text(), str(PATH))
     node = next(n for n in parsed.module.body
                 if isinstance(n, cst.FunctionDef) and n.name.value == name)
-    return [s.prim for s in fuse(stage_function(parsed, node)).body if s.prim in GATES]
+    return [s.prim + "".join(f"/{v}" for k, v in s.attrs if k == "reduce")
+            for s in fuse(stage_function(parsed, node)).body if s.prim in GATES]
 
 
 def test_every_corpus_program_is_listed():
@@ -65,12 +71,15 @@ def test_fused_gates(name):
     assert ("_argmax_mask" in source) == masked
     # a pick of one entry per row: np.add.at unless it is fused
     picks = "np.arange" in inspect.getsource(getattr(FUSED, name))
-    assert ("np.add.at" in source) == (picks and not gates[-1].endswith("_pick"))
+    assert ("np.add.at" in source) == (picks and "_pick" not in gates[-1])
 
 
 def test_the_pick_adds_in_place_at_distinct_pairs():
     """The sparse part is `dx[rows, y] += g`: right because rows = arange(N) makes every
     (row, label) pair distinct even where labels repeat (np.add.at is not needed)."""
-    source = adgen.source(FUSED.ce_log_softmax)
-    assert "dx[rows1, y] += dpart1" in source
-    assert "dx = -dpart1[:, np.newaxis] * (expx / sumexpx)" in source
+    source = adgen.source(FUSED.ce_softmax_scaled)
+    assert "ds[rows1, y] += dlogpart1" in source
+    assert "ds = -dlogpart1[:, np.newaxis] * p" in source
+    source = adgen.source(FUSED.ce_log_softmax)  # the mean: one number for every row
+    assert "dx = -dmeanpart1 / N * (expx / sumexpx)" in source
+    assert "dx[rows1, y] += dmeanpart1 / N" in source

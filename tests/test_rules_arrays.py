@@ -201,7 +201,7 @@ def _fused_check(name, attrs, operands, phi, shape):
     grad = np.array(eval(inst.grad_texts[-1], env), dtype=float)
     assert grad.shape == shape, name
     if inst.scatter is not None:
-        index, value = (eval(t, env) for t in rule.scatter)
+        index, value = (eval(t, env) for t in inst.scatter_texts)
         grad[index] += value  # rows = arange(N): no (row, label) pair repeats
     v, h = RNG.standard_normal(shape), 1e-6
     numeric = (np.sum(phi(x + h * v) * g) - np.sum(phi(x - h * v) * g)) / (2 * h)
@@ -253,11 +253,13 @@ def test_fused_log_softmax_gate_matches_finite_differences(axis, shifted):
                  lambda z: _log_softmax(z, axis), (3, 4))
 
 
+@pytest.mark.parametrize("reduce", [None, "sum", "mean"])
 @pytest.mark.parametrize("name", ["softmax_log_pick", "log_softmax_pick"])
-def test_fused_cross_entropy_picks_match_finite_differences(name):
+def test_fused_cross_entropy_picks_match_finite_differences(name, reduce):
     """The cross-entropy picks: log(P[rows, y]) of a softmax and Y[rows, y] of a
     log-softmax, rows = np.arange(N): a dense part -P * g[:, newaxis], then += g at the
-    labels (a label may repeat across rows; a (row, label) pair cannot)."""
+    labels (a label may repeat across rows; a (row, label) pair cannot); and their sum and
+    mean over the rows."""
     a = _array(5, 3)
     x = a - a.max(axis=1, keepdims=True)
     e = np.exp(x)
@@ -265,10 +267,15 @@ def test_fused_cross_entropy_picks_match_finite_differences(name):
     rows, y = np.arange(5), np.array([2, 0, 2, 1, 2])
     if name == "softmax_log_pick":
         probs = e / s
-        operands = [probs[rows, y], probs, rows, y, a]
+        picked = np.log(probs[rows, y])
+        operands = [probs[rows, y] if reduce is None else picked, probs, rows, y, 5, a]
     else:
-        operands = [x - np.log(s), rows, y, e, s, a]
-    _fused_check(name, (), operands, lambda z: _log_softmax(z, 1)[rows, y], (5, 3))
+        picked = (x - np.log(s))[rows, y]
+        operands = [x - np.log(s) if reduce is None else picked, rows, y, e, s, 5, a]
+    attrs = () if reduce is None else (("reduce", reduce),)
+    reduced = {None: lambda v: v, "sum": np.sum, "mean": np.mean}[reduce]
+    _fused_check(name, attrs, operands, lambda z: reduced(_log_softmax(z, 1)[rows, y]),
+                 (5, 3))
 
 
 def test_every_array_rule_is_in_the_table():

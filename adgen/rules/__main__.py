@@ -43,8 +43,8 @@ def row(rule: Rule) -> str:
     written = ", ".join(spelling(s, inst.slots) for s in rule.spellings) or "gate (pattern)"
     grads = [f"{code(s)}: {code(t)}" for i, (s, t) in enumerate(zip(inst.slots, inst.grad_texts))
              if i not in rule.passive]  # a fused gate's passive operands: no gradient
-    if rule.scatter is not None:  # its sparse part
-        index, value = rule.scatter
+    if inst.scatter_texts is not None:  # its sparse part
+        index, value = inst.scatter_texts
         grads[-1] += ", then " + code("[" + index.strip("()") + "] += " + value)
     grads = "<br>".join(grads)
     note = rule.doc.replace("|", "\\|")

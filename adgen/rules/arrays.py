@@ -549,25 +549,43 @@ REGISTRY.add(Rule(
 
 # Cross-entropy picks: `P[rows, y]` with rows = np.arange(N) picks one entry per row, so
 # the (row, label) pairs are distinct and the sparse part can be a plain `+=` at that index
-# (np.add.at is only needed where an index repeats).
-REGISTRY.add(Rule(
-    name="softmax_log_pick", spellings=(), arity=5,
-    build=lambda n: ("np.log(x0)", ["0.0"] * 4 + ["-g[:, np.newaxis] * x1"]),
-    scatter=("(x2, x3)", "g"), stem=lambda f: None, noun="logp",
-    sympy=lambda p, *rest: sp.log(p), domain=_fixed(POSITIVE, *[DEFAULT_DOMAIN] * 4),
-    elementwise=False, passive=(0, 1, 2, 3), infer=lambda ctx: ctx.types[0],
-    doc="log of the label's softmax probability, log(P[rows, y]) with rows = arange(N) "
-        "(adgen/fuse.py): dX = -P * g[:, newaxis], then dX[rows, y] += g",
-))
-REGISTRY.add(Rule(
-    name="log_softmax_pick", spellings=(), arity=6,
-    build=lambda n: ("x0[x1, x2]", ["0.0"] * 5 + ["-g[:, np.newaxis] * (x3 / x4)"]),
-    scatter=("(x1, x2)", "g"), stem=lambda f: None, noun="logp",
-    sympy=lambda *a: a[0], domain=_fixed(*[DEFAULT_DOMAIN] * 6), elementwise=False,
-    passive=(0, 1, 2, 3, 4), infer=lambda ctx: shapes.array(None),
-    doc="the label's log-softmax, Y[rows, y] with rows = arange(N) (adgen/fuse.py): "
-        "dX = -exp(X) / sum(exp(X)) * g[:, newaxis], then dX[rows, y] += g",
-))
+# (np.add.at is only needed where an index repeats).  With `reduce`, the gate is the sum or
+# the mean of the picks: its upstream gradient is one number, shared by every row.
+_REDUCED = {None: "{}", "sum": "np.sum({})", "mean": "np.mean({})"}
+
+
+def _pick_shaped(picked: str, probs: str, index: str, n: str, last: int):
+    """The templates of a pick gate: `picked` the forward template of the pick itself,
+    `probs` the softmax, `index` (rows, y), `n` the slot of N, `last` the slot of X."""
+    def shaped(ctx: Context):
+        reduce = ctx.attr("reduce")
+        forward = picked if reduce is None else _REDUCED[reduce].format("x0")
+        g = {None: "g[:, np.newaxis]", "sum": "g", "mean": f"g / {n}"}[reduce]
+        value = f"g / {n}" if reduce == "mean" else "g"
+        return forward, ["0.0"] * last + [f"-{g} * {probs}"], (index, value)
+    return shaped
+
+
+def _pick_rule(name, picked, probs, index, n, last, doc):
+    shaped = _pick_shaped(picked, probs, index, n, last)
+    REGISTRY.add(Rule(
+        name=name, spellings=(), arity=last + 1, build=lambda k: shaped(Context(k)),
+        shaped=shaped, stem=lambda f: None, noun="logp", sympy=lambda *a: a[0],
+        domain=_fixed(*[POSITIVE] * (last + 1)), elementwise=False,
+        passive=tuple(range(last)), infer=lambda ctx: ctx.types[0], doc=doc,
+    ))
+
+
+# operands: the statement's own operand, P, rows, y, N, X
+_pick_rule("softmax_log_pick", "np.log(x0)", "x1", "(x2, x3)", "x4", 5,
+           "log of the label's softmax probability, log(P[rows, y]) with rows = arange(N) "
+           "(adgen/fuse.py): dX = -P * g[:, newaxis], then dX[rows, y] += g; summed or "
+           "averaged over the rows (`reduce`), -P * g (g / N) and += g (g / N)")
+# operands: the statement's own operand, rows, y, E, S, N, X
+_pick_rule("log_softmax_pick", "x0[x1, x2]", "(x3 / x4)", "(x1, x2)", "x5", 6,
+           "the label's log-softmax, Y[rows, y] with rows = arange(N) (adgen/fuse.py): "
+           "dX = -exp(X) / sum(exp(X)) * g[:, newaxis], then dX[rows, y] += g; summed or "
+           "averaged as softmax_log_pick")
 
 
 # ---------------------------------------------------------------- joining and reshaping
