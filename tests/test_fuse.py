@@ -39,6 +39,8 @@ EXPECTED = {
     "logsumexp_shifted_full": (["logsumexp", "logsumexp_max"], False),
     "logsumexp_shifted_rows": (["logsumexp", "logsumexp_max"], False),
     "logsumexp_shifted_vector": (["logsumexp", "logsumexp_max"], False),
+    "log_likelihoods": (["logsumexp", "log_softmax", "log_softmax_pick"], False),
+    "logsumexp_unannotated": (["logsumexp", "logsumexp_max", "logsumexp"], False),
     # near misses
     "probs_used_again": (["softmax_div"], False),
     "softmax_of_columns_picked": (["softmax_div"], False),

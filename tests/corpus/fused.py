@@ -24,6 +24,8 @@ INPUTS = {
     "logsumexp_shifted_full": {"x": ((4, 3), -3.0, 3.0)},
     "logsumexp_shifted_rows": {"x": ((4, 3), -3.0, 3.0), "w": ((4, 1), -1.0, 1.0)},
     "logsumexp_shifted_vector": {"v": ((5,), -3.0, 3.0)},
+    "log_likelihoods": {"x": ((4, 3), -3.0, 3.0), "y": ("int", (4,), 0, 3)},
+    "logsumexp_unannotated": {"x": ((4, 3), -2.0, 2.0)},
     "probs_used_again": {"s": ((4, 3), -3.0, 3.0), "y": ("int", (4,), 0, 3)},
     "softmax_of_columns_picked": {"s": ((3, 3), -3.0, 3.0), "y": ("int", (3,), 0, 3)},
     "shift_along_other_axis": {"s": ((4, 3), -3.0, 3.0), "y": ("int", (4,), 0, 3)},
@@ -119,6 +121,18 @@ def logsumexp_shifted_rows(x: "N C", w: "N 1"):
 def logsumexp_shifted_vector(v: "K"):
     m = np.max(v)
     return m + np.log(np.sum(np.exp(v - m)))
+
+
+def log_likelihoods(x: "N C", y: "int N"):
+    # a layer: the picks themselves are the output (upstream gradient one per row)
+    log_probs = x - np.log(np.sum(np.exp(x), axis=1, keepdims=True))
+    return log_probs[np.arange(x.shape[0]), y]
+
+
+def logsumexp_unannotated(x):
+    # shapes unknown: the full and the keepdims-free forms need none
+    m = np.max(x)
+    return m + np.log(np.sum(np.exp(x - m))) + np.sum(np.log(np.sum(np.exp(x), axis=0)))
 
 
 # ---------------------------------------------------------------- near misses: not fused (or
