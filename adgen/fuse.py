@@ -118,7 +118,7 @@ class _Fuser:
         return x
 
     def exp_sum(self, s) -> Optional[tuple[ir.Assign, ir.Assign]]:
-        """(E, S) when s = np.sum(E, ...) and E = np.exp(X), E feeding only the sum."""
+        """(E, S) when s = np.sum(E, ...) and E = np.exp(X) (the callers check the uses)."""
         s_stmt = self.of(s, "np_sum")
         if s_stmt is None:
             return None
