@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import textwrap
 
-from adgen import ir
+from adgen import fuse, ir
 from adgen.version import __version__
 from adgen.reverse import defined_on_all_paths
 from adgen.rules import instance_of, substitute
@@ -127,9 +127,9 @@ def comment_line(stmt: ir.Assign) -> str:
         return f"# line {stmt.pos.line}: {stmt.target} = {label}({args})"
     if stmt.prim == "setitem":
         return f"# line {stmt.pos.line}: {forward_lines(stmt)[1]}"
-    if stmt.prim == "softmax_div":
-        return (f"# line {stmt.pos.line}: {forward_line(stmt)}, the softmax of "
-                f"{to_source(stmt.args[2])} (fused)")
+    fused = fuse.label(stmt, to_source)
+    if fused:
+        return f"# line {stmt.pos.line}: {forward_line(stmt)}, {fused}"
     return f"# line {stmt.pos.line}: {forward_line(stmt)}"
 
 

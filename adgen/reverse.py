@@ -126,6 +126,9 @@ class _Reverser:
                 elif fn.types:
                     expr = unbroadcast(expr, stmt, arg, fn.types)
                 out.append(state.assign(arg.id, gname, expr, arrays=bool(fn.types)))
+                if inst.scatter is not None:  # a fused gate's sparse part: dx[rows, y] += g
+                    index, value = (simplify(substitute(t, mapping)) for t in inst.scatter)
+                    out.append(state.scatter(arg.id, gname, index, value, False, arg))
         return ir.BackwardBlock(stmt, tuple(out)) if out else None
 
     def branch(self, stmt: ir.If, state: "_Accumulation") -> Optional[ir.BackwardIf]:

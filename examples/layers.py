@@ -7,7 +7,8 @@ vector-Jacobian product with an upstream `dout` of the output's shape), a loss r
 
 * layers: `affine`, `relu`, `sigmoid`, `batchnorm` (training mode), `layernorm`, `dropout`
   (with a given mask);
-* losses: `softmax_loss`, `svm_loss` (multiclass hinge), `two_layer_loss` (affine - ReLU -
+* losses: `softmax_loss`, `log_softmax_loss` (the same loss through the log-softmax),
+  `svm_loss` (multiclass hinge), `two_layer_loss` (affine - ReLU -
   affine - softmax, with L2 regularisation), and the DQN temporal-difference loss twice:
   `td_clipped_loss` clips the TD error to [-1, 1], `td_huber_loss` uses the Huber loss.  Their
   backward passes tell the story of examples/scalar_losses.py: the clipped loss has zero
@@ -79,6 +80,15 @@ def softmax_loss(x: "N C", y: "int N") -> float:
     return -np.log(probs[np.arange(N), y]).mean()
 
 
+def log_softmax_loss(x: "N C", y: "int N") -> float:
+    """`softmax_loss` through the log-softmax, x - log(sum(exp(x))): the log-probability
+    stays finite where a probability underflows to 0."""
+    N = x.shape[0]
+    shifted = x - x.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -log_probs[np.arange(N), y].mean()
+
+
 def svm_loss(x: "N C", y: "int N") -> float:
     """Mean multiclass SVM (hinge) loss of class scores `x` for labels `y`, margin 1."""
     N = x.shape[0]
@@ -147,6 +157,7 @@ if __name__ == "__main__":
         "layernorm": layernorm(x, rng.standard_normal(D), rng.standard_normal(D)),
         "dropout": dropout(x, mask),
         "softmax_loss": softmax_loss(scores, labels),
+        "log_softmax_loss": log_softmax_loss(scores, labels),
         "svm_loss": svm_loss(scores, labels),
         "two_layer_loss": two_layer_loss(x, labels, 0.1 * rng.standard_normal((D, 6)),
                                          0.1 * rng.standard_normal(6),

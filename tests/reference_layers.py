@@ -88,6 +88,9 @@ def softmax_loss_backward(dout, x, y):
     return (dx,)
 
 
+log_softmax_loss_backward = softmax_loss_backward  # the same loss
+
+
 def svm_loss_backward(dout, x, y):
     """Mean multiclass hinge loss: (dx,)."""
     N = x.shape[0]

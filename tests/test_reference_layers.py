@@ -52,7 +52,7 @@ def make_inputs(name: str) -> dict:
     if name == "dropout":
         p = 0.5
         return dict(x=normal((4, 5)), mask=(rng.random((4, 5)) < p) / p)
-    if name in ("softmax_loss", "svm_loss"):
+    if name in ("softmax_loss", "log_softmax_loss", "svm_loss"):
         return dict(x=normal((6, 4)), y=rng.integers(0, 4, size=6))
     if name == "two_layer_loss":
         return dict(X=normal((5, 4)), y=rng.integers(0, 3, size=5), W1=normal((4, 6)),
@@ -124,7 +124,7 @@ NAMES = sorted(FUNCTIONS)
 # ------------------------------------------------------------------ tests
 
 def test_every_layer_has_a_reference_backward():
-    assert len(NAMES) == 11
+    assert len(NAMES) == 12
     for name in NAMES:
         forward = inspect.signature(FUNCTIONS[name]).parameters
         ref = inspect.signature(getattr(reference_layers, name + "_backward")).parameters

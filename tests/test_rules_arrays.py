@@ -185,9 +185,104 @@ def test_fused_softmax_gate_matches_finite_differences():
         assert math.isclose(float(np.sum(grad * v)), numeric, rel_tol=1e-6, abs_tol=1e-8)
 
 
+def _fused_check(name, attrs, operands, phi, shape):
+    """A fused gate's gradient to its last operand (its dense template, then its sparse
+    part `dx[index] += value`) against central differences of phi (the gate as a function
+    of that operand) along a random direction, for a random upstream gradient."""
+    rule = REGISTRY[name]
+    x = operands[-1]
+    types = tuple(_type(v) for v in operands)
+    inst = rule.specialized(Context(len(operands), attrs, types))
+    env = {"np": np, **dict(zip(inst.slots, operands))}
+    out = eval(inst.forward_text, env)
+    assert np.allclose(out, phi(x)), name  # the forward template computes the gate
+    g = RNG.standard_normal(np.shape(out)) if np.ndim(out) else float(RNG.standard_normal())
+    env.update(out=out, g=g)
+    grad = np.array(eval(inst.grad_texts[-1], env), dtype=float)
+    assert grad.shape == shape, name
+    if inst.scatter is not None:
+        index, value = (eval(t, env) for t in inst.scatter_texts)
+        grad[index] += value  # rows = arange(N): no (row, label) pair repeats
+    v, h = RNG.standard_normal(shape), 1e-6
+    numeric = (np.sum(phi(x + h * v) * g) - np.sum(phi(x - h * v) * g)) / (2 * h)
+    assert math.isclose(float(np.sum(grad * v)), numeric, rel_tol=1e-6, abs_tol=1e-8), name
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+
+
+def _log_softmax(x, axis):
+    return x - _logsumexp(x, axis, keepdims=True)
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (None, True), (0, False),
+                                           (1, False), (-1, False), (0, True), (-1, True)])
+def test_fused_logsumexp_gate_matches_finite_differences(axis, keepdims):
+    """logsumexp(S, E, X) (adgen/fuse.py): L = log(sum(exp(X))) with the gradient E / S * g
+    straight to X, for every axis/keepdims form."""
+    x = _array(3, 4)
+    e = np.exp(x)
+    s = np.sum(e, axis=axis, keepdims=keepdims)
+    _fused_check("logsumexp", (("axis", axis), ("keepdims", keepdims)), [s, e, x],
+                 lambda z: _logsumexp(z, axis, keepdims), (3, 4))
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, True), (1, True)])
+def test_fused_logsumexp_max_gate_matches_finite_differences(axis, keepdims):
+    """logsumexp_max(m, L, E, S, A): m + log(sum(exp(A - m))) with the gradient to A only
+    (the max's route is exactly zero, so checking against logsumexp(A) covers it)."""
+    a = _array(3, 4)
+    m = np.max(a, axis=axis, keepdims=keepdims)
+    e = np.exp(a - m)
+    s = np.sum(e, axis=axis, keepdims=keepdims)
+    _fused_check("logsumexp_max", (), [m, np.log(s), e, s, a],
+                 lambda z: _logsumexp(z, axis, keepdims), (3, 4))
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize("shifted", [False, True])
+def test_fused_log_softmax_gate_matches_finite_differences(axis, shifted):
+    """log_softmax(X, L, E, S, A): g - E / S * g.sum(axis) to A, with X = A or (shifted) X
+    = A - max(A): the log-softmax does not change under the shift."""
+    a = _array(3, 4)
+    x = a - a.max(axis=axis, keepdims=True) if shifted else a
+    e = np.exp(x)
+    s = e.sum(axis=axis, keepdims=True)
+    _fused_check("log_softmax", (("axis", axis),), [x, np.log(s), e, s, a],
+                 lambda z: _log_softmax(z, axis), (3, 4))
+
+
+@pytest.mark.parametrize("reduce", [None, "sum", "mean"])
+@pytest.mark.parametrize("name", ["softmax_log_pick", "log_softmax_pick"])
+def test_fused_cross_entropy_picks_match_finite_differences(name, reduce):
+    """The cross-entropy picks: log(P[rows, y]) of a softmax and Y[rows, y] of a
+    log-softmax, rows = np.arange(N): a dense part -P * g[:, newaxis], then += g at the
+    labels (a label may repeat across rows; a (row, label) pair cannot); and their sum and
+    mean over the rows."""
+    a = _array(5, 3)
+    x = a - a.max(axis=1, keepdims=True)
+    e = np.exp(x)
+    s = e.sum(axis=1, keepdims=True)
+    rows, y = np.arange(5), np.array([2, 0, 2, 1, 2])
+    if name == "softmax_log_pick":
+        probs = e / s
+        picked = np.log(probs[rows, y])
+        operands = [probs[rows, y] if reduce is None else picked, probs, rows, y, 5, a]
+    else:
+        picked = (x - np.log(s))[rows, y]
+        operands = [x - np.log(s) if reduce is None else picked, rows, y, e, s, 5, a]
+    attrs = () if reduce is None else (("reduce", reduce),)
+    reduced = {None: lambda v: v, "sum": np.sum, "mean": np.mean}[reduce]
+    _fused_check(name, attrs, operands, lambda z: reduced(_log_softmax(z, 1)[rows, y]),
+                 (5, 3))
+
+
 def test_every_array_rule_is_in_the_table():
     """A rule that works on arrays and is not covered by the scalar table is listed here."""
-    covered = {name for name, _, _ in CASES} | {"softmax_div"}  # fused: its own test
+    fused = {"softmax_div", "logsumexp", "logsumexp_max", "log_softmax", "softmax_log_pick",
+             "log_softmax_pick"}  # fused gates: their own tests above
+    covered = {name for name, _, _ in CASES} | fused
     scalar_only = {r.name for r in REGISTRY if r.elementwise and not r.name.startswith("np_")
                    and r.name not in covered}
     array_rules = {r.name for r in REGISTRY} - scalar_only

@@ -41,7 +41,12 @@ def spelling(token: str, slots: tuple[str, ...]) -> str:
 def row(rule: Rule) -> str:
     inst = rule.instance(rule.arity)  # a variadic rule's arity is its minimum, 2
     written = ", ".join(spelling(s, inst.slots) for s in rule.spellings) or "gate (pattern)"
-    grads = "<br>".join(f"{code(s)}: {code(t)}" for s, t in zip(inst.slots, inst.grad_texts))
+    grads = [f"{code(s)}: {code(t)}" for i, (s, t) in enumerate(zip(inst.slots, inst.grad_texts))
+             if i not in rule.passive]  # a fused gate's passive operands: no gradient
+    if inst.scatter_texts is not None:  # its sparse part
+        index, value = inst.scatter_texts
+        grads[-1] += ", then " + code("[" + index.strip("()") + "] += " + value)
+    grads = "<br>".join(grads)
     note = rule.doc.replace("|", "\\|")
     return f"| {code(rule.name)} | {written} | {code(inst.forward_text)} | {grads} | {note} |"
 

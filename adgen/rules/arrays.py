@@ -498,6 +498,95 @@ REGISTRY.add(Rule(
         "gradient P * (g - sum(g * P)) straight to X (or to A when X = A - max A)",
 ))
 
+# The other fused gates (adgen/fuse.py).  Their operands are the forward values the
+# gradient reads, then the operand the gradient goes to (last); every other operand is
+# passive: the gate's gradient goes around the statements that computed it.
+
+
+def _logsumexp_shaped(ctx: Context):
+    axis, keep = ctx.attr("axis"), ctx.attr("keepdims", False)
+    if axis is None or keep:
+        return "np.log(a)", ["0.0", "0.0", "b / a * g"]
+    return "np.log(a)", ["0.0", "0.0",
+                         f"b / np.expand_dims(a, {axis!r}) * np.expand_dims(g, {axis!r})"]
+
+
+REGISTRY.add(Rule(
+    name="logsumexp", spellings=(), arity=3,
+    build=lambda n: _logsumexp_shaped(Context(3)), shaped=_logsumexp_shaped,
+    stem=lambda f: None, noun="lse", sympy=lambda s, e, x: sp.log(s),
+    domain=_fixed(POSITIVE, POSITIVE, DEFAULT_DOMAIN), elementwise=False, passive=(0, 1),
+    infer=lambda ctx: ctx.types[0],
+    doc="logsumexp gate (adgen/fuse.py): L = log(sum(exp(X))) gets the local gradient "
+        "exp(X) / sum(exp(X)) * g straight to X",
+))
+REGISTRY.add(Rule(
+    name="logsumexp_max", spellings=(), arity=5,
+    build=lambda n: ("x0 + x1", ["0.0"] * 4 + ["x2 / x3 * g"]),
+    stem=lambda f: None, noun="lse", sympy=lambda m, l, e, s, a: m + l,
+    domain=_fixed(*[DEFAULT_DOMAIN] * 5), elementwise=False, passive=(0, 1, 2, 3),
+    infer=lambda ctx: elementwise_type(Context(2, (), ctx.types[:2])),
+    doc="logsumexp gate with the max shift (adgen/fuse.py): m + log(sum(exp(A - m))) for "
+        "m = max(A) gets exp(A - m) / sum(exp(A - m)) * g straight to A; the max's own "
+        "gradient is exactly zero, so it is skipped (no argmax mask)",
+))
+
+
+def _log_softmax_shaped(ctx: Context):
+    k = ctx.attr("axis", -1)
+    return "x0 - x1", ["0.0"] * 4 + [f"g - x2 / x3 * g.sum(axis={k}, keepdims=True)"]
+
+
+REGISTRY.add(Rule(
+    name="log_softmax", spellings=(), arity=5,
+    build=lambda n: _log_softmax_shaped(Context(5, (("axis", 1),))), shaped=_log_softmax_shaped,
+    stem=lambda f: None, noun="logp", sympy=lambda x, l, e, s, a: x - l,
+    domain=_fixed(*[DEFAULT_DOMAIN] * 5), elementwise=False, passive=(0, 1, 2, 3),
+    infer=lambda ctx: ctx.types[0],
+    doc="log-softmax gate (adgen/fuse.py): Y = X - log(sum(exp(X))) gets g - exp(X) / "
+        "sum(exp(X)) * sum(g) straight to X (or to A when X = A - max A)",
+))
+
+# Cross-entropy picks: `P[rows, y]` with rows = np.arange(N) picks one entry per row, so
+# the (row, label) pairs are distinct and the sparse part can be a plain `+=` at that index
+# (np.add.at is only needed where an index repeats).  With `reduce`, the gate is the sum or
+# the mean of the picks: its upstream gradient is one number, shared by every row.
+_REDUCED = {None: "{}", "sum": "np.sum({})", "mean": "np.mean({})"}
+
+
+def _pick_shaped(picked: str, probs: str, index: str, n: str, last: int):
+    """The templates of a pick gate: `picked` the forward template of the pick itself,
+    `probs` the softmax, `index` (rows, y), `n` the slot of N, `last` the slot of X."""
+    def shaped(ctx: Context):
+        reduce = ctx.attr("reduce")
+        forward = picked if reduce is None else _REDUCED[reduce].format("x0")
+        g = {None: "g[:, np.newaxis]", "sum": "g", "mean": f"g / {n}"}[reduce]
+        value = f"g / {n}" if reduce == "mean" else "g"
+        return forward, ["0.0"] * last + [f"-{g} * {probs}"], (index, value)
+    return shaped
+
+
+def _pick_rule(name, picked, probs, index, n, last, doc):
+    shaped = _pick_shaped(picked, probs, index, n, last)
+    REGISTRY.add(Rule(
+        name=name, spellings=(), arity=last + 1, build=lambda k: shaped(Context(k)),
+        shaped=shaped, stem=lambda f: None, noun="logp", sympy=lambda *a: a[0],
+        domain=_fixed(*[POSITIVE] * (last + 1)), elementwise=False,
+        passive=tuple(range(last)), infer=lambda ctx: ctx.types[0], doc=doc,
+    ))
+
+
+# operands: the statement's own operand, P, rows, y, N, X
+_pick_rule("softmax_log_pick", "np.log(x0)", "x1", "(x2, x3)", "x4", 5,
+           "log of the label's softmax probability, log(P[rows, y]) with rows = arange(N) "
+           "(adgen/fuse.py): dX = -P * g[:, newaxis], then dX[rows, y] += g; summed or "
+           "averaged over the rows (`reduce`), -P * g (g / N) and += g (g / N)")
+# operands: the statement's own operand, rows, y, E, S, N, X
+_pick_rule("log_softmax_pick", "x0[x1, x2]", "(x3 / x4)", "(x1, x2)", "x5", 6,
+           "the label's log-softmax, Y[rows, y] with rows = arange(N) (adgen/fuse.py): "
+           "dX = -exp(X) / sum(exp(X)) * g[:, newaxis], then dX[rows, y] += g; summed or "
+           "averaged as softmax_log_pick")
+
 
 # ---------------------------------------------------------------- joining and reshaping
 

@@ -54,6 +54,11 @@ class Instance:
     grads: tuple[ir.Expr, ...]
     forward_text: str
     grad_texts: tuple[str, ...]
+    # A fused gate's sparse part (fuse.py), when `build`/`shaped` give a third item, the
+    # (index, value) templates: after its last operand's gradient dx = <its template>, the
+    # reverse pass adds dx[index] += value.
+    scatter: Optional[tuple[ir.Expr, ir.Expr]] = None
+    scatter_texts: Optional[tuple[str, str]] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +68,8 @@ class Rule:
     name       the primitive's id in the IR ("exp", "add", "sigmoid")
     spellings  how a user writes it: qualified callee names ("math.exp") or operator tokens ("+")
     arity      number of operands; for variadic rules the minimum, with `variadic=True`
-    build      arity -> (forward template, gradient templates), as Python source text
+    build      arity -> (forward template, gradient templates), as Python source text;
+               a fused gate may add a third item, its sparse part (Instance.scatter)
     stem       operand name fragments -> a readable name for the result, or None
     noun       fallback name stem ("sum1", "exp2") when `stem` gives nothing usable
     sympy      the forward value as a sympy function of the operands
@@ -104,8 +110,7 @@ class Rule:
         key = (self.name, ctx)
         cached = _SHAPED.get(key)
         if cached is None:
-            forward_text, grad_texts = self.shaped(ctx)
-            cached = _SHAPED[key] = _parse_instance(self, ctx.n, forward_text, grad_texts)
+            cached = _SHAPED[key] = _parse_instance(self, ctx.n, *self.shaped(ctx))
         return cached
 
     def instance(self, n: int) -> Instance:
@@ -144,17 +149,17 @@ def instance_of(stmt: ir.Assign) -> Instance:
 
 
 def slot_names(rule_arity: int, variadic: bool) -> tuple[str, ...]:
-    if variadic:
+    if variadic or rule_arity > 3:
         return tuple(f"x{i}" for i in range(rule_arity))
     return ("a", "b", "c")[:rule_arity]
 
 
 def _instantiate(rule: Rule, n: int) -> Instance:
-    forward_text, grad_texts = rule.build(n)
-    return _parse_instance(rule, n, forward_text, grad_texts)
+    return _parse_instance(rule, n, *rule.build(n))
 
 
-def _parse_instance(rule: Rule, n: int, forward_text: str, grad_texts) -> Instance:
+def _parse_instance(rule: Rule, n: int, forward_text: str, grad_texts,
+                    scatter_texts: Optional[tuple[str, str]] = None) -> Instance:
     slots = slot_names(n, rule.variadic)
     grad_texts = tuple(grad_texts)
     if len(grad_texts) != n:
@@ -164,7 +169,10 @@ def _parse_instance(rule: Rule, n: int, forward_text: str, grad_texts) -> Instan
         parse_template(t, set(slots) | {"out", "g"}, f"{rule.name} gradient {i}")
         for i, t in enumerate(grad_texts)
     )
-    return Instance(slots, forward, grads, forward_text, grad_texts)
+    scatter = None if scatter_texts is None else tuple(
+        parse_template(t, set(slots) | {"out", "g"}, f"{rule.name} scatter")
+        for t in scatter_texts)
+    return Instance(slots, forward, grads, forward_text, grad_texts, scatter, scatter_texts)
 
 
 # ---------------------------------------------------------------- template parsing
