@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import math
 import types
+from typing import Iterator
 
 import numpy as np
 import sympy as sp
@@ -145,6 +147,40 @@ _RELATIONS = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge,
               ast.Eq: sp.Eq, ast.NotEq: sp.Ne}
 
 
+_CONCRETE: list[dict] = []  # the points of enclosing `concrete_branches` blocks
+
+
+@contextlib.contextmanager
+def concrete_branches(point: dict) -> Iterator[None]:
+    """Run symbolic code along the path the numbers at `point` (symbol -> value) take: every
+    data-dependent `if`, `while` and `a if c else b` is decided by substituting the point
+    into its condition.  The expressions built are then those of the smooth piece the point
+    lies on -- exactly what the derivative at the point is about."""
+    relational = sp.core.relational.Relational
+    original = relational.__bool__
+
+    def decide(self) -> bool:
+        return _decided(self, point)
+
+    relational.__bool__ = decide
+    _CONCRETE.append(point)
+    try:
+        yield
+    finally:
+        relational.__bool__ = original
+        _CONCRETE.pop()
+
+
+def _decided(condition, point: dict) -> bool:
+    value = sp.sympify(condition).subs(point)
+    if value in (sp.true, sp.false):
+        return value == sp.true
+    value = sp.N(value, 30)
+    if value in (sp.true, sp.false):
+        return value == sp.true
+    raise TypeError(f"cannot decide {condition} at the point")
+
+
 def _compare(left, *pairs):
     """A (chained) comparison as 1 where it holds and 0 elsewhere: usable both as a condition
     (`_select` tests it against 0) and as a number, as numpy's booleans are (`g * (a >= b)`).
@@ -158,6 +194,8 @@ def _compare(left, *pairs):
         terms.append(_RELATIONS[getattr(ast, op_name)](current, right))
         current = right
     condition = sp.And(*terms) if len(terms) > 1 else terms[0]
+    if _CONCRETE and condition not in (sp.true, sp.false):
+        return sp.Integer(1 if _decided(condition, _CONCRETE[-1]) else 0)
     if condition in (sp.true, sp.false):
         return sp.Integer(1 if condition == sp.true else 0)
     return sp.Piecewise((1, condition), (0, True))
@@ -218,6 +256,10 @@ def symbolic_function(fn: types.FunctionType) -> types.FunctionType:
     env_builtins = dict(vars(builtins))
     env_builtins.update(BUILTINS)
     env["__builtins__"] = env_builtins
+    for key, value in list(env.items()):  # the helpers it calls, rebound the same way
+        if isinstance(value, types.FunctionType) and value.__globals__ is fn.__globals__:
+            env[key] = types.FunctionType(value.__code__, env, value.__name__,
+                                          value.__defaults__, value.__closure__)
     return types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
 
 

@@ -16,6 +16,7 @@ and the generated code follows the documented convention.
 from __future__ import annotations
 
 import dataclasses
+import contextlib
 import math
 import random
 import sys
@@ -29,6 +30,7 @@ from adgen.rules import REGISTRY, instance_of
 
 RTOL = 1e-5
 MAX_SYMBOLIC_STATEMENTS = 150
+MAX_SIMPLIFY_OPS = 400  # larger differences (loops unrolled symbolically) are sampled only
 SAMPLE_POINTS = 4
 
 
@@ -151,10 +153,20 @@ def branch_signature(fn: ir.Function, args: dict[str, float]) -> tuple:
     """Which smooth piece of the function a point lies on: the branch of every kinked
     primitive, evaluated through the staged forward statements; each entry is
     (branch, on_kink)."""
+    return _interpret(fn, args)[0]
+
+
+def executed_statements(fn: ir.Function, args: dict[str, float]) -> int:
+    """How many staged statements the forward pass runs at a point (loops unrolled)."""
+    return _interpret(fn, args)[1]
+
+
+def _interpret(fn: ir.Function, args: dict[str, float]) -> tuple[tuple, int]:
     env: dict[str, float] = dict(args)
     for c in fn.consts:
         env[c.name] = c.value
     signature = []
+    executed = [0]
 
     def value(op: ir.Operand) -> float:
         if isinstance(op, ir.Num):
@@ -172,6 +184,7 @@ def branch_signature(fn: ir.Function, args: dict[str, float]) -> tuple:
             elif isinstance(stmt, ir.Loop):
                 loop(stmt)
             else:
+                executed[0] += 1
                 vals = [value(a) for a in stmt.args]
                 env[stmt.target] = _evaluator(stmt)(*vals)
                 rule = REGISTRY[stmt.prim]
@@ -198,7 +211,7 @@ def branch_signature(fn: ir.Function, args: dict[str, float]) -> tuple:
         signature.append((("steps", steps), False))
 
     run(fn.body)
-    return tuple(signature)
+    return tuple(signature), executed[0]
 
 
 def _hashable(branch: tuple) -> tuple:
@@ -214,16 +227,21 @@ def _on_kink(signature: tuple) -> bool:
 
 def symbolic_status(forward_fn: Callable, grad_source: str, grad_name: str,
                     params: Sequence[str], wrt: Sequence[str], point: dict[str, float],
-                    single: bool, seed: int = 0, on_kink: bool = False) -> dict[str, str]:
+                    single: bool, seed: int = 0, on_kink: bool = False,
+                    branches: bool = False) -> dict[str, str]:
     """Per input in `wrt`: 'proved', 'agrees at N points', 'differs at ...' or 'skipped: ...'.
 
     `forward_fn` is the user's function and `grad_source` the generated module; both are run
-    on sympy symbols."""
+    on sympy symbols -- with `branches` (a function with data-dependent control flow) along
+    the path the point takes."""
     symbols = {p: sp.Symbol(p, real=True) for p in params}
     args = [symbols[p] for p in params]
+    path = symbolic.concrete_branches({symbols[p]: v for p, v in point.items()}) \
+        if branches else contextlib.nullcontext()
     try:
-        forward = symbolic.rationalize(symbolic.symbolic_function(forward_fn)(*args))
-        grads = symbolic.exec_symbolic(grad_source)[grad_name](*args)
+        with path:
+            forward = symbolic.rationalize(symbolic.symbolic_function(forward_fn)(*args))
+            grads = symbolic.exec_symbolic(grad_source)[grad_name](*args)
     except Exception as exc:  # noqa: BLE001 - any failure means "no symbolic verdict"
         return {w: f"skipped: not symbolic ({type(exc).__name__})" for w in wrt}
     if single:
@@ -277,12 +295,15 @@ def symbolic_status_arrays(forward_fn: Callable, grad_source: str, grad: ir.Grad
             numeric[sym] = float(v)
             symbols[name] = sym
             symbolic_args.append(sym)
+    path = symbolic.concrete_branches(numeric) if not ir.is_flat(fn.body) \
+        else contextlib.nullcontext()
     try:
-        out = symbolic.symbolic_function(forward_fn)(*symbolic_args)
-        phi = sp.sympify(np.sum(out * dout) if dout is not None else out)
-        namespace = symbolic.exec_symbolic(grad_source)
-        seed = {grad.seed: dout} if dout is not None else {}
-        grads = namespace[f"{fn.name}_grad"](*symbolic_args, **seed)
+        with path:
+            out = symbolic.symbolic_function(forward_fn)(*symbolic_args)
+            phi = sp.sympify(np.sum(out * dout) if dout is not None else out)
+            namespace = symbolic.exec_symbolic(grad_source)
+            seed = {grad.seed: dout} if dout is not None else {}
+            grads = namespace[f"{fn.name}_grad"](*symbolic_args, **seed)
     except Exception as exc:  # noqa: BLE001 - any failure means "no symbolic verdict"
         return {w: f"skipped: not symbolic ({type(exc).__name__})" for w in grad.wrt}
     if grad.single:
@@ -339,7 +360,8 @@ def _judge(diff, symbols: dict, samples: list[dict[str, float]]) -> str:
         checked += 1
     if diff == 0:
         return "proved"
-    if diff.has(*_NONSMOOTH):  # simplify rarely decides these, and slowly: sampling decides
+    if diff.has(*_NONSMOOTH) or sp.count_ops(diff) > MAX_SIMPLIFY_OPS:
+        # simplify rarely decides these, and slowly: sampling decides
         return f"agrees at {checked} points" if checked else "skipped: could not evaluate"
     try:
         if sp.simplify(diff) == 0:
@@ -394,12 +416,13 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
         for item in inputs:
             item.symbolic = status.get(item.name, "skipped")
     if grad_source is not None and scalar_point:
-        if sum(1 for _ in ir.assigns(fn.body)) > MAX_SYMBOLIC_STATEMENTS:
+        if executed_statements(fn, point) > MAX_SYMBOLIC_STATEMENTS:
             note = f"symbolic check skipped: more than {MAX_SYMBOLIC_STATEMENTS} statements"
         else:
             status = symbolic_status(forward_fn, grad_source, f"{fn.name}_grad", params,
                                      grad.wrt, point, grad.single,
-                                     on_kink=_on_kink(base_signature))
+                                     on_kink=_on_kink(base_signature),
+                                     branches=not ir.is_flat(fn.body))
             for item in inputs:
                 item.symbolic = status[item.name]
     if any(i.status == "kink" for i in inputs):
