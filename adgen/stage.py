@@ -17,8 +17,8 @@ import libcst as cst
 
 from adgen import gates, ir, shapes
 from adgen.diagnostics import AdgenError
-from adgen.fence import (assigned_in, assigned_names, block_statements, else_statements,
-                         may_return, small_statements)
+from adgen.fence import (assigned_in, assigned_names, block_statements, called_functions,
+                         else_statements, may_return, small_statements)
 from adgen.naming import Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
@@ -657,9 +657,8 @@ def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
     found: list[str] = []
     pending = [fn]
     while pending:
-        code = parsed.code(pending.pop().body)
-        for name in parsed.scope.functions:
-            if name not in found and re.search(rf"\b{re.escape(name)}\s*\(", code):
+        for name in called_functions(parsed.scope, pending.pop().body):
+            if name not in found:
                 found.append(name)
                 pending.append(parsed.scope.functions[name])
     return found
