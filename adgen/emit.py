@@ -120,6 +120,11 @@ def forward_lines(stmt: ir.Assign) -> list[str]:
 
 
 def comment_line(stmt: ir.Assign) -> str:
+    text = _comment_text(stmt)
+    return f"{text} (in {stmt.via})" if stmt.via else text
+
+
+def _comment_text(stmt: ir.Assign) -> str:
     """How a backward block names its forward statement: gates by name (`sigmoid(x)`)."""
     label = LABELLED_GATES.get(stmt.prim)
     if label:

@@ -133,6 +133,11 @@ class _Reverser:
                 if inst.scatter is not None:  # a fused gate's sparse part: dx[rows, y] += g
                     index, value = (simplify(substitute(t, mapping)) for t in inst.scatter)
                     out.append(state.scatter(arg.id, gname, index, value, False, arg))
+        passed = [g for g in out if isinstance(g, ir.GradAssign) and g.expr == mapping["g"]]
+        if len(passed) == 1 and not passed[0].accumulate and mapping["g"].id in state.owned:
+            # `dh0 = dh`: dh is dead after its own statement's block, so its array (a new
+            # one) passes to dh0, which may then be added into in place
+            state.owned.add(passed[0].target)
         return ir.BackwardBlock(stmt, tuple(out)) if out else None
 
     def branch(self, stmt: ir.If, state: "_Accumulation") -> Optional[ir.BackwardIf]:
@@ -176,9 +181,11 @@ class _Reverser:
             if c not in state.contributed:  # the final value does not reach the output
                 before.append(self.zero(c))
                 state.contributed.add(c)
-        entry, body, after, _ = self._iteration(stmt, carried, state.copy())
-        for c, _ in carried:
-            state.owned.discard(self.grad_names[c])
+        owned_before = {c for c, _ in carried if self.grad_names[c] in state.owned}
+        entry, body, after, end = self._iteration(stmt, carried, state.copy())
+        for c, _ in carried:  # a new array whether or not the loop ran: safe to add into
+            if c not in owned_before or self.grad_names[c] not in end.owned:
+                state.owned.discard(self.grad_names[c])
         return ir.BackwardLoop(stmt, tuple(before), tuple(entry), tuple(body), tuple(after))
 
     def _iteration(self, stmt: ir.Loop, carried, state: "_Accumulation"):
@@ -197,6 +204,8 @@ class _Reverser:
         if not body and not entry:
             return None
         after = [self.zero(c) for c, _ in carried if c not in state.contributed]
+        for z in after:
+            state.owned.add(z.target)
         for c, _ in carried:
             state.contributed.add(c)
         return entry, body, after, state

@@ -359,7 +359,7 @@ class Stager:
         outer = self.body
         self.body = []
         self.stage_block(block_statements(callee.body), [])
-        inlined = self.body
+        inlined = _marked(self.body, f"{name}, called on line {self.parsed.pos(node).line}")
         result = self.env.get(RETURN, ir.Num(0.0))
         outer.extend(inlined)
         self.body = outer
@@ -668,6 +668,22 @@ def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
                 found.append(name)
                 pending.append(parsed.scope.functions[name])
     return found
+
+
+def _marked(stmts, via: str) -> list:
+    """A helper's staged statements, each marked with the call it was inlined for (the
+    innermost call where helpers call helpers)."""
+    marked = []
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign):
+            marked.append(stmt if stmt.via else dataclasses.replace(stmt, via=via))
+        elif isinstance(stmt, ir.If):
+            marked.append(dataclasses.replace(stmt, body=tuple(_marked(stmt.body, via)),
+                                              orelse=tuple(_marked(stmt.orelse, via))))
+        else:
+            marked.append(dataclasses.replace(stmt, body=tuple(_marked(stmt.body, via)),
+                                              header=tuple(_marked(stmt.header, via))))
+    return marked
 
 
 def _reads(stmts, name: str) -> bool:
