@@ -215,7 +215,8 @@ def plan_saves(forward, blocks, names: Names) -> dict:
     """What each block inside a loop saves for the backward pass: the values the backward
     pass reads that the block defines.  A loop body saves the values defined on every path
     through it (and the carried variables' values on entry); a branch inside a loop saves
-    the values only that path defines.  Each (block, value) gets its own stack."""
+    the values only that path defines.  Each (block, value) gets its own stack.  Key
+    (loop, "carried") lists (end value, carried name) pairs not saved at all: see below."""
     reads = ir.backward_reads(blocks)
     saved: dict = {}
 
@@ -235,6 +236,14 @@ def plan_saves(forward, blocks, names: Names) -> dict:
                 defined = defined_on_all_paths(stmt.body) | {c for c, _ in stmt.carried}
                 order = [c for c, _ in stmt.carried] + _definition_order(stmt.body)
                 own = [n for n in dict.fromkeys(order) if n in defined and n in reads]
+                # The value a carried variable ends an iteration with is the value it starts
+                # the next with: when both are needed, save only the start, and let the
+                # backward iteration take the end from the carried name before popping it.
+                ends = tuple((e.id, c) for c, e in stmt.carried
+                             if isinstance(e, ir.Name) and e.id != c and c in own and e.id in own)
+                if ends:
+                    saved[(stmt.key, "carried")] = ends
+                    own = [n for n in own if n not in {e for e, _ in ends}]
                 if own:
                     saved[(stmt.key, "body")] = tuple((n, names.fresh(f"{n}_saved"))
                                                       for n in own)
