@@ -280,7 +280,7 @@ class Stager:
         else:
             source = iterable.args[0].value if callee == "enumerate" else iterable
             array = self.stage_expr(source)
-            bounds = (self.add("dim", (array,), source, None, None, (("axis", 0),)),)
+            bounds = (self.add("length", (array,), source, None, None),)
             if callee == "enumerate":
                 index_user, element = (el.value.value for el in target.elements)
             else:
@@ -654,6 +654,8 @@ def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bo
     aliases = [alias for alias, module in parsed.scope.modules.items() if module == "numpy"]
     aliases += [alias for alias, name in parsed.scope.imported.items()
                 if name.startswith("numpy.")]
+    if re.search(r"\bfor\b[^:\n]*\bin\s+(?!range\s*\()", code):  # over a sequence's items
+        return True
     return "@" in code or "[" in code or any(
         re.search(rf"\b{re.escape(alias)}\b", code) for alias in aliases)
 

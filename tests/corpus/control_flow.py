@@ -44,6 +44,7 @@ INPUTS = {
     "rnn_last_state": {"x": ((2, 3, 4), -1.0, 1.0), "h0": ((2, 5), -1.0, 1.0),
                        "Wxh": ((4, 5), -0.5, 0.5), "Whh": ((5, 5), -0.5, 0.5),
                        "b": ((5,), -0.5, 0.5)},
+    "horner": {"x": (-2.0, 2.0), "coeffs": ((4,), -1.0, 1.0)},
     "loop_over_rows": {"X": ((4, 3), -1.0, 1.0), "w": ((3,), -1.0, 1.0)},
     "enumerate_rows": {"X": ((3, 2), -1.0, 1.0), "w": ((2,), -1.0, 1.0)},
     "array_branch_on_norm": {"x": ((3,), -1.0, 1.0)},
@@ -281,6 +282,14 @@ def rnn_last_state(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
     for t in range(T):
         h = np.tanh(x[:, t, :] @ Wxh + h @ Whh + b)
     return np.sum(h * h)
+
+
+def horner(x, coeffs):
+    # a loop over a sequence's items: once coeffs.shape[0], which a list does not have
+    y = 0.0
+    for c in coeffs:
+        y = y * x + c
+    return y
 
 
 def loop_over_rows(X: "N D", w: "D"):
