@@ -30,8 +30,8 @@ AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.Divi
 BIN_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power,
                  cst.MatrixMultiply)
 
-CONDITION_HELP = ("test one comparison at a time: nest the if statements, or use "
-                  "(a < b) * (b < c) as a mask")
+CONDITION_HELP = ("'and'/'or' are supported in the condition of an if, a while or a "
+                  "conditional expression; elsewhere use masks: (a < b) * (b < c)")
 LOOP_EXIT_HELP = ("leave the loop through its condition (while ...) or its range; break and "
                   "continue are not supported")
 _STATEMENT_MESSAGES = {
@@ -296,7 +296,7 @@ class Fence:
         return returns_body and returns_else
 
     def check_condition(self, test: cst.BaseExpression) -> None:
-        self.check_expr(test)
+        _ExpressionChecker(self).check_condition(test)
 
     def check_loop_body(self, stmt: cst.For | cst.While, targets: set[str]) -> None:
         if stmt.orelse is not None:
@@ -614,9 +614,24 @@ class _ExpressionChecker:
         self.check(node.comparisons[0].comparator)
         return False
 
+    def check_condition(self, test: cst.BaseExpression) -> None:
+        """A branch's or loop's test: comparisons, chained ones (`lo < x < hi`), and `and` /
+        `or` of conditions (short-circuit, as in Python)."""
+        if isinstance(test, cst.BooleanOperation) and not test.lpar and \
+                isinstance(test.operator, (cst.And, cst.Or)):
+            self.check_condition(test.left)
+            self.check_condition(test.right)
+        elif isinstance(test, cst.Comparison) and len(test.comparisons) > 1 and all(
+                isinstance(c.operator, COMPARISONS) for c in test.comparisons):
+            self.check(test.left)
+            for c in test.comparisons:
+                self.check(c.comparator)
+        else:
+            self.check(test)
+
     def visit_IfExp(self, node: cst.IfExp) -> bool:
         """`a if c else b`: each value is computed only when chosen (a branch)."""
-        self.check(node.test)
+        self.check_condition(node.test)
         self.check(node.body)
         self.check(node.orelse)
         return False

@@ -137,7 +137,49 @@ class Stager:
     # ------------------------------------------------------------ branches
 
     def stage_condition(self, test: cst.BaseExpression) -> ir.Operand:
-        """A branch's or loop's test, computed once into a name the backward pass reads."""
+        """A branch's or loop's test, computed once into a name the backward pass reads.
+        `a and b` is a branch computing b only where a holds (`a or b` likewise); a chained
+        comparison `lo < x < hi` is `lo < x and x < hi` with x computed once."""
+        if isinstance(test, cst.BooleanOperation) and not test.lpar:
+            return self.stage_short_circuit(
+                test, lambda: self.stage_condition(test.left),
+                lambda: self.stage_condition(test.right), isinstance(test.operator, cst.And))
+        if isinstance(test, cst.Comparison) and len(test.comparisons) > 1:
+            return self.stage_chain(test, self.stage_expr(test.left), list(test.comparisons))
+        return self.stage_test(test)
+
+    def stage_chain(self, node: cst.Comparison, left: ir.Operand, comparisons) -> ir.Operand:
+        first, rest = comparisons[0], comparisons[1:]
+        right = self.stage_expr(first.comparator)
+        rule = REGISTRY.by_spelling(_COMPARISON_SPELLINGS[type(first.operator)])
+
+        def compare():
+            return self.add(rule.name, (left, right), node, self.names.numbered("cond"))
+
+        if not rest:
+            return compare()
+        return self.stage_short_circuit(node, compare,
+                                        lambda: self.stage_chain(node, right, rest), True)
+
+    def stage_short_circuit(self, node, stage_left, stage_right, is_and: bool) -> ir.Name:
+        left = stage_left()
+        target = self.names.numbered("cond")
+        outer = self.body
+        self.body = []
+        right = stage_right()
+        if not _rename_last(self.body, right, target, self.param_names):
+            self.add("copy", (right,), node, target)
+        evaluated = self.body
+        self.body = []
+        self.add("copy", (ir.Num(0, "False") if is_and else ir.Num(1, "True"),), node, target)
+        constant = self.body
+        self.body = outer
+        body, orelse = (evaluated, constant) if is_and else (constant, evaluated)
+        self.body.append(ir.If(left, tuple(body), tuple(orelse), self.parsed.pos(node),
+                               self.new_key()))
+        return ir.Name(target)
+
+    def stage_test(self, test: cst.BaseExpression) -> ir.Operand:
         target = self.names.numbered("cond") if isinstance(test, cst.Comparison) else None
         operand = self.stage_expr(test, target)
         if self.array_mode and self.type_of(operand).is_array:
@@ -717,6 +759,13 @@ def _rename_last(path: list, op: ir.Operand, merged: str, params) -> bool:
             path[i] = dataclasses.replace(stmt, target=merged)
             path[i + 1:] = [_renamed(s, op.id, merged) for s in path[i + 1:]]
             return True
+        if isinstance(stmt, ir.If):  # a nested if's merged name (elif chains)
+            body, orelse = list(stmt.body), list(stmt.orelse)
+            if _rename_last(body, op, merged, params) and \
+                    _rename_last(orelse, op, merged, params):
+                path[i] = dataclasses.replace(stmt, body=tuple(body), orelse=tuple(orelse))
+                path[i + 1:] = [_renamed(s, op.id, merged) for s in path[i + 1:]]
+                return True
     return False
 
 

@@ -18,6 +18,8 @@ INPUTS = {
     "branch_assigns_one_path": {"x": (-2.0, 2.0), "y": (0.5, 2.0)},
     "conditional_expression": {"x": (-2.0, 2.0), "y": (-2.0, 2.0)},
     "conditional_expression_guards_domain": {"x": (-2.0, 2.0)},
+    "chained_condition": {"x": (-2.0, 2.0)},
+    "and_or_conditions": {"x": (-2.0, 2.0), "y": (-0.5, 2.0)},
     "condition_on_a_name": {"x": (-2.0, 2.0), "flag": (-1.0, 1.0)},
     # loops
     "newton_sqrt": {"a": (0.5, 4.0)},
@@ -113,6 +115,23 @@ def conditional_expression(x, y):
 def conditional_expression_guards_domain(x):
     # log(x) is only computed where x > 0
     return math.log(x) if x > 0 else x
+
+
+def chained_condition(x, lo=-1.0, hi=1.0):
+    if lo < x < hi:
+        return x * x
+    return abs(x)
+
+
+def and_or_conditions(x, y):
+    # log(x) is only computed where x > 0 (short-circuit)
+    if x > 0 and math.log(x) > y:
+        z = x * y
+    elif x < -1 or y > 1:
+        z = x + y
+    else:
+        z = x - y
+    return z * x if z > 0 or x > 0 else z
 
 
 def condition_on_a_name(x, flag):
