@@ -219,7 +219,7 @@ class Fence:
     """Checks one function; `check()` returns the list of diagnostics (empty if accepted)."""
 
     def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef,
-                 calls: tuple[str, ...] = (), checked: Optional[set] = None):
+                 calls: tuple[tuple[str, str], ...] = (), checked: Optional[set] = None):
         self.parsed = parsed
         self.scope = parsed.scope
         self.fn = fn
@@ -227,7 +227,7 @@ class Fence:
         self.params: set[str] = set()
         self.defined: set[str] = set()
         self.locals = assigned_names(fn)
-        self.calls = calls + (fn.name.value,)  # the chain of calls that led here
+        self.calls = calls + ((parsed.path, fn.name.value),)  # the calls that led here
         self.checked = checked if checked is not None else set()  # helpers already fenced
         self.callee = bool(calls)
         self.loop_depth = 0
@@ -692,7 +692,11 @@ class _ExpressionChecker:
                          "call a math function or a builtin")
             return
         if isinstance(func, cst.Name) and func.value in self.scope.functions:
-            self.check_helper_call(node, func.value)
+            self.check_helper_call(node, func.value, fence.parsed)
+            return
+        elsewhere = fence.parsed.user_function(self.scope.qualify(func))
+        if elsewhere is not None:  # a function of a user module: inlined like a helper
+            self.check_helper_call(node, elsewhere[1], elsewhere[0])
             return
         if is_value_attribute(func, self.scope, fence.defined | fence.locals):
             name = "." + func.attr.value  # a method: x.sum(axis=0)
@@ -715,16 +719,17 @@ class _ExpressionChecker:
             return
         self.check_arguments(node, name, rule)
 
-    def check_helper_call(self, node: cst.Call, name: str) -> None:
-        """A call to a function of the same file: its arguments match its parameters, it is
-        not recursive, and its own body is fenced (once)."""
+    def check_helper_call(self, node: cst.Call, name: str, parsed: ParsedModule) -> None:
+        """A call to a function of the same file (or of a user module): its arguments match
+        its parameters, it is not recursive, and its own body is fenced (once)."""
         fence = self.fence
-        if name in fence.calls:
-            chain = " -> ".join(fence.calls[fence.calls.index(name):] + (name,))
+        key = (parsed.path, name)
+        if key in fence.calls:
+            chain = " -> ".join(n for _, n in fence.calls[fence.calls.index(key):] + (key,))
             fence.report("AD206", node.func, f"recursive call ({chain})",
                          "write the recursion as a loop")
             return
-        callee = self.scope.functions[name]
+        callee = parsed.scope.functions[name]
         params = [p.name.value for p in list(callee.params.posonly_params) +
                   list(callee.params.params)]
         required = {p.name.value for p in list(callee.params.posonly_params) +
@@ -739,7 +744,6 @@ class _ExpressionChecker:
                 given.append(params[i] if i < len(params) else "")
             else:
                 given.append(arg.keyword.value)
-            self.check(arg.value)
         unknown = [g for g in given if g not in params]
         missing = required - set(given)
         if unknown or missing or len(set(given)) != len(given):
@@ -749,9 +753,9 @@ class _ExpressionChecker:
                        else "got an argument twice")
             fence.report("AD302", node, f"'{name}' {problem}",
                          f"its parameters are: {', '.join(params) or 'none'}")
-        if name not in fence.checked:
-            fence.checked.add(name)
-            fence.diagnostics += Fence(fence.parsed, callee, fence.calls, fence.checked).check()
+        if key not in fence.checked:
+            fence.checked.add(key)
+            fence.diagnostics += Fence(parsed, callee, fence.calls, fence.checked).check()
 
     def check_arguments(self, node: cst.Call, name: str, rule, receiver: int = 0) -> None:
         """Positional operands, and static keyword arguments (axis=..., keepdims=...) where

@@ -46,6 +46,7 @@ class _Unbound:
 class Stager:
     def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef):
         self.parsed = parsed
+        self.home = parsed  # the file being compiled (self.parsed is a helper's module)
         self.scope = parsed.scope
         self.fn = fn
         self.user_locals = assigned_names(fn)
@@ -375,12 +376,13 @@ class Stager:
 
     # ------------------------------------------------------------ helpers
 
-    def stage_call(self, node: cst.Call, target: Optional[str], user: Optional[str]):
-        """A call to a function of the same file, inlined: its parameters bound to the
-        arguments' values, its statements staged here (its names versioned like the
-        caller's), its returned value (or tuple of values) the call's value."""
-        name = node.func.value
-        callee = self.scope.functions[name]
+    def stage_call(self, node: cst.Call, target: Optional[str], user: Optional[str],
+                   parsed: ParsedModule, name: str):
+        """A call to a function of the same file (or of a user module), inlined: its
+        parameters bound to the arguments' values, its statements staged here (its names
+        versioned like the caller's), its returned value (or tuple of values) the call's
+        value."""
+        callee = parsed.scope.functions[name]
         params = _params(callee)
         bound: dict = {}
         positional = [a for a in node.args if a.keyword is None]
@@ -391,22 +393,25 @@ class Stager:
                 bound[a.keyword.value] = self.stage_expr(a.value)
         for p in params:
             if p.name.value not in bound:
-                value = evaluate_constant(p.default, self.scope)
+                value = evaluate_constant(p.default, parsed.scope)
                 bound[p.name.value] = ir.Num(value, repr(value))
+        line = self.parsed.pos(node).line
         saved = (self.env, self.return_target, self.return_base, self.return_stem,
-                 self.param_names)
+                 self.param_names, self.parsed, self.scope)
+        self.parsed, self.scope = parsed, parsed.scope
         self.env = bound
         self.return_target, self.return_base, self.return_stem = target, name, None
         self.param_names = set()
         outer = self.body
         self.body = []
         self.stage_block(block_statements(callee.body), [])
-        inlined = _marked(self.body, f"{name}, called on line {self.parsed.pos(node).line}")
+        where = name if parsed is saved[5] else f"{parsed.module_name}.{name}"
+        inlined = _marked(self.body, f"{where}, called on line {line}")
         result = self.env.get(RETURN, ir.Num(0.0))
         outer.extend(inlined)
         self.body = outer
         (self.env, self.return_target, self.return_base, self.return_stem,
-         self.param_names) = saved
+         self.param_names, self.parsed, self.scope) = saved
         if target is not None and not (isinstance(result, ir.Name) and result.id == target) \
                 and not isinstance(result, tuple):
             return self.add("copy", (result,), node, target, user)
@@ -541,7 +546,12 @@ class Stager:
             return self.stage_ifexp(node, target, user)
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
                 node.func.value in self.scope.functions and node.func.value not in self.env:
-            return self.stage_call(node, target, user)
+            return self.stage_call(node, target, user, self.parsed, node.func.value)
+        if isinstance(node, cst.Call) and not is_value_attribute(node.func, self.scope,
+                                                                 self.env):
+            elsewhere = self.parsed.user_function(self.scope.qualify(node.func))
+            if elsewhere is not None:  # a function of a user module
+                return self.stage_call(node, target, user, *elsewhere)
         if isinstance(node, cst.Call):
             func = node.func
             attrs = tuple((a.keyword.value, static_value(a.value)) for a in node.args
@@ -635,6 +645,8 @@ class Stager:
             if node.value in self.env:
                 return self.lookup(node.value, node)
             const = self.scope.consts[node.value]
+            if self.scope is not self.home.scope:  # another module's constant: its value
+                return ir.Num(const.value, repr(const.value))
             self.consts_used[const.name] = const
             return ir.Name(const.name)
         if isinstance(node, cst.Attribute) and not is_value_attribute(node, self.scope, self.env):

@@ -120,3 +120,53 @@ def test_while_loop_counts_its_iterations():
     assert "n_steps += 1" in source and "for _ in range(n_steps):" in source
     grad = _module(source)["f_grad"]
     assert grad(5.0) == 0.125 and grad(0.5) == 1.0
+
+
+def test_functions_of_user_modules_are_inlined(tmp_path):
+    (tmp_path / "mylib.py").write_text(textwrap.dedent('''
+        import math as m
+
+        SCALE = 3.0
+
+
+        def sig(z):
+            return 1 / (1 + m.exp(-z))
+
+
+        def scaled(z, k=2.0):
+            return SCALE * sig(k * z)
+    ''').lstrip())
+    main = tmp_path / "main.py"
+    main.write_text(textwrap.dedent('''
+        import mylib
+        from mylib import sig
+
+        SCALE = 5.0
+
+
+        def f(x):
+            return sig(x) * mylib.scaled(x) + SCALE * x
+    ''').lstrip())
+    compiled = compile_source(main.read_text(), str(main))
+    assert "(in mylib.sig, called on line 8)" in compiled.source
+    assert "SCALE = 5.0" in compiled.source  # the caller's constant; mylib's is inlined
+    grad = _module(compiled.source)["f_grad"]
+
+    def f(x):
+        def sig(z):
+            return 1 / (1 + np.exp(-z))
+        return sig(x) * 3.0 * sig(2.0 * x) + 5.0 * x
+
+    x, h = 0.4, 1e-6
+    assert abs(grad(x) - (f(x + h) - f(x - h)) / (2 * h)) < 1e-8
+
+
+def test_recursion_through_another_module_is_reported(tmp_path):
+    (tmp_path / "other.py").write_text("import main\n\n\ndef g(x):\n    return main.f(x)\n")
+    main = tmp_path / "main.py"
+    main.write_text("import other\n\n\ndef f(x):\n    return other.g(x) * x\n")
+    import pytest
+    from adgen.diagnostics import AdgenError
+    with pytest.raises(AdgenError) as info:
+        compile_source(main.read_text(), str(main))
+    assert [d.code for d in info.value.diagnostics] == ["AD206"]
