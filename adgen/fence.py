@@ -152,10 +152,17 @@ def assigned_names(fn: cst.FunctionDef) -> set[str]:
     return set(assigned_in(function_body(fn)))
 
 
-def assigned_in(statements) -> list[str]:
+def assigned_in(statements, subscripts: bool = False) -> list[str]:
     """The names a block assigns, nested blocks and loop variables included, in the order
-    of their first assignment in the source."""
+    of their first assignment in the source; with `subscripts`, also the arrays it assigns
+    into (`hs[:, t, :] = h` gives the array a new value too)."""
     names: list[str] = []
+
+    def targets(target: cst.BaseExpression) -> list[str]:
+        if subscripts and isinstance(target, cst.Subscript) and \
+                isinstance(target.value, cst.Name):
+            return [target.value.value]
+        return _ordered_targets(target)
 
     def visit(node: cst.CSTNode) -> None:
         if isinstance(node, cst.SimpleStatementLine):
@@ -164,15 +171,15 @@ def assigned_in(statements) -> list[str]:
             return
         if isinstance(node, cst.Assign):
             for target in node.targets:
-                names.extend(_ordered_targets(target.target))
+                names.extend(targets(target.target))
         elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
             if not isinstance(node, cst.AnnAssign) or node.value is not None:
-                names.extend(_ordered_targets(node.target))
+                names.extend(targets(node.target))
         elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
             names.append(node.name.value)
         elif isinstance(node, cst.BaseCompoundStatement):
             if isinstance(node, cst.For):
-                names.extend(_ordered_targets(node.target))
+                names.extend(targets(node.target))
             for child in node.children:
                 if isinstance(child, (cst.BaseSuite, cst.BaseStatement, cst.Else,
                                       cst.ExceptHandler, cst.Finally, cst.If)):

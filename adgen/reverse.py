@@ -181,6 +181,7 @@ class _Reverser:
             if c not in state.contributed:  # the final value does not reach the output
                 before.append(self.zero(c))
                 state.contributed.add(c)
+                state.owned.add(self.grad_names[c])
         owned_before = {c for c, _ in carried if self.grad_names[c] in state.owned}
         entry, body, after, end = self._iteration(stmt, carried, state.copy())
         for c, _ in carried:  # a new array whether or not the loop ran: safe to add into
@@ -217,10 +218,22 @@ def plan_saves(forward, blocks, names: Names) -> dict:
     through it (and the carried variables' values on entry); a branch inside a loop saves
     the values only that path defines.  Each (block, value) gets its own stack.  Key
     (loop, "carried") lists (end value, carried name) pairs not saved at all: see below."""
-    reads = ir.backward_reads(blocks)
+    inside: dict = {}  # loop key -> what its backward loop reads
+
+    def collect(items) -> None:
+        for item in items:
+            if isinstance(item, ir.BackwardLoop):
+                inside[item.origin.key] = ir.backward_reads([item])
+                collect(item.body)
+            elif isinstance(item, ir.BackwardIf):
+                collect(item.body + item.orelse)
+
+    collect(blocks)
     saved: dict = {}
+    reads: set = set()
 
     def walk(stmts, in_loop: bool, outer: set) -> None:
+        nonlocal reads
         for stmt in stmts:
             if isinstance(stmt, ir.If):
                 for path, body in (("body", stmt.body), ("orelse", stmt.orelse)):
@@ -233,6 +246,8 @@ def plan_saves(forward, blocks, names: Names) -> dict:
                                 (n, names.fresh(f"{n}_saved")) for n in own)
                     walk(body, in_loop, outer | defined)
             elif isinstance(stmt, ir.Loop):
+                enclosing = reads
+                reads = inside.get(stmt.key, set())  # values read after the loop need no save
                 defined = defined_on_all_paths(stmt.body) | {c for c, _ in stmt.carried}
                 order = [c for c, _ in stmt.carried] + _definition_order(stmt.body)
                 own = [n for n in dict.fromkeys(order) if n in defined and n in reads]
@@ -248,6 +263,7 @@ def plan_saves(forward, blocks, names: Names) -> dict:
                     saved[(stmt.key, "body")] = tuple((n, names.fresh(f"{n}_saved"))
                                                       for n in own)
                 walk(stmt.body, True, defined)
+                reads = enclosing
 
     walk(forward, False, set())
     return saved

@@ -269,7 +269,7 @@ class Stager:
         """The variables a loop body assigns that are bound before it: each gets the name it
         has on entry to every iteration (its current name when this block assigned it,
         else a copy)."""
-        carried = [v for v in assigned_in(statements)
+        carried = [v for v in assigned_in(statements, subscripts=True)
                    if v in self.env and not isinstance(self.env[v], (_Unbound, tuple))]
         names = {}
         for v in carried:
@@ -305,7 +305,7 @@ class Stager:
                     self.report("AD305", node, f"'{v}' changes rank inside the loop",
                                 "keep a loop-carried array's shape the same every iteration")
         env = dict(before)
-        for v in assigned_in(statements):
+        for v in assigned_in(statements, subscripts=True):
             if v not in carried:
                 env[v] = _Unbound("it is assigned only inside a loop, which may run zero "
                                   "times")

@@ -47,6 +47,9 @@ INPUTS = {
                        "Wxh": ((4, 5), -0.5, 0.5), "Whh": ((5, 5), -0.5, 0.5),
                        "b": ((5,), -0.5, 0.5)},
     "horner": {"x": (-2.0, 2.0), "coeffs": ((4,), -1.0, 1.0)},
+    "rnn_all_states": {"x": ((2, 3, 4), -1.0, 1.0), "h0": ((2, 5), -1.0, 1.0),
+                       "Wxh": ((4, 5), -0.5, 0.5), "Whh": ((5, 5), -0.5, 0.5),
+                       "b": ((5,), -0.5, 0.5)},
     "loop_over_rows": {"X": ((4, 3), -1.0, 1.0), "w": ((3,), -1.0, 1.0)},
     "enumerate_rows": {"X": ((3, 2), -1.0, 1.0), "w": ((2,), -1.0, 1.0)},
     "array_branch_on_norm": {"x": ((3,), -1.0, 1.0)},
@@ -301,6 +304,19 @@ def rnn_last_state(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
     for t in range(T):
         h = np.tanh(x[:, t, :] @ Wxh + h @ Whh + b)
     return np.sum(h * h)
+
+
+def rnn_all_states(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
+    # once a silently zero gradient: the assignment into hs in the loop was not seen as
+    # reassigning hs, so the loop was dropped
+    N, T, D = x.shape
+    H = h0.shape[1]
+    h = h0
+    hs = np.zeros((N, T, H))
+    for t in range(T):
+        h = np.tanh(x[:, t, :] @ Wxh + h @ Whh + b)
+        hs[:, t, :] = h
+    return np.sum(hs ** 2)
 
 
 def horner(x, coeffs):
