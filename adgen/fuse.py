@@ -46,13 +46,26 @@ def _uses(fn: ir.Function) -> collections.Counter:
     (a shape, a comparison) do not count — the fused forward pass computes the same values,
     only the backward route changes."""
     counts: collections.Counter = collections.Counter()
-    for stmt in fn.body:
+    for stmt in ir.assigns(fn.body):
         if REGISTRY[stmt.prim].nondifferentiable:
             continue
         counts.update(a.id for a in stmt.args if isinstance(a, ir.Name))
+    for loop in _compound(fn.body):  # what control flow reads counts as a use too
+        if isinstance(loop, ir.Loop):
+            counts.update(v.id for _, v in loop.carried if isinstance(v, ir.Name))
     if isinstance(fn.output, ir.Name):
         counts[fn.output.id] += 1
     return counts
+
+
+def _compound(stmts):
+    for stmt in stmts:
+        if isinstance(stmt, ir.If):
+            yield stmt
+            yield from _compound(stmt.body + stmt.orelse)
+        elif isinstance(stmt, ir.Loop):
+            yield stmt
+            yield from _compound(stmt.body)
 
 
 _FULL = "full"  # a reduction over every axis, without keepdims
@@ -64,7 +77,14 @@ class _Fuser:
     def __init__(self, fn: ir.Function) -> None:
         self.fn = fn
         self.body = list(fn.body)
-        self.index = {stmt.target: i for i, stmt in enumerate(self.body)}
+        # top-level statements only, and only names assigned nowhere else (a loop may
+        # reassign a name it carries; a branch's merged name is assigned on each path)
+        elsewhere = collections.Counter(s.target for s in ir.assigns(fn.body))
+        for stmt in _compound(fn.body):
+            if isinstance(stmt, ir.Loop):
+                elsewhere.update(c for c, _ in stmt.carried)
+        self.index = {stmt.target: i for i, stmt in enumerate(self.body)
+                      if isinstance(stmt, ir.Assign) and elsewhere[stmt.target] == 1}
         self.uses = _uses(fn)
 
     def of(self, operand, prim: str) -> Optional[ir.Assign]:
@@ -262,13 +282,14 @@ _PASSES = (_softmax, _logsumexp, _log_softmax, _logsumexp_max, _picks, _reduced_
 
 def fuse(fn: ir.Function) -> ir.Function:
     """`fn` with every gate written out over statements turned into one gate statement
-    (functions without branches or loops only, for now)."""
-    if not fn.types or not ir.is_flat(fn.body):
+    (gates written at the function's top level: not inside a branch or a loop)."""
+    if not fn.types:
         return fn
     fuser = _Fuser(fn)
     for fuse_one in _PASSES:  # in order: a later pattern is made of earlier gates
         for stmt in list(fuser.body):
-            fuse_one(fuser, fuser.body[fuser.index[stmt.target]])
+            if isinstance(stmt, ir.Assign) and stmt.target in fuser.index:
+                fuse_one(fuser, fuser.body[fuser.index[stmt.target]])
     return dataclasses.replace(fn, body=tuple(fuser.body))
 
 

@@ -50,6 +50,9 @@ INPUTS = {
     "rnn_all_states": {"x": ((2, 3, 4), -1.0, 1.0), "h0": ((2, 5), -1.0, 1.0),
                        "Wxh": ((4, 5), -0.5, 0.5), "Whh": ((5, 5), -0.5, 0.5),
                        "b": ((5,), -0.5, 0.5)},
+    "rnn_classifier": {"x": ((3, 4, 2), -1.0, 1.0), "y": ("int", (3,), 0, 3),
+                       "h0": ((3, 5), -1.0, 1.0), "Wxh": ((2, 5), -0.5, 0.5),
+                       "Whh": ((5, 5), -0.5, 0.5), "Why": ((5, 3), -1.0, 1.0)},
     "loop_over_rows": {"X": ((4, 3), -1.0, 1.0), "w": ((3,), -1.0, 1.0)},
     "enumerate_rows": {"X": ((3, 2), -1.0, 1.0), "w": ((2,), -1.0, 1.0)},
     "array_branch_on_norm": {"x": ((3,), -1.0, 1.0)},
@@ -317,6 +320,20 @@ def rnn_all_states(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
         h = np.tanh(x[:, t, :] @ Wxh + h @ Whh + b)
         hs[:, t, :] = h
     return np.sum(hs ** 2)
+
+
+def rnn_classifier(x: "N T D", y: "int N", h0: "N H", Wxh: "D H", Whh: "H H",
+                   Why: "H C"):
+    # the softmax cross-entropy after the loop is fused (dscores = probs; ...[rows, y] ...)
+    N, T, D = x.shape
+    h = h0
+    for t in range(T):
+        h = np.tanh(x[:, t, :] @ Wxh + h @ Whh)
+    scores = h @ Why
+    scores = scores - scores.max(axis=1, keepdims=True)
+    probs = np.exp(scores)
+    probs = probs / probs.sum(axis=1, keepdims=True)
+    return -np.log(probs[np.arange(N), y]).mean()
 
 
 def horner(x, coeffs):
