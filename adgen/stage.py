@@ -159,10 +159,10 @@ class Stager:
                                self.new_key()))
 
     def merge(self, before: dict, paths, node) -> tuple[list, list]:
-        """The environment after an `if`: a name both paths leave with different values
-        gets one (merged) name assigned on both paths -- the last assignment on a path is
-        renamed where it can be, else a copy ends the path; a name only one path assigns
-        is unbound afterwards."""
+        """The environment after an `if`, which becomes `self.env`: a name both paths leave
+        with different values gets one (merged) name assigned on both paths -- the last
+        assignment on a path is renamed where it can be, else a copy ends the path; a name
+        only one path assigns is unbound afterwards."""
         (body, env_b), (orelse, env_e) = paths
         returned = RETURN in env_b and RETURN in env_e and RETURN not in before
         keys = [RETURN] if returned else list(dict.fromkeys(list(env_b) + list(env_e)))
@@ -195,6 +195,7 @@ class Stager:
             if self.array_mode:
                 self.types[merged] = self.type_of(a)
             env[var] = ir.Name(merged)
+        self.env = env
         return body, orelse
 
     def merged_name(self, var: str, ops, paths) -> str:
