@@ -384,6 +384,8 @@ class Stager:
                 self.report("AD204", value, f"cannot unpack {count} value"
                             f"{'s' if count != 1 else ''} into {len(names)} names",
                             "give one name per returned value")
+                for name in names:  # bound, so that staging goes on to find more problems
+                    self.env[name] = ir.Num(0.0)
                 return
             for name, operand in zip(names, result):
                 self.env[name] = self.add("copy", (operand,), value, self.version(name), name)
