@@ -60,7 +60,7 @@ class Stager:
         self.env: dict[str, ir.Operand] = {}
         self.body: list[ir.Assign] = []
         self.consts_used: dict[str, ir.ModuleConst] = {}
-        self.first_binding: set[str] = set()
+        self.first_binding: set[str] = set(params_names)  # parameters are bound already
         self.params = tuple(
             ir.Param(p.name.value, self._default_text(p), parsed.pos(p)) for p in params
         )

@@ -15,6 +15,7 @@ INPUTS = {
     "slices_that_broadcast": {"a": ((3, 4), -1.0, 1.0), "h": ((3, 2), -1.0, 1.0)},
     "std_of_a_constant_slice": {"x": ((3, 1), -1.0, 1.0)},
     "if_reassigns_without_else": {"h": (-2.0, 2.0), "x": (-2.0, 2.0)},
+    "helper_loop_index_named_like_a_parameter": {"t": (-2.0, 2.0)},
 }
 WRT = {"rounded": ("x",)}
 
@@ -71,3 +72,18 @@ def if_reassigns_without_else(h, x):
     if h < 3.0:
         x = 0.25 * x * h
     return x
+
+
+def _repeat_twice(c):
+    a = 0.0
+    for t in range(2):
+        a += c
+    return a
+
+
+def helper_loop_index_named_like_a_parameter(t):
+    # the inlined helper's loop index took the caller's parameter's name (t), so the loop
+    # overwrote t, and the caller's t * a and the backward pass read the last index
+    a = _repeat_twice(math.sin(t))
+    t = a * t
+    return t
