@@ -53,8 +53,8 @@ from hypothesis import strategies as st
 from adgen import symbolic
 from adgen.compiler import compile_source
 from test_property import (DIGITS, FD_RTOL, KINK_MARGIN, LOCAL_POOL, SYMBOLIC_RTOL, X,
-                           Program, _close, _evaluate, _imports, _KinkTrace, _load_generated,
-                           _step, add, lit, mul, point_values)
+                           Program, _central_difference, _close, _evaluate, _imports,
+                           _KinkTrace, _load_generated, _step, add, point_values)
 
 FLOAT_PARAMS = ("x", "y", "z", "w", "a", "b", "t", "dx", "df", "x_1", "xpy", "h")
 INT_PARAMS = ("n", "steps", "k", "T")
@@ -631,14 +631,13 @@ class _Instrument(ast.NodeTransformer):
                          node.comparators[0]], [])
 
     def _ck(self, value: ast.expr) -> ast.expr:
+        if isinstance(value, ast.Tuple):  # each element on its own
+            return ast.Tuple([self._ck(e) for e in value.elts], ast.Load())
         return ast.Call(ast.Name("__ck__", ast.Load()), [value], [])
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.value, ast.Tuple):
-            node.value = ast.Tuple([self._ck(e) for e in node.value.elts], ast.Load())
-        else:
-            node.value = self._ck(node.value)
+        node.value = self._ck(node.value)
         return node
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
@@ -653,10 +652,7 @@ class _Instrument(ast.NodeTransformer):
 
     def visit_Return(self, node: ast.Return) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.value, ast.Tuple):
-            node.value = ast.Tuple([self._ck(e) for e in node.value.elts], ast.Load())
-        else:
-            node.value = self._ck(node.value)
+        node.value = self._ck(node.value)
         return node
 
 
@@ -768,17 +764,6 @@ def symbolic_gradient(case: Case, point: list) -> list[sp.Expr]:
     return grads[out]
 
 
-def _central(case: Case, forward, point, index: int, scale: float = 1.0) -> Optional[float]:
-    x = point[index]
-    h = scale * _step(x)
-    plus, minus = list(point), list(point)
-    plus[index], minus[index] = x + h, x - h
-    fp, fm = _evaluate(forward, plus), _evaluate(forward, minus)
-    if fp is None or fm is None:
-        return None
-    return (fp - fm) / (plus[index] - minus[index])
-
-
 def check_case(case: Case) -> None:
     note(case.text)
     note(f"points={case.points} wrt={case.wrt!r}")
@@ -820,8 +805,8 @@ def check_point(case: Case, forward, generated: dict, point: list, value: float)
             f"at {point}, d/d{w}: adgen {g!r}, sympy.diff {e.real!r}"
     for w, g in zip(case.expected_wrt, grads):
         index = case.params.index(w)
-        numeric = _central(case, forward, point, index)
-        coarse = _central(case, forward, point, index, scale=2.0)
+        numeric = _central_difference(forward, point, index)
+        coarse = _central_difference(forward, point, index, scale=2.0)
         if numeric is None or coarse is None:
             continue
         atol = 1e-6 * max(1.0, abs(value)) + abs(coarse - numeric)
