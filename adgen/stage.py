@@ -61,7 +61,7 @@ class Stager:
         self.env: dict[str, ir.Operand] = {}
         self.body: list[ir.Assign] = []
         self.consts_used: dict[str, ir.ModuleConst] = {}
-        self.first_binding: set[str] = set()
+        self.first_binding: set[str] = set(params_names)  # parameters are bound already
         self.params = tuple(
             ir.Param(p.name.value, self._default_text(p), parsed.pos(p)) for p in params
         )
@@ -203,10 +203,10 @@ class Stager:
                                self.new_key()))
 
     def merge(self, before: dict, paths, node) -> tuple[list, list]:
-        """The environment after an `if`: a name both paths leave with different values
-        gets one (merged) name assigned on both paths -- the last assignment on a path is
-        renamed where it can be, else a copy ends the path; a name only one path assigns
-        is unbound afterwards."""
+        """The environment after an `if`, which becomes `self.env`: a name both paths leave
+        with different values gets one (merged) name assigned on both paths -- the last
+        assignment on a path is renamed where it can be, else a copy ends the path; a name
+        only one path assigns is unbound afterwards."""
         (body, env_b), (orelse, env_e) = paths
         returned = RETURN in env_b and RETURN in env_e and RETURN not in before
         keys = [RETURN] if returned else list(dict.fromkeys(list(env_b) + list(env_e)))
@@ -436,6 +436,8 @@ class Stager:
                 self.report("AD204", value, f"cannot unpack {count} value"
                             f"{'s' if count != 1 else ''} into {len(names)} names",
                             "give one name per returned value")
+                for name in names:  # bound, so that staging goes on to find more problems
+                    self.env[name] = ir.Num(0.0)
                 return
             for name, operand in zip(names, result):
                 self.env[name] = self.add("copy", (operand,), value, self.version(name), name)

@@ -9,6 +9,8 @@ import math
 import pytest
 
 import adgen
+from adgen.compiler import compile_source
+from adgen.diagnostics import AdgenError, InternalError
 from corpus_loader import load_module, CORPUS
 
 R = load_module(CORPUS / "regressions.py")
@@ -116,3 +118,15 @@ def test_check_grad_allows_for_rounding_in_terms_that_cancel():
     rng = np.random.default_rng(152)
     x, c = rng.uniform(-2, 2, (3, 4)), rng.uniform(-2, 2, 3)
     assert adgen.check_grad(arrays.cancelling, x, c).ok
+
+
+def test_a_failed_unpacking_of_a_helper_is_a_diagnostic_not_an_internal_error():
+    """`u, b = g2(x)` where g2 cannot be unpacked (its tuple returns are inside an if, AD104)
+    left u and b unbound, and reading b later crashed the stager (AD900, KeyError: 'b')."""
+    text = ("def g2(h):\n    if h > 1.5:\n        return h, h\n    return h, 2 * h\n\n\n"
+            "def cell(x):\n    u, b = g2(x)\n    return b\n\n\n"
+            "def f(x):\n    return cell(x)\n")
+    with pytest.raises(AdgenError) as info:
+        compile_source(text, "prop.py", functions=["f"])
+    assert not isinstance(info.value, InternalError)
+    assert {d.code for d in info.value.diagnostics} == {"AD104", "AD204"}

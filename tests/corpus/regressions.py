@@ -14,6 +14,8 @@ INPUTS = {
     "unannotated_shift": {"x": ((2, 3), -1.0, 1.0), "b": ((3,), -1.0, 1.0)},
     "slices_that_broadcast": {"a": ((3, 4), -1.0, 1.0), "h": ((3, 2), -1.0, 1.0)},
     "std_of_a_constant_slice": {"x": ((3, 1), -1.0, 1.0)},
+    "if_reassigns_without_else": {"h": (-2.0, 2.0), "x": (-2.0, 2.0)},
+    "helper_loop_index_named_like_a_parameter": {"t": (-2.0, 2.0)},
 }
 WRT = {"rounded": ("x",)}
 
@@ -62,3 +64,26 @@ def slices_that_broadcast(a: "N D", h: "N M"):
 def std_of_a_constant_slice(x: "N 1"):
     # np.std over a length-1 axis is 0 everywhere: its gradient is 0, once nan
     return np.sum(np.std(x, axis=1))
+
+
+def if_reassigns_without_else(h, x):
+    # the environment merged after an if was dropped: the else path's won, so the if's
+    # assignment was lost (f = x) in the forward pass and the gradient
+    if h < 3.0:
+        x = 0.25 * x * h
+    return x
+
+
+def _repeat_twice(c):
+    a = 0.0
+    for t in range(2):
+        a += c
+    return a
+
+
+def helper_loop_index_named_like_a_parameter(t):
+    # the inlined helper's loop index took the caller's parameter's name (t), so the loop
+    # overwrote t, and the caller's t * a and the backward pass read the last index
+    a = _repeat_twice(math.sin(t))
+    t = a * t
+    return t
