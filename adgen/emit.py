@@ -14,6 +14,7 @@ from adgen import fuse, ir
 from adgen.version import __version__
 from adgen.reverse import defined_on_all_paths
 from adgen.rules import instance_of, substitute
+from adgen.shapes import multiple_of
 
 # Python operator precedence, low to high.
 _PREC_IFEXP, _PREC_CMP, _PREC_ADD, _PREC_MUL, _PREC_UNARY, _PREC_POW, _PREC_ATOM = 1, 5, 11, 12, 13, 14, 16
@@ -237,6 +238,10 @@ def shape_check(grad: ir.Gradient, name: str) -> list[str]:
                 conditions.append(f"{here} != {first_seen[dim]}")
             else:
                 first_seen[dim] = here
+    for dim, here in first_seen.items():  # "4*H" is 4 times H
+        k, base = multiple_of(dim) or (None, None)
+        if base in first_seen:
+            conditions.append(f"{here} != {k} * {first_seen[base]}")
     if not conditions:
         return []
     lines = [f"    if {' or '.join(conditions)}:"]
