@@ -18,7 +18,7 @@ from adgen import ir
 from adgen.analyze import analyze
 from adgen.diagnostics import AdgenError, Diagnostic, internal_error
 from adgen.emit import emit_module
-from adgen.fence import Fence
+from adgen.fence import Fence, called_functions
 from adgen.fuse import fuse
 from adgen.reverse import reverse
 from adgen.shapes import parse_annotation
@@ -67,10 +67,15 @@ def parse(text: str, path: str) -> ParsedModule:
 
 
 def select_functions(parsed: ParsedModule, names: Optional[Sequence[str]]) -> list[cst.FunctionDef]:
-    """Top-level functions by name (all of them, in source order, when `names` is None)."""
+    """Top-level functions by name.  When `names` is None: all of them in source order, but
+    for helpers -- functions another function of the file calls, whose code is inlined into
+    their callers (they may return a tuple or an array); name one to differentiate it alone."""
     available = parsed.scope.functions
     if names is None:
-        return list(available.values())
+        helpers = {h for name, node in available.items()
+                   for h in called_functions(parsed.scope, node.body) if h != name}
+        return [node for name, node in available.items() if name not in helpers] or \
+            list(available.values())
     missing = [n for n in names if n not in available]
     if missing:
         listed = ", ".join(available) or "none"
@@ -123,7 +128,9 @@ def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt) -> l
     """Every diagnostic for these functions: the fence's, and unknown `wrt` names."""
     diagnostics: list[Diagnostic] = []
     for node in nodes:
-        diagnostics += Fence(parsed, node).check()
+        for d in Fence(parsed, node).check():  # a helper's problems are reported once
+            if d not in diagnostics:
+                diagnostics.append(d)
         names, defaults = _param_info(node)
         chosen = resolve_wrt(names, defaults | set(_integral_params(parsed, node)), wrt)[0]
         for name in set(chosen) & set(_integral_params(parsed, node)):

@@ -428,6 +428,9 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
         f"{grad.seed} is the upstream gradient of the output {output}.", "    ") + ['    """']
     lines += shape_check(grad, function_name(grad, value_and_grad))
     body = forward_tree_lines(grad, grad.forward)
+    if value_and_grad and grad.result:  # the backward pass restores the output's name
+        body.append(f"{grad.result} = {output}")
+        output = grad.result
     if out_t is not None and out_t.kind == "unknown" and isinstance(fn.output, ir.Name):
         # the output may be an array: a gradient needs a scalar (or the upstream gradient)
         body.append(f"if np.ndim({fn.output.id}) != np.ndim({grad.seed}):")

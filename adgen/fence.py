@@ -194,6 +194,19 @@ def _ordered_targets(target: cst.BaseExpression) -> list[str]:
     return []
 
 
+def called_functions(scope, node: cst.CSTNode) -> list[str]:
+    """The functions of the same file a function calls directly, in order."""
+    found: list[str] = []
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.Call) and isinstance(current.func, cst.Name) \
+                and current.func.value in scope.functions:
+            found.append(current.func.value)
+        pending.extend(reversed(current.children))
+    return list(dict.fromkeys(found))
+
+
 def _target_names(target: cst.BaseExpression, into: set[str]) -> None:
     if isinstance(target, cst.Name):
         into.add(target.value)
@@ -218,6 +231,7 @@ class Fence:
         self.checked = checked if checked is not None else set()  # helpers already fenced
         self.callee = bool(calls)
         self.loop_depth = 0
+        self.maybe: dict[str, str] = {}  # names assigned on some paths only: why
 
     def report(self, code: str, node: cst.CSTNode, message: str, help: str = "") -> None:
         self.diagnostics.append(self.parsed.diagnostic(code, node, message, help))
@@ -274,6 +288,11 @@ class Fence:
             self.defined = after_body
         else:
             self.defined = after_body & after_else
+            line = self.parsed.pos(stmt).line
+            for name in (after_body | after_else) - self.defined:
+                self.maybe[name] = f"only some paths through the if on line {line} assign it"
+        for name in self.defined:
+            self.maybe.pop(name, None)
         return returns_body and returns_else
 
     def check_condition(self, test: cst.BaseExpression) -> None:
@@ -288,6 +307,10 @@ class Fence:
         self.loop_depth += 1
         self.check_block(block_statements(stmt.body))
         self.loop_depth -= 1
+        line = self.parsed.pos(stmt).line
+        for name in self.defined - before:
+            self.maybe[name] = (f"only the loop on line {line} assigns it, and it may run "
+                                "zero times")
         self.defined = before  # the body may run zero times
 
     def check_for(self, stmt: cst.For) -> None:
@@ -481,6 +504,8 @@ class Fence:
 
     def define(self, target: cst.CSTNode) -> None:
         _target_names(target, self.defined)
+        for name in self.defined & set(self.maybe):
+            del self.maybe[name]
 
     # ------------------------------------------------------------ expressions
 
@@ -529,7 +554,10 @@ class _ExpressionChecker:
         name, fence = node.value, self.fence
         if name in fence.defined:
             return False
-        if name in fence.locals:
+        if name in fence.maybe:
+            fence.report("AD203", node, f"local variable '{name}' may be unassigned here: "
+                         f"{fence.maybe[name]}", "assign it before the branch or loop too")
+        elif name in fence.locals:
             fence.report("AD203", node, f"local variable '{name}' is used before it is assigned",
                          "assign it before this line")
         elif name in self.scope.consts:

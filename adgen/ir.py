@@ -393,6 +393,9 @@ class Gradient:
     # at its end for the backward pass, which pops it at the start of the reversed block;
     # path is "body" or "orelse" (of an if)
     saved: dict = dataclasses.field(default_factory=dict)
+    # the name NAME_value_and_grad returns the value under when the backward pass restores
+    # the output's own name (a loop-carried output), else None
+    result: Optional[str] = None
 
 
 def backward_reads(items) -> set[str]:

@@ -65,9 +65,13 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
                    and grad_names[p] not in owned and fn.types.get(p) is not None
                    and fn.types[p].kind in ("array", "unknown"))
     saved = plan_saves(facts.needed, blocks, names)
+    restored = {name for pairs in saved.values() for name, _ in pairs}
+    result = None
+    if isinstance(fn.output, ir.Name) and fn.output.id in restored:
+        result = names.fresh(f"{fn.output.id}_value")
     return ir.Gradient(
         function=fn, wrt=wrt, forward=facts.needed, blocks=tuple(blocks), zeros=zeros,
-        grad_names=grad_names, seed=seed, copies=copies, saved=saved,
+        grad_names=grad_names, seed=seed, copies=copies, saved=saved, result=result,
     )
 
 

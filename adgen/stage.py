@@ -17,8 +17,8 @@ import libcst as cst
 
 from adgen import gates, ir, shapes
 from adgen.diagnostics import AdgenError
-from adgen.fence import (assigned_in, assigned_names, block_statements, else_statements,
-                         may_return, small_statements)
+from adgen.fence import (assigned_in, assigned_names, block_statements, called_functions,
+                         else_statements, may_return, small_statements)
 from adgen.naming import Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
@@ -138,7 +138,8 @@ class Stager:
 
     def stage_condition(self, test: cst.BaseExpression) -> ir.Operand:
         """A branch's or loop's test, computed once into a name the backward pass reads."""
-        operand = self.stage_expr(test)
+        target = self.names.numbered("cond") if isinstance(test, cst.Comparison) else None
+        operand = self.stage_expr(test, target)
         if self.array_mode and self.type_of(operand).is_array:
             self.report("AD305", test, "the condition is an array (numpy cannot decide "
                         "'if' on an array)", "reduce it to one value first, e.g. "
@@ -195,6 +196,7 @@ class Stager:
             if self.array_mode:
                 self.types[merged] = self.type_of(a)
             env[var] = ir.Name(merged)
+        self.env = env
         return body, orelse
 
     def merged_name(self, var: str, ops, paths) -> str:
@@ -230,8 +232,12 @@ class Stager:
         for v in carried:
             op = self.env[v]
             if isinstance(op, ir.Name) and any(isinstance(s, ir.Assign) and s.target == op.id
-                                               for s in self.body) \
+                                               and s.prim == "copy" for s in self.body) \
+                    and not _reads(self.body, op.id) \
                     and sum(1 for w in self.env.values() if w == op) == 1:
+                # `h = h0` then a loop reassigning h: the loop carries h itself.  Safe as
+                # nothing before the loop reads h (whose backward would run after the
+                # backward loop restored h) and a copy's gradient does not read its value.
                 names[v] = op.id
             else:
                 names[v] = self.version(v)
@@ -657,12 +663,28 @@ def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
     found: list[str] = []
     pending = [fn]
     while pending:
-        code = parsed.code(pending.pop().body)
-        for name in parsed.scope.functions:
-            if name not in found and re.search(rf"\b{re.escape(name)}\s*\(", code):
+        for name in called_functions(parsed.scope, pending.pop().body):
+            if name not in found:
                 found.append(name)
                 pending.append(parsed.scope.functions[name])
     return found
+
+
+def _reads(stmts, name: str) -> bool:
+    """Whether any statement of a tree reads `name`."""
+    target = ir.Name(name)
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign):
+            if target in stmt.args:
+                return True
+        elif isinstance(stmt, ir.If):
+            if stmt.test == target or _reads(stmt.body, name) or _reads(stmt.orelse, name):
+                return True
+        elif target in stmt.bounds or stmt.test == target or \
+                any(v == target for _, v in stmt.carried) or _reads(stmt.header, name) or \
+                _reads(stmt.body, name):
+            return True
+    return False
 
 
 def _rename_last(path: list, op: ir.Operand, merged: str, params) -> bool:

@@ -235,8 +235,11 @@ def symbolic_status(forward_fn: Callable, grad_source: str, grad_name: str,
     `forward_fn` is the user's function and `grad_source` the generated module; both are run
     on sympy symbols -- with `branches` (a function with data-dependent control flow) along
     the path the point takes."""
-    symbols = {p: sp.Symbol(p, real=True) for p in params}
-    args = [symbols[p] for p in params]
+    fixed = {p: v for p, v in point.items()  # ints not differentiated (a trip count) stay
+             if isinstance(v, int) and not isinstance(v, bool) and p not in wrt}
+    symbols = {p: sp.Symbol(p, real=True) for p in params if p not in fixed}
+    args = [fixed[p] if p in fixed else symbols[p] for p in params]
+    point = {p: v for p, v in point.items() if p not in fixed}
     path = symbolic.concrete_branches({symbols[p]: v for p, v in point.items()}) \
         if branches else contextlib.nullcontext()
     try:
@@ -384,8 +387,9 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
     gradient `dout`, through the scalar phi(x) = sum(f(x) * dout)."""
     fn = grad.function
     params = [p.name for p in fn.params]
-    values = [a if np.ndim(a) or _integral(fn, name) else float(a)
-              for name, a in zip(params, args)]
+    values = [a if np.ndim(a) or _integral(fn, name) or (
+        isinstance(a, int) and not isinstance(a, bool) and name not in grad.wrt) else float(a)
+        for name, a in zip(params, args)]  # an int that is not differentiated stays an int
     point = dict(zip(params, values))
     raw = forward_fn(*values)
     rng = np.random.default_rng(seed)

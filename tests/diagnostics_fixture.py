@@ -2,8 +2,10 @@
 
 
 def bad_function(x):
-    """Line 5 is this docstring; the while loop below is on line 7."""
+    """Line 5 is this docstring; the try statement below is on line 7."""
     y = x
-    while y > 1:
+    try:
         y = y / 2
+    finally:
+        y = y * 1.0
     return y

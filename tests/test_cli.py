@@ -140,10 +140,10 @@ def _umask() -> int:
 
 def test_diagnostics_exit_1_on_stderr(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("def f(x):\n    while x:\n        pass\n    return x\n")
+    bad.write_text("def f(x):\n    for i in range(2):\n        break\n    return x\n")
     status, out, err = run([bad])
     assert status == 1 and out == ""
-    assert f"{bad}:2:5: error AD101:" in err
+    assert f"{bad}:3:9: error AD101:" in err
 
 
 def test_usage_errors_exit_2(good, tmp_path):

@@ -24,13 +24,21 @@ def found(source: str, **kwargs) -> list[tuple[str, int, int]]:
 
 CASES = {
     "syntax error": ("def f(x):\n    return x +\n", [("AD100", 2, 15)]),
-    "while loop": ("""
+    "loop exits": ("""
         def f(x):
+            for i in range(3):
+                if x > 1:
+                    break
+                x = x * 2
             while x > 1:
-                x = x / 2
+                continue
+            else:
+                x = 1.0
+            for i in range(3):
+                return x
             return x
-        """, [("AD101", 2, 5)]),
-    "for, if, try, with, nested def": ("""
+        """, [("AD101", 4, 13), ("AD101", 7, 9), ("AD101", 8, 5), ("AD104", 11, 9)]),
+    "try, with, nested def (loops and branches are fine)": ("""
         def f(x):
             for i in range(3):
                 pass
@@ -45,8 +53,53 @@ CASES = {
             def g():
                 pass
             return x
-        """, [("AD101", 2, 5), ("AD101", 4, 5), ("AD101", 6, 5), ("AD101", 10, 5),
-              ("AD101", 12, 5)]),
+        """, [("AD101", 6, 5), ("AD101", 10, 5), ("AD101", 12, 5)]),
+    "names assigned on some paths": ("""
+        def f(x):
+            if x > 0:
+                y = x
+            for i in range(3):
+                z = x * i
+            for j in range(3):
+                w = w + 1
+            return y + z + i
+        """, [("AD203", 7, 13), ("AD203", 8, 12), ("AD203", 8, 16), ("AD203", 8, 20)]),
+    "recursion": ("""
+        def fact(x, n):
+            return x * fact(x, n - 1)
+        def f(x):
+            return even(x)
+        def even(x):
+            return odd(x)
+        def odd(x):
+            return even(x)
+        """, [("AD206", 2, 16), ("AD206", 8, 12)]),  # even and odd are helpers of f
+    "calls to helpers": ("""
+        def h(a, b=1.0):
+            return a * b
+        def f(x):
+            p = h(x, c=2.0)
+            q = h()
+            u = h(x, x, x)
+            return x
+        """, [("AD302", 4, 9), ("AD302", 5, 9), ("AD302", 6, 9)]),
+    "loop iterables": ("""
+        def f(x):
+            for v in [1.0, 2.0]:
+                x = x * v
+            for i, j in range(3):
+                x = x * 2
+            for i in range(1, 2, 3, 4):
+                x = x * 2
+            return x
+        """, [("AD101", 2, 14), ("AD105", 4, 9), ("AD302", 6, 14)]),
+    "array condition": ("""
+        import numpy as np
+        def f(x: "N"):
+            if x > 0:
+                x = x * 2
+            return np.sum(x)
+        """, [("AD305", 3, 8)]),
     "small statements": ("""
         import math
         def f(x):
@@ -63,15 +116,15 @@ CASES = {
         import math
         def f(x, y):
             a = lambda: x
-            b = x if y else 2.0
+            b = x if y else 2.0  # a branch: accepted
             c = x < y  # a comparison is a mask: accepted
             d = [x][0]  # the list literal (indexing itself is fine)
             e = (x, y)
             g = x.real + math.inf
             h = sum(t for t in (x, y))
             return x
-        """, [("AD102", 3, 9), ("AD102", 4, 9), ("AD102", 6, 9), ("AD102", 7, 10), ("AD102", 8, 9), ("AD102", 8, 18), ("AD102", 9, 13),
-              ("AD301", 9, 9)]),
+        """, [("AD102", 3, 9), ("AD102", 6, 9), ("AD102", 7, 10), ("AD102", 8, 9),
+              ("AD102", 8, 18), ("AD102", 9, 13), ("AD301", 9, 9)]),
     "parameters": ("""
         def f(x, *args, y, **kw):
             return x
@@ -88,7 +141,7 @@ CASES = {
             return
         def k(x):
             return x, x
-        """, [("AD104", 1, 5), ("AD104", 4, 5), ("AD104", 7, 5), ("AD104", 9, 12)]),
+        """, [("AD104", 1, 5), ("AD104", 5, 5), ("AD104", 7, 5), ("AD104", 9, 12)]),
     "targets": ("""
         def f(x):
             a = b = x
@@ -139,8 +192,8 @@ CASES = {
             c = max(x, y, key=abs)
             d = [x][undefined] if y else y
             return a + b
-        """, [("AD102", 4, 9), ("AD102", 4, 9), ("AD105", 2, 9),
-              ("AD201", 4, 13), ("AD303", 3, 19)]),  # if-expression, list
+        """, [("AD102", 4, 9), ("AD105", 2, 9), ("AD201", 4, 13),
+              ("AD303", 3, 19)]),  # the list
     "reserved names": ("""
         def f(math, x):
             np = x * 2
@@ -163,7 +216,7 @@ CASES = {
             c = math.exp(x, y) + max(x)
             d = math.log(x=y) + y(x)
             return a
-        """, [("AD301", 6, 9), ("AD301", 6, 25), ("AD301", 7, 9), ("AD302", 8, 9),
+        """, [("AD301", 6, 9), ("AD301", 6, 25), ("AD302", 8, 9),
               ("AD302", 8, 26), ("AD303", 9, 18), ("AD303", 9, 25)]),
 }
 
@@ -210,8 +263,8 @@ def test_every_problem_of_every_function_is_reported_at_once():
         def f(x):
             return lambda: x
         def g(x):
-            while x:
-                pass
+            for i in range(2):
+                break
             return undefined
         """
     assert [c for c, _, _ in found(source)] == ["AD101", "AD102", "AD201"]
