@@ -187,7 +187,8 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
     T = x.shape[1]
     h = h0
     c = np.zeros_like(h0)
-    c_saved = []
+    c_1 = c
+    c_1_saved = []
     h_saved = []
     part1_saved = []
     a_saved = []
@@ -199,9 +200,9 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
     o_saved = []
     prod4_saved = []
     g_saved = []
-    fc_saved = []
+    fc1_saved = []
     ig_saved = []
-    tanhc1_saved = []
+    tanhc2_saved = []
     for t in range(T):
         part1 = x[:, t, :]
         part1Wx = part1 @ Wx
@@ -220,12 +221,12 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
         prod4 = 3 * H
         part5 = a[:, prod4:]
         g = np.tanh(part5)
-        fc = f * c
+        fc1 = f * c_1
         ig = i * g
-        c_1 = fc + ig
-        tanhc1 = np.tanh(c_1)
-        h_1 = o * tanhc1
-        c_saved.append(c)
+        c_2 = fc1 + ig
+        tanhc2 = np.tanh(c_2)
+        h_1 = o * tanhc2
+        c_1_saved.append(c_1)
         h_saved.append(h)
         part1_saved.append(part1)
         a_saved.append(a)
@@ -237,10 +238,10 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
         o_saved.append(o)
         prod4_saved.append(prod4)
         g_saved.append(g)
-        fc_saved.append(fc)
+        fc1_saved.append(fc1)
         ig_saved.append(ig)
-        tanhc1_saved.append(tanhc1)
-        c = c_1
+        tanhc2_saved.append(tanhc2)
+        c_1 = c_2
         h = h_1
     hh = h * h
     lstm_loss = np.sum(hh)
@@ -253,12 +254,12 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
     dWx = np.zeros_like(Wx)
     db = np.zeros_like(b)
     dx = np.zeros_like(x)
-    dc = np.zeros_like(c)
+    dc_1 = np.zeros_like(c_1)
     # line 69: for t in range(T), backwards
     for t in reversed(range(T)):
-        tanhc1 = tanhc1_saved.pop()
+        tanhc2 = tanhc2_saved.pop()
         ig = ig_saved.pop()
-        fc = fc_saved.pop()
+        fc1 = fc1_saved.pop()
         g = g_saved.pop()
         prod4 = prod4_saved.pop()
         o = o_saved.pop()
@@ -270,23 +271,23 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
         a = a_saved.pop()
         part1 = part1_saved.pop()
         h = h_saved.pop()
-        c = c_saved.pop()
-        dc_1 = dc
+        c_1 = c_1_saved.pop()
+        dc_2 = dc_1
         dh_1 = dh
-        # line 76: h_1 = o * tanhc1
-        do = _unbroadcast(tanhc1 * dh_1, o)
-        dtanhc1 = _unbroadcast(o * dh_1, tanhc1)
-        # line 76: tanhc1 = np.tanh(c_1)
-        dc_1 = dc_1 + (1 - tanhc1 ** 2) * dtanhc1
-        # line 75: c_1 = fc + ig
-        dfc = _unbroadcast(dc_1, fc)
-        dig = _unbroadcast(dc_1, ig)
+        # line 76: h_1 = o * tanhc2
+        do = _unbroadcast(tanhc2 * dh_1, o)
+        dtanhc2 = _unbroadcast(o * dh_1, tanhc2)
+        # line 76: tanhc2 = np.tanh(c_2)
+        dc_2 = dc_2 + (1 - tanhc2 ** 2) * dtanhc2
+        # line 75: c_2 = fc1 + ig
+        dfc1 = _unbroadcast(dc_2, fc1)
+        dig = _unbroadcast(dc_2, ig)
         # line 75: ig = i * g
         di = _unbroadcast(g * dig, i)
         dg = _unbroadcast(i * dig, g)
-        # line 75: fc = f * c
-        df = _unbroadcast(c * dfc, f)
-        dc = _unbroadcast(f * dfc, c)
+        # line 75: fc1 = f * c_1
+        df = _unbroadcast(c_1 * dfc1, f)
+        dc_1 = _unbroadcast(f * dfc1, c_1)
         # line 74: g = np.tanh(part5)
         dpart5 = (1 - g ** 2) * dg
         # line 74: part5 = a[:, prod4:]
@@ -318,8 +319,7 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
         dWx += part1.T @ dpart1Wx
         # line 70: part1 = x[:, t, :]
         dx[:, t, :] += dpart1
-    # line 68: c = np.zeros_like(h0)
-    dh0 = 0.0
     # line 67: h = h0
-    dh0 = dh0 + dh
+    dh0 = dh
+    dh0 = dh0.copy()  # an array of its own, not a view
     return dx, dh0, dWx, dWh, db
