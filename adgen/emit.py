@@ -121,6 +121,11 @@ def forward_lines(stmt: ir.Assign) -> list[str]:
 
 
 def comment_line(stmt: ir.Assign) -> str:
+    text = _comment_text(stmt)
+    return f"{text} (in {stmt.via})" if stmt.via else text
+
+
+def _comment_text(stmt: ir.Assign) -> str:
     """How a backward block names its forward statement: gates by name (`sigmoid(x)`)."""
     label = LABELLED_GATES.get(stmt.prim)
     if label:
@@ -615,7 +620,8 @@ def _backward_loop(grad: ir.Gradient, item: ir.BackwardLoop) -> list[str]:
         lines.append(f"# line {loop.pos.line}: while loop, backwards ({loop.counter} "
                      "iterations)")
         lines.append(f"for _ in range({loop.counter}):")
-    inner = _pops(grad.saved.get((loop.key, "body"), ()))
+    inner = [f"{end} = {name}" for end, name in grad.saved.get((loop.key, "carried"), ())]
+    inner += _pops(grad.saved.get((loop.key, "body"), ()))
     inner += [_grad_line(g) for g in item.entry]
     inner += _backward_items(grad, item.body)
     inner += [_zero_line(z) for z in item.after]
@@ -674,6 +680,11 @@ def emit_layer(grad: ir.Gradient) -> str:
     if cache:
         flat = f"    {', '.join(cache)}{',' if len(cache) == 1 else ''} = cache"
         lines += [flat] if len(flat) <= MAX_LINE else wrap_items("", cache, " = cache", "    ")
+    stacks = [stack for _, stack in _stacks(grad, grad.forward)]
+    if stacks:  # popped below: copies, so that the cache can be used again
+        lines += fit("# pop from copies of the saved lists: the cache stays usable")
+        for stack in stacks:
+            lines += fit(f"{stack} = list({stack})")
     for line in backward_lines(grad):
         lines.extend(_fit_nested(line))
     lines += _return_lines(_results(grad))

@@ -30,8 +30,8 @@ AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.Divi
 BIN_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power,
                  cst.MatrixMultiply)
 
-CONDITION_HELP = ("test one comparison at a time: nest the if statements, or use "
-                  "(a < b) * (b < c) as a mask")
+CONDITION_HELP = ("'and'/'or' are supported in the condition of an if, a while or a "
+                  "conditional expression; elsewhere use masks: (a < b) * (b < c)")
 LOOP_EXIT_HELP = ("leave the loop through its condition (while ...) or its range; break and "
                   "continue are not supported")
 _STATEMENT_MESSAGES = {
@@ -152,10 +152,17 @@ def assigned_names(fn: cst.FunctionDef) -> set[str]:
     return set(assigned_in(function_body(fn)))
 
 
-def assigned_in(statements) -> list[str]:
+def assigned_in(statements, subscripts: bool = False) -> list[str]:
     """The names a block assigns, nested blocks and loop variables included, in the order
-    of their first assignment in the source."""
+    of their first assignment in the source; with `subscripts`, also the arrays it assigns
+    into (`hs[:, t, :] = h` gives the array a new value too)."""
     names: list[str] = []
+
+    def targets(target: cst.BaseExpression) -> list[str]:
+        if subscripts and isinstance(target, cst.Subscript) and \
+                isinstance(target.value, cst.Name):
+            return [target.value.value]
+        return _ordered_targets(target)
 
     def visit(node: cst.CSTNode) -> None:
         if isinstance(node, cst.SimpleStatementLine):
@@ -164,15 +171,15 @@ def assigned_in(statements) -> list[str]:
             return
         if isinstance(node, cst.Assign):
             for target in node.targets:
-                names.extend(_ordered_targets(target.target))
+                names.extend(targets(target.target))
         elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
             if not isinstance(node, cst.AnnAssign) or node.value is not None:
-                names.extend(_ordered_targets(node.target))
+                names.extend(targets(node.target))
         elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
             names.append(node.name.value)
         elif isinstance(node, cst.BaseCompoundStatement):
             if isinstance(node, cst.For):
-                names.extend(_ordered_targets(node.target))
+                names.extend(targets(node.target))
             for child in node.children:
                 if isinstance(child, (cst.BaseSuite, cst.BaseStatement, cst.Else,
                                       cst.ExceptHandler, cst.Finally, cst.If)):
@@ -219,7 +226,7 @@ class Fence:
     """Checks one function; `check()` returns the list of diagnostics (empty if accepted)."""
 
     def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef,
-                 calls: tuple[str, ...] = (), checked: Optional[set] = None):
+                 calls: tuple[tuple[str, str], ...] = (), checked: Optional[set] = None):
         self.parsed = parsed
         self.scope = parsed.scope
         self.fn = fn
@@ -227,7 +234,7 @@ class Fence:
         self.params: set[str] = set()
         self.defined: set[str] = set()
         self.locals = assigned_names(fn)
-        self.calls = calls + (fn.name.value,)  # the chain of calls that led here
+        self.calls = calls + ((parsed.path, fn.name.value),)  # the calls that led here
         self.checked = checked if checked is not None else set()  # helpers already fenced
         self.callee = bool(calls)
         self.loop_depth = 0
@@ -296,7 +303,7 @@ class Fence:
         return returns_body and returns_else
 
     def check_condition(self, test: cst.BaseExpression) -> None:
-        self.check_expr(test)
+        _ExpressionChecker(self).check_condition(test)
 
     def check_loop_body(self, stmt: cst.For | cst.While, targets: set[str]) -> None:
         if stmt.orelse is not None:
@@ -614,9 +621,24 @@ class _ExpressionChecker:
         self.check(node.comparisons[0].comparator)
         return False
 
+    def check_condition(self, test: cst.BaseExpression) -> None:
+        """A branch's or loop's test: comparisons, chained ones (`lo < x < hi`), and `and` /
+        `or` of conditions (short-circuit, as in Python)."""
+        if isinstance(test, cst.BooleanOperation) and not test.lpar and \
+                isinstance(test.operator, (cst.And, cst.Or)):
+            self.check_condition(test.left)
+            self.check_condition(test.right)
+        elif isinstance(test, cst.Comparison) and len(test.comparisons) > 1 and all(
+                isinstance(c.operator, COMPARISONS) for c in test.comparisons):
+            self.check(test.left)
+            for c in test.comparisons:
+                self.check(c.comparator)
+        else:
+            self.check(test)
+
     def visit_IfExp(self, node: cst.IfExp) -> bool:
         """`a if c else b`: each value is computed only when chosen (a branch)."""
-        self.check(node.test)
+        self.check_condition(node.test)
         self.check(node.body)
         self.check(node.orelse)
         return False
@@ -677,7 +699,11 @@ class _ExpressionChecker:
                          "call a math function or a builtin")
             return
         if isinstance(func, cst.Name) and func.value in self.scope.functions:
-            self.check_helper_call(node, func.value)
+            self.check_helper_call(node, func.value, fence.parsed)
+            return
+        elsewhere = fence.parsed.user_function(self.scope.qualify(func))
+        if elsewhere is not None:  # a function of a user module: inlined like a helper
+            self.check_helper_call(node, elsewhere[1], elsewhere[0])
             return
         if is_value_attribute(func, self.scope, fence.defined | fence.locals):
             name = "." + func.attr.value  # a method: x.sum(axis=0)
@@ -700,16 +726,17 @@ class _ExpressionChecker:
             return
         self.check_arguments(node, name, rule)
 
-    def check_helper_call(self, node: cst.Call, name: str) -> None:
-        """A call to a function of the same file: its arguments match its parameters, it is
-        not recursive, and its own body is fenced (once)."""
+    def check_helper_call(self, node: cst.Call, name: str, parsed: ParsedModule) -> None:
+        """A call to a function of the same file (or of a user module): its arguments match
+        its parameters, it is not recursive, and its own body is fenced (once)."""
         fence = self.fence
-        if name in fence.calls:
-            chain = " -> ".join(fence.calls[fence.calls.index(name):] + (name,))
+        key = (parsed.path, name)
+        if key in fence.calls:
+            chain = " -> ".join(n for _, n in fence.calls[fence.calls.index(key):] + (key,))
             fence.report("AD206", node.func, f"recursive call ({chain})",
                          "write the recursion as a loop")
             return
-        callee = self.scope.functions[name]
+        callee = parsed.scope.functions[name]
         params = [p.name.value for p in list(callee.params.posonly_params) +
                   list(callee.params.params)]
         required = {p.name.value for p in list(callee.params.posonly_params) +
@@ -724,7 +751,6 @@ class _ExpressionChecker:
                 given.append(params[i] if i < len(params) else "")
             else:
                 given.append(arg.keyword.value)
-            self.check(arg.value)
         unknown = [g for g in given if g not in params]
         missing = required - set(given)
         if unknown or missing or len(set(given)) != len(given):
@@ -734,9 +760,9 @@ class _ExpressionChecker:
                        else "got an argument twice")
             fence.report("AD302", node, f"'{name}' {problem}",
                          f"its parameters are: {', '.join(params) or 'none'}")
-        if name not in fence.checked:
-            fence.checked.add(name)
-            fence.diagnostics += Fence(fence.parsed, callee, fence.calls, fence.checked).check()
+        if key not in fence.checked:
+            fence.checked.add(key)
+            fence.diagnostics += Fence(parsed, callee, fence.calls, fence.checked).check()
 
     def check_arguments(self, node: cst.Call, name: str, rule, receiver: int = 0) -> None:
         """Positional operands, and static keyword arguments (axis=..., keepdims=...) where

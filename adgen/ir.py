@@ -192,6 +192,7 @@ class Assign:
     user: str | None = None
     attrs: tuple[tuple[str, object], ...] = ()
     types: tuple = ()  # the operands' shapes.VType, when the function uses arrays
+    via: str = ""  # for a helper's inlined statement: "helper, called on line N"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -133,6 +133,11 @@ class _Reverser:
                 if inst.scatter is not None:  # a fused gate's sparse part: dx[rows, y] += g
                     index, value = (simplify(substitute(t, mapping)) for t in inst.scatter)
                     out.append(state.scatter(arg.id, gname, index, value, False, arg))
+        passed = [g for g in out if isinstance(g, ir.GradAssign) and g.expr == mapping["g"]]
+        if len(passed) == 1 and not passed[0].accumulate and mapping["g"].id in state.owned:
+            # `dh0 = dh`: dh is dead after its own statement's block, so its array (a new
+            # one) passes to dh0, which may then be added into in place
+            state.owned.add(passed[0].target)
         return ir.BackwardBlock(stmt, tuple(out)) if out else None
 
     def branch(self, stmt: ir.If, state: "_Accumulation") -> Optional[ir.BackwardIf]:
@@ -176,9 +181,12 @@ class _Reverser:
             if c not in state.contributed:  # the final value does not reach the output
                 before.append(self.zero(c))
                 state.contributed.add(c)
-        entry, body, after, _ = self._iteration(stmt, carried, state.copy())
-        for c, _ in carried:
-            state.owned.discard(self.grad_names[c])
+                state.owned.add(self.grad_names[c])
+        owned_before = {c for c, _ in carried if self.grad_names[c] in state.owned}
+        entry, body, after, end = self._iteration(stmt, carried, state.copy())
+        for c, _ in carried:  # a new array whether or not the loop ran: safe to add into
+            if c not in owned_before or self.grad_names[c] not in end.owned:
+                state.owned.discard(self.grad_names[c])
         return ir.BackwardLoop(stmt, tuple(before), tuple(entry), tuple(body), tuple(after))
 
     def _iteration(self, stmt: ir.Loop, carried, state: "_Accumulation"):
@@ -197,6 +205,8 @@ class _Reverser:
         if not body and not entry:
             return None
         after = [self.zero(c) for c, _ in carried if c not in state.contributed]
+        for z in after:
+            state.owned.add(z.target)
         for c, _ in carried:
             state.contributed.add(c)
         return entry, body, after, state
@@ -206,11 +216,24 @@ def plan_saves(forward, blocks, names: Names) -> dict:
     """What each block inside a loop saves for the backward pass: the values the backward
     pass reads that the block defines.  A loop body saves the values defined on every path
     through it (and the carried variables' values on entry); a branch inside a loop saves
-    the values only that path defines.  Each (block, value) gets its own stack."""
-    reads = ir.backward_reads(blocks)
+    the values only that path defines.  Each (block, value) gets its own stack.  Key
+    (loop, "carried") lists (end value, carried name) pairs not saved at all: see below."""
+    inside: dict = {}  # loop key -> what its backward loop reads
+
+    def collect(items) -> None:
+        for item in items:
+            if isinstance(item, ir.BackwardLoop):
+                inside[item.origin.key] = ir.backward_reads([item])
+                collect(item.body)
+            elif isinstance(item, ir.BackwardIf):
+                collect(item.body + item.orelse)
+
+    collect(blocks)
     saved: dict = {}
+    reads: set = set()
 
     def walk(stmts, in_loop: bool, outer: set) -> None:
+        nonlocal reads
         for stmt in stmts:
             if isinstance(stmt, ir.If):
                 for path, body in (("body", stmt.body), ("orelse", stmt.orelse)):
@@ -223,13 +246,24 @@ def plan_saves(forward, blocks, names: Names) -> dict:
                                 (n, names.fresh(f"{n}_saved")) for n in own)
                     walk(body, in_loop, outer | defined)
             elif isinstance(stmt, ir.Loop):
+                enclosing = reads
+                reads = inside.get(stmt.key, set())  # values read after the loop need no save
                 defined = defined_on_all_paths(stmt.body) | {c for c, _ in stmt.carried}
                 order = [c for c, _ in stmt.carried] + _definition_order(stmt.body)
                 own = [n for n in dict.fromkeys(order) if n in defined and n in reads]
+                # The value a carried variable ends an iteration with is the value it starts
+                # the next with: when both are needed, save only the start, and let the
+                # backward iteration take the end from the carried name before popping it.
+                ends = tuple((e.id, c) for c, e in stmt.carried
+                             if isinstance(e, ir.Name) and e.id != c and c in own and e.id in own)
+                if ends:
+                    saved[(stmt.key, "carried")] = ends
+                    own = [n for n in own if n not in {e for e, _ in ends}]
                 if own:
                     saved[(stmt.key, "body")] = tuple((n, names.fresh(f"{n}_saved"))
                                                       for n in own)
                 walk(stmt.body, True, defined)
+                reads = enclosing
 
     walk(forward, False, set())
     return saved

@@ -64,6 +64,25 @@ class ParsedModule:
             self._fast = {}
         self._exact = None
         self.scope = _collect_scope(self)
+        self._modules: dict[str, Optional[ParsedModule]] = {}
+        self.module_name: Optional[str] = None  # for a user module another file imports
+
+    def user_function(self, dotted: Optional[str]) -> Optional[tuple["ParsedModule", str]]:
+        """A function of a user module this file imports (`from mylib import sig`, or
+        `mylib.sig`): the parsed module that defines it and its name; None if the name is
+        not one.  User modules are found, without importing them, beside this file or on
+        sys.path, outside the standard library and installed packages."""
+        if not dotted or "." not in dotted:
+            return None
+        module, _, name = dotted.rpartition(".")
+        if module.split(".")[0] in ("math", "numpy", "builtins"):
+            return None
+        if module not in self._modules:
+            self._modules[module] = _parse_user_module(module, self.path)
+        parsed = self._modules[module]
+        if parsed is None or name not in parsed.scope.functions:
+            return None
+        return parsed, name
 
     def _syntax_error(self, exc: cst.ParserSyntaxError) -> Diagnostic:
         """Python's own parser gives the more precise position and message; libcst's are the
@@ -186,6 +205,41 @@ def constant_text(node: cst.BaseExpression, value: float, parsed: ParsedModule) 
 
 
 # ---------------------------------------------------------------- module scope
+
+
+def _parse_user_module(module: str, importer: str) -> Optional[ParsedModule]:
+    import importlib.machinery
+    import os
+    import sys
+    import sysconfig
+
+    here = os.path.dirname(os.path.abspath(importer))
+    search = [here] + [p for p in sys.path if p]
+    spec = None
+    for i, part in enumerate(module.split(".")):
+        spec = importlib.machinery.PathFinder.find_spec(part, search)
+        if spec is None:
+            return None
+        search = list(spec.submodule_search_locations or [])
+        if i < module.count(".") and not search:
+            return None
+    origin = spec.origin if spec is not None else None
+    if not origin or not origin.endswith(".py"):
+        return None
+    installed = {os.path.realpath(sysconfig.get_paths()[k]) for k in
+                 ("stdlib", "platstdlib", "purelib", "platlib")}
+    real = os.path.realpath(origin)
+    if any(real.startswith(root + os.sep) for root in installed):
+        return None
+    try:
+        with open(origin, encoding="utf-8") as f:
+            text = f.read()
+        parsed = ParsedModule(os.path.relpath(origin) if not os.path.isabs(importer)
+                              else origin, text)
+        parsed.module_name = module
+        return parsed
+    except (OSError, UnicodeDecodeError, AdgenError):
+        return None
 
 
 def _collect_scope(parsed: ParsedModule) -> ModuleScope:

@@ -46,6 +46,7 @@ class _Unbound:
 class Stager:
     def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef):
         self.parsed = parsed
+        self.home = parsed  # the file being compiled (self.parsed is a helper's module)
         self.scope = parsed.scope
         self.fn = fn
         self.user_locals = assigned_names(fn)
@@ -137,7 +138,49 @@ class Stager:
     # ------------------------------------------------------------ branches
 
     def stage_condition(self, test: cst.BaseExpression) -> ir.Operand:
-        """A branch's or loop's test, computed once into a name the backward pass reads."""
+        """A branch's or loop's test, computed once into a name the backward pass reads.
+        `a and b` is a branch computing b only where a holds (`a or b` likewise); a chained
+        comparison `lo < x < hi` is `lo < x and x < hi` with x computed once."""
+        if isinstance(test, cst.BooleanOperation) and not test.lpar:
+            return self.stage_short_circuit(
+                test, lambda: self.stage_condition(test.left),
+                lambda: self.stage_condition(test.right), isinstance(test.operator, cst.And))
+        if isinstance(test, cst.Comparison) and len(test.comparisons) > 1:
+            return self.stage_chain(test, self.stage_expr(test.left), list(test.comparisons))
+        return self.stage_test(test)
+
+    def stage_chain(self, node: cst.Comparison, left: ir.Operand, comparisons) -> ir.Operand:
+        first, rest = comparisons[0], comparisons[1:]
+        right = self.stage_expr(first.comparator)
+        rule = REGISTRY.by_spelling(_COMPARISON_SPELLINGS[type(first.operator)])
+
+        def compare():
+            return self.add(rule.name, (left, right), node, self.names.numbered("cond"))
+
+        if not rest:
+            return compare()
+        return self.stage_short_circuit(node, compare,
+                                        lambda: self.stage_chain(node, right, rest), True)
+
+    def stage_short_circuit(self, node, stage_left, stage_right, is_and: bool) -> ir.Name:
+        left = stage_left()
+        target = self.names.numbered("cond")
+        outer = self.body
+        self.body = []
+        right = stage_right()
+        if not _rename_last(self.body, right, target, self.param_names):
+            self.add("copy", (right,), node, target)
+        evaluated = self.body
+        self.body = []
+        self.add("copy", (ir.Num(0, "False") if is_and else ir.Num(1, "True"),), node, target)
+        constant = self.body
+        self.body = outer
+        body, orelse = (evaluated, constant) if is_and else (constant, evaluated)
+        self.body.append(ir.If(left, tuple(body), tuple(orelse), self.parsed.pos(node),
+                               self.new_key()))
+        return ir.Name(target)
+
+    def stage_test(self, test: cst.BaseExpression) -> ir.Operand:
         target = self.names.numbered("cond") if isinstance(test, cst.Comparison) else None
         operand = self.stage_expr(test, target)
         if self.array_mode and self.type_of(operand).is_array:
@@ -226,7 +269,7 @@ class Stager:
         """The variables a loop body assigns that are bound before it: each gets the name it
         has on entry to every iteration (its current name when this block assigned it,
         else a copy)."""
-        carried = [v for v in assigned_in(statements)
+        carried = [v for v in assigned_in(statements, subscripts=True)
                    if v in self.env and not isinstance(self.env[v], (_Unbound, tuple))]
         names = {}
         for v in carried:
@@ -262,7 +305,7 @@ class Stager:
                     self.report("AD305", node, f"'{v}' changes rank inside the loop",
                                 "keep a loop-carried array's shape the same every iteration")
         env = dict(before)
-        for v in assigned_in(statements):
+        for v in assigned_in(statements, subscripts=True):
             if v not in carried:
                 env[v] = _Unbound("it is assigned only inside a loop, which may run zero "
                                   "times")
@@ -280,7 +323,7 @@ class Stager:
         else:
             source = iterable.args[0].value if callee == "enumerate" else iterable
             array = self.stage_expr(source)
-            bounds = (self.add("dim", (array,), source, None, None, (("axis", 0),)),)
+            bounds = (self.add("length", (array,), source, None, None),)
             if callee == "enumerate":
                 index_user, element = (el.value.value for el in target.elements)
             else:
@@ -333,12 +376,13 @@ class Stager:
 
     # ------------------------------------------------------------ helpers
 
-    def stage_call(self, node: cst.Call, target: Optional[str], user: Optional[str]):
-        """A call to a function of the same file, inlined: its parameters bound to the
-        arguments' values, its statements staged here (its names versioned like the
-        caller's), its returned value (or tuple of values) the call's value."""
-        name = node.func.value
-        callee = self.scope.functions[name]
+    def stage_call(self, node: cst.Call, target: Optional[str], user: Optional[str],
+                   parsed: ParsedModule, name: str):
+        """A call to a function of the same file (or of a user module), inlined: its
+        parameters bound to the arguments' values, its statements staged here (its names
+        versioned like the caller's), its returned value (or tuple of values) the call's
+        value."""
+        callee = parsed.scope.functions[name]
         params = _params(callee)
         bound: dict = {}
         positional = [a for a in node.args if a.keyword is None]
@@ -349,22 +393,25 @@ class Stager:
                 bound[a.keyword.value] = self.stage_expr(a.value)
         for p in params:
             if p.name.value not in bound:
-                value = evaluate_constant(p.default, self.scope)
+                value = evaluate_constant(p.default, parsed.scope)
                 bound[p.name.value] = ir.Num(value, repr(value))
+        line = self.parsed.pos(node).line
         saved = (self.env, self.return_target, self.return_base, self.return_stem,
-                 self.param_names)
+                 self.param_names, self.parsed, self.scope)
+        self.parsed, self.scope = parsed, parsed.scope
         self.env = bound
         self.return_target, self.return_base, self.return_stem = target, name, None
         self.param_names = set()
         outer = self.body
         self.body = []
         self.stage_block(block_statements(callee.body), [])
-        inlined = self.body
+        where = name if parsed is saved[5] else f"{parsed.module_name}.{name}"
+        inlined = _marked(self.body, f"{where}, called on line {line}")
         result = self.env.get(RETURN, ir.Num(0.0))
         outer.extend(inlined)
         self.body = outer
         (self.env, self.return_target, self.return_base, self.return_stem,
-         self.param_names) = saved
+         self.param_names, self.parsed, self.scope) = saved
         if target is not None and not (isinstance(result, ir.Name) and result.id == target) \
                 and not isinstance(result, tuple):
             return self.add("copy", (result,), node, target, user)
@@ -499,7 +546,12 @@ class Stager:
             return self.stage_ifexp(node, target, user)
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
                 node.func.value in self.scope.functions and node.func.value not in self.env:
-            return self.stage_call(node, target, user)
+            return self.stage_call(node, target, user, self.parsed, node.func.value)
+        if isinstance(node, cst.Call) and not is_value_attribute(node.func, self.scope,
+                                                                 self.env):
+            elsewhere = self.parsed.user_function(self.scope.qualify(node.func))
+            if elsewhere is not None:  # a function of a user module
+                return self.stage_call(node, target, user, *elsewhere)
         if isinstance(node, cst.Call):
             func = node.func
             attrs = tuple((a.keyword.value, static_value(a.value)) for a in node.args
@@ -593,6 +645,8 @@ class Stager:
             if node.value in self.env:
                 return self.lookup(node.value, node)
             const = self.scope.consts[node.value]
+            if self.scope is not self.home.scope:  # another module's constant: its value
+                return ir.Num(const.value, repr(const.value))
             self.consts_used[const.name] = const
             return ir.Name(const.name)
         if isinstance(node, cst.Attribute) and not is_value_attribute(node, self.scope, self.env):
@@ -654,6 +708,8 @@ def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bo
     aliases = [alias for alias, module in parsed.scope.modules.items() if module == "numpy"]
     aliases += [alias for alias, name in parsed.scope.imported.items()
                 if name.startswith("numpy.")]
+    if re.search(r"\bfor\b[^:\n]*\bin\s+(?!range\s*\()", code):  # over a sequence's items
+        return True
     return "@" in code or "[" in code or any(
         re.search(rf"\b{re.escape(alias)}\b", code) for alias in aliases)
 
@@ -668,6 +724,22 @@ def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
                 found.append(name)
                 pending.append(parsed.scope.functions[name])
     return found
+
+
+def _marked(stmts, via: str) -> list:
+    """A helper's staged statements, each marked with the call it was inlined for (the
+    innermost call where helpers call helpers)."""
+    marked = []
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign):
+            marked.append(stmt if stmt.via else dataclasses.replace(stmt, via=via))
+        elif isinstance(stmt, ir.If):
+            marked.append(dataclasses.replace(stmt, body=tuple(_marked(stmt.body, via)),
+                                              orelse=tuple(_marked(stmt.orelse, via))))
+        else:
+            marked.append(dataclasses.replace(stmt, body=tuple(_marked(stmt.body, via)),
+                                              header=tuple(_marked(stmt.header, via))))
+    return marked
 
 
 def _reads(stmts, name: str) -> bool:
@@ -699,6 +771,13 @@ def _rename_last(path: list, op: ir.Operand, merged: str, params) -> bool:
             path[i] = dataclasses.replace(stmt, target=merged)
             path[i + 1:] = [_renamed(s, op.id, merged) for s in path[i + 1:]]
             return True
+        if isinstance(stmt, ir.If):  # a nested if's merged name (elif chains)
+            body, orelse = list(stmt.body), list(stmt.orelse)
+            if _rename_last(body, op, merged, params) and \
+                    _rename_last(orelse, op, merged, params):
+                path[i] = dataclasses.replace(stmt, body=tuple(body), orelse=tuple(orelse))
+                path[i + 1:] = [_renamed(s, op.id, merged) for s in path[i + 1:]]
+                return True
     return False
 
 

@@ -243,24 +243,49 @@ def exec_symbolic(source: str, filename: str = "<adgen symbolic>") -> dict:
 def symbolic_function(fn: types.FunctionType) -> types.FunctionType:
     """The user's own function, rebound to globals where `math` (under any alias, or its
     functions imported by name), `numpy` (as a module alias) and the builtins `abs max min
-    pow` build sympy expressions."""
-    env = dict(fn.__globals__)
-    for key, value in list(env.items()):
-        if value is math:
-            env[key] = MATH
-        elif value is np:
-            env[key] = NP
-        elif callable(value) and getattr(value, "__module__", None) == "math" \
-                and hasattr(MATH, getattr(value, "__name__", "")):
-            env[key] = getattr(MATH, value.__name__)
-    env_builtins = dict(vars(builtins))
-    env_builtins.update(BUILTINS)
-    env["__builtins__"] = env_builtins
-    for key, value in list(env.items()):  # the helpers it calls, rebound the same way
-        if isinstance(value, types.FunctionType) and value.__globals__ is fn.__globals__:
-            env[key] = types.FunctionType(value.__code__, env, value.__name__,
-                                          value.__defaults__, value.__closure__)
+    pow` build sympy expressions -- and so are the functions it calls from its own file and
+    from user modules (which adgen inlines)."""
+    return _rebound(fn, {})
+
+
+def _rebound(fn: types.FunctionType, done: dict) -> types.FunctionType:
+    env = done.get(id(fn.__globals__))
+    if env is None:
+        env = done[id(fn.__globals__)] = dict(fn.__globals__)
+        for key, value in list(env.items()):
+            if value is math:
+                env[key] = MATH
+            elif value is np:
+                env[key] = NP
+            elif callable(value) and getattr(value, "__module__", None) == "math" \
+                    and hasattr(MATH, getattr(value, "__name__", "")):
+                env[key] = getattr(MATH, value.__name__)
+            elif isinstance(value, types.FunctionType) and _user_code(value):
+                env[key] = _rebound(value, done)
+            elif isinstance(value, types.ModuleType) and _user_code(value):
+                env[key] = types.SimpleNamespace(**{
+                    k: _rebound(v, done) if isinstance(v, types.FunctionType) else v
+                    for k, v in vars(value).items()})
+        env_builtins = dict(vars(builtins))
+        env_builtins.update(BUILTINS)
+        env["__builtins__"] = env_builtins
     return types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
+def _user_code(obj) -> bool:
+    """Whether a function or module comes from a user's file (not the standard library or
+    an installed package)."""
+    import os
+    import sysconfig
+
+    path = getattr(obj, "__file__", None) or getattr(getattr(obj, "__code__", None),
+                                                     "co_filename", None)
+    if not path or not path.endswith(".py"):
+        return False
+    real = os.path.realpath(path)
+    roots = {os.path.realpath(sysconfig.get_paths()[k]) for k in
+             ("stdlib", "platstdlib", "purelib", "platlib")}
+    return not any(real.startswith(root + os.sep) for root in roots)
 
 
 def rationalize(expr):

@@ -101,8 +101,8 @@ def batchnorm_grad(x, gamma, beta, eps=1e-5, *, dbatchnorm):
     dx = dxmmu
     dmu = (-dxmmu).sum(axis=0)
     # line 52: var = np.var(x, axis=0)
-    dx = (dx + np.expand_dims(dvar, 0) * 2 *
-          (x - np.mean(x, axis=0, keepdims=True)) / np.shape(x)[0])
+    dx += (np.expand_dims(dvar, 0) * 2 *
+           (x - np.mean(x, axis=0, keepdims=True)) / np.shape(x)[0])
     # line 51: mu = np.mean(x, axis=0)
     dx += np.broadcast_to(np.expand_dims(dmu / np.shape(x)[0], 0), np.shape(x))
     return dx, dgamma, dbeta
@@ -142,8 +142,7 @@ def layernorm_grad(x, gamma, beta, eps=1e-5, *, dlayernorm):
     dx = dxmmu
     dmu = (-dxmmu).sum(axis=1, keepdims=True)
     # line 61: var = np.var(x, axis=1, keepdims=True)
-    dx = (dx + dvar * 2 * (x - np.mean(x, axis=1, keepdims=True)) /
-          np.shape(x)[1])
+    dx += dvar * 2 * (x - np.mean(x, axis=1, keepdims=True)) / np.shape(x)[1]
     # line 60: mu = np.mean(x, axis=1, keepdims=True)
     dx += np.broadcast_to(dmu / np.shape(x)[1], np.shape(x))
     return dx, dgamma, dbeta
@@ -257,7 +256,6 @@ def svm_loss_grad(x, y, dsvm_loss=1.0):
     dcorrect = np.zeros_like(correct)
     dcorrect[:, np.newaxis] += dpart1
     # line 95: correct = x[rows1, y]
-    dx = dx.copy()  # an alias: add into a copy
     np.add.at(dx, (rows1, y), dcorrect)
     return dx
 

@@ -18,6 +18,8 @@ INPUTS = {
     "branch_assigns_one_path": {"x": (-2.0, 2.0), "y": (0.5, 2.0)},
     "conditional_expression": {"x": (-2.0, 2.0), "y": (-2.0, 2.0)},
     "conditional_expression_guards_domain": {"x": (-2.0, 2.0)},
+    "chained_condition": {"x": (-2.0, 2.0)},
+    "and_or_conditions": {"x": (-2.0, 2.0), "y": (-0.5, 2.0)},
     "condition_on_a_name": {"x": (-2.0, 2.0), "flag": (-1.0, 1.0)},
     # loops
     "newton_sqrt": {"a": (0.5, 4.0)},
@@ -42,6 +44,10 @@ INPUTS = {
     "helper_in_loop": {"x": (-1.0, 1.0)},
     # arrays
     "rnn_last_state": {"x": ((2, 3, 4), -1.0, 1.0), "h0": ((2, 5), -1.0, 1.0),
+                       "Wxh": ((4, 5), -0.5, 0.5), "Whh": ((5, 5), -0.5, 0.5),
+                       "b": ((5,), -0.5, 0.5)},
+    "horner": {"x": (-2.0, 2.0), "coeffs": ((4,), -1.0, 1.0)},
+    "rnn_all_states": {"x": ((2, 3, 4), -1.0, 1.0), "h0": ((2, 5), -1.0, 1.0),
                        "Wxh": ((4, 5), -0.5, 0.5), "Whh": ((5, 5), -0.5, 0.5),
                        "b": ((5,), -0.5, 0.5)},
     "loop_over_rows": {"X": ((4, 3), -1.0, 1.0), "w": ((3,), -1.0, 1.0)},
@@ -112,6 +118,23 @@ def conditional_expression(x, y):
 def conditional_expression_guards_domain(x):
     # log(x) is only computed where x > 0
     return math.log(x) if x > 0 else x
+
+
+def chained_condition(x, lo=-1.0, hi=1.0):
+    if lo < x < hi:
+        return x * x
+    return abs(x)
+
+
+def and_or_conditions(x, y):
+    # log(x) is only computed where x > 0 (short-circuit)
+    if x > 0 and math.log(x) > y:
+        z = x * y
+    elif x < -1 or y > 1:
+        z = x + y
+    else:
+        z = x - y
+    return z * x if z > 0 or x > 0 else z
 
 
 def condition_on_a_name(x, flag):
@@ -281,6 +304,27 @@ def rnn_last_state(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
     for t in range(T):
         h = np.tanh(x[:, t, :] @ Wxh + h @ Whh + b)
     return np.sum(h * h)
+
+
+def rnn_all_states(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
+    # once a silently zero gradient: the assignment into hs in the loop was not seen as
+    # reassigning hs, so the loop was dropped
+    N, T, D = x.shape
+    H = h0.shape[1]
+    h = h0
+    hs = np.zeros((N, T, H))
+    for t in range(T):
+        h = np.tanh(x[:, t, :] @ Wxh + h @ Whh + b)
+        hs[:, t, :] = h
+    return np.sum(hs ** 2)
+
+
+def horner(x, coeffs):
+    # a loop over a sequence's items: once coeffs.shape[0], which a list does not have
+    y = 0.0
+    for c in coeffs:
+        y = y * x + c
+    return y
 
 
 def loop_over_rows(X: "N D", w: "D"):
