@@ -521,9 +521,11 @@ def _loop_lines(grad: ir.Gradient, loop: ir.Loop) -> list[str]:
     if loop.kind == "for":
         bounds = ", ".join(to_source(b) for b in loop.bounds)
         return [f"for {loop.index} in range({bounds}):"] + _indented(inner or ["pass"])
-    header = [line for stmt in loop.header for line in forward_lines(stmt)]
+    # the test's statements: assignments, and branches for a short-circuit `and`/`or`
+    header = forward_tree_lines(grad, loop.header, True)
     test = to_source(loop.test)
-    if len(loop.header) == 1 and loop.header[0].target == loop.test.id:
+    if len(loop.header) == 1 and isinstance(loop.header[0], ir.Assign) \
+            and loop.header[0].target == loop.test.id:
         header, test = [], to_source(forward_expr(loop.header[0]))
     lines = list(header)
     if loop.counter:

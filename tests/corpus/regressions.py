@@ -14,6 +14,8 @@ INPUTS = {
     "unannotated_shift": {"x": ((2, 3), -1.0, 1.0), "b": ((3,), -1.0, 1.0)},
     "slices_that_broadcast": {"a": ((3, 4), -1.0, 1.0), "h": ((3, 2), -1.0, 1.0)},
     "std_of_a_constant_slice": {"x": ((3, 1), -1.0, 1.0)},
+    "while_and": {"x": (0.05, 40.0)},
+    "while_or_in_a_loop": {"x": (0.5, 12.0), "y": (0.2, 0.4)},
 }
 WRT = {"rounded": ("x",)}
 
@@ -62,3 +64,23 @@ def slices_that_broadcast(a: "N D", h: "N M"):
 def std_of_a_constant_slice(x: "N 1"):
     # np.std over a length-1 axis is 0 everywhere: its gradient is 0, once nan
     return np.sum(np.std(x, axis=1))
+
+
+def while_and(x):
+    # a while test with `and` (its short-circuit is a branch in the loop header): the emitter
+    # and the reverse pass read the header as plain assignments, AD900 (AttributeError)
+    n = 0
+    while x > 0.1 and n < 5:
+        x = x / 2
+        n += 1
+    return x * x
+
+
+def while_or_in_a_loop(x, y):
+    s = 0.0
+    for _ in range(3):
+        z = x
+        while z < 10.0 or 0.5 < y < 0.1:
+            z = z * (1.5 + y)
+        s = s + z * y
+    return s
