@@ -16,6 +16,7 @@ INPUTS = {
     "std_of_a_constant_slice": {"x": ((3, 1), -1.0, 1.0)},
     "while_and": {"x": (0.05, 40.0)},
     "while_or_in_a_loop": {"x": (0.5, 12.0), "y": (0.2, 0.4)},
+    "while_and_reads_a_carried_value": {"a": (0.5, 10.0)},
 }
 WRT = {"rounded": ("x",)}
 
@@ -84,3 +85,17 @@ def while_or_in_a_loop(x, y):
             z = z * (1.5 + y)
         s = s + z * y
     return s
+
+
+def while_and_reads_a_carried_value(a):
+    # the first operand of `and` is only read by the test's short-circuit branch: the analysis
+    # did not look into the loop header's branch, dropped `step` (NameError)
+    x = a
+    n = 0
+    step = x
+    while abs(step) > 1e-12 * x and n < 50:
+        x_new = 0.5 * (x + a / x)
+        step = x_new - x
+        x = x_new
+        n += 1
+    return x
