@@ -55,11 +55,11 @@ def halve_until_small(x, threshold=1.0):
 
 def newton_until_converged(a, tol=1e-12, max_steps=50):
     """sqrt(a) (a > 0) by Newton's method, until the step is below tol times x or max_steps
-    ran.  (adgen rejects `and` in a condition, so the two exits are one `min`.)"""
+    ran: a condition with `and` (it only picks the path; it gets no gradient)."""
     x = a
     n = 0
     step = x
-    while min(abs(step) - tol * x, max_steps - n) > 0:  # step > tol * x and n < max_steps
+    while abs(step) > tol * x and n < max_steps:
         x_new = 0.5 * (x + a / x)
         step = x_new - x
         x = x_new

@@ -83,11 +83,9 @@ def halve_until_small_grad(x, threshold=1.0, dhalve_until_small=1.0):
     halve_until_small.
     """
     y = x
-    y_saved = []
     n_steps = 0
     while y >= threshold:
         y_1 = y / 2
-        y_saved.append(y)
         y = y_1
         n_steps += 1
     halve_until_small = y * y
@@ -96,7 +94,6 @@ def halve_until_small_grad(x, threshold=1.0, dhalve_until_small=1.0):
     dy += y * dhalve_until_small
     # line 51: while loop, backwards (n_steps iterations)
     for _ in range(n_steps):
-        y = y_saved.pop()
         dy_1 = dy
         # line 52: y_1 = y / 2
         dy = dy_1 / 2
@@ -119,12 +116,13 @@ def newton_until_converged_grad(a, tol=1e-12, max_steps=50, dx=1.0):
     aoverx1_saved = []
     absstep = abs(step)
     tolx1 = tol * x_1
-    diff1 = absstep - tolx1
-    maxstepsmn = max_steps - n
-    min1 = min(diff1, maxstepsmn)
-    cond1 = min1 > 0
+    cond1 = absstep > tolx1
+    if cond1:
+        cond2 = n < max_steps
+    else:
+        cond2 = False
     n_steps = 0
-    while cond1:
+    while cond2:
         aoverx1 = a / x_1
         x1paoverx1 = x_1 + aoverx1
         x_new = 0.5 * x1paoverx1
@@ -140,10 +138,11 @@ def newton_until_converged_grad(a, tol=1e-12, max_steps=50, dx=1.0):
         n_steps += 1
         absstep = abs(step)
         tolx1 = tol * x_1
-        diff1 = absstep - tolx1
-        maxstepsmn = max_steps - n
-        min1 = min(diff1, maxstepsmn)
-        cond1 = min1 > 0
+        cond1 = absstep > tolx1
+        if cond1:
+            cond2 = n < max_steps
+        else:
+            cond2 = False
     da = 0.0
     dstep = 0.0
     # line 62: while loop, backwards (n_steps iterations)
@@ -193,11 +192,10 @@ def smooth_step_grad(t, low=0.0, high=1.0, dsmooth_step=1.0):
             ss = s * s
             prod1 = 2.0 * s
             diff1 = 3.0 - prod1
-            y_3 = ss * diff1
+            y = ss * diff1
         else:
             prod2 = 0.0 * s
-            y_3 = 1.0 + prod2
-        y = y_3
+            y = 1.0 + prod2
     cond3 = t < 0
     if cond3:
         tanht = math.tanh(t)
@@ -221,13 +219,11 @@ def smooth_step_grad(t, low=0.0, high=1.0, dsmooth_step=1.0):
         # line 75: y = 0.0 * s
         ds = 0.0 * dy
     else:
-        # line 74: y = y_3
-        dy_3 = dy
         # line 76: if cond2, backwards
         if cond2:
-            # line 77: y_3 = ss * diff1
-            dss = diff1 * dy_3
-            ddiff1 = ss * dy_3
+            # line 77: y = ss * diff1
+            dss = diff1 * dy
+            ddiff1 = ss * dy
             # line 77: diff1 = 3.0 - prod1
             dprod1 = -ddiff1
             # line 77: prod1 = 2.0 * s
@@ -236,8 +232,8 @@ def smooth_step_grad(t, low=0.0, high=1.0, dsmooth_step=1.0):
             ds += s * dss
             ds += s * dss
         else:
-            # line 79: y_3 = 1.0 + prod2
-            dprod2 = dy_3
+            # line 79: y = 1.0 + prod2
+            dprod2 = dy
             # line 79: prod2 = 0.0 * s
             ds = 0.0 * dprod2
     # line 73: s = tmlow / highmlow

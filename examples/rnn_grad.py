@@ -37,7 +37,6 @@ def rnn_loss_grad(x, h0, Wxh, Whh, b, drnn_loss=1.0):
     T = x.shape[1]
     h_saved = []
     part1_saved = []
-    h_1_saved = []
     for t in range(T):
         part1 = x[:, t, :]
         part1Wxh = part1 @ Wxh
@@ -47,7 +46,6 @@ def rnn_loss_grad(x, h0, Wxh, Whh, b, drnn_loss=1.0):
         h_1 = np.tanh(sum1pb)
         h_saved.append(h)
         part1_saved.append(part1)
-        h_1_saved.append(h_1)
         h = h_1
     hh = h * h
     rnn_loss = np.sum(hh)
@@ -62,7 +60,7 @@ def rnn_loss_grad(x, h0, Wxh, Whh, b, drnn_loss=1.0):
     dx = np.zeros_like(x)
     # line 43: for t in range(T), backwards
     for t in reversed(range(T)):
-        h_1 = h_1_saved.pop()
+        h_1 = h
         part1 = part1_saved.pop()
         h = h_saved.pop()
         dh_1 = dh
@@ -84,7 +82,6 @@ def rnn_loss_grad(x, h0, Wxh, Whh, b, drnn_loss=1.0):
         dx[:, t, :] += dpart1
     # line 41: h = h0
     dh0 = dh
-    dh0 = dh0.copy()  # an array of its own, not a view
     return dx, dh0, dWxh, dWhh, db
 
 
@@ -321,5 +318,4 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
         dx[:, t, :] += dpart1
     # line 67: h = h0
     dh0 = dh
-    dh0 = dh0.copy()  # an array of its own, not a view
     return dx, dh0, dWx, dWh, db
