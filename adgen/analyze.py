@@ -62,6 +62,7 @@ def _control(stmts, into: set) -> set:
             into.update(_names(stmt.bounds))
             if stmt.test is not None:
                 into.update(_names([stmt.test]))
+            _control(stmt.header, into)  # a short-circuit `and`/`or` in the test branches
             _control(stmt.body, into)
     return into
 

@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 diagnostics, a failed verification, or a stale output u
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import importlib.util
 import os
@@ -240,6 +241,16 @@ def _import_file(path: str):
     return module
 
 
+def _default_value(text: str):
+    """A parameter's default from its source text: an int stays an int (a trip count,
+    `range(steps)`), anything else is a float."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return float(text)
+    return value if type(value) is int else float(value)
+
+
 def _verify(args: argparse.Namespace, compiled: Compiled, stderr: TextIO) -> bool:
     from adgen.verify import check, sample_point
 
@@ -258,7 +269,7 @@ def _verify(args: argparse.Namespace, compiled: Compiled, stderr: TextIO) -> boo
         fn = grad.function
         forward = getattr(module, fn.name)
         params = [p.name for p in fn.params]
-        defaults = {i: float(p.default)
+        defaults = {i: _default_value(p.default)
                     for i, p in enumerate(fn.params) if p.default is not None}
         fixed = {**defaults, **dict(enumerate(positional))}
         fixed.update({params.index(k): v for k, v in named.items() if k in params})

@@ -14,6 +14,7 @@ from adgen import fuse, ir
 from adgen.version import __version__
 from adgen.reverse import defined_on_all_paths
 from adgen.rules import instance_of, substitute
+from adgen.shapes import multiple_of
 
 # Python operator precedence, low to high.
 _PREC_IFEXP, _PREC_CMP, _PREC_ADD, _PREC_MUL, _PREC_UNARY, _PREC_POW, _PREC_ATOM = 1, 5, 11, 12, 13, 14, 16
@@ -242,6 +243,10 @@ def shape_check(grad: ir.Gradient, name: str) -> list[str]:
                 conditions.append(f"{here} != {first_seen[dim]}")
             else:
                 first_seen[dim] = here
+    for dim, here in first_seen.items():  # "4*H" is 4 times H
+        k, base = multiple_of(dim) or (None, None)
+        if base in first_seen:
+            conditions.append(f"{here} != {k} * {first_seen[base]}")
     if not conditions:
         return []
     lines = [f"    if {' or '.join(conditions)}:"]
@@ -516,9 +521,11 @@ def _loop_lines(grad: ir.Gradient, loop: ir.Loop) -> list[str]:
     if loop.kind == "for":
         bounds = ", ".join(to_source(b) for b in loop.bounds)
         return [f"for {loop.index} in range({bounds}):"] + _indented(inner or ["pass"])
-    header = [line for stmt in loop.header for line in forward_lines(stmt)]
+    # the test's statements: assignments, and branches for a short-circuit `and`/`or`
+    header = forward_tree_lines(grad, loop.header, True)
     test = to_source(loop.test)
-    if len(loop.header) == 1 and loop.header[0].target == loop.test.id:
+    if len(loop.header) == 1 and isinstance(loop.header[0], ir.Assign) \
+            and loop.header[0].target == loop.test.id:
         header, test = [], to_source(forward_expr(loop.header[0]))
     lines = list(header)
     if loop.counter:

@@ -281,7 +281,7 @@ def defined_on_all_paths(stmts) -> set[str]:
             defined |= {c for c, _ in stmt.carried}
             if stmt.counter:
                 defined.add(stmt.counter)
-            defined |= {s.target for s in stmt.header}
+            defined |= defined_on_all_paths(stmt.header)  # the test: assignments, `and` branches
     return defined
 
 
@@ -293,7 +293,7 @@ def _definition_order(stmts) -> list[str]:
         elif isinstance(stmt, ir.If):
             order += _definition_order(stmt.body) + _definition_order(stmt.orelse)
         else:
-            order += [s.target for s in stmt.header] + [c for c, _ in stmt.carried]
+            order += _definition_order(stmt.header) + [c for c, _ in stmt.carried]
             order += [stmt.counter] if stmt.counter else []
     return list(dict.fromkeys(order))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 from typing import Optional, Union
 
 Dim = Union[int, str]
@@ -104,6 +105,17 @@ def parse_annotation(text: Optional[str]) -> Optional[VType]:
     return None
 
 
+_MULTIPLE = re.compile(r"([1-9][0-9]*)\*([A-Za-z_][A-Za-z_0-9]*)")
+
+
+def multiple_of(dim: Dim) -> Optional[tuple[int, str]]:
+    """(k, "H") for a dimension written "k*H" (the LSTM's stacked gates, "D 4*H"), else
+    None.  Shape inference treats "4*H" as a symbol of its own; the shape check and the
+    verifier's sample sizes know it is k times H."""
+    match = _MULTIPLE.fullmatch(dim) if isinstance(dim, str) else None
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
 def _parse_dims(spec: str) -> Optional[VType]:
     words = spec.replace(",", " ").split()
     kind = "array"
@@ -114,6 +126,8 @@ def _parse_dims(spec: str) -> Optional[VType]:
         if word.isdigit():
             dims.append(int(word))
         elif word.isidentifier():
+            dims.append(word)
+        elif _MULTIPLE.fullmatch(word):  # "4*H": a symbol of its own, 4 times H
             dims.append(word)
         else:
             return None

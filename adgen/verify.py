@@ -26,6 +26,7 @@ import numpy as np
 import sympy as sp
 
 from adgen import ir, symbolic
+from adgen.shapes import multiple_of
 from adgen.rules import REGISTRY, instance_of
 
 RTOL = 1e-5
@@ -526,8 +527,14 @@ def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) ->
     sizes: dict = {}
     for t in types:
         for dim in (t.shape or ()) if t is not None and t.is_array else ():
-            if isinstance(dim, str) and dim not in sizes:
+            if isinstance(dim, str) and dim not in sizes and not multiple_of(dim):
                 sizes[dim] = 3 + len(sizes)
+    for t in types:  # "4*H": 4 times H's size
+        for dim in (t.shape or ()) if t is not None and t.is_array else ():
+            if multiple_of(dim):
+                k, base = multiple_of(dim)
+                sizes.setdefault(base, 3 + len(sizes))
+                sizes[dim] = k * sizes[base]
     smallest = min([n for n in sizes.values()] + [d for t in types if t is not None and
                     t.is_array for d in (t.shape or ()) if isinstance(d, int)] + [3])
     rng = np.random.default_rng(seed)

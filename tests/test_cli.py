@@ -187,6 +187,16 @@ def test_verify_keeps_the_files_own_output_out_of_the_module(tmp_path):
     assert status == 0 and "hello" not in out and "hello" in err
 
 
+def test_verify_keeps_an_int_default_an_int(tmp_path):
+    """--verify once turned every default into a float: `range(steps)` with steps=6 raised
+    "'float' object cannot be interpreted as an integer"."""
+    src = tmp_path / "newton.py"
+    src.write_text("def newton_sqrt(a, steps=6):\n    x = a\n    for _ in range(steps):\n"
+                   "        x = 0.5 * (x + a / x)\n    return x\n")
+    status, _, err = run([src, "--verify"])
+    assert status == 0 and "gradient ok" in err, err
+
+
 def test_verify_point_errors(good, tmp_path):
     assert run([good, "--verify", "--at", "q=1"])[0] == 2  # no such parameter
     assert run([good, "--verify", "--at", "1,2,3"])[0] == 2  # more values than parameters

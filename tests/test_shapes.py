@@ -26,6 +26,9 @@ from adgen.shapes import VType, broadcast, parse_annotation, reduction_axes
     ('Annotated[list, "N"]', None),
     ('"N D', None),
     ('"N-1"', None),
+    ('"D 4*H"', VType("array", ("D", "4*H"))),  # the LSTM's stacked gates
+    ('"4 * H"', None),
+    ('"H*4"', None),
     (None, None),
 ])
 def test_annotations(text, expected):
@@ -53,3 +56,22 @@ def test_broadcast(inputs, expected):
 ])
 def test_reduction_axes(source, target, expected):
     assert reduction_axes(source, target) == expected
+
+
+def test_a_multiple_dimension_is_checked_and_sampled():
+    """"4*H" is 4 times H: the generated shape check says so, and --verify samples it so."""
+    import adgen
+    from adgen import verify
+    from corpus_loader import cases
+
+    case = next(c for c in cases("recurrent") if c.name == "lstm_gates")
+    grad = adgen.grad(case.function)
+    good = case.points(1)[0]
+    grad(*good)
+    bad = list(good)
+    bad[3], bad[4], bad[5] = bad[3][:, :6], bad[4][:, :6], bad[5][:6]  # 3*H gate columns
+    with pytest.raises(ValueError, match="shapes differ"):
+        grad(*bad)
+    types = [parse_annotation(repr(a)) for a in case.function.__annotations__.values()]
+    point = verify.sample_point(case.function, len(types), types=types)
+    assert point[3].shape[1] == 4 * point[1].shape[1]

@@ -16,6 +16,9 @@ INPUTS = {
     "std_of_a_constant_slice": {"x": ((3, 1), -1.0, 1.0)},
     "if_reassigns_without_else": {"h": (-2.0, 2.0), "x": (-2.0, 2.0)},
     "helper_loop_index_named_like_a_parameter": {"t": (-2.0, 2.0)},
+    "while_and": {"x": (0.05, 40.0)},
+    "while_or_in_a_loop": {"x": (0.5, 12.0), "y": (0.2, 0.4)},
+    "while_and_reads_a_carried_value": {"a": (0.5, 10.0)},
 }
 WRT = {"rounded": ("x",)}
 
@@ -87,3 +90,37 @@ def helper_loop_index_named_like_a_parameter(t):
     a = _repeat_twice(math.sin(t))
     t = a * t
     return t
+
+
+def while_and(x):
+    # a while test with `and` (its short-circuit is a branch in the loop header): the emitter
+    # and the reverse pass read the header as plain assignments, AD900 (AttributeError)
+    n = 0
+    while x > 0.1 and n < 5:
+        x = x / 2
+        n += 1
+    return x * x
+
+
+def while_or_in_a_loop(x, y):
+    s = 0.0
+    for _ in range(3):
+        z = x
+        while z < 10.0 or 0.5 < y < 0.1:
+            z = z * (1.5 + y)
+        s = s + z * y
+    return s
+
+
+def while_and_reads_a_carried_value(a):
+    # the first operand of `and` is only read by the test's short-circuit branch: the analysis
+    # did not look into the loop header's branch, dropped `step` (NameError)
+    x = a
+    n = 0
+    step = x
+    while abs(step) > 1e-12 * x and n < 50:
+        x_new = 0.5 * (x + a / x)
+        step = x_new - x
+        x = x_new
+        n += 1
+    return x
