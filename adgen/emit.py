@@ -12,7 +12,6 @@ import textwrap
 
 from adgen import fuse, ir
 from adgen.version import __version__
-from adgen.reverse import defined_on_all_paths
 from adgen.rules import instance_of, substitute
 from adgen.shapes import multiple_of
 
@@ -650,7 +649,8 @@ def cached_names(grad: ir.Gradient) -> list[str]:
         if isinstance(stmt, ir.Assign):
             order.append(stmt.target)
         elif isinstance(stmt, ir.If):
-            order += sorted(defined_on_all_paths(stmt.body) & defined_on_all_paths(stmt.orelse))
+            both = ir.defined_on_all_paths(stmt.body) & ir.defined_on_all_paths(stmt.orelse)
+            order += sorted(both)
         else:
             order += [c for c, _ in stmt.carried] + ([stmt.counter] if stmt.counter else [])
     stacks = [stack for _, stack in _stacks(grad, grad.forward)]

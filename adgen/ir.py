@@ -432,3 +432,19 @@ def backward_reads(items) -> set[str]:
         for e in exprs(item):
             read |= {n.id for n in walk(e) if isinstance(n, Name)}
     return read
+
+
+def defined_on_all_paths(stmts) -> set[str]:
+    """Names a block assigns whichever way its branches go (loop bodies may not run)."""
+    defined: set[str] = set()
+    for stmt in stmts:
+        if isinstance(stmt, Assign):
+            defined.add(stmt.target)
+        elif isinstance(stmt, If):
+            defined |= defined_on_all_paths(stmt.body) & defined_on_all_paths(stmt.orelse)
+        else:
+            defined |= {c for c, _ in stmt.carried}
+            if stmt.counter:
+                defined.add(stmt.counter)
+            defined |= defined_on_all_paths(stmt.header)  # its test (`and` makes branches)
+    return defined

@@ -237,7 +237,7 @@ def plan_saves(forward, blocks, names: Names) -> dict:
         for stmt in stmts:
             if isinstance(stmt, ir.If):
                 for path, body in (("body", stmt.body), ("orelse", stmt.orelse)):
-                    defined = defined_on_all_paths(body)
+                    defined = ir.defined_on_all_paths(body)
                     if in_loop:
                         own = [n for n in _definition_order(body) if n in defined
                                and n not in outer and n in reads]
@@ -248,7 +248,7 @@ def plan_saves(forward, blocks, names: Names) -> dict:
             elif isinstance(stmt, ir.Loop):
                 enclosing = reads
                 reads = inside.get(stmt.key, set())  # values read after the loop need no save
-                defined = defined_on_all_paths(stmt.body) | {c for c, _ in stmt.carried}
+                defined = ir.defined_on_all_paths(stmt.body) | {c for c, _ in stmt.carried}
                 order = [c for c, _ in stmt.carried] + _definition_order(stmt.body)
                 own = [n for n in dict.fromkeys(order) if n in defined and n in reads]
                 # The value a carried variable ends an iteration with is the value it starts
@@ -267,22 +267,6 @@ def plan_saves(forward, blocks, names: Names) -> dict:
 
     walk(forward, False, set())
     return saved
-
-
-def defined_on_all_paths(stmts) -> set[str]:
-    """Names a block assigns whichever way its branches go (loop bodies may not run)."""
-    defined: set[str] = set()
-    for stmt in stmts:
-        if isinstance(stmt, ir.Assign):
-            defined.add(stmt.target)
-        elif isinstance(stmt, ir.If):
-            defined |= defined_on_all_paths(stmt.body) & defined_on_all_paths(stmt.orelse)
-        else:
-            defined |= {c for c, _ in stmt.carried}
-            if stmt.counter:
-                defined.add(stmt.counter)
-            defined |= defined_on_all_paths(stmt.header)  # the test: assignments, `and` branches
-    return defined
 
 
 def _definition_order(stmts) -> list[str]:
