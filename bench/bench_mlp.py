@@ -46,23 +46,15 @@ installed, as described in bench/README.md.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
-import os
-import platform
-import statistics
-import sys
-import types
 from typing import Callable, Optional
 
 import numpy as np
 
+import harness
 import timing
 
 SIZES = {"small": dict(N=64, D=100, H=50, C=10), "large": dict(N=512, D=1024, H=1024, C=10)}
 WRT = ("W1", "b1", "W2", "b2")
-RTOL = 1e-8
-BASELINE = "hand-written"
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")
 
 
 # ------------------------------------------------------------------ the function
@@ -135,37 +127,19 @@ def handwritten_out_of_place(X, y, W1, b1, W2, b2):
     return value, (dW1, db1, dW2, db2)
 
 
-# ------------------------------------------------------------------ adgen and peers
-
-def with_numpy(module) -> Callable:
-    """`loss` itself, with the global name `np` bound to another numpy (autograd's, JAX's)."""
-    return types.FunctionType(loss.__code__, {**loss.__globals__, "np": module}, "loss")
-
-
-def adgen_subject(args: tuple, notes: list[str]) -> Optional[Callable]:
-    """adgen's generated value_and_grad, or None (and a note) when it cannot compile `loss`."""
-    try:
-        import adgen
-        return adgen.value_and_grad(loss, wrt=WRT)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not supported yet"
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        more = str(exc).count(" error AD") - 1
-        summary = first + (f"; and {more} more" if more > 0 else "")
-        notes.append(f"adgen: not yet supported ({summary})")
-        return None
-
+# ------------------------------------------------------------------ peers
 
 def autograd_peer(args: tuple) -> tuple[Callable, tuple]:
     import autograd
     import autograd.numpy as anp
-    return autograd.value_and_grad(with_numpy(anp), argnum=(2, 3, 4, 5)), args
+    return autograd.value_and_grad(harness.with_numpy(loss, anp), argnum=(2, 3, 4, 5)), args
 
 
 def jax_peer(args: tuple) -> tuple[Callable, tuple]:
     import jax
     import jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
-    compiled = jax.jit(jax.value_and_grad(with_numpy(jnp), argnums=(2, 3, 4, 5)))
+    compiled = jax.jit(jax.value_and_grad(harness.with_numpy(loss, jnp), argnums=(2, 3, 4, 5)))
 
     def call(*xs):
         return jax.block_until_ready(compiled(*xs))
@@ -213,59 +187,6 @@ PEERS = [("autograd", "value_and_grad", autograd_peer),
          ("jax", "jit(value_and_grad)", jax_peer)]
 
 
-def peer_subjects(args: tuple, notes: list[str]) -> list[tuple]:
-    """(name, callable, args) for each importable peer; a note for each one skipped."""
-    subjects = []
-    for module, how, make in PEERS:
-        try:
-            fn, peer_args = make(args)
-        except ImportError as exc:
-            notes.append(f"skipped {module} ({how}): not importable ({exc})")
-            continue
-        name = f"{module} {importlib.metadata.version(module)} {how}"
-        if module == "torch":
-            import torch
-            name += f" ({torch.get_num_threads()} thr)"
-        subjects.append((name, fn, peer_args))
-    return subjects
-
-
-# ------------------------------------------------------------------ checking
-
-def to_numpy(array) -> np.ndarray:
-    """A numpy array from a numpy, JAX or (possibly grad-requiring) torch array."""
-    return np.asarray(array.detach() if hasattr(array, "detach") else array)
-
-
-def mismatch(got, want) -> Optional[str]:
-    """None if the value and every gradient agree to RTOL, else what differs."""
-    (value, grads), (want_value, want_grads) = got, want
-    pairs = [("loss", value, want_value)] + [
-        (f"d{name}", g, w) for name, g, w in zip(WRT, grads, want_grads)]
-    if len(grads) != len(want_grads):
-        return f"{len(grads)} gradients instead of {len(want_grads)}"
-    for name, g, w in pairs:
-        g = to_numpy(g)
-        if g.shape != np.shape(w) or not np.allclose(g, w, rtol=RTOL, atol=0):
-            worst = np.max(np.abs(g - w) / np.abs(w)) if g.shape == np.shape(w) else None
-            return f"{name} differs (shape {g.shape}, max relative difference {worst})"
-    return None
-
-
-def check_results(subjects: list[tuple], strict: set[str], notes: list[str]) -> None:
-    """Compare every subject with the hand-written baseline (the first subject); raise for
-    the ones in `strict`, note the others."""
-    want = subjects[0][1](*subjects[0][2])
-    for name, fn, args in subjects[1:]:
-        problem = mismatch(fn(*args), want)
-        if problem and name in strict:
-            raise AssertionError(f"{name} differs from hand-written: {problem}")
-        if problem:
-            notes.append(f"WARNING: {name} differs from hand-written: {problem}")
-
-
-# ------------------------------------------------------------------ timing
-
 # ------------------------------------------------------------------ benchmark
 
 def make_args(N: int, D: int, H: int, C: int, seed: int = 0) -> tuple:
@@ -280,53 +201,22 @@ def bench_size(label: str, options: argparse.Namespace) -> None:
     dims = SIZES[label]
     args = make_args(**dims)
     notes: list[str] = []
-    subjects = [(BASELINE, handwritten, args),
-                ("hand-written, out of place (reference)", handwritten_out_of_place, args)]
-    strict = {subjects[1][0]}
-    ours = adgen_subject(args, notes)
-    if ours is not None:
-        subjects.append(("adgen value_and_grad", ours, args))
-        strict.add("adgen value_and_grad")
-    subjects += peer_subjects(args, notes)
-    check_results(subjects, strict, notes)
+    subjects = harness.checked_subjects(
+        loss, WRT, args, handwritten,
+        ("hand-written, out of place (reference)", handwritten_out_of_place), PEERS, notes)
     repeat = options.repeat or (15 if label == "small" else 7)
     target = options.target_seconds or (0.05 if label == "small" else 0.25)
     samples = timing.measure(subjects, repeat, target)
-    best = {name: min(values) for name, values in samples.items()}
     unit, scale = ("µs", 1e6) if label == "small" else ("ms", 1e3)
-    sizes = ", ".join(f"{k}={v}" for k, v in dims.items())
-    print(f"\n{label}: {sizes}, float64 (best of {repeat} rounds)")
-    width = max(len(name) for name in best)
-    print(f"  {'implementation':<{width}} {unit + '/call':>9} {'vs hand-written':>16} "
-          f"{'rounds: median':>15}")
-    for name, seconds in best.items():
-        paired = [a / b for a, b in zip(samples[name], samples[BASELINE])]
-        print(f"  {name:<{width}} {seconds * scale:>9.4g} {seconds / best[BASELINE]:>15.2f}x "
-              f"{statistics.median(paired):>14.2f}x")
-    for note in notes:
-        print(f"  ({note})")
+    harness.print_table(label, dims, repeat, samples, notes, unit, scale)
 
 
-def thread_settings(threads: int) -> dict[str, str]:
-    """Environment variables limiting numpy's BLAS, PyTorch (OpenMP, MKL) and XLA to
-    `threads` threads each."""
-    xla = f"intra_op_parallelism_threads={threads}"
-    if threads == 1:
-        xla = "--xla_cpu_multi_thread_eigen=false " + xla
-    return dict(zip(THREAD_VARIABLES, [str(threads)] * 3 + [xla]))
-
-
-def pin_threads(threads: int, argv: list[str]) -> None:
-    """Re-run this script with the thread variables set, unless they already are: the
-    libraries read them when they load, so they cannot be changed from inside."""
-    wanted = thread_settings(threads)
-    if any(os.environ.get(k) != v for k, v in wanted.items()):
-        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *argv],
-                  {**os.environ, **wanted})
+def bench(options: argparse.Namespace) -> None:
+    for label in options.sizes.split(","):
+        bench_size(label.strip(), options)
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="small,large",
                         help="comma-separated, from: " + ", ".join(SIZES))
@@ -334,20 +224,7 @@ def main(argv: Optional[list[str]] = None) -> None:
                         help="timing rounds, best is kept (default 15 small, 7 large)")
     parser.add_argument("--target-seconds", type=float, default=0.0,
                         help="duration of one timed batch (default 0.05 s small, 0.25 s large)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads per library (default 1; 0 keeps the libraries' "
-                        "defaults and the environment as it is)")
-    options = parser.parse_args(argv)
-    if options.threads:
-        pin_threads(options.threads, argv)
-    print(f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, "
-          f"{len(os.sched_getaffinity(0))} cores, load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    threads = [f"{k}={os.environ[k]}" for k in THREAD_VARIABLES if k in os.environ]
-    print("thread settings: " + (", ".join(threads) or "library defaults (one per core)"))
-    for label in options.sizes.split(","):
-        bench_size(label.strip(), options)
-    print("\nThe last column is the median over rounds of the ratio within a round.")
+    harness.run(parser, __file__, argv, bench)
 
 
 if __name__ == "__main__":
