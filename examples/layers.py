@@ -18,9 +18,9 @@ Shapes are annotated as strings of dimension names in jaxtyping order: `"N D"` i
 of shape (N, D), `"int N"` an integer array of shape (N,); Python scalars are `float` or `int`.
 Parameters with a default value (`eps`, `reg`, `gamma` of the DQN losses) are hyperparameters.
 
-adgen cannot compile this file yet (numpy support is being designed); `python
-examples/layers.py` evaluates every function on small random inputs.  Hand-written backward
-passes for all of them, checked against numerical gradients, are in tests/reference_layers.py.
+`adgen examples/layers.py` generates layers_grad.py beside it (with `--layer`, the CS231n
+forward/backward API); `python examples/layers.py` evaluates every function on small random
+inputs.  tests/reference_layers.py has hand-written backward passes to compare with.
 """
 
 import numpy as np
