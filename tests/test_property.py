@@ -49,6 +49,7 @@ from hypothesis import strategies as st
 
 from adgen import symbolic
 from adgen.compiler import compile_source
+from property_settings import DERANDOMIZE, examples
 
 # ---------------------------------------------------------------- tolerances and limits
 
@@ -891,7 +892,7 @@ def _check_point(case: Case, forward, generated: dict, point: list[float],
             f"{coarse!r} (2h)"
 
 
-@settings(max_examples=300, deadline=None, derandomize=bool(os.environ.get("CI")),
+@settings(max_examples=examples(300), deadline=None, derandomize=DERANDOMIZE,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=cases())
 def test_generated_gradient_matches_sympy_and_finite_differences(case: Case) -> None:
@@ -908,7 +909,7 @@ json.dump([compile_source(c["text"], "prop.py", wrt=c["wrt"],
 """
 
 
-@settings(max_examples=2, deadline=None, derandomize=bool(os.environ.get("CI")),
+@settings(max_examples=2, deadline=None, derandomize=DERANDOMIZE,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(batch=st.lists(cases(), min_size=12, max_size=12))
 def test_generated_module_does_not_depend_on_hash_seed(batch: list[Case]) -> None:

@@ -68,6 +68,7 @@ from hypothesis import strategies as st
 
 import adgen
 from adgen.compiler import compile_source
+from property_settings import DERANDOMIZE, examples
 
 # ---------------------------------------------------------------- sizes, tolerances, limits
 
@@ -1182,18 +1183,18 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("prop_arrays")
 
 
-_SETTINGS = dict(deadline=None, derandomize=bool(os.environ.get("CI")),
+_SETTINGS = dict(deadline=None, derandomize=DERANDOMIZE,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                         HealthCheck.filter_too_much])
 
 
-@settings(max_examples=200, **_SETTINGS)
+@settings(max_examples=examples(200), **_SETTINGS)
 @given(case=cases())
 def test_generated_array_gradient_matches_finite_differences(case: Case, workdir) -> None:
     check_case(case, workdir)
 
 
-@settings(max_examples=100, **_SETTINGS)
+@settings(max_examples=examples(100), **_SETTINGS)
 @given(case=cases(annotated=False))
 def test_unannotated_array_gradient_matches_finite_differences(case: Case, workdir) -> None:
     """The same programs without shape annotations: shapes are decided at run time."""
@@ -1230,7 +1231,7 @@ json.dump([compile_source(c["text"], "prop_arrays.py", wrt=c["wrt"]).source for 
 """
 
 
-@settings(max_examples=1, deadline=None, derandomize=bool(os.environ.get("CI")),
+@settings(max_examples=1, deadline=None, derandomize=DERANDOMIZE,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(batch=st.lists(cases(), min_size=20, max_size=20))
 def test_generated_array_module_does_not_depend_on_hash_seed(batch: list[Case]) -> None:

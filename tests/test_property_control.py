@@ -42,7 +42,6 @@ import builtins
 import dataclasses
 import math
 import operator
-import os
 import types
 from typing import Optional
 
@@ -52,6 +51,7 @@ from hypothesis import strategies as st
 
 from adgen import symbolic
 from adgen.compiler import compile_source
+from property_settings import DERANDOMIZE, examples
 from test_property import (DIGITS, FD_RTOL, KINK_MARGIN, LOCAL_POOL, SYMBOLIC_RTOL, X,
                            Program, _central_difference, _close, _evaluate, _imports,
                            _KinkTrace, _load_generated, _step, add, point_values)
@@ -815,11 +815,11 @@ def check_point(case: Case, forward, generated: dict, point: list, value: float)
             f"{coarse!r} (2h)"
 
 
-# A fixed, modest number in CI (about 30 s); ADGEN_PROPERTY_EXAMPLES=2000 hunts for bugs.
-EXAMPLES = int(os.environ.get("ADGEN_PROPERTY_EXAMPLES", "50" if os.environ.get("CI") else "150"))
+# A fixed, modest number (about 12 s); ADGEN_PROPERTY_EXAMPLES=2000 hunts for bugs.
+EXAMPLES = examples(50)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.filter_too_much])
 @given(case=cases())
