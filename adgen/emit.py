@@ -273,7 +273,9 @@ def _all_exprs(grad: ir.Gradient):
     for stmt in ir.assigns(grad.forward):
         expr = forward_expr(stmt)
         yield from (expr.args[1:] if stmt.prim == "setitem" else (expr,))
-    for g in _backward_statements(grad.blocks):
+    for g in ir.backward_nodes(grad.blocks):
+        if isinstance(g, (ir.BackwardIf, ir.BackwardLoop)):
+            continue
         if isinstance(g, ir.GradMasked):
             yield g.index
             continue
@@ -289,21 +291,6 @@ def _all_exprs(grad: ir.Gradient):
         t = grad.function.types.get(param)
         if t is not None and t.kind != "float":
             yield ir.Call("np.zeros_like", (ir.Name(param),))
-
-
-def _backward_statements(items):
-    """Every gradient statement of a backward tree."""
-    for item in items:
-        if isinstance(item, ir.BackwardBlock):
-            yield from item.stmts
-        elif isinstance(item, ir.BackwardIf):
-            yield from _backward_statements(item.body)
-            yield from _backward_statements(item.orelse)
-        elif isinstance(item, ir.BackwardLoop):
-            yield from item.before + item.entry + item.after
-            yield from _backward_statements(item.body)
-        else:
-            yield item
 
 
 def function_name(grad: ir.Gradient, value_and_grad: bool) -> str:

@@ -50,22 +50,11 @@ def _uses(fn: ir.Function) -> collections.Counter:
         if REGISTRY[stmt.prim].nondifferentiable:
             continue
         counts.update(a.id for a in stmt.args if isinstance(a, ir.Name))
-    for loop in _compound(fn.body):  # what control flow reads counts as a use too
-        if isinstance(loop, ir.Loop):
-            counts.update(v.id for _, v in loop.carried if isinstance(v, ir.Name))
+    for loop in ir.loops(fn.body):  # a loop's end-of-iteration assignment is a use too
+        counts.update(v.id for _, v in loop.carried if isinstance(v, ir.Name))
     if isinstance(fn.output, ir.Name):
         counts[fn.output.id] += 1
     return counts
-
-
-def _compound(stmts):
-    for stmt in stmts:
-        if isinstance(stmt, ir.If):
-            yield stmt
-            yield from _compound(stmt.body + stmt.orelse)
-        elif isinstance(stmt, ir.Loop):
-            yield stmt
-            yield from _compound(stmt.body)
 
 
 _FULL = "full"  # a reduction over every axis, without keepdims
@@ -80,9 +69,8 @@ class _Fuser:
         # top-level statements only, and only names assigned nowhere else (a loop may
         # reassign a name it carries; a branch's merged name is assigned on each path)
         elsewhere = collections.Counter(s.target for s in ir.assigns(fn.body))
-        for stmt in _compound(fn.body):
-            if isinstance(stmt, ir.Loop):
-                elsewhere.update(c for c, _ in stmt.carried)
+        for loop in ir.loops(fn.body):
+            elsewhere.update(c for c, _ in loop.carried)
         self.index = {stmt.target: i for i, stmt in enumerate(self.body)
                       if isinstance(stmt, ir.Assign) and elsewhere[stmt.target] == 1}
         self.uses = _uses(fn)

@@ -246,6 +246,16 @@ def assigns(stmts) -> "Iterator[Assign]":
             yield from assigns(stmt.body)
 
 
+def loops(stmts) -> "Iterator[Loop]":
+    """Every loop in a statement tree, outer loops first."""
+    for stmt in stmts:
+        if isinstance(stmt, If):
+            yield from loops(stmt.body + stmt.orelse)
+        elif isinstance(stmt, Loop):
+            yield stmt
+            yield from loops(stmt.body)
+
+
 def is_flat(stmts) -> bool:
     return all(isinstance(s, Assign) for s in stmts)
 
@@ -399,39 +409,42 @@ class Gradient:
     result: Optional[str] = None
 
 
+def backward_nodes(items):
+    """Every node of a backward tree: each branch and loop itself, then what it holds; the
+    gradient statements of each block."""
+    for item in items:
+        if isinstance(item, BackwardBlock):
+            yield from item.stmts
+        elif isinstance(item, BackwardIf):
+            yield item
+            yield from backward_nodes(item.body + item.orelse)
+        elif isinstance(item, BackwardLoop):
+            yield item
+            yield from item.before + item.entry + item.after
+            yield from backward_nodes(item.body)
+        else:
+            yield item
+
+
 def backward_reads(items) -> set[str]:
     """Every name the backward pass reads (forward values among them)."""
-    read: set[str] = set()
-
-    def exprs(item):
-        if isinstance(item, BackwardBlock):
-            for g in item.stmts:
-                if isinstance(g, GradAssign):
-                    yield g.expr
-                elif isinstance(g, GradScatter):
-                    yield from (g.index, g.expr) + ((g.init,) if g.init is not None else ())
-                else:
-                    yield from (g.source, g.index)
-        elif isinstance(item, GradAssign):
-            yield item.expr
-        elif isinstance(item, GradZero):
-            yield Name(item.like)
-        elif isinstance(item, BackwardIf):
-            yield item.origin.test
-            for sub in item.body + item.orelse:
-                yield from exprs(sub)
+    exprs: list = []
+    for node in backward_nodes(items):
+        if isinstance(node, GradAssign):
+            exprs.append(node.expr)
+        elif isinstance(node, GradScatter):
+            exprs += [node.index, node.expr] + ([node.init] if node.init is not None else [])
+        elif isinstance(node, GradMasked):
+            exprs += [node.source, node.index]
+        elif isinstance(node, GradZero):
+            exprs.append(Name(node.like))
+        elif isinstance(node, BackwardIf):
+            exprs.append(node.origin.test)
         else:
-            loop = item.origin
-            yield from loop.bounds
-            if loop.counter:
-                yield Name(loop.counter)
-            for sub in item.before + item.entry + item.body + item.after:
-                yield from exprs(sub)
-
-    for item in items:
-        for e in exprs(item):
-            read |= {n.id for n in walk(e) if isinstance(n, Name)}
-    return read
+            exprs += list(node.origin.bounds)
+            if node.origin.counter:
+                exprs.append(Name(node.origin.counter))
+    return {n.id for e in exprs for n in walk(e) if isinstance(n, Name)}
 
 
 def defined_on_all_paths(stmts) -> set[str]:

@@ -21,20 +21,10 @@ from adgen.shapes import reduction_axes
 
 def _taken_names(fn: ir.Function) -> set[str]:
     names = {p.name for p in fn.params} | {s.target for s in ir.assigns(fn.body)}
-    names |= {n for loop in _loops(fn.body) for n in (loop.index, loop.counter) if n}
+    names |= {n for loop in ir.loops(fn.body) for n in (loop.index, loop.counter) if n}
     names |= {c.name for c in fn.consts}
     names.add(fn.name)
     return names
-
-
-def _loops(stmts):
-    for stmt in stmts:
-        if isinstance(stmt, ir.If):
-            yield from _loops(stmt.body)
-            yield from _loops(stmt.orelse)
-        elif isinstance(stmt, ir.Loop):
-            yield stmt
-            yield from _loops(stmt.body)
 
 
 def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
@@ -218,17 +208,8 @@ def plan_saves(forward, blocks, names: Names) -> dict:
     through it (and the carried variables' values on entry); a branch inside a loop saves
     the values only that path defines.  Each (block, value) gets its own stack.  Key
     (loop, "carried") lists (end value, carried name) pairs not saved at all: see below."""
-    inside: dict = {}  # loop key -> what its backward loop reads
-
-    def collect(items) -> None:
-        for item in items:
-            if isinstance(item, ir.BackwardLoop):
-                inside[item.origin.key] = ir.backward_reads([item])
-                collect(item.body)
-            elif isinstance(item, ir.BackwardIf):
-                collect(item.body + item.orelse)
-
-    collect(blocks)
+    inside = {node.origin.key: ir.backward_reads([node])  # what each backward loop reads
+              for node in ir.backward_nodes(blocks) if isinstance(node, ir.BackwardLoop)}
     saved: dict = {}
     reads: set = set()
 

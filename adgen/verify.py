@@ -165,12 +165,6 @@ def loop_iterations(fn: ir.Function, args: dict[str, float]) -> int:
     return _interpret(fn, args)[2]
 
 
-def _has_loops(stmts) -> bool:
-    return any(isinstance(s, ir.Loop) or (isinstance(s, ir.If) and
-                                          (_has_loops(s.body) or _has_loops(s.orelse)))
-               for s in stmts)
-
-
 def executed_statements(fn: ir.Function, args: dict[str, float]) -> int:
     """How many staged statements the forward pass runs at a point (loops unrolled)."""
     return _interpret(fn, args)[1]
@@ -467,7 +461,7 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
                                      grad.wrt, point, grad.single,
                                      on_kink=_on_kink(base_signature),
                                      branches=not ir.is_flat(fn.body),
-                                     loops=_has_loops(fn.body))
+                                     loops=next(ir.loops(fn.body), None) is not None)
             for item in inputs:
                 item.symbolic = status[item.name]
     if any(i.status == "kink" for i in inputs):
