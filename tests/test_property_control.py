@@ -54,7 +54,8 @@ from adgen.compiler import compile_source
 from property_settings import DERANDOMIZE, examples
 from test_property import (DIGITS, FD_RTOL, KINK_MARGIN, LOCAL_POOL, SYMBOLIC_RTOL, X,
                            Program, _central_difference, _close, _evaluate, _imports,
-                           _KinkTrace, _load_generated, _step, add, point_values)
+                           _KinkTrace, _load_forward, _load_generated, _step, add,
+                           point_values)
 
 FLOAT_PARAMS = ("x", "y", "z", "w", "a", "b", "t", "dx", "df", "x_1", "xpy", "h")
 INT_PARAMS = ("n", "steps", "k", "T")
@@ -775,9 +776,7 @@ def check_case(case: Case) -> None:
     assert again.source == compiled.source, "compiling the same text twice differs"
     assert set(_imports(compiled.source)) <= {"math"}
     generated = _load_generated(compiled.source)
-    namespace: dict = {"__name__": "prop"}
-    exec(compile(case.text, "prop.py", "exec"), namespace)
-    forward = namespace[case.function]
+    forward = _load_forward(case.text, case.function)
     checked = 0
     for point in case.points:
         value = _evaluate(forward, point)
