@@ -16,7 +16,7 @@ import libcst as cst
 
 from adgen import ir
 from adgen.analyze import analyze
-from adgen.diagnostics import AdgenError, Diagnostic, internal_error
+from adgen.diagnostics import AdgenError, Diagnostic, InternalError, internal_error
 from adgen.emit import emit_module
 from adgen.fence import Fence, called_functions
 from adgen.fuse import fuse
@@ -163,7 +163,16 @@ def compile_functions(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wr
         diagnostics = check(parsed, nodes, wrt)
         if diagnostics:
             raise AdgenError(diagnostics)
-        grads = [differentiate(parsed, node, wrt) for node in nodes]
+        grads, problems = [], []
+        for node in nodes:  # every function's problems in one report
+            try:
+                grads.append(differentiate(parsed, node, wrt))
+            except InternalError:
+                raise
+            except AdgenError as exc:
+                problems += [d for d in exc.diagnostics if d not in problems]
+        if problems:
+            raise AdgenError(problems)
         source = emit_module(grads, source_path=parsed.path, command=command,
                              value_and_grad=value_and_grad, layer=layer)
         return Compiled(source, grads, parsed)

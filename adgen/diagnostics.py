@@ -33,6 +33,8 @@ CODES: dict[str, str] = {
     "AD204": "unpacking mismatch",
     "AD205": "reserved name",
     "AD206": "recursive call",
+    "AD207": "in-place update of shared memory",
+    "AD208": "in-place update of the caller's array",
     "AD301": "no derivative rule",
     "AD302": "wrong number of arguments",
     "AD303": "unsupported call form",
