@@ -12,15 +12,16 @@ import contextlib
 import importlib.util
 import os
 import sys
-import tempfile
 from typing import Optional, Sequence, TextIO
 
 from adgen.compiler import (Compiled, compile_functions, default_command, guard, parse,
                             select_functions)
 from adgen.diagnostics import AdgenError, format_report, internal_error
+from adgen.output import Terminated, same_file, write_failure, write_output
 from adgen.version import __version__
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 DESCRIPTION = """\
 Generate the reverse-mode backward pass of Python functions as readable, standalone Python.
@@ -111,33 +112,6 @@ def command_for(args: argparse.Namespace) -> str:
     return command
 
 
-def write_output(path: str, text: str) -> None:
-    """Write the module: atomically (a temporary file renamed over the target) for a regular
-    file, keeping its permissions and writing through a symlink to its target; directly for
-    anything else (a device such as /dev/stdout or /dev/null)."""
-    if os.path.exists(path) and not os.path.isfile(path):  # /dev/null, /dev/stdout, a fifo
-        with open(path, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        return
-    real = os.path.realpath(path)
-    if os.path.exists(real):
-        mode = os.stat(real).st_mode & 0o7777
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=".adgen-", suffix=".py", dir=os.path.dirname(real))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, real)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
          stderr: Optional[TextIO] = None) -> int:
     stdout = stdout or sys.stdout
@@ -169,8 +143,16 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     except (OSError, UnicodeDecodeError) as exc:
         stderr.write(f"adgen: error: cannot read {args.file}: {exc}\n")
         return EXIT_USAGE
+    if args.output and same_file(args.file, args.output):
+        stderr.write(f"adgen: error: -o {args.output} is the input file {args.file}: writing "
+                     "it would replace your source; choose another output, e.g. -o "
+                     f"{_suggested_output(args.file)}\n")
+        return EXIT_USAGE
     try:
         return _run(args, text, stdout, stderr)
+    except KeyboardInterrupt:
+        stderr.write("adgen: interrupted\n")
+        return EXIT_INTERRUPTED
     except AdgenError as exc:
         stderr.write(format_report(exc.diagnostics) + "\n")
         # AD4xx name the command line's own -f/--wrt arguments: a usage error.
@@ -208,13 +190,39 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
                          f"{command_for(args)}\n")
             status = EXIT_FAIL
     elif args.output:
-        write_output(args.output, compiled.source)
+        status = _write(args.output, compiled.source, stderr)
+        if status != EXIT_OK:
+            return status
     else:
         stdout.write(compiled.source)
     if args.verify:
         if not _verify(args, compiled, stderr):
             status = EXIT_FAIL
     return status
+
+
+def _suggested_output(path: str) -> str:
+    stem, ext = os.path.splitext(path)
+    return f"{stem}_grad{ext or '.py'}"
+
+
+def _write(path: str, text: str, stderr: TextIO) -> int:
+    """Write OUT; a failure of the system (a full disk, a missing directory, no permission)
+    is reported as such, not as a bug in adgen."""
+    try:
+        write_output(path, text)
+    except OSError as exc:
+        stderr.write(f"adgen: error: {write_failure(path, exc)}\n")
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        stderr.write(f"adgen: interrupted while writing {path}\n")
+        return EXIT_INTERRUPTED
+    except Terminated as exc:
+        stderr.write(f"adgen: terminated by {exc.name} while writing {path}\n")
+        stderr.flush()
+        exc.resend()  # die of the signal, as without adgen's handler
+        return 128 + exc.signum
+    return EXIT_OK
 
 
 def _unknown_point_names(text: str, nodes) -> list[str]:
