@@ -7,14 +7,13 @@ Exit codes: 0 success; 1 diagnostics, a failed verification, or a stale output u
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
-import importlib.util
 import os
 import sys
 from typing import Optional, Sequence, TextIO
 
-from adgen.compiler import (Compiled, compile_functions, default_command, guard, parse,
+from adgen.cli_verify import verify_file
+from adgen.compiler import (compile_functions, default_command, guard, parse,
                             select_functions)
 from adgen.diagnostics import AdgenError, format_report, internal_error
 from adgen.output import Terminated, same_file, write_failure, write_output
@@ -196,8 +195,13 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
     else:
         stdout.write(compiled.source)
     if args.verify:
-        if not _verify(args, compiled, stderr):
-            status = EXIT_FAIL
+        point = parse_point(args.at) if args.at else ([], {})
+        try:
+            if not verify_file(args.file, compiled, point, stderr):
+                status = EXIT_FAIL
+        except KeyboardInterrupt:
+            stderr.write("adgen: interrupted: verification did not finish\n")
+            return EXIT_INTERRUPTED
     return status
 
 
@@ -235,62 +239,3 @@ def _unknown_point_names(text: str, nodes) -> list[str]:
     if len(positional) > max(arities, default=0):
         problems.append(f"{len(positional)} positional values")
     return problems
-
-
-def _import_file(path: str):
-    name = "adgen_verify_" + os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.pop(0)
-    return module
-
-
-def _default_value(text: str):
-    """A parameter's default from its source text: an int stays an int (a trip count,
-    `range(steps)`), anything else is a float."""
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return float(text)
-    return value if type(value) is int else float(value)
-
-
-def _verify(args: argparse.Namespace, compiled: Compiled, stderr: TextIO) -> bool:
-    from adgen.verify import check, sample_point
-
-    try:
-        with contextlib.redirect_stdout(stderr):  # the module's own output is not the module
-            module = _import_file(args.file)
-    except Exception as exc:  # noqa: BLE001 - the user's file failed to run
-        stderr.write(f"adgen: error: --verify could not import {args.file}: "
-                     f"{type(exc).__name__}: {exc}\n")
-        return False
-    namespace: dict = {}
-    exec(compile(compiled.source, f"<adgen: {args.file}>", "exec"), namespace)
-    positional, named = parse_point(args.at) if args.at else ([], {})
-    ok = True
-    for grad in compiled.gradients:
-        fn = grad.function
-        forward = getattr(module, fn.name)
-        params = [p.name for p in fn.params]
-        defaults = {i: _default_value(p.default)
-                    for i, p in enumerate(fn.params) if p.default is not None}
-        fixed = {**defaults, **dict(enumerate(positional))}
-        fixed.update({params.index(k): v for k, v in named.items() if k in params})
-        try:
-            point = sample_point(forward, len(params), fixed=fixed,
-                                 types=[fn.types.get(name) for name in params])
-            report = check(forward, namespace[f"{fn.name}_grad"], grad, point,
-                           grad_source=compiled.source)
-        except Exception as exc:  # noqa: BLE001 - report, do not crash
-            stderr.write(f"{args.file}: {fn.name}: verification failed to run: "
-                         f"{type(exc).__name__}: {exc}\n")
-            ok = False
-            continue
-        stderr.write(report.format() + "\n")
-        ok = ok and report.ok
-    return ok

@@ -83,6 +83,21 @@ class GradCheck:
     __str__ = format
 
 
+def fresh(args: Sequence) -> list:
+    """The arguments with every array copied: the user's function may change an array
+    argument in place (`x += 1.0`), and the point must stay the point for the next call."""
+    return [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+
+
+def on_copies(fn: Callable) -> Callable:
+    """`fn` called on fresh copies of its array arguments (positional and keyword)."""
+
+    def call(*args, **kwargs):
+        return fn(*fresh(args), **dict(zip(kwargs, fresh(list(kwargs.values())))))
+
+    return call
+
+
 def _show(v) -> str:
     """A point's coordinate: a number, or an array's shape."""
     if np.ndim(v):
@@ -317,11 +332,11 @@ def symbolic_status_arrays(forward_fn: Callable, grad_source: str, grad: ir.Grad
         else contextlib.nullcontext()
     try:
         with path:
-            out = symbolic.symbolic_function(forward_fn)(*symbolic_args)
+            out = symbolic.symbolic_function(forward_fn)(*fresh(symbolic_args))
             phi = sp.sympify(np.sum(out * dout) if dout is not None else out)
             namespace = symbolic.exec_symbolic(grad_source)
             seed = {grad.seed: dout} if dout is not None else {}
-            grads = namespace[f"{fn.name}_grad"](*symbolic_args, **seed)
+            grads = namespace[f"{fn.name}_grad"](*fresh(symbolic_args), **seed)
     except Exception as exc:  # noqa: BLE001 - any failure means "no symbolic verdict"
         return {w: f"skipped: not symbolic ({type(exc).__name__})" for w in grad.wrt}
     if grad.single:
@@ -415,11 +430,13 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
 
     For an array output the check is of the vector-Jacobian product with a random upstream
     gradient `dout`, through the scalar phi(x) = sum(f(x) * dout)."""
+    symbolic_forward = forward_fn  # run on sympy symbols: the function itself
+    forward_fn, grad_fn = on_copies(forward_fn), on_copies(grad_fn)
     fn = grad.function
     params = [p.name for p in fn.params]
     values = [a if np.ndim(a) or _integral(fn, name) or (
         isinstance(a, int) and not isinstance(a, bool) and name not in grad.wrt) else float(a)
-        for name, a in zip(params, args)]  # an int that is not differentiated stays an int
+        for name, a in zip(params, fresh(args))]  # an int not differentiated stays an int
     point = dict(zip(params, values))
     raw = forward_fn(*values)
     rng = np.random.default_rng(seed)
@@ -447,7 +464,7 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
                                     "random upstream gradient dout")
     scalar_point = all(np.ndim(v) == 0 for v in values) and dout is None
     if grad_source is not None and not scalar_point:
-        status = symbolic_status_arrays(forward_fn, grad_source, grad, values, dout)
+        status = symbolic_status_arrays(symbolic_forward, grad_source, grad, values, dout)
         for item in inputs:
             item.symbolic = status.get(item.name, "skipped")
     if grad_source is not None and scalar_point:
@@ -457,7 +474,7 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
             note = (f"symbolic check skipped: more than {MAX_SYMBOLIC_ITERATIONS} loop "
                     "iterations")
         else:
-            status = symbolic_status(forward_fn, grad_source, f"{fn.name}_grad", params,
+            status = symbolic_status(symbolic_forward, grad_source, f"{fn.name}_grad", params,
                                      grad.wrt, point, grad.single,
                                      on_kink=_on_kink(base_signature),
                                      branches=not ir.is_flat(fn.body),
@@ -534,6 +551,7 @@ def sample_point(forward_fn: Callable, nparams: int, seed: int = 0,
     integer arrays (labels, indices) values below every dimension."""
     rng = random.Random(seed)
     fixed = fixed or {}
+    forward_fn = on_copies(forward_fn)
     if types and any(t is not None and t.is_array for t in types):
         return _sample_arrays(forward_fn, types, fixed, seed)
     if len(fixed) >= nparams:  # the whole point is given: it must evaluate there
