@@ -88,14 +88,21 @@ def parse_wrt(text: Optional[str]):
 
 
 def parse_point(text: str) -> tuple[list[float], dict[str, float]]:
+    """`--at 3.0,y=-4.0`: (positional values, named values); ValueError says what is wrong."""
     positional: list[float] = []
     named: dict[str, float] = {}
     for item in (i.strip() for i in text.split(",") if i.strip()):
+        key, _, value = item.partition("=") if "=" in item else ("", "", item)
+        if "=" in item and not key.strip().isidentifier():
+            raise ValueError(f"{item!r} does not start with a parameter name")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{value.strip()!r} is not a number") from None
         if "=" in item:
-            key, value = item.split("=", 1)
-            named[key.strip()] = float(value)
+            named[key.strip()] = number
         else:
-            positional.append(float(item))
+            positional.append(number)
     return positional, named
 
 
@@ -131,6 +138,13 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     if args.at and not args.verify:
         stderr.write("adgen: error: --at only applies with --verify\n")
         return EXIT_USAGE
+    if args.at:
+        try:
+            parse_point(args.at)
+        except ValueError as exc:
+            stderr.write(f"adgen: error: --at {args.at}: {exc}; give the point as 3.0,-4.0 "
+                         "or x=3.0,y=-4.0\n")
+            return EXIT_USAGE
     if args.functions is not None:
         args.functions = [name for group in args.functions for name in group]
         if not args.functions:

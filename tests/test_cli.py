@@ -201,6 +201,10 @@ def test_verify_point_errors(good, tmp_path):
     assert run([good, "--verify", "--at", "q=1"])[0] == 2  # no such parameter
     assert run([good, "--verify", "--at", "1,2,3"])[0] == 2  # more values than parameters
     assert run([good, "-f", ""])[0] == 2
+    for bad in ("abc", "x=", "=1", "x=1=2", "1,,y=two"):  # once an AD900 (ValueError)
+        status, _, err = run([good, "--verify", "--at", bad])
+        assert status == 2 and err.startswith(f"adgen: error: --at {bad}: "), err
+        assert "AD900" not in err and err.count("\n") == 1
     src = tmp_path / "logs.py"
     src.write_text("import math\n\ndef f(x):\n    return math.log(x)\n")
     status, _, err = run([src, "--verify", "--at", "0"])
