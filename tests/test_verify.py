@@ -45,3 +45,23 @@ def test_sample_point_returns_the_point_the_function_was_called_with():
 
     (x,) = sample_point(recording, 1, types=[compiled.gradients[0].function.types["x"]])
     assert np.array_equal(x, seen[0])
+
+
+def tiny(x, y):
+    return x + 1e-10 * y ** 2
+
+
+def test_an_input_ok_by_its_absolute_error_says_why():
+    """The finite difference of y is 0 (below the resolution of f = x + tiny), adgen's is
+    1e-10: a relative error of 1.0 that passes; the row must not read as a failure."""
+    import adgen
+
+    report = adgen.check_grad(tiny, 1.0, 0.5)
+    x, y = report.inputs
+    assert report.ok and y.status == "ok" and y.rel_error > 0.5
+    assert y.ok_by_absolute_error and not x.ok_by_absolute_error
+    assert abs(y.analytic - y.numeric) <= y.tolerance
+    rows = report.format().splitlines()
+    assert rows[2].split()[4] == "ok" and rows[3].split()[4] == "ok*"  # x, then y
+    assert rows[4].startswith("  * y: ") and "rounding error" in rows[4]
+    assert len(rows) == 5
