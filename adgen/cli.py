@@ -167,7 +167,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
         stderr.write("adgen: interrupted\n")
         return EXIT_INTERRUPTED
     except AdgenError as exc:
-        stderr.write(format_report(exc.diagnostics) + "\n")
+        stderr.write(report(exc.diagnostics))
         # AD4xx name the command line's own -f/--wrt arguments: a usage error.
         if all(d.code.startswith("AD4") for d in exc.diagnostics):
             return EXIT_USAGE
@@ -177,10 +177,34 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
         return EXIT_FAIL
 
 
+# Mistakes in the command line's -f and --wrt: reported as such, not at a place in FILE.
+COMMAND_LINE_CODES = ("AD401", "AD402")
+
+
+def report(diagnostics) -> str:
+    """The diagnostics for standard error: the command line's own mistakes first, as
+    `adgen: error AD402: ...` without a (made-up) position in FILE, then the report of the
+    problems in FILE."""
+    lines = []
+    for d in diagnostics:
+        if d.code in COMMAND_LINE_CODES:
+            lines.append(f"adgen: error {d.code}: {d.message}")
+            lines += [f"    help: {d.help}"] if d.help else []
+    in_file = [d for d in diagnostics if d.code not in COMMAND_LINE_CODES]
+    if in_file:
+        lines.append(format_report(in_file))
+    return "\n".join(lines) + "\n"
+
+
 def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) -> int:
     parsed = parse(text, args.file)
     with guard(args.file):
         nodes = select_functions(parsed, args.functions)
+    if not nodes:
+        stderr.write(f"adgen: error: {args.file} defines no top-level function to "
+                     "differentiate\n    help: adgen differentiates the functions defined "
+                     "with def at the top level of FILE\n")
+        return EXIT_FAIL
     if args.functions is not None:  # the header's command lists them in source order
         args.functions = [node.name.value for node in nodes]
     if args.verify and args.at:
@@ -193,15 +217,7 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
                                  value_and_grad=args.value_and_grad, layer=args.layer)
     status = EXIT_OK
     if args.output and args.check:
-        try:
-            with open(args.output, encoding="utf-8") as f:
-                current = f.read()
-        except OSError:
-            current = None
-        if current != compiled.source:
-            stderr.write(f"adgen: {args.output} is stale: regenerate with: "
-                         f"{command_for(args)}\n")
-            status = EXIT_FAIL
+        status = _compare(args.output, compiled.source, command_for(args), stderr)
     elif args.output:
         status = _write(args.output, compiled.source, stderr)
         if status != EXIT_OK:
@@ -222,6 +238,24 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
 def _suggested_output(path: str) -> str:
     stem, ext = os.path.splitext(path)
     return f"{stem}_grad{ext or '.py'}"
+
+
+def _compare(path: str, text: str, command: str, stderr: TextIO) -> int:
+    """--check: OUT must exist and hold exactly `text`."""
+    try:
+        # undecodable bytes become lone surrogates: never equal to a generated module
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            current = f.read()
+    except FileNotFoundError:
+        stderr.write(f"adgen: {path} does not exist: generate it with: {command}\n")
+        return EXIT_FAIL
+    except OSError as exc:
+        stderr.write(f"adgen: error: cannot read {path}: {exc.strerror or exc}\n")
+        return EXIT_FAIL
+    if current != text:
+        stderr.write(f"adgen: {path} is stale: regenerate with: {command}\n")
+        return EXIT_FAIL
+    return EXIT_OK
 
 
 def _write(path: str, text: str, stderr: TextIO) -> int:

@@ -35,6 +35,10 @@ def test_wrt_forms():
     with pytest.raises(adgen.AdgenError) as info:
         adgen.grad(f, wrt="z")
     assert info.value.codes == ["AD401"]
+    with pytest.raises(adgen.AdgenError) as info:
+        adgen.grad(f, wrt="yy")
+    (d,) = info.value.diagnostics  # the API's AD401 is at the real def line
+    assert (d.line, d.col) == (f.__code__.co_firstlineno, 5) and "did you mean 'y'" in d.help
 
 
 def test_wrt_positions_as_jax_argnums():
