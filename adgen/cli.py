@@ -23,26 +23,34 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 DESCRIPTION = """\
-Generate the reverse-mode backward pass of Python functions as readable, standalone Python.
+Generate the reverse-mode backward pass of Python functions as readable,
+standalone Python.
 
 For each function NAME(p1, p2, ...) in FILE, the output module defines
-NAME_grad(p1, p2, ..., d<out>=1.0), returning the gradients with respect to the chosen
-parameters (--wrt) in parameter order.
+NAME_grad(p1, p2, ..., d<out>=1.0), returning the gradients with respect to
+the chosen parameters (--wrt) in parameter order.
 
-Generating code never executes FILE: adgen reads its source text only.  Only --verify imports
-(and so runs) FILE, to compare the generated gradient with finite differences and sympy.
+Generating code never executes FILE: adgen reads its source text only.  Only
+--verify imports (and so runs) FILE, to compare the generated gradients with
+finite differences and sympy.
 """
 
 EPILOG = """\
 examples:
-  adgen examples/cs231n.py                       print the generated module
+  adgen examples/cs231n.py               print the generated module
   adgen model.py -f loss --wrt w,b -o loss_grad.py
-  adgen model.py -o model_grad.py --check        exit 1 if model_grad.py is stale (for CI)
-  adgen model.py --verify --at 3.0,-4.0          check the gradients at a point
-  adgen layers.py --layer -o layers_api.py       affine_forward(...) / affine_backward(dout, cache)
+                                         write loss_grad(...) -> (dw, db)
+  adgen model.py -o model_grad.py --check
+                                         exit 1 if model_grad.py is stale (CI)
+  adgen model.py --verify --at w=2.0     check the gradients at a point
+  adgen layers.py --layer                affine_forward(...) -> (out, cache),
+                                         affine_backward(dout, cache)
 
-exit status: 0 ok; 1 errors in FILE, failed verification, or stale output; 2 usage error.
-docs: docs/cli.md, diagnostics codes in docs/diagnostics.md.
+exit status: 0 ok; 1 errors in FILE, a failed or unrunnable verification, a
+stale --check or a refused write of OUT; 2 usage error (bad option, unknown -f
+or --wrt name, unreadable FILE, -o naming FILE itself); 130 interrupted.
+
+docs: docs/cli.md; every diagnostic code (ADnnn) in docs/diagnostics.md.
 """
 
 
@@ -60,9 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "differentiate with respect to (default: every parameter without a "
                         "default value); one name returns a single gradient, 'x,' a 1-tuple")
     parser.add_argument("-o", "--output", metavar="OUT", help="write the module to OUT "
-                        "(atomically) instead of standard output")
+                        "(atomically) instead of standard output; OUT may not be FILE")
     parser.add_argument("--check", action="store_true", help="with -o: write nothing; exit 1 "
-                        "if OUT differs from what would be generated")
+                        "if OUT is missing or differs from what would be generated")
     parser.add_argument("--value-and-grad", action="store_true", help="also define "
                         "NAME_value_and_grad(...) returning (value, gradients)")
     parser.add_argument("--layer", action="store_true", help="emit the CS231n layer API "
