@@ -1,7 +1,8 @@
-"""The command line tool: `adgen FILE.py [-f NAME ...] [--wrt a,b] [-o OUT.py [--check]] [--verify]`.
+"""The command line tool: `adgen FILE [-f NAME ...] [--wrt a,b] [-o OUT [--check]] [--verify]`.
 
-Exit codes: 0 success; 1 diagnostics, a failed verification, or a stale output under
-`--check`; 2 usage errors (bad options, unreadable input).
+Exit codes: 0 success; 1 diagnostics, a failed or unrunnable verification, a stale or
+missing output under `--check`, or a write the system refused; 2 usage errors (bad options,
+unreadable input, -o naming the input); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -128,8 +129,17 @@ def command_for(args: argparse.Namespace) -> str:
 
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
          stderr: Optional[TextIO] = None) -> int:
+    """Run the command; the exit status (see the module docstring)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    try:
+        return _main(argv, stdout, stderr)
+    except KeyboardInterrupt:  # Ctrl-C anywhere: one line, never a traceback
+        stderr.write("adgen: interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
     parser = build_parser()
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -171,9 +181,6 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
         return EXIT_USAGE
     try:
         return _run(args, text, stdout, stderr)
-    except KeyboardInterrupt:
-        stderr.write("adgen: interrupted\n")
-        return EXIT_INTERRUPTED
     except AdgenError as exc:
         stderr.write(report(exc.diagnostics))
         # AD4xx name the command line's own -f/--wrt arguments: a usage error.

@@ -290,6 +290,17 @@ def test_internal_errors_are_reported_not_raised(good, monkeypatch):
     assert "AD900" in err and "Traceback" not in err
 
 
+def test_ctrl_c_while_compiling_exits_130_without_a_traceback(good, monkeypatch):
+    from adgen import compiler
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compiler, "emit_module", interrupt)
+    status, out, err = run([good])
+    assert status == 130 and out == "" and err == "adgen: interrupted\n"
+
+
 def test_console_script_and_python_m(good):
     for argv in (["adgen", str(good)], [sys.executable, "-m", "adgen", str(good)]):
         result = subprocess.run(argv, capture_output=True, text=True)
