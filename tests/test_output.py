@@ -85,8 +85,7 @@ def test_disk_full_on_a_device():
 
 
 @pytest.mark.parametrize("code", [errno.EACCES, errno.ENOSPC, errno.EROFS])
-def test_system_failures_leave_out_and_the_directory_as_they_were(src, tmp_path,
-                                                                   monkeypatch, code):
+def test_system_failures_leave_out_as_it_was(src, tmp_path, monkeypatch, code):
     target = tmp_path / "same_grad.py"
     target.write_text("old")
 
