@@ -16,14 +16,16 @@ import linecache
 import os
 import types
 import weakref
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence
 
 from adgen import ir
-from adgen.compiler import Wrt, compile_functions, default_command, parse
+from adgen.compiler import compile_functions, default_command, parse
 from adgen.diagnostics import AdgenError, Diagnostic
 from adgen.emit import emit_module
 from adgen.source import ParsedModule
 from adgen.verify import GradCheck, check
+from adgen.wrt import Names, Wrt
+from adgen.wrt import normalize as wrt_names
 
 _PARSED: dict[tuple[str, int], ParsedModule] = {}
 # Keyed by the function object itself: code objects compare equal across files when their
@@ -87,15 +89,26 @@ def _source_of(fn: object) -> tuple[ParsedModule, object]:
                 "(was the file changed after import?)", "reload the module")
 
 
-def _normalize_wrt(wrt: Wrt) -> Union[None, str, tuple[str, ...]]:
-    if wrt is None or isinstance(wrt, str):
-        return wrt
-    return tuple(wrt)
+def _normalize_wrt(fn: Callable, wrt: Wrt) -> Names:
+    """`wrt` as parameter names (see adgen/wrt.py); a mistake in it is an AD401 at the
+    function's definition."""
+
+    def params() -> Sequence[str]:
+        if not isinstance(fn, types.FunctionType):
+            _source_of(fn)  # raises AD403: not a function
+        code = fn.__code__
+        return code.co_varnames[:code.co_argcount]
+
+    def fail(message: str, help: str) -> AdgenError:
+        parsed, node = _source_of(fn)
+        return AdgenError([parsed.diagnostic("AD401", node.name, message, help=help)])
+
+    return wrt_names(wrt, getattr(fn, "__name__", repr(fn)), params, fail)
 
 
 def compile_function(fn: Callable, wrt: Wrt = None) -> CompiledFunction:
-    """Compile (or fetch from the cache) the gradient of `fn`."""
-    wrt = _normalize_wrt(wrt)
+    """Compile (or fetch from the cache) the gradient of `fn`; `wrt` as in `grad`."""
+    wrt = _normalize_wrt(fn, wrt)
     try:
         per_function = _COMPILED.setdefault(fn, {})
     except TypeError:  # not weak-referenceable: not a Python function; _source_of says so
@@ -151,8 +164,10 @@ def grad(f: Callable, wrt: Wrt = None) -> Callable:
     `d<output>=1.0`) returning the gradients for `wrt` in parameter order — a tuple, or a
     single value when `wrt` is one name (or `f` has a single parameter and `wrt` is None).
 
-    `wrt`: a parameter name, a sequence of names, or None for every parameter without a
-    default value (parameters with defaults are constants unless named)."""
+    `wrt`: a parameter name or position (as JAX's `argnums`: `0` is the first parameter,
+    `-1` the last), a sequence of names or of positions (not mixed), or None for every
+    parameter without a default value (parameters with defaults are constants unless
+    named).  A name or position that `f` does not have raises AdgenError (AD401)."""
     compiled = compile_function(f, wrt)
     _scalar_output(f, compiled, "adgen.grad")
     return compiled.grad
@@ -160,7 +175,7 @@ def grad(f: Callable, wrt: Wrt = None) -> Callable:
 
 @_public
 def value_and_grad(f: Callable, wrt: Wrt = None) -> Callable:
-    """Like `grad`, but the function returns `(value, gradients)`."""
+    """Like `grad`, but the function returns `(value, gradients)`; `wrt` as in `grad`."""
     compiled = compile_function(f, wrt)
     _scalar_output(f, compiled, "adgen.value_and_grad")
     return compiled.value_and_grad
@@ -171,13 +186,14 @@ def vjp(f: Callable, wrt: Wrt = None) -> Callable:
     """The vector-Jacobian product of `f` (any output, e.g. a layer): a function of `f`'s
     parameters and the upstream gradient `d<output>` (the output's shape; a keyword-only
     argument when `f` has parameters with defaults) returning the gradients for `wrt`, as
-    `NAME_grad` in the generated module does."""
+    `NAME_grad` in the generated module does.  `wrt` as in `grad`."""
     return compile_function(f, wrt).grad
 
 
 @_public
 def source(f: Callable, wrt: Wrt = None) -> str:
-    """The generated module for `f`, as `adgen FILE -f NAME` would print it."""
+    """The generated module for `f`, as `adgen FILE -f NAME` would print it; `wrt` as in
+    `grad` (positions become names: the header shows `--wrt x`)."""
     return compile_function(f, wrt).source
 
 
@@ -185,8 +201,8 @@ def differentiable(f: Optional[Callable] = None, *, wrt: Wrt = None):
     """Decorator: compile the gradient when the function is defined.
 
     The function stays the plain forward function; it gains `.grad`, `.value_and_grad` (the
-    generated functions) and `.source` (the generated module).  Use as `@differentiable` or
-    `@differentiable(wrt=("x",))`."""
+    generated functions) and `.source` (the generated module).  Use as `@differentiable`,
+    `@differentiable(wrt=("x",))` or `@differentiable(wrt=0)`; `wrt` as in `grad`."""
     if f is None:
         return lambda fn: differentiable(fn, wrt=wrt)
     try:
@@ -204,7 +220,7 @@ def check_grad(f: Callable, *args: float, wrt: Wrt = None, symbolic: bool = True
     """Check the generated gradient of `f` at `args` (parameters left out take their defaults)
     against central finite differences of `f` and against `sympy.diff`; returns the report,
     and raises AssertionError (with the report) when an input fails, so it can be used
-    directly in a test."""
+    directly in a test.  `wrt` as in `grad`."""
     try:
         compiled = compile_function(f, wrt)
     except AdgenError as exc:

@@ -16,7 +16,8 @@ import libcst as cst
 
 from adgen import ir
 from adgen.analyze import analyze
-from adgen.diagnostics import AdgenError, Diagnostic, InternalError, internal_error
+from adgen.diagnostics import (AdgenError, Diagnostic, InternalError, did_you_mean,
+                               internal_error)
 from adgen.emit import emit_module
 from adgen.fence import Fence, called_functions
 from adgen.fuse import fuse
@@ -80,8 +81,9 @@ def select_functions(parsed: ParsedModule, names: Optional[Sequence[str]]) -> li
     if missing:
         listed = ", ".join(available) or "none"
         raise AdgenError([Diagnostic(
-            "AD402", f"no top-level function named '{n}'", parsed.path, 1, 1,
-            help=f"functions in this file: {listed}") for n in missing])
+            "AD402", f"no top-level function named '{n}' in {parsed.path}", parsed.path, 1, 1,
+            help=f"{did_you_mean(n, list(available))}functions in {parsed.path}: {listed}")
+            for n in missing])
     return [node for name, node in available.items() if name in names]  # source order
 
 
@@ -142,7 +144,8 @@ def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt) -> l
             diagnostics.append(parsed.diagnostic(
                 "AD401", node.name, f"function '{node.name.value}' has no parameter '{name}' "
                 "to differentiate with respect to",
-                help=f"its parameters are: {', '.join(names) or 'none'}"))
+                help=f"{did_you_mean(name, names)}its parameters are: "
+                f"{', '.join(names) or 'none'}"))
     return diagnostics
 
 
