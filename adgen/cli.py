@@ -14,6 +14,7 @@ import sys
 from typing import Optional, Sequence, TextIO
 
 from adgen.cli_verify import verify_file
+from adgen import facts
 from adgen.compiler import (compile_functions, default_command, guard, parse,
                             select_functions)
 from adgen.diagnostics import AdgenError, format_report, internal_error
@@ -72,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(atomically) instead of standard output; OUT may not be FILE")
     parser.add_argument("--check", action="store_true", help="with -o: write nothing; exit 1 "
                         "if OUT is missing or differs from what would be generated")
+    parser.add_argument("--shapes", metavar="SPECS", help="the kinds and shapes of "
+                        "parameters the source does not annotate, as 'X=N,D W1=D,H b1=H "
+                        "y=int:N lr=float T=int' (names or numbers for dimensions); without "
+                        "it adgen infers them from the code and states what it assumed")
     parser.add_argument("--value-and-grad", action="store_true", help="also define "
                         "NAME_value_and_grad(...) returning (value, gradients)")
     parser.add_argument("--layer", action="store_true", help="emit the CS231n layer API "
@@ -117,7 +122,8 @@ def parse_point(text: str) -> tuple[list[float], dict[str, float]]:
 
 def command_for(args: argparse.Namespace) -> str:
     """The normalized command that regenerates the output (written in its header)."""
-    command = default_command(args.file, args.functions, parse_wrt(args.wrt))
+    command = default_command(args.file, args.functions, parse_wrt(args.wrt),
+                              args.shapes or "")
     if args.value_and_grad:
         command += " --value-and-grad"
     if args.layer:
@@ -163,6 +169,13 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
             stderr.write(f"adgen: error: --at {args.at}: {exc}; give the point as 3.0,-4.0 "
                          "or x=3.0,y=-4.0\n")
             return EXIT_USAGE
+    if args.shapes is not None:
+        try:
+            args.given_shapes = facts.parse_shapes(args.shapes)
+        except ValueError as exc:
+            stderr.write(f"adgen: error: --shapes: {exc}\n")
+            return EXIT_USAGE
+        args.shapes = " ".join(f"{k}={facts.spec_of(v)}" for k, v in args.given_shapes.items())
     if args.functions is not None:
         args.functions = [name for group in args.functions for name in group]
         if not args.functions:
@@ -228,8 +241,16 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
             stderr.write(f"adgen: error: --at gives {', '.join(unknown)}, which no selected "
                          "function takes\n")
             return EXIT_USAGE
+    given = None
+    if args.shapes is not None:
+        given, unknown = _shape_facts(nodes, args.given_shapes)
+        if unknown:
+            stderr.write(f"adgen: error: --shapes gives {', '.join(unknown)}, which no "
+                         "selected function takes\n")
+            return EXIT_USAGE
     compiled = compile_functions(parsed, nodes, parse_wrt(args.wrt), command=command_for(args),
-                                 value_and_grad=args.value_and_grad, layer=args.layer)
+                                 value_and_grad=args.value_and_grad, layer=args.layer,
+                                 facts=given)
     status = EXIT_OK
     if args.output and args.check:
         status = _compare(args.output, compiled.source, command_for(args), stderr)
@@ -290,6 +311,20 @@ def _write(path: str, text: str, stderr: TextIO) -> int:
         exc.resend()  # die of the signal, as without adgen's handler
         return 128 + exc.signum
     return EXIT_OK
+
+
+def _shape_facts(nodes, given: dict) -> tuple[dict, list[str]]:
+    """--shapes as facts for each selected function that has the parameter; the names no
+    selected function has."""
+    found: dict = {}
+    used: set = set()
+    for node in nodes:
+        params = [p.name.value for p in list(node.params.posonly_params) +
+                  list(node.params.params)]
+        found[node.name.value] = {name: facts.Fact(t, "--shapes")
+                                  for name, t in given.items() if name in params}
+        used |= set(found[node.name.value])
+    return found, [name for name in given if name not in used]
 
 
 def _unknown_point_names(text: str, nodes) -> list[str]:

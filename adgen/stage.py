@@ -45,7 +45,8 @@ class _Unbound:
 
 
 class Stager:
-    def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef):
+    def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef,
+                 declared: Optional[dict] = None):
         self.parsed = parsed
         self.home = parsed  # the file being compiled (self.parsed is a helper's module)
         self.scope = parsed.scope
@@ -68,8 +69,10 @@ class Stager:
         )
         for p in self.params:
             self.env[p.name] = ir.Name(p.name)
-        declared = {p.name.value: shapes.parse_annotation(
-            parsed.code(p.annotation.annotation) if p.annotation else None) for p in params}
+        if declared is None:  # the parameters' annotations (compiler.declared_types)
+            declared = {p.name.value: shapes.parse_annotation(
+                parsed.code(p.annotation.annotation) if p.annotation else None)
+                for p in params}
         self.array_mode = uses_arrays(parsed, fn, declared)
         default = shapes.UNKNOWN if self.array_mode else shapes.FLOAT
         numeric_default = {p.name.value for p in params if p.default is not None}
@@ -1013,5 +1016,7 @@ def _plain_number(text: str) -> bool:
         return False
 
 
-def stage_function(parsed: ParsedModule, fn: cst.FunctionDef) -> ir.Function:
-    return Stager(parsed, fn).stage()
+def stage_function(parsed: ParsedModule, fn: cst.FunctionDef,
+                   declared: Optional[dict] = None) -> ir.Function:
+    """Stage `fn`; `declared` gives its parameters' types (None: from annotations)."""
+    return Stager(parsed, fn, declared).stage()

@@ -63,7 +63,8 @@ def test_wrt_positions_as_jax_argnums():
 @pytest.mark.parametrize("wrt", [2, -3, ("x", 1), (0, 1.5), 1.5, True, [None], (0, True)])
 def test_wrt_mistakes_are_ad401_at_the_def_line(wrt):
     line = f.__code__.co_firstlineno
-    for api in (adgen.grad, adgen.value_and_grad, adgen.vjp, adgen.source,
+    for api in (adgen.grad, adgen.value_and_grad, adgen.vjp,
+                lambda fn, wrt: adgen.source(fn, wrt=wrt),
                 lambda fn, wrt: adgen.differentiable(fn, wrt=wrt),
                 lambda fn, wrt: adgen.check_grad(fn, 0.5, 3.0, wrt=wrt)):
         with pytest.raises(adgen.AdgenError) as info:  # never a raw TypeError

@@ -74,13 +74,11 @@ def test_what_the_function_prints_goes_to_stderr(tmp_path):
     assert namespace["f_grad"](3.0) == 6.0
 
 
-def test_a_function_that_changes_its_array_argument_verifies(tmp_path):
+def test_a_function_that_changes_its_array_argument_is_refused(tmp_path):
+    """An in-place update of a parameter changes the caller's array: AD208, never a
+    verification of a gradient taken at values the caller no longer has."""
     src = tmp_path / "inplace.py"
     src.write_text("import numpy as np\n\n\ndef f(x: 'N'):\n    x += 1.0\n"
                    "    return np.sum(x * x)\n")
     status, out, err = run([src, "--verify"])
-    assert status == 0 and "gradient ok" in err, err
-    namespace: dict = {}
-    exec(out, namespace)
-    x = np.array([1.0, 2.0])
-    assert np.array_equal(namespace["f_grad"](x), [4.0, 6.0])
+    assert status == 1 and "AD208" in err and out == "", err

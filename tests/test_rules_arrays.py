@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from adgen import shapes
-from adgen.emit import HELPERS
+from adgen.prelude import HELPERS
 from adgen.rules import REGISTRY, Context
 from adgen.shapes import VType
 
