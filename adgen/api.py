@@ -164,14 +164,20 @@ def bind_arguments(fn: Callable, args: Sequence, kwargs: dict) -> dict:
 
 
 def is_array_function(fn: Callable) -> bool:
-    """Whether `fn` works on arrays (numpy, `@`, indexing: stage.uses_arrays): its gradient
-    is then specialised on the arguments of each call (specialize.py)."""
+    """Whether `fn` works on arrays (numpy, `@`, indexing: stage.uses_arrays) and its
+    annotations leave a parameter unknown: its gradient is then specialised on the
+    arguments of each call (specialize.py)."""
     try:
         return _ARRAYS[fn]
     except (KeyError, TypeError):
         pass
     parsed, node = _source_of(fn)
-    found = uses_arrays(parsed, node, declared_types(parsed, node))
+    declared = declared_types(parsed, node)
+    defaulted = {p.name.value for p in node.params.params if p.default is not None}
+    # annotations that give every parameter fix the facts: compiled once, as functions of
+    # numbers are (the generated code checks the annotated shapes)
+    found = uses_arrays(parsed, node, declared) and any(
+        t is None for name, t in declared.items() if name not in defaulted)
     try:
         _ARRAYS[fn] = found
     except TypeError:

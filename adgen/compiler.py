@@ -168,10 +168,13 @@ def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt,
 
 def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
                   facts: Facts = None) -> ir.Gradient:
-    fn = fuse(stage_function(parsed, node, declared_types(parsed, node, facts)))
-    given = (facts or {}).get(node.name.value, {})
-    fn = dataclasses.replace(fn, facts=tuple(
-        (name, fact) for name, fact in given.items() if fact.origin != "annotation"))
+    staged, inferred = stage_function(parsed, node, declared_types(parsed, node, facts))
+    given = {**(facts or {}).get(node.name.value, {}), **inferred}
+    fn = fuse(dataclasses.replace(staged, facts=tuple(
+        (name, given[name]) for name in (p.name for p in staged.params)
+        if name in given and given[name].origin != "annotation")))
+    if inferred:
+        facts = {**(facts or {}), node.name.value: given}
     names, defaults = _param_info(node, parsed, facts)
     chosen, single, _ = resolve_wrt(names, defaults, wrt)
     activity = analyze(fn, chosen)

@@ -169,6 +169,34 @@ def describe(name: str, t: VType) -> str:
     """`X (n1, n2)`, `y int (n1,)`, `lr float`: a parameter's fact for the module header."""
     if not t.is_array:
         return f"{name} {t.kind}"
-    dims = ", ".join(str(d) for d in (t.shape or ()))
+    if t.shape is None:
+        return f"{name} {'integer ' if t.kind == 'intarray' else ''}array (any shape)"
+    dims = ", ".join(str(d) for d in t.shape)
     kind = {"intarray": " int", "bool": " bool"}.get(t.kind, "")
     return f"{name}{kind} ({dims}{',' if t.shape and len(t.shape) == 1 else ''})"
+
+
+def holds(values: dict, given: dict[str, "Fact"]) -> bool:
+    """Whether a call's arguments (parameter -> value) satisfy these facts: the kinds and
+    ranks, each dimension that is a number, and one size per dimension symbol -- what the
+    generated function's own check (emit.shape_check) accepts."""
+    sizes: dict = {}
+    for name, fact in given.items():
+        t, value = fact.type, values.get(name)
+        if not t.is_array:
+            if np.ndim(value) != 0:
+                return False
+            continue
+        if not isinstance(value, np.ndarray) or t.shape is None:
+            if not isinstance(value, np.ndarray):
+                return False
+            continue
+        if value.ndim != len(t.shape):
+            return False
+        for dim, n in zip(t.shape, value.shape):
+            if isinstance(dim, int):
+                if n != dim:
+                    return False
+            elif sizes.setdefault(dim, n) != n:
+                return False
+    return True

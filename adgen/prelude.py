@@ -122,8 +122,8 @@ def facts_paragraphs(grads: list[ir.Gradient], names: list[str]) -> list[str]:
                 f"{name} is generated for {text} (from {' and '.join(origins)}); it checks "
                 "them.", "")
         if assumed:
-            lines += ["", f"{name} assumes (nothing in the source says otherwise; it checks "
-                      "them):"]
+            lines += [""] + docstring_lines(f"{name} assumes (nothing in the source says "
+                                            "otherwise; it checks them):", "")
             for p, f in assumed:
                 lines += textwrap.wrap(f"{describe(p, f.type)}: {f.origin}", MAX_LINE,
                                        initial_indent="    ", subsequent_indent="        ",

@@ -17,6 +17,7 @@ unknown kind in a function that uses numpy, and a Python float otherwise.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import itertools
 import re
@@ -138,6 +139,26 @@ def _parse_dims(spec: str) -> Optional[VType]:
 
 
 _PLACEHOLDERS = itertools.count(1)
+_COLLECTING: list = []  # while inferring facts: the dimensions assumed equal (inference.py)
+
+
+@contextlib.contextmanager
+def collecting():
+    """Collect, while staging, the groups of dimension symbols a broadcast or a matrix
+    product needs to be equal (inference.py assumes they are)."""
+    found: list = []
+    _COLLECTING.append(found)
+    try:
+        yield found
+    finally:
+        _COLLECTING.pop()
+
+
+def assume_equal(*dims: Dim) -> None:
+    """Record that these dimensions should be one (only while `collecting`)."""
+    named = {d for d in dims if isinstance(d, str) and not d.startswith("_u")}
+    if _COLLECTING and len(named) > 1 and len(named) == len(set(dims)):
+        _COLLECTING[-1].append(tuple(sorted(named)))
 
 
 def unknown_dim() -> str:
@@ -159,6 +180,7 @@ def broadcast(*shapes: Optional[Shape]) -> Optional[Shape]:
         dims = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0}
         dims.discard(1)
         if len(dims) > 1:
+            assume_equal(*dims)
             out.append(unknown_dim())
         else:
             out.append(dims.pop() if dims else 1)

@@ -149,7 +149,9 @@ _BINARY = {
     cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
     cst.Divide: operator.truediv, cst.Power: operator.pow,
 }
-MATH_CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.tau": math.tau}
+MATH_CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.tau": math.tau,
+                  "math.inf": math.inf, "numpy.pi": math.pi, "numpy.e": math.e,
+                  "numpy.inf": math.inf}
 
 
 def normalize_identifiers(text: str) -> str:

@@ -17,6 +17,7 @@ import libcst as cst
 
 from adgen import gates, ir, shapes
 from adgen.diagnostics import AdgenError
+from adgen.inference import stage_with_inference
 from adgen.memory import AMBIGUOUS, VIEWS, Memory
 from adgen.fence import (assigned_in, assigned_names, block_statements, called_functions,
                          else_statements, may_return, small_statements)
@@ -33,7 +34,8 @@ _COMPARISON_SPELLINGS = {cst.LessThan: "<", cst.LessThanEqual: "<=", cst.Greater
                          cst.GreaterThanEqual: ">=", cst.Equal: "==", cst.NotEqual: "!="}
 _AUG_SPELLINGS = {cst.AddAssign: "+", cst.SubtractAssign: "-", cst.MultiplyAssign: "*",
                   cst.DivideAssign: "/", cst.PowerAssign: "**"}
-_ATTR_FRAGMENTS = {"math.pi": "pi", "math.e": "e", "math.tau": "tau"}
+_ATTR_FRAGMENTS = {"math.pi": "pi", "math.e": "e", "math.tau": "tau", "np.pi": "pi",
+                   "np.e": "e"}
 RETURN = "<return>"  # the environment's entry for the value a block returns
 
 
@@ -46,7 +48,7 @@ class _Unbound:
 
 class Stager:
     def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef,
-                 declared: Optional[dict] = None):
+                 declared: Optional[dict] = None, infer: bool = False):
         self.parsed = parsed
         self.home = parsed  # the file being compiled (self.parsed is a helper's module)
         self.scope = parsed.scope
@@ -86,6 +88,12 @@ class Stager:
         self.return_stem: Optional[str] = None
         self.param_names = params_names
         self.memory = Memory(params_names)  # which values share an array's storage
+        # while inferring facts (inference.py): each staged value's statement, and the
+        # operands a rule needed a rank for: (operands, rank, line, what)
+        self.infer = infer
+        self.defs: dict[str, ir.Assign] = {}
+        self.rank_requests: list = []
+        self.param_types = dict(declared)
         self.callers: list[dict] = []  # the environments of the calls being inlined
         self.current = fn  # the function (or inlined helper) being staged
         self.loop_nodes: list = []  # the loops around the statement being staged
@@ -331,10 +339,13 @@ class Stager:
             if self.array_mode and isinstance(value, ir.Name):
                 t0, t1 = self.types.get(names[v]), self.types.get(value.id)
                 if t0 is not None and t1 is not None and t0.is_array and t1.is_array and \
-                        t0.shape is not None and t1.shape is not None and \
-                        len(t0.shape) != len(t1.shape):
-                    self.report("AD305", node, f"'{v}' changes rank inside the loop",
-                                "keep a loop-carried array's shape the same every iteration")
+                        t0.shape is not None and t1.shape is not None:
+                    if len(t0.shape) != len(t1.shape):
+                        self.report("AD305", node, f"'{v}' changes rank inside the loop",
+                                    "keep a loop-carried array's shape the same every "
+                                    "iteration")
+                    for d0, d1 in zip(t0.shape, t1.shape):  # (while inferring facts)
+                        shapes.assume_equal(d0, d1)
         env = dict(before)
         for v in assigned_in(statements, subscripts=True):
             if v not in carried:
@@ -816,7 +827,7 @@ class Stager:
         if isinstance(node, cst.Attribute) and not is_value_attribute(node, self.scope, self.env):
             dotted = self.scope.qualify(node)
             assert dotted in MATH_CONSTANTS
-            return ir.Attr(dotted)
+            return ir.Attr(dotted.replace("numpy.", "np.", 1))  # as the module imports it
         return None
 
     def add(self, prim: str, args: tuple[ir.Operand, ...], node: cst.CSTNode,
@@ -830,14 +841,39 @@ class Stager:
         types: tuple = ()
         if self.array_mode:
             types = tuple(self.type_of(a) for a in args)
+            self.current_args = args
             self.types[target] = self.check_types(rule, Context(len(args), attrs, types), node)
         self.body.append(ir.Assign(target, prim, args, self.parsed.pos(node), user, attrs, types))
+        if self.infer:
+            self.defs[target] = self.body[-1]
+            self.request_ranks(rule, args, types, attrs, target, node)
         if self.array_mode and args and isinstance(args[0], ir.Name):
             if prim == "copy":
                 self.memory.same(target, self.memory.of(args[0].id))
             elif prim in VIEWS or (prim == "getitem" and _basic_index(attrs, types)):
                 self.memory.view(target, args[0].id)
         return ir.Name(target)
+
+    def request_ranks(self, rule, args, types, attrs, target: str, node) -> None:
+        """While inferring facts (inference.py): an operand of unknown rank reduced along
+        axis k >= 1 is assumed to have k + 1 axes; a parameter of unknown rank added to or
+        subtracted from an array of known shape is assumed to broadcast over its last axis
+        (a bias, `X @ W + b`, or a mean, `x - mu`)."""
+        axis = dict(attrs).get("axis") if "axis" in rule.keywords else None
+        axes = axis if isinstance(axis, tuple) else (axis,) if isinstance(axis, int) else ()
+        if axes and all(a >= 0 for a in axes) and max(axes) >= 1 and types and \
+                types[0].rank is None:  # x.mean(axis=1): (at least) a matrix
+            self.rank_requests.append(([args[0]], max(axes) + 1, self.parsed.pos(node).line,
+                                       f"reduced along axis {max(axes)}"))
+        if rule.name not in ("add", "sub"):  # a product may as well be of equal shapes
+            return
+        known = [t for t in types if t.rank is not None and t.shape]  # a number says nothing
+        if known and any(isinstance(a, ir.Name) and a.id in self.param_types and t.rank is None
+                         for a, t in zip(args, types)):
+            spelled = rule.spellings[0] if rule.spellings else rule.name
+            rank = max(t.rank for t in known)
+            self.rank_requests.append(([ir.Name(target)], rank, self.parsed.pos(node).line,
+                                       f"'{spelled}' with a {rank}-d value"))
 
     def type_of(self, operand: ir.Operand) -> shapes.VType:
         if isinstance(operand, ir.Name):
@@ -848,7 +884,8 @@ class Stager:
     def check_types(self, rule, ctx: Context, node: cst.CSTNode) -> shapes.VType:
         """The result's type; a diagnostic when the operands do not suit the rule."""
         arrays = [t for t in ctx.types if t.is_array]
-        spelled = rule.spellings[0] if rule.spellings else rule.name
+        spelled = _spelled(node, self.scope) or (rule.spellings[0] if rule.spellings
+                                                 else rule.name)
         if arrays and (spelled.startswith("math.") or spelled in ("abs", "max", "min", "pow",
                                                                  "round")):
             self.report("AD304", node, f"'{spelled}' is applied to an array",
@@ -859,8 +896,15 @@ class Stager:
                 rule.specialized(ctx)
             return (rule.infer or elementwise_type)(ctx)
         except RuleError as exc:
+            if self.infer:
+                unknown = [a for a, t in zip(self.current_args, ctx.types) if t.rank is None]
+                what = f"an operand of {spelled}" if rule.name == "matmul" else \
+                    f"'{spelled}'"
+                self.rank_requests.append((unknown, 2, self.parsed.pos(node).line, what))
             self.report("AD305", node, f"cannot differentiate '{spelled}' here: {exc}",
-                        "annotate the parameters with their shapes, e.g. x: \"N D\"")
+                        "give the parameters' shapes: adgen FILE --shapes 'x=N,D' (the "
+                        "library API needs nothing: it takes them from the arguments), or "
+                        "annotations, x: \"N D\"")
             return shapes.array(None)
 
     def report(self, code: str, node: cst.CSTNode, message: str, help: str) -> None:
@@ -894,6 +938,20 @@ def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
                 found.append(name)
                 pending.append(parsed.scope.functions[name])
     return found
+
+
+def _spelled(node: cst.CSTNode, scope) -> Optional[str]:
+    """How the user wrote an operation: `@`, `.dot`, `np.dot` (for messages)."""
+    if isinstance(node, cst.BinaryOperation):
+        return _BINARY_SPELLINGS.get(type(node.operator))
+    if isinstance(node, cst.Call):
+        if isinstance(node.func, cst.Attribute) and scope.qualify(node.func) is not None and \
+                scope.qualify(node.func).startswith(("numpy.", "math.")):
+            return scope.qualify(node.func).replace("numpy.", "np.", 1)
+        if isinstance(node.func, cst.Attribute):
+            return "." + node.func.attr.value
+        return scope.qualify(node.func)
+    return None
 
 
 def _basic_index(attrs, types) -> bool:
@@ -1017,6 +1075,13 @@ def _plain_number(text: str) -> bool:
 
 
 def stage_function(parsed: ParsedModule, fn: cst.FunctionDef,
-                   declared: Optional[dict] = None) -> ir.Function:
-    """Stage `fn`; `declared` gives its parameters' types (None: from annotations)."""
-    return Stager(parsed, fn, declared).stage()
+                   declared: Optional[dict] = None) -> tuple[ir.Function, dict]:
+    """Stage `fn`; `declared` gives its parameters' types (None: from annotations).  For
+    array code, the parameters it leaves unknown get facts inferred from the code
+    (inference.py), which are returned too (parameter -> facts.Fact)."""
+    if declared is None:
+        declared = {p.name.value: shapes.parse_annotation(
+            parsed.code(p.annotation.annotation) if p.annotation else None)
+            for p in _params(fn)}
+    return stage_with_inference(parsed, fn, declared,
+                                lambda types, infer: Stager(parsed, fn, types, infer))

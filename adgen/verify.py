@@ -26,6 +26,7 @@ import numpy as np
 import sympy as sp
 
 from adgen import ir, symbolic
+from adgen.source import MATH_CONSTANTS
 from adgen.shapes import multiple_of
 from adgen.rules import REGISTRY, instance_of
 
@@ -211,7 +212,7 @@ def _interpret(fn: ir.Function, args: dict[str, float]) -> tuple[tuple, int, int
         if isinstance(op, ir.Num):
             return op.value
         if isinstance(op, ir.Attr):
-            return {"math.pi": math.pi, "math.e": math.e, "math.tau": math.tau}[op.dotted]
+            return MATH_CONSTANTS[op.dotted.replace("np.", "numpy.", 1)]
         return env[op.id]
 
     def run(stmts) -> None:

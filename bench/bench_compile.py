@@ -76,7 +76,7 @@ def stage_times(text: str, path: str) -> dict[str, float]:
     _, t["rest"] = timed(lambda: compiler.compile_functions(parsed, nodes, None, command=command))
     diagnostics, t["fence"] = timed(compiler.check, parsed, nodes, None)
     assert not diagnostics, diagnostics
-    fn, t["stage"] = timed(stage_function, parsed, nodes[0])
+    (fn, _), t["stage"] = timed(stage_function, parsed, nodes[0])
     wrt = tuple(p.name for p in fn.params)
     facts, t["analyze"] = timed(analyze, fn, wrt)
     reserved = set(parsed.scope.consts) | set(parsed.scope.functions) | set(parsed.scope.others)

@@ -64,7 +64,7 @@ def affine_relu(x, w, b):
     return np.maximum(0, x @ w + b)
 
 
-def mlp_loss(x: "N D", W1: "D H", b1: "H", W2: "H H", b2: "H", w3: "H") -> float:
+def mlp_loss(x, W1, b1, W2, b2, w3):
     """Two affine-ReLU layers (the same helper twice) and a linear read-out; the loss is the
     mean squared output."""
     h1 = affine_relu(x, W1, b1)

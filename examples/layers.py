@@ -28,24 +28,24 @@ import numpy as np
 
 # ------------------------------------------------------------------ layers
 
-def affine(x: "N D", w: "D M", b: "M") -> "N M":
+def affine(x, w, b):
     """Fully connected layer: `x @ w + b`.  (CS231n's affine_forward also flattens image
     inputs, x.reshape(N, -1); an annotation cannot say that D = C*H*W, so inputs arrive
     flattened here.)"""
     return x @ w + b
 
 
-def relu(x: "N D") -> "N D":
+def relu(x):
     """Rectified linear unit, elementwise max(0, x)."""
     return np.maximum(0, x)
 
 
-def sigmoid(x: "N D") -> "N D":
+def sigmoid(x):
     """Logistic sigmoid, elementwise 1 / (1 + exp(-x))."""
     return 1 / (1 + np.exp(-x))
 
 
-def batchnorm(x: "N D", gamma: "D", beta: "D", eps: float = 1e-5) -> "N D":
+def batchnorm(x, gamma, beta, eps = 1e-5):
     """Batch normalisation in training mode: each feature (column) of `x` normalised with the
     mean and (biased) variance of the minibatch, then scaled by `gamma` and shifted by `beta`."""
     mu = x.mean(axis=0)
@@ -54,7 +54,7 @@ def batchnorm(x: "N D", gamma: "D", beta: "D", eps: float = 1e-5) -> "N D":
     return gamma * x_hat + beta
 
 
-def layernorm(x: "N D", gamma: "D", beta: "D", eps: float = 1e-5) -> "N D":
+def layernorm(x, gamma, beta, eps = 1e-5):
     """Layer normalisation: each example (row) of `x` normalised with its own mean and
     (biased) variance over the features, then scaled by `gamma` and shifted by `beta`."""
     mu = x.mean(axis=1, keepdims=True)
@@ -63,7 +63,7 @@ def layernorm(x: "N D", gamma: "D", beta: "D", eps: float = 1e-5) -> "N D":
     return gamma * x_hat + beta
 
 
-def dropout(x: "N D", mask: "N D") -> "N D":
+def dropout(x, mask):
     """Inverted dropout in training mode with a given mask: `mask` is what the CS231n layer
     draws, `(np.random.rand(*x.shape) < p) / p` (0 for a dropped unit, 1/p for a kept one)."""
     return x * mask
@@ -71,7 +71,7 @@ def dropout(x: "N D", mask: "N D") -> "N D":
 
 # ------------------------------------------------------------------ losses
 
-def softmax_loss(x: "N C", y: "int N") -> float:
+def softmax_loss(x, y):
     """Mean softmax cross-entropy of class scores `x` for labels `y` (0 <= y[i] < C)."""
     N = x.shape[0]
     shifted = x - x.max(axis=1, keepdims=True)
@@ -80,7 +80,7 @@ def softmax_loss(x: "N C", y: "int N") -> float:
     return -np.log(probs[np.arange(N), y]).mean()
 
 
-def log_softmax_loss(x: "N C", y: "int N") -> float:
+def log_softmax_loss(x, y):
     """`softmax_loss` through the log-softmax, x - log(sum(exp(x))): the log-probability
     stays finite where a probability underflows to 0."""
     N = x.shape[0]
@@ -89,7 +89,7 @@ def log_softmax_loss(x: "N C", y: "int N") -> float:
     return -log_probs[np.arange(N), y].mean()
 
 
-def svm_loss(x: "N C", y: "int N") -> float:
+def svm_loss(x, y):
     """Mean multiclass SVM (hinge) loss of class scores `x` for labels `y`, margin 1."""
     N = x.shape[0]
     correct = x[np.arange(N), y]
@@ -98,8 +98,8 @@ def svm_loss(x: "N C", y: "int N") -> float:
     return margins.sum() / N
 
 
-def two_layer_loss(X: "N D", y: "int N", W1: "D H", b1: "H", W2: "H C", b2: "C",
-                   reg: float = 0.0) -> float:
+def two_layer_loss(X, y, W1, b1, W2, b2,
+                   reg = 0.0):
     """Loss of the two-layer net affine - ReLU - affine - softmax on data `X` with labels `y`:
     mean softmax cross-entropy plus L2 regularisation `reg` of the weights W1 and W2."""
     N = X.shape[0]
@@ -113,8 +113,8 @@ def two_layer_loss(X: "N D", y: "int N", W1: "D H", b1: "H", W2: "H C", b2: "C",
     return loss
 
 
-def td_clipped_loss(q: "N A", actions: "int N", reward: "N", q_next: "N A",
-                    gamma: float = 0.99) -> float:
+def td_clipped_loss(q, actions, reward, q_next,
+                    gamma = 0.99):
     """DQN temporal-difference loss with the TD error clipped to [-1, 1]: half the mean square
     of the clipped error of Q(s, a) (`q` at the `actions` taken) against the target
     reward + gamma * max over a' of Q'(s', a') (`q_next`, from the target network)."""
@@ -124,8 +124,8 @@ def td_clipped_loss(q: "N A", actions: "int N", reward: "N", q_next: "N A",
     return 0.5 * (clipped**2).mean()
 
 
-def td_huber_loss(q: "N A", actions: "int N", reward: "N", q_next: "N A",
-                  gamma: float = 0.99) -> float:
+def td_huber_loss(q, actions, reward, q_next,
+                  gamma = 0.99):
     """DQN temporal-difference loss with the Huber loss: mean of delta**2 / 2 where the TD error
     |delta| <= 1 and |delta| - 1/2 elsewhere; arguments as for `td_clipped_loss`."""
     N = q.shape[0]

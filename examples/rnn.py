@@ -35,7 +35,7 @@
 import numpy as np
 
 
-def rnn_loss(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H") -> float:
+def rnn_loss(x, h0, Wxh, Whh, b):
     """Vanilla RNN over the T steps of x, from the initial hidden state h0; the loss is the
     sum of squares of the last hidden state."""
     h = h0
@@ -45,8 +45,8 @@ def rnn_loss(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H") -> float:
     return np.sum(h * h)
 
 
-def lstm_step(x: "N D", prev_h: "N H", prev_c: "N H", Wx: "D 4*H", Wh: "H 4*H",
-              b: "4*H") -> "N H":
+def lstm_step(x, prev_h, prev_c, Wx, Wh,
+              b):
     """One LSTM step (CS231n lstm_step_forward), returning the next hidden state."""
     H = prev_h.shape[1]
     a = x @ Wx + prev_h @ Wh + b
@@ -59,7 +59,7 @@ def lstm_step(x: "N D", prev_h: "N H", prev_c: "N H", Wx: "D 4*H", Wh: "H 4*H",
     return next_h
 
 
-def lstm_loss(x: "N T D", h0: "N H", Wx: "D 4*H", Wh: "H 4*H", b: "4*H") -> float:
+def lstm_loss(x, h0, Wx, Wh, b):
     """An LSTM over the T steps of x, from the hidden state h0 and a zero cell state; the loss
     is the sum of squares of the last hidden state."""
     H = h0.shape[1]

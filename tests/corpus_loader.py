@@ -22,6 +22,7 @@ class Case:
     name: str
     inputs: dict[str, tuple[float, float]]
     wrt: Union[None, str, tuple[str, ...]]
+    shapes: str = ""  # the CLI's --shapes, where the code cannot tell (SHAPES)
 
     @property
     def function(self) -> FunctionType:
@@ -76,6 +77,8 @@ def cases(only: Optional[str] = None) -> list[Case]:
         module = load_module(path)
         inputs = getattr(module, "INPUTS")
         wrt = getattr(module, "WRT", {})
+        given = getattr(module, "SHAPES", {})
         for name in inputs:
-            found.append(Case(path, module, name, inputs[name], wrt.get(name)))
+            found.append(Case(path, module, name, inputs[name], wrt.get(name),
+                              given.get(name, "")))
     return found

@@ -124,7 +124,7 @@ CASES = {
             h = sum(t for t in (x, y))
             return x
         """, [("AD102", 3, 9), ("AD102", 6, 9), ("AD102", 7, 10), ("AD102", 8, 9),
-              ("AD102", 8, 18), ("AD102", 9, 13), ("AD301", 9, 9)]),
+              ("AD102", 9, 13), ("AD301", 9, 9)]),
     "parameters": ("""
         def f(x, *args, y, **kw):
             return x

@@ -58,7 +58,7 @@ def _gates(name: str) -> list[str]:
     node = next(n for n in parsed.module.body
                 if isinstance(n, cst.FunctionDef) and n.name.value == name)
     return [s.prim + "".join(f"/{v}" for k, v in s.attrs if k == "reduce")
-            for s in fuse(stage_function(parsed, node)).body if s.prim in GATES]
+            for s in fuse(stage_function(parsed, node)[0]).body if s.prim in GATES]
 
 
 def test_every_corpus_program_is_listed():

@@ -67,7 +67,8 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 import adgen
-from adgen.compiler import compile_source
+from adgen import facts
+from adgen.compiler import compile_functions, compile_source, declared_types
 from property_settings import DERANDOMIZE, examples
 
 # ---------------------------------------------------------------- sizes, tolerances, limits
@@ -1088,6 +1089,7 @@ def check_case(case: Case, workdir) -> None:
     again = compile_source(case.text, "prop_arrays.py", wrt=case.wrt)
     assert again.source == compiled.source, "compiling the same text twice differs"
     assert set(_imports(compiled.source)) <= {"math", "numpy"}, _imports(compiled.source)
+    compiled = _for_these_arguments(case, compiled)
 
     traced, traced_ns = _load_forward(case.text, case.function, traced=True)
     trace = _Trace()
@@ -1142,6 +1144,28 @@ def check_case(case: Case, workdir) -> None:
                                f"(2h:\n{coarse!r})")
 
     _check_api(case, workdir, grads, value)
+
+
+def _for_these_arguments(case: Case, compiled):
+    """Without annotations the CLI's module assumes facts inferred from the code (stated in
+    its header): when the arguments satisfy them, it is the module to check; when they do
+    not, its own check must refuse them (never a wrong gradient), and the module to check
+    is the one the library API compiles for these arguments."""
+    fn = compiled.gradients[0].function
+    values = {p.name: a for p, a in zip(case.params, case.args)}
+    assumed = dict(fn.facts)
+    if facts.holds(values, assumed):
+        return compiled
+    grad_fn = _load_generated(compiled.source)[f"{case.function}_grad"]
+    seed_name = list(inspect.signature(grad_fn).parameters)[-1]
+    with pytest.raises(ValueError):
+        grad_fn(*case.args, **{seed_name: case.dout})
+    node = compiled.parsed.scope.functions[case.function]
+    given = {case.function: facts.from_arguments(values, declared_types(compiled.parsed, node))}
+    specialised = compile_functions(compiled.parsed, [node], case.wrt, command="adgen",
+                                    facts=given)
+    note(specialised.source)
+    return specialised
 
 
 _MODULES = itertools.count()

@@ -396,6 +396,8 @@ def _getitem_type(ctx: Context) -> VType:
         if kind == "slice":
             full = all(p is None for p in entry[1:])
             dims.append(t.shape[axis] if full else unknown_dim())
+        elif kind == "arg" and index_types[entry[1] - 1].kind == "unknown":
+            return shapes.array(None)  # an int or an integer array: not known here
         elif kind == "arg" and index_types[entry[1] - 1].is_array:
             it = index_types[entry[1] - 1]
             if it.kind == "bool" or it.shape is None:
@@ -759,6 +761,8 @@ def _matmul_type(ctx: Context) -> VType:
     a, b = ctx.types
     if a.shape is None or b.shape is None:
         return shapes.array(None)
+    if a.shape and b.shape:  # the inner dimensions are one (assumed while inferring)
+        shapes.assume_equal(a.shape[-1], b.shape[0] if len(b.shape) == 1 else b.shape[-2])
     if len(a.shape) >= 3 or len(b.shape) >= 3:
         batch = shapes.broadcast(a.shape[:-2], b.shape[:-2])
         return shapes.array(None if batch is None else batch + (a.shape[-2], b.shape[-1]))

@@ -50,11 +50,11 @@ INPUTS = {
 WRT = {"mean_squared": "pred", "softmax_cross_entropy": "scores"}
 
 
-def affine(x: "N D", w: "D M", b: "M"):
+def affine(x, w, b):
     return x @ w + b
 
 
-def relu_loss(x: "N D", w: "D M", b: "M"):
+def relu_loss(x, w, b):
     z = x @ w + b
     h = np.maximum(0, z)
     return np.sum(h ** 2) / 2 + 0.1 * np.sum(w * w)
@@ -72,11 +72,11 @@ def broadcasts_unannotated(x, row, col, s, t):
     return np.sum(y) + np.sum(s * row)
 
 
-def rank_promoted(a: "B N D", b: "N 1"):
+def rank_promoted(a, b):
     return np.sum(np.tanh(a * b) + b)
 
 
-def reductions(x: "N D"):
+def reductions(x):
     m = x.mean(axis=1, keepdims=True)
     c = x - m
     v = np.mean(c * c, axis=0)
@@ -87,35 +87,35 @@ def reductions_unannotated(x):
     return np.sum(x.sum(axis=(0, 2)) ** 2) + np.mean(np.mean(x, axis=-1, keepdims=True) * x)
 
 
-def elementwise(x: "N", y: "N"):
+def elementwise(x, y):
     a = np.exp(y) * np.log(x) + np.sqrt(x) - np.square(y) + np.abs(y) * np.sin(x)
     b = np.cos(y) / (1 + np.tanh(x)) + np.maximum(x, y) - np.minimum(x, y) ** 2
     return np.sum(a * b) + np.sum(x ** y)
 
 
-def sigmoid_layer(x: "N D", w: "D H"):
+def sigmoid_layer(x, w):
     return 1 / (1 + np.exp(-(x @ w)))
 
 
-def products(v: "K", m: "K M", u: "M"):
+def products(v, m, u):
     return (v @ m) @ u + v @ v + np.sum(m @ u) + np.dot(v, m @ u)
 
 
-def transposes(a: "N K", b: "N K"):
+def transposes(a, b):
     return np.sum((a.T @ b) * (a @ b.T).sum()) + np.sum(np.transpose(a) @ b)
 
 
-def mean_squared(pred: "N", target: "N"):
+def mean_squared(pred, target):
     d = pred - target
     return np.mean(d * d)
 
 
-def total(x: "N D"):
+def total(x):
     # its gradient once came back as a read-only np.broadcast_to view
     return np.sum(x)
 
 
-def passthrough(x: "N D"):
+def passthrough(x):
     # its gradient once came back as the caller's own dout
     return x + 0.0
 
@@ -125,53 +125,53 @@ def unknown_output(x, y):
     return x * y + np.tanh(x)
 
 
-def batchnorm(x: "N D", gamma: "D", beta: "D", eps=1e-5):
+def batchnorm(x, gamma, beta, eps=1e-5):
     mu = x.mean(axis=0)
     var = x.var(axis=0)
     xhat = (x - mu) / np.sqrt(var + eps)
     return gamma * xhat + beta
 
 
-def leaky(x: "N D", labels: "int N"):
+def leaky(x, labels):
     n = x.shape[0]
     y = np.where(x > 0, x, 0.01 * x)
     return np.sum(np.clip(y, -1.0, 1.0) ** 2) / n + np.std(x, axis=1).sum() / len(x)
 
 
-def flattened(x: "N C H W", w: "D M"):
+def flattened(x, w):
     z = x.reshape(x.shape[0], -1) @ w
     return np.sum(z * z) + np.sum(x.ravel() * np.sign(x.ravel()))
 
 
-def softmax_cross_entropy(scores: "N C", onehot: "N C"):
+def softmax_cross_entropy(scores, onehot):
     shifted = scores - scores.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
     return -np.sum(onehot * log_probs) / scores.shape[0]
 
 
-def pooled(x: "N D"):
+def pooled(x):
     return np.sum(np.max(x, axis=1) ** 2) + np.min(x) * x.max()
 
 
-def softmax_loss(x: "N C", y: "int N"):
+def softmax_loss(x, y):
     N = x.shape[0]
     shifted = x - x.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
     return -np.sum(log_probs[np.arange(N), y]) / N
 
 
-def embedding(W: "V D", idx: "int K"):
+def embedding(W, idx):
     # indices repeat: the gradient must add them up (np.add.at), not overwrite
     return np.sum(W[idx] ** 2)
 
 
-def slices(x: "N T D", t: int = 2, H: int = 3):
+def slices(x, t = 2, H = 3):
     a = x[:, t, :]
     b = a[:, H:2 * H] * a[:, :H]
     return np.sum(b) + np.sum(x[0] * x[-1]) + np.sum(a[:, np.newaxis] * a[:, :, None])
 
 
-def masked(x: "N"):
+def masked(x):
     return np.sum(x[x > 0] ** 2)
 
 
@@ -180,7 +180,7 @@ def annotated_pep593(x: Annotated[np.ndarray, "N D"], b: Annotated[np.ndarray, "
     return np.sum(np.tanh(x + b) ** 2)
 
 
-def joins(a: "N D", b: "N E", c: "N D"):
+def joins(a, b, c):
     N, D = a.shape
     h = np.concatenate([a, b], axis=1)
     s = np.stack((a, c), axis=0)
@@ -188,7 +188,7 @@ def joins(a: "N D", b: "N E", c: "N D"):
     return np.sum(h ** 2) + np.sum(s * s[::-1]) + np.sum(v) / N + D
 
 
-def reshapes(x: "N D", u: "N", w: "D"):
+def reshapes(x, u, w):
     e = np.expand_dims(x, 1)
     q = np.squeeze(e, axis=1) * np.outer(u, w)
     z = np.zeros_like(x) + np.ones_like(x) * x
@@ -196,17 +196,17 @@ def reshapes(x: "N D", u: "N", w: "D"):
     return np.sum(q * z) + np.sum(t ** 3) + np.sum(x.transpose() @ x)
 
 
-def norms(x: "N D", z: "N 1"):
+def norms(x, z):
     return (np.linalg.norm(x) + np.sum(np.linalg.norm(x, axis=1) ** 2)
             + np.sum(np.linalg.norm(x * z, axis=0, keepdims=True)))
 
 
-def stacks(a: "B N K", b: "K M", c: "B M N"):
+def stacks(a, b, c):
     # matrix products of stacks: b is broadcast over the batch axis B
     return np.sum((a @ b) @ c) + np.sum(np.matmul(a, b) ** 2)
 
 
-def softmax_fused(s: "N C", y: "int N"):
+def softmax_fused(s, y):
     # the CS231n form: adgen/fuse.py turns it into one softmax gate
     s = s - s.max(axis=1, keepdims=True)
     e = np.exp(s)
@@ -214,20 +214,20 @@ def softmax_fused(s: "N C", y: "int N"):
     return -np.log(probs[np.arange(s.shape[0]), y]).mean()
 
 
-def softmax_not_fused(s: "N C"):
+def softmax_not_fused(s):
     # e is used again, so the statements stay separate (and must still be right)
     e = np.exp(s)
     probs = e / e.sum(axis=0, keepdims=True)
     return np.sum(probs * e) + np.sum(np.log(probs))
 
 
-def filled(x: "N D"):
+def filled(x):
     N, D = x.shape
     mask = np.zeros((N, D))
     mask[:, 0] = 1.0
     return np.sum((x + np.ones((N, 1))) * mask) + np.sum(np.ones(D) * x)
 
 
-def cancelling(x: "N D", c: "N"):
+def cancelling(x, c):
     # c's gradient is exactly 0; check_grad once failed it on the rounding of sum(c) - sum(c)
     return x * 10 + np.sum(c) - np.sum(c)

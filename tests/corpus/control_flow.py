@@ -301,7 +301,7 @@ def helper_in_loop(x):
     return s
 
 
-def rnn_last_state(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
+def rnn_last_state(x, h0, Wxh, Whh, b):
     h = h0
     T = x.shape[1]
     for t in range(T):
@@ -309,7 +309,7 @@ def rnn_last_state(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
     return np.sum(h * h)
 
 
-def rnn_all_states(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
+def rnn_all_states(x, h0, Wxh, Whh, b):
     # once a silently zero gradient: the assignment into hs in the loop was not seen as
     # reassigning hs, so the loop was dropped
     N, T, D = x.shape
@@ -322,8 +322,8 @@ def rnn_all_states(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
     return np.sum(hs ** 2)
 
 
-def rnn_classifier(x: "N T D", y: "int N", h0: "N H", Wxh: "D H", Whh: "H H",
-                   Why: "H C"):
+def rnn_classifier(x, y, h0, Wxh, Whh,
+                   Why):
     # the softmax cross-entropy after the loop is fused (dscores = probs; ...[rows, y] ...)
     N, T, D = x.shape
     h = h0
@@ -344,21 +344,21 @@ def horner(x, coeffs):
     return y
 
 
-def loop_over_rows(X: "N D", w: "D"):
+def loop_over_rows(X, w):
     total = 0.0
     for row in X:
         total = total + np.tanh(row @ w)
     return total
 
 
-def enumerate_rows(X: "N D", w: "D"):
+def enumerate_rows(X, w):
     total = 0.0
     for i, row in enumerate(X):
         total = total + (i + 1) * np.sum(row * w) ** 2
     return total
 
 
-def array_branch_on_norm(x: "N"):
+def array_branch_on_norm(x):
     n = np.sum(x * x)
     if n > 1.0:
         y = x / np.sqrt(n)
@@ -371,6 +371,6 @@ def _affine_relu(x, W):
     return np.maximum(x @ W, 0.0)
 
 
-def affine_relu_layers(x: "N D", W1: "D H", W2: "H C"):
+def affine_relu_layers(x, W1, W2):
     h = _affine_relu(x, W1)
     return np.sum(_affine_relu(h, W2) ** 2)

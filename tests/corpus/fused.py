@@ -41,7 +41,7 @@ WRT = {"ce_softmax_regularised": ("x", "w")}
 # straight to the gate's input
 
 
-def ce_softmax_sum(s: "N C", y: "int N"):
+def ce_softmax_sum(s, y):
     # no max shift; summed, not averaged
     N = s.shape[0]
     e = np.exp(s)
@@ -49,7 +49,7 @@ def ce_softmax_sum(s: "N C", y: "int N"):
     return -np.sum(np.log(probs[np.arange(N), y])) / N
 
 
-def ce_softmax_scaled(s: "N C", y: "int N", w: "N"):
+def ce_softmax_scaled(s, y, w):
     # per-example weights: the upstream gradient of the pick is not one number
     s = s - np.max(s, axis=-1, keepdims=True)
     e = np.exp(s)
@@ -57,7 +57,7 @@ def ce_softmax_scaled(s: "N C", y: "int N", w: "N"):
     return -np.sum(w * np.log(p[np.arange(s.shape[0]), y]))
 
 
-def ce_softmax_regularised(x: "N D", w: "D C", y: "int N"):
+def ce_softmax_regularised(x, w, y):
     # the scores' gradient also comes from the penalty (accumulation with the sparse part)
     N = x.shape[0]
     scores = x @ w
@@ -68,14 +68,14 @@ def ce_softmax_regularised(x: "N D", w: "D C", y: "int N"):
     return penalty - np.log(probs[np.arange(N), y]).mean() + np.sum(scores[:, 0])
 
 
-def ce_log_softmax(x: "N C", y: "int N"):
+def ce_log_softmax(x, y):
     # log-softmax without the shift, averaged
     N = x.shape[0]
     log_probs = x - np.log(np.sum(np.exp(x), axis=1, keepdims=True))
     return -log_probs[np.arange(N), y].mean()
 
 
-def ce_log_softmax_steps(x: "N C", y: "int N"):
+def ce_log_softmax_steps(x, y):
     # the shifted log-softmax over several statements
     N = x.shape[0]
     m = np.max(x, axis=1, keepdims=True)
@@ -86,44 +86,44 @@ def ce_log_softmax_steps(x: "N C", y: "int N"):
     return -np.sum(picked) / N
 
 
-def log_softmax_weighted(x: "N C", w: "N C"):
+def log_softmax_weighted(x, w):
     shifted = x - x.max(axis=-1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     return np.sum(w * log_probs)
 
 
-def log_softmax_columns(x: "N C", w: "N C"):
+def log_softmax_columns(x, w):
     # along axis 0, without the shift
     log_probs = x - np.log(np.sum(np.exp(x), axis=0, keepdims=True))
     return np.sum(w * log_probs)
 
 
-def logsumexp_full(x: "N C"):
+def logsumexp_full(x):
     return np.log(np.sum(np.exp(x)))
 
 
-def logsumexp_rows(x: "N C", w: "N"):
+def logsumexp_rows(x, w):
     # along an axis, without keepdims
     return np.sum(w * np.log(np.sum(np.exp(x), axis=1)))
 
 
-def logsumexp_shifted_full(x: "N C"):
+def logsumexp_shifted_full(x):
     m = x.max()
     return m + np.log(np.sum(np.exp(x - m)))
 
 
-def logsumexp_shifted_rows(x: "N C", w: "N 1"):
+def logsumexp_shifted_rows(x, w):
     m = np.max(x, axis=1, keepdims=True)
     lse = np.log(np.exp(x - m).sum(axis=1, keepdims=True)) + m
     return np.sum(w * lse)
 
 
-def logsumexp_shifted_vector(v: "K"):
+def logsumexp_shifted_vector(v):
     m = np.max(v)
     return m + np.log(np.sum(np.exp(v - m)))
 
 
-def log_likelihoods(x: "N C", y: "int N"):
+def log_likelihoods(x, y):
     # a layer: the picks themselves are the output (upstream gradient one per row)
     log_probs = x - np.log(np.sum(np.exp(x), axis=1, keepdims=True))
     return log_probs[np.arange(x.shape[0]), y]
@@ -139,7 +139,7 @@ def logsumexp_unannotated(x):
 # fused less), the gradient takes the long way and must still be right
 
 
-def probs_used_again(s: "N C", y: "int N"):
+def probs_used_again(s, y):
     # probs feeds a second gradient: the softmax fuses, the pick does not
     N = s.shape[0]
     e = np.exp(s)
@@ -154,7 +154,7 @@ def softmax_of_columns_picked(s: "N N", y: "int N"):
     return -np.sum(np.log(probs[np.arange(s.shape[0]), y]))
 
 
-def shift_along_other_axis(s: "N C", y: "int N"):
+def shift_along_other_axis(s, y):
     # the max is along axis 0, the softmax along axis 1: the shift is not skipped
     s = s - s.max(axis=0, keepdims=True)
     e = np.exp(s)
@@ -162,7 +162,7 @@ def shift_along_other_axis(s: "N C", y: "int N"):
     return -np.log(probs[np.arange(s.shape[0]), y]).mean()
 
 
-def rows_not_arange(s: "N C", y: "int M"):
+def rows_not_arange(s, y):
     # rows 0..N-2 only: not every row is picked, so the pick is not fused
     N = s.shape[0]
     e = np.exp(s)
@@ -170,18 +170,18 @@ def rows_not_arange(s: "N C", y: "int M"):
     return -np.sum(np.log(probs[np.arange(N - 1), y]))
 
 
-def lse_without_keepdims_shift(x: "N C"):
+def lse_without_keepdims_shift(x):
     # a max without keepdims (along axis 0, where it still broadcasts): not the shifted form
     m = np.max(x, axis=0)
     return np.sum(m + np.log(np.sum(np.exp(x - m), axis=0)))
 
 
-def lse_not_shifted_back(x: "N C"):
+def lse_not_shifted_back(x):
     # log(sum(exp(x - max))) without adding the max back: the max's gradient is real here
     return np.log(np.sum(np.exp(x - x.max())))
 
 
-def log_softmax_parts_used(x: "N C", w: "N C"):
+def log_softmax_parts_used(x, w):
     # the logsumexp is used again: it stays a logsumexp gate, not a log-softmax
     lse = np.log(np.sum(np.exp(x), axis=1, keepdims=True))
     return np.sum(w * (x - lse)) + np.sum(lse)

@@ -12,7 +12,7 @@ INPUTS = {
 }
 
 
-def rnn_last_state(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
+def rnn_last_state(x, h0, Wxh, Whh, b):
     h = h0
     for t in range(x.shape[1]):
         h = np.tanh(x[:, t, :] @ Wxh + h @ Whh + b)

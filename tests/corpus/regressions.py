@@ -59,12 +59,12 @@ def unannotated_shift(x, b):
     return np.sum((x + np.mean(b)) ** 2)
 
 
-def slices_that_broadcast(a: "N D", h: "N M"):
+def slices_that_broadcast(a, h):
     # a[:, 1:] and h[:, 1:] were assumed to have equal widths (with D=4, M=2 they broadcast)
     return np.sum(a[:, 1:] + h[:, 1:])
 
 
-def std_of_a_constant_slice(x: "N 1"):
+def std_of_a_constant_slice(x):
     # np.std over a length-1 axis is 0 everywhere: its gradient is 0, once nan
     return np.sum(np.std(x, axis=1))
 

@@ -1,0 +1,257 @@
+"""numpy code as people write it: no annotations, shapes only from the arguments (the library
+API specialises on them) or from the code itself (the CLI infers them, and states what it
+assumed).  The statements follow the CS231n assignments, autograd's and JAX's examples.
+
+`SHAPES` gives the CLI the `--shapes` of a function whose code does not say what the
+arguments are (a weight vector `w` in `X.dot(w)` looks like a matrix to the CLI, which
+assumes matrices for both operands of a product)."""
+
+import math
+
+import numpy as np
+
+N, D, H, C, T = 5, 4, 3, 6, 3
+
+INPUTS = {
+    "two_layer_relu_softmax": {"X": ((N, D), -2.0, 2.0), "W1": ((D, H), -1.0, 1.0),
+                               "b1": ((H,), -0.5, 0.5), "W2": ((H, C), -1.0, 1.0),
+                               "b2": ((C,), -0.5, 0.5), "y": ("int", (N,), 0, C)},
+    "two_layer_sigmoid_quadratic": {"X": ((N, D), -2.0, 2.0), "W1": ((D, H), -1.0, 1.0),
+                                    "b1": ((H,), -0.5, 0.5), "W2": ((H, C), -1.0, 1.0),
+                                    "b2": ((C,), -0.5, 0.5), "Y": ((N, C), 0.0, 1.0)},
+    "svm_loss_vectorized": {"W": ((D, C), -1.0, 1.0), "X": ((N, D), -2.0, 2.0),
+                            "y": ("int", (N,), 0, C)},
+    "softmax_loss_vectorized": {"W": ((D, C), -1.0, 1.0), "X": ((N, D), -2.0, 2.0),
+                                "y": ("int", (N,), 0, C)},
+    "logistic_regression_l2": {"w": ((D,), -1.0, 1.0), "X": ((N, D), -2.0, 2.0),
+                               "y": ((N,), 0.0, 1.0)},
+    "linear_regression_mse": {"w": ((D,), -1.0, 1.0), "b": (-1.0, 1.0),
+                              "X": ((N, D), -2.0, 2.0), "t": ((N,), -2.0, 2.0)},
+    "attention": {"Q": ((N, D), -1.0, 1.0), "K": ((T, D), -1.0, 1.0),
+                  "V": ((T, H), -1.0, 1.0)},
+    "rnn_step_loss": {"x": ((N, D), -1.0, 1.0), "prev_h": ((N, H), -1.0, 1.0),
+                      "Wx": ((D, H), -1.0, 1.0), "Wh": ((H, H), -1.0, 1.0),
+                      "b": ((H,), -0.5, 0.5)},
+    "rnn_forward_loss": {"x": ((N, T, D), -1.0, 1.0), "h0": ((N, H), -1.0, 1.0),
+                         "Wx": ((D, H), -1.0, 1.0), "Wh": ((H, H), -0.5, 0.5),
+                         "b": ((H,), -0.5, 0.5)},
+    "lstm_step_loss": {"x": ((N, D), -1.0, 1.0), "prev_h": ((N, H), -1.0, 1.0),
+                       "prev_c": ((N, H), -1.0, 1.0), "Wx": ((D, 4 * H), -1.0, 1.0),
+                       "Wh": ((H, 4 * H), -1.0, 1.0), "b": ((4 * H,), -0.5, 0.5)},
+    "lstm_forward_loss": {"x": ((N, T, D), -1.0, 1.0), "h0": ((N, H), -1.0, 1.0),
+                          "Wx": ((D, 4 * H), -0.5, 0.5), "Wh": ((H, 4 * H), -0.5, 0.5),
+                          "b": ((4 * H,), -0.5, 0.5)},
+    "word_embedding_loss": {"W": ((C, D), -1.0, 1.0), "x": ("int", (N, T), 0, C)},
+    "batchnorm_train": {"x": ((N, D), -2.0, 2.0), "gamma": ((D,), 0.5, 1.5),
+                        "beta": ((D,), -1.0, 1.0)},
+    "layernorm": {"x": ((N, D), -2.0, 2.0), "gamma": ((D,), 0.5, 1.5),
+                  "beta": ((D,), -1.0, 1.0)},
+    "affine_relu_affine": {"x": ((N, D), -2.0, 2.0), "w1": ((D, H), -1.0, 1.0),
+                           "b1": ((H,), -0.5, 0.5), "w2": ((H, C), -1.0, 1.0),
+                           "b2": ((C,), -0.5, 0.5)},
+    "dropout_layer_loss": {"x": ((N, D), -2.0, 2.0), "w": ((D, H), -1.0, 1.0),
+                           "mask": ((N, H), 0.0, 2.0)},
+    "huber_loss": {"pred": ((N,), -3.0, 3.0), "target": ((N,), -3.0, 3.0)},
+    "logsumexp_cross_entropy": {"logits": ((N, C), -3.0, 3.0), "y": ("int", (N,), 0, C)},
+    "gaussian_nll": {"x": ((N,), -2.0, 2.0), "mu": (-1.0, 1.0), "log_sigma": (-0.5, 0.5)},
+    "cosine_similarity": {"a": ((D,), -1.0, 1.0), "b": ((D,), -1.0, 1.0)},
+    "temporal_softmax_loss": {"x": ((N, T, C), -2.0, 2.0), "y": ("int", (N, T), 0, C),
+                              "mask": ((N, T), 0.0, 1.0)},
+    "tanh_mlp_mean_loss": {"X": ((N, D), -2.0, 2.0), "W1": ((D, H), -1.0, 1.0),
+                           "W2": ((H, 1), -1.0, 1.0), "t": ((N, 1), -1.0, 1.0)},
+}
+WRT = {"dropout_layer_loss": ("x", "w"), "temporal_softmax_loss": ("x",),
+       "logistic_regression_l2": ("w",), "linear_regression_mse": ("w", "b")}
+SHAPES = {
+    "logistic_regression_l2": "w=D X=N,D y=N",
+    "linear_regression_mse": "w=D b=float X=N,D t=N",
+    "cosine_similarity": "a=D b=D",
+    "gaussian_nll": "x=N mu=float log_sigma=float",
+    "huber_loss": "pred=N target=N",
+}
+
+
+def two_layer_relu_softmax(X, W1, b1, W2, b2, y, reg=1e-3):
+    # CS231n assignment 1, TwoLayerNet.loss
+    N = X.shape[0]
+    h = np.maximum(0, X.dot(W1) + b1)
+    scores = h.dot(W2) + b2
+    scores -= np.max(scores, axis=1, keepdims=True)
+    exp_scores = np.exp(scores)
+    probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
+    loss = -np.sum(np.log(probs[np.arange(N), y])) / N
+    loss += reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    return loss
+
+
+def two_layer_sigmoid_quadratic(X, W1, b1, W2, b2, Y):
+    z1 = X @ W1 + b1
+    a1 = 1 / (1 + np.exp(-z1))
+    z2 = a1 @ W2 + b2
+    a2 = 1 / (1 + np.exp(-z2))
+    return 0.5 * np.sum((a2 - Y) ** 2) / X.shape[0]
+
+
+def svm_loss_vectorized(W, X, y, reg=0.1):
+    num_train = X.shape[0]
+    scores = X.dot(W)
+    correct_class_scores = scores[np.arange(num_train), y]
+    margins = np.maximum(0, scores - correct_class_scores[:, np.newaxis] + 1)
+    margins[np.arange(num_train), y] = 0
+    loss = np.sum(margins) / num_train
+    loss += reg * np.sum(W * W)
+    return loss
+
+
+def softmax_loss_vectorized(W, X, y, reg=0.1):
+    num_train = X.shape[0]
+    scores = X.dot(W)
+    scores = scores - np.max(scores, axis=1, keepdims=True)
+    log_probs = scores - np.log(np.sum(np.exp(scores), axis=1, keepdims=True))
+    loss = -np.sum(log_probs[np.arange(num_train), y]) / num_train
+    loss += 0.5 * reg * np.sum(W * W)
+    return loss
+
+
+def logistic_regression_l2(w, X, y, lam=0.01):
+    z = X.dot(w)
+    p = 1.0 / (1.0 + np.exp(-z))
+    eps = 1e-12
+    nll = -np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))
+    return nll + lam * np.dot(w, w)
+
+
+def linear_regression_mse(w, b, X, t):
+    pred = X @ w + b
+    return np.mean((pred - t) ** 2)
+
+
+def attention(Q, K, V):
+    d = Q.shape[1]
+    scores = Q @ K.T / math.sqrt(d)
+    scores = scores - scores.max(axis=-1, keepdims=True)
+    weights = np.exp(scores)
+    weights = weights / weights.sum(axis=-1, keepdims=True)
+    out = weights @ V
+    return np.sum(out ** 2)
+
+
+def rnn_step_loss(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x.dot(Wx) + prev_h.dot(Wh) + b)
+    return np.sum(next_h * next_h)
+
+
+def rnn_forward_loss(x, h0, Wx, Wh, b):
+    N, T, D = x.shape
+    h = h0
+    loss = 0.0
+    for t in range(T):
+        h = np.tanh(x[:, t, :].dot(Wx) + h.dot(Wh) + b)
+        loss += np.sum(h ** 2)
+    return loss
+
+
+def lstm_step_loss(x, prev_h, prev_c, Wx, Wh, b):
+    H = prev_h.shape[1]
+    a = x.dot(Wx) + prev_h.dot(Wh) + b
+    i = 1 / (1 + np.exp(-a[:, :H]))
+    f = 1 / (1 + np.exp(-a[:, H:2 * H]))
+    o = 1 / (1 + np.exp(-a[:, 2 * H:3 * H]))
+    g = np.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    next_h = o * np.tanh(next_c)
+    return np.sum(next_h) + np.sum(next_c * next_c)
+
+
+def lstm_forward_loss(x, h0, Wx, Wh, b):
+    N, T, D = x.shape
+    H = h0.shape[1]
+    h = h0
+    c = np.zeros_like(h0)
+    loss = 0.0
+    for t in range(T):
+        a = x[:, t, :] @ Wx + h @ Wh + b
+        i = 1 / (1 + np.exp(-a[:, :H]))
+        f = 1 / (1 + np.exp(-a[:, H:2 * H]))
+        o = 1 / (1 + np.exp(-a[:, 2 * H:3 * H]))
+        g = np.tanh(a[:, 3 * H:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        loss = loss + np.sum(h)
+    return loss
+
+
+def word_embedding_loss(W, x):
+    out = W[x]
+    return np.sum(np.sin(out) * out)
+
+
+def batchnorm_train(x, gamma, beta, eps=1e-5):
+    mu = x.mean(axis=0)
+    var = x.var(axis=0)
+    x_hat = (x - mu) / np.sqrt(var + eps)
+    out = gamma * x_hat + beta
+    return np.sum(np.sin(out) * out)
+
+
+def layernorm(x, gamma, beta, eps=1e-5):
+    mu = np.mean(x, axis=1, keepdims=True)
+    var = np.var(x, axis=1, keepdims=True)
+    x_hat = (x - mu) / np.sqrt(var + eps)
+    out = gamma * x_hat + beta
+    return np.sum(np.tanh(out))
+
+
+def affine_relu_affine(x, w1, b1, w2, b2):
+    hidden = x.reshape(x.shape[0], -1).dot(w1) + b1
+    hidden = np.maximum(hidden, 0)
+    out = hidden.dot(w2) + b2
+    return np.sum(out * out) / 2
+
+
+def dropout_layer_loss(x, w, mask):
+    h = np.maximum(0, x @ w)
+    h = h * mask / 0.5
+    return np.sum(h)
+
+
+def huber_loss(pred, target, delta=1.0):
+    r = pred - target
+    quadratic = 0.5 * r ** 2
+    linear = delta * (np.abs(r) - 0.5 * delta)
+    return np.mean(np.where(np.abs(r) <= delta, quadratic, linear))
+
+
+def logsumexp_cross_entropy(logits, y):
+    m = np.max(logits, axis=1, keepdims=True)
+    lse = m + np.log(np.sum(np.exp(logits - m), axis=1, keepdims=True))
+    log_probs = logits - lse
+    return -np.mean(log_probs[np.arange(logits.shape[0]), y])
+
+
+def gaussian_nll(x, mu, log_sigma):
+    sigma = np.exp(log_sigma)
+    z = (x - mu) / sigma
+    return np.sum(0.5 * z ** 2 + log_sigma + 0.5 * np.log(2 * np.pi))
+
+
+def cosine_similarity(a, b):
+    return np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
+
+
+def temporal_softmax_loss(x, y, mask):
+    # CS231n assignment 3, temporal_softmax_loss
+    N, T, V = x.shape
+    x_flat = x.reshape(N * T, V)
+    y_flat = y.reshape(N * T)
+    mask_flat = mask.reshape(N * T)
+    probs = np.exp(x_flat - np.max(x_flat, axis=1, keepdims=True))
+    probs /= np.sum(probs, axis=1, keepdims=True)
+    loss = -np.sum(mask_flat * np.log(probs[np.arange(N * T), y_flat])) / N
+    return loss
+
+
+def tanh_mlp_mean_loss(X, W1, W2, t):
+    h = np.tanh(X @ W1)
+    y = h @ W2
+    return np.mean((y - t) ** 2)
