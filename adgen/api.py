@@ -16,14 +16,16 @@ import linecache
 import os
 import types
 import weakref
-from typing import Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 from adgen import ir
 from adgen.compiler import Wrt, compile_functions, default_command, parse
 from adgen.diagnostics import AdgenError, Diagnostic
 from adgen.emit import emit_module
 from adgen.source import ParsedModule
-from adgen.verify import GradCheck, check
+
+if TYPE_CHECKING:
+    from adgen.verify import GradCheck  # imported by check_grad: the verifier needs sympy
 
 _PARSED: dict[tuple[str, int], ParsedModule] = {}
 # Keyed by the function object itself: code objects compare equal across files when their
@@ -205,6 +207,8 @@ def check_grad(f: Callable, *args: float, wrt: Wrt = None, symbolic: bool = True
     against central finite differences of `f` and against `sympy.diff`; returns the report,
     and raises AssertionError (with the report) when an input fails, so it can be used
     directly in a test."""
+    from adgen.verify import check
+
     try:
         compiled = compile_function(f, wrt)
     except AdgenError as exc:
