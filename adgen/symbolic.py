@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import functools
 import math
 import types
 from typing import Iterator
@@ -276,16 +277,25 @@ def _user_code(obj) -> bool:
     """Whether a function or module comes from a user's file (not the standard library or
     an installed package)."""
     import os
-    import sysconfig
 
     path = getattr(obj, "__file__", None) or getattr(getattr(obj, "__code__", None),
                                                      "co_filename", None)
     if not path or not path.endswith(".py"):
         return False
     real = os.path.realpath(path)
-    roots = {os.path.realpath(sysconfig.get_paths()[k]) for k in
-             ("stdlib", "platstdlib", "purelib", "platlib")}
-    return not any(real.startswith(root + os.sep) for root in roots)
+    return not any(real.startswith(root + os.sep) for root in _library_roots())
+
+
+@functools.lru_cache(maxsize=None)
+def _library_roots() -> frozenset[str]:
+    """The standard library's and installed packages' directories, computed once:
+    `sysconfig.get_paths()` takes about a millisecond, and `_rebound` asks about every
+    function and module the user's globals reach, for every symbolic check."""
+    import os
+    import sysconfig
+
+    return frozenset(os.path.realpath(sysconfig.get_paths()[k]) for k in
+                     ("stdlib", "platstdlib", "purelib", "platlib"))
 
 
 def rationalize(expr):
