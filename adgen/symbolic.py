@@ -300,6 +300,19 @@ def _library_roots() -> frozenset[str]:
 
 def rationalize(expr):
     """Floats in an expression as exact rationals (1.0 -> 1), so that simplification can
-    cancel `1.0*x - x`."""
-    return sp.nsimplify(expr, rational=True)
+    cancel `1.0*x - x`.
+
+    `sympy.nsimplify(expr, rational=True)` does this, but slowly on large expressions (most
+    of the time of verifying array code): it converts every Float of each expression anew,
+    then substitutes them with `subs`.  Each distinct Float is converted here by that same
+    call, once per process, and put in place with `xreplace`."""
+    expr = sp.sympify(expr)
+    return expr.xreplace({f: _rational(f, f._prec) for f in expr.atoms(sp.Float)})
+
+
+@functools.lru_cache(maxsize=4096)
+def _rational(number, precision: int):
+    # The precision is part of the key: Floats of one value and different precisions are
+    # equal, but nsimplify may convert them differently.
+    return sp.nsimplify(number, rational=True)
 
