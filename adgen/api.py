@@ -16,13 +16,17 @@ import linecache
 import os
 import types
 import weakref
-from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
-from adgen import ir
-from adgen.compiler import Wrt, compile_functions, default_command, parse
+from adgen import facts, ir
+from adgen.compiler import check as compiler_check
+from adgen.compiler import compile_functions, declared_types, default_command, guard, parse
 from adgen.diagnostics import AdgenError, Diagnostic
 from adgen.emit import emit_module
 from adgen.source import ParsedModule
+from adgen.stage import uses_arrays
+from adgen.wrt import Names, Wrt
+from adgen.wrt import normalize as wrt_names
 
 if TYPE_CHECKING:
     from adgen.verify import GradCheck  # imported by check_grad: the verifier needs sympy
@@ -31,6 +35,7 @@ _PARSED: dict[tuple[str, int], ParsedModule] = {}
 # Keyed by the function object itself: code objects compare equal across files when their
 # bodies are equal, though their module constants and annotations may differ.
 _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_ARRAYS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # fn -> uses arrays
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,25 +94,47 @@ def _source_of(fn: object) -> tuple[ParsedModule, object]:
                 "(was the file changed after import?)", "reload the module")
 
 
-def _normalize_wrt(wrt: Wrt) -> Union[None, str, tuple[str, ...]]:
-    if wrt is None or isinstance(wrt, str):
-        return wrt
-    return tuple(wrt)
+def _normalize_wrt(fn: Callable, wrt: Wrt) -> Names:
+    """`wrt` as parameter names (see adgen/wrt.py); a mistake in it is an AD401 at the
+    function's definition."""
+
+    def params() -> Sequence[str]:
+        if not isinstance(fn, types.FunctionType):
+            _source_of(fn)  # raises AD403: not a function
+        code = fn.__code__
+        return code.co_varnames[:code.co_argcount]
+
+    def fail(message: str, help: str) -> AdgenError:
+        parsed, node = _source_of(fn)
+        return AdgenError([parsed.diagnostic("AD401", node.name, message, help=help)])
+
+    return wrt_names(wrt, getattr(fn, "__name__", repr(fn)), params, fail)
 
 
-def compile_function(fn: Callable, wrt: Wrt = None) -> CompiledFunction:
-    """Compile (or fetch from the cache) the gradient of `fn`."""
-    wrt = _normalize_wrt(wrt)
+def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = None,
+                     kwargs: Optional[dict] = None) -> CompiledFunction:
+    """Compile (or fetch from the cache) the gradient of `fn`; `wrt` as in `grad`.  With
+    `args` (and `kwargs`), the specialisation for those arguments: compiled once per
+    `facts.pattern` of the values they give `fn`'s parameters."""
+    wrt = _normalize_wrt(fn, wrt)
     try:
         per_function = _COMPILED.setdefault(fn, {})
     except TypeError:  # not weak-referenceable: not a Python function; _source_of says so
         per_function = {}
-    cached = per_function.get(wrt)
+    values = None if args is None else bind_arguments(fn, args, kwargs or {})
+    key = (wrt, None if values is None else facts.pattern(values))
+    cached = per_function.get(key)
     if cached is not None:
         return cached
     parsed, node = _source_of(fn)
-    command = default_command(parsed.path, [fn.__name__], wrt)
-    compiled = compile_functions(parsed, [node], wrt, command=command, value_and_grad=True)
+    given, shapes = None, ""
+    if values is not None:
+        annotated = declared_types(parsed, node)
+        given = {fn.__name__: facts.from_arguments(values, annotated)}
+        shapes = facts.shapes_option(given[fn.__name__])
+    command = default_command(parsed.path, [fn.__name__], wrt, shapes)
+    compiled = compile_functions(parsed, [node], wrt, command=command, value_and_grad=True,
+                                 facts=given)
     gradient = compiled.gradients[0]
     filename = f"<adgen: {fn.__name__}_grad from {parsed.path}>"
     linecache.cache[filename] = (len(compiled.source), None,
@@ -120,8 +147,47 @@ def compile_function(fn: Callable, wrt: Wrt = None) -> CompiledFunction:
         grad=namespace[f"{fn.__name__}_grad"],
         value_and_grad=namespace[f"{fn.__name__}_value_and_grad"],
     )
-    per_function[wrt] = result
+    per_function[key] = result
     return result
+
+
+def bind_arguments(fn: Callable, args: Sequence, kwargs: dict) -> dict:
+    """What a call of the gradient gives `fn`'s parameters: positional arguments first (an
+    extra one is the upstream gradient), then keywords, then the defaults."""
+    code = fn.__code__
+    names = code.co_varnames[:code.co_argcount]
+    values = dict(zip(names, args))
+    values.update({k: v for k, v in kwargs.items() if k in names})
+    defaults = fn.__defaults__ or ()
+    for name, default in zip(names[len(names) - len(defaults):], defaults):
+        values.setdefault(name, default)
+    return values
+
+
+def is_array_function(fn: Callable) -> bool:
+    """Whether `fn` works on arrays (numpy, `@`, indexing: stage.uses_arrays): its gradient
+    is then specialised on the arguments of each call (specialize.py)."""
+    try:
+        return _ARRAYS[fn]
+    except (KeyError, TypeError):
+        pass
+    parsed, node = _source_of(fn)
+    found = uses_arrays(parsed, node, declared_types(parsed, node))
+    try:
+        _ARRAYS[fn] = found
+    except TypeError:
+        pass
+    return found
+
+
+def _fence(fn: Callable, wrt: Names) -> None:
+    """The problems that do not depend on the arguments, reported when the gradient is
+    asked for (or the function decorated), not at its first call."""
+    parsed, node = _source_of(fn)
+    with guard(parsed.path):
+        problems = compiler_check(parsed, [node], wrt)
+    if problems:
+        raise AdgenError(problems)
 
 
 def _public(fn: Callable) -> Callable:
@@ -153,19 +219,43 @@ def grad(f: Callable, wrt: Wrt = None) -> Callable:
     `d<output>=1.0`) returning the gradients for `wrt` in parameter order — a tuple, or a
     single value when `wrt` is one name (or `f` has a single parameter and `wrt` is None).
 
-    `wrt`: a parameter name, a sequence of names, or None for every parameter without a
-    default value (parameters with defaults are constants unless named)."""
-    compiled = compile_function(f, wrt)
-    _scalar_output(f, compiled, "adgen.grad")
-    return compiled.grad
+    `wrt`: a parameter name or position (as JAX's `argnums`: `0` is the first parameter,
+    `-1` the last), a sequence of names or of positions (not mixed), or None for every
+    parameter without a default value (parameters with defaults are constants unless
+    named).  A name or position that `f` does not have raises AdgenError (AD401).
+
+    For a function of arrays, the gradient is specialised on the arguments of each call
+    (their kinds, ranks, dtypes and which dimensions are 1 or equal), as `jax.jit` traces
+    on shapes: compiled at the first call with a new signature, then cached."""
+    return _gradient(f, wrt, "grad", "adgen.grad")
+
+
+def _gradient(f: Callable, wrt: Wrt, which: str, api: Optional[str]) -> Callable:
+    """NAME_grad or NAME_value_and_grad: the generated function itself for a function of
+    numbers; a specialising dispatcher for a function of arrays.  `api` names the entry
+    point that needs a scalar output (None: vjp, any output)."""
+    if not is_array_function(f):
+        compiled = compile_function(f, wrt)
+        if api is not None:
+            _scalar_output(f, compiled, api)
+        return getattr(compiled, which)
+    _fence(f, _normalize_wrt(f, wrt))
+    from adgen.specialize import dispatcher  # numpy: a function of arrays is called with them
+
+    def specialize(args, kwargs):
+        compiled = compile_function(f, wrt, args, kwargs)
+        if api is not None:
+            _scalar_output(f, compiled, api)
+        return getattr(compiled, which)
+
+    return dispatcher(f, which, specialize,
+                      lambda args, kwargs: compile_function(f, wrt, args, kwargs).source)
 
 
 @_public
 def value_and_grad(f: Callable, wrt: Wrt = None) -> Callable:
-    """Like `grad`, but the function returns `(value, gradients)`."""
-    compiled = compile_function(f, wrt)
-    _scalar_output(f, compiled, "adgen.value_and_grad")
-    return compiled.value_and_grad
+    """Like `grad`, but the function returns `(value, gradients)`; `wrt` as in `grad`."""
+    return _gradient(f, wrt, "value_and_grad", "adgen.value_and_grad")
 
 
 @_public
@@ -173,13 +263,17 @@ def vjp(f: Callable, wrt: Wrt = None) -> Callable:
     """The vector-Jacobian product of `f` (any output, e.g. a layer): a function of `f`'s
     parameters and the upstream gradient `d<output>` (the output's shape; a keyword-only
     argument when `f` has parameters with defaults) returning the gradients for `wrt`, as
-    `NAME_grad` in the generated module does."""
-    return compile_function(f, wrt).grad
+    `NAME_grad` in the generated module does.  `wrt` as in `grad`."""
+    return _gradient(f, wrt, "grad", None)
 
 
 @_public
-def source(f: Callable, wrt: Wrt = None) -> str:
-    """The generated module for `f`, as `adgen FILE -f NAME` would print it."""
+def source(f: Callable, *args, wrt: Wrt = None, **kwargs) -> str:
+    """The generated module for `f`, as `adgen FILE -f NAME` would print it; with arguments,
+    the specialisation the gradient uses for them (a function of arrays).  `wrt` as in
+    `grad` (positions become names: the header shows `--wrt x`)."""
+    if (args or kwargs) and is_array_function(f):
+        return compile_function(f, wrt, args, kwargs).source
     return compile_function(f, wrt).source
 
 
@@ -187,17 +281,21 @@ def differentiable(f: Optional[Callable] = None, *, wrt: Wrt = None):
     """Decorator: compile the gradient when the function is defined.
 
     The function stays the plain forward function; it gains `.grad`, `.value_and_grad` (the
-    generated functions) and `.source` (the generated module).  Use as `@differentiable` or
-    `@differentiable(wrt=("x",))`."""
+    generated functions) and `.source` (the generated module).  Use as `@differentiable`,
+    `@differentiable(wrt=("x",))` or `@differentiable(wrt=0)`; `wrt` as in `grad`."""
     if f is None:
         return lambda fn: differentiable(fn, wrt=wrt)
     try:
-        compiled = compile_function(f, wrt)
+        f.grad = _gradient(f, wrt, "grad", None)
+        f.value_and_grad = _gradient(f, wrt, "value_and_grad", None)
+        if is_array_function(f):
+            from adgen.specialize import SourceView
+
+            f.source = SourceView(lambda *args, **kwargs: source(f, *args, wrt=wrt, **kwargs))
+        else:
+            f.source = compile_function(f, wrt).source
     except AdgenError as exc:
         raise exc.with_traceback(None) from None
-    f.grad = compiled.grad
-    f.value_and_grad = compiled.value_and_grad
-    f.source = compiled.source
     return f
 
 
@@ -206,11 +304,11 @@ def check_grad(f: Callable, *args: float, wrt: Wrt = None, symbolic: bool = True
     """Check the generated gradient of `f` at `args` (parameters left out take their defaults)
     against central finite differences of `f` and against `sympy.diff`; returns the report,
     and raises AssertionError (with the report) when an input fails, so it can be used
-    directly in a test."""
+    directly in a test.  `wrt` as in `grad`."""
     from adgen.verify import check
 
     try:
-        compiled = compile_function(f, wrt)
+        compiled = compile_function(f, wrt, args if is_array_function(f) else None)
     except AdgenError as exc:
         raise exc.with_traceback(None) from None
     bound = inspect.signature(f).bind(*args)
@@ -226,6 +324,7 @@ def clear_cache() -> None:
     """Forget compiled functions (e.g. after editing a source file in a long session)."""
     _COMPILED.clear()
     _PARSED.clear()
+    _ARRAYS.clear()
 
 
 __all__: Sequence[str] = ["grad", "value_and_grad", "vjp", "source", "differentiable", "check_grad",

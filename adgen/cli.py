@@ -1,48 +1,57 @@
-"""The command line tool: `adgen FILE.py [-f NAME ...] [--wrt a,b] [-o OUT.py [--check]] [--verify]`.
+"""The command line tool: `adgen FILE [-f NAME ...] [--wrt a,b] [-o OUT [--check]] [--verify]`.
 
-Exit codes: 0 success; 1 diagnostics, a failed verification, or a stale output under
-`--check`; 2 usage errors (bad options, unreadable input).
+Exit codes: 0 success; 1 diagnostics, a failed or unrunnable verification, a stale or
+missing output under `--check`, or a write the system refused; 2 usage errors (bad options,
+unreadable input, -o naming the input); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
-import importlib.util
 import os
 import sys
-import tempfile
 from typing import Optional, Sequence, TextIO
 
-from adgen.compiler import (Compiled, compile_functions, default_command, guard, parse,
+from adgen import facts
+from adgen.compiler import (compile_functions, default_command, guard, parse,
                             select_functions)
 from adgen.diagnostics import AdgenError, format_report, internal_error
+from adgen.output import Terminated, same_file, write_failure, write_output
 from adgen.version import __version__
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 DESCRIPTION = """\
-Generate the reverse-mode backward pass of Python functions as readable, standalone Python.
+Generate the reverse-mode backward pass of Python functions as readable,
+standalone Python.
 
 For each function NAME(p1, p2, ...) in FILE, the output module defines
-NAME_grad(p1, p2, ..., d<out>=1.0), returning the gradients with respect to the chosen
-parameters (--wrt) in parameter order.
+NAME_grad(p1, p2, ..., d<out>=1.0), returning the gradients with respect to
+the chosen parameters (--wrt) in parameter order.
 
-Generating code never executes FILE: adgen reads its source text only.  Only --verify imports
-(and so runs) FILE, to compare the generated gradient with finite differences and sympy.
+Generating code never executes FILE: adgen reads its source text only.  Only
+--verify imports (and so runs) FILE, to compare the generated gradients with
+finite differences and sympy.
 """
 
 EPILOG = """\
 examples:
-  adgen examples/cs231n.py                       print the generated module
+  adgen examples/cs231n.py               print the generated module
   adgen model.py -f loss --wrt w,b -o loss_grad.py
-  adgen model.py -o model_grad.py --check        exit 1 if model_grad.py is stale (for CI)
-  adgen model.py --verify --at 3.0,-4.0          check the gradients at a point
-  adgen layers.py --layer -o layers_api.py       affine_forward(...) / affine_backward(dout, cache)
+                                         write loss_grad(...) -> (dw, db)
+  adgen model.py -o model_grad.py --check
+                                         exit 1 if model_grad.py is stale (CI)
+  adgen model.py --verify --at w=2.0     check the gradients at a point
+  adgen layers.py --layer                affine_forward(...) -> (out, cache),
+                                         affine_backward(dout, cache)
 
-exit status: 0 ok; 1 errors in FILE, failed verification, or stale output; 2 usage error.
-docs: docs/cli.md, diagnostics codes in docs/diagnostics.md.
+exit status: 0 ok; 1 errors in FILE, a failed or unrunnable verification, a
+stale --check or a refused write of OUT; 2 usage error (bad option, unknown -f
+or --wrt name, unreadable FILE, -o naming FILE itself); 130 interrupted.
+
+docs: docs/cli.md; every diagnostic code (ADnnn) in docs/diagnostics.md.
 """
 
 
@@ -60,9 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "differentiate with respect to (default: every parameter without a "
                         "default value); one name returns a single gradient, 'x,' a 1-tuple")
     parser.add_argument("-o", "--output", metavar="OUT", help="write the module to OUT "
-                        "(atomically) instead of standard output")
+                        "(atomically) instead of standard output; OUT may not be FILE")
     parser.add_argument("--check", action="store_true", help="with -o: write nothing; exit 1 "
-                        "if OUT differs from what would be generated")
+                        "if OUT is missing or differs from what would be generated")
+    parser.add_argument("--shapes", metavar="SPECS", help="the kinds and shapes of "
+                        "parameters the source does not annotate, as 'X=N,D W1=D,H b1=H "
+                        "y=int:N lr=float T=int' (names or numbers for dimensions); without "
+                        "it adgen infers them from the code and states what it assumed")
     parser.add_argument("--value-and-grad", action="store_true", help="also define "
                         "NAME_value_and_grad(...) returning (value, gradients)")
     parser.add_argument("--layer", action="store_true", help="emit the CS231n layer API "
@@ -88,20 +101,28 @@ def parse_wrt(text: Optional[str]):
 
 
 def parse_point(text: str) -> tuple[list[float], dict[str, float]]:
+    """`--at 3.0,y=-4.0`: (positional values, named values); ValueError says what is wrong."""
     positional: list[float] = []
     named: dict[str, float] = {}
     for item in (i.strip() for i in text.split(",") if i.strip()):
+        key, _, value = item.partition("=") if "=" in item else ("", "", item)
+        if "=" in item and not key.strip().isidentifier():
+            raise ValueError(f"{item!r} does not start with a parameter name")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{value.strip()!r} is not a number") from None
         if "=" in item:
-            key, value = item.split("=", 1)
-            named[key.strip()] = float(value)
+            named[key.strip()] = number
         else:
-            positional.append(float(item))
+            positional.append(number)
     return positional, named
 
 
 def command_for(args: argparse.Namespace) -> str:
     """The normalized command that regenerates the output (written in its header)."""
-    command = default_command(args.file, args.functions, parse_wrt(args.wrt))
+    command = default_command(args.file, args.functions, parse_wrt(args.wrt),
+                              args.shapes or "")
     if args.value_and_grad:
         command += " --value-and-grad"
     if args.layer:
@@ -111,37 +132,19 @@ def command_for(args: argparse.Namespace) -> str:
     return command
 
 
-def write_output(path: str, text: str) -> None:
-    """Write the module: atomically (a temporary file renamed over the target) for a regular
-    file, keeping its permissions and writing through a symlink to its target; directly for
-    anything else (a device such as /dev/stdout or /dev/null)."""
-    if os.path.exists(path) and not os.path.isfile(path):  # /dev/null, /dev/stdout, a fifo
-        with open(path, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        return
-    real = os.path.realpath(path)
-    if os.path.exists(real):
-        mode = os.stat(real).st_mode & 0o7777
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=".adgen-", suffix=".py", dir=os.path.dirname(real))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, real)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
          stderr: Optional[TextIO] = None) -> int:
+    """Run the command; the exit status (see the module docstring)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    try:
+        return _main(argv, stdout, stderr)
+    except KeyboardInterrupt:  # Ctrl-C anywhere: one line, never a traceback
+        stderr.write("adgen: interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
     parser = build_parser()
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -158,6 +161,20 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     if args.at and not args.verify:
         stderr.write("adgen: error: --at only applies with --verify\n")
         return EXIT_USAGE
+    if args.at:
+        try:
+            parse_point(args.at)
+        except ValueError as exc:
+            stderr.write(f"adgen: error: --at {args.at}: {exc}; give the point as 3.0,-4.0 "
+                         "or x=3.0,y=-4.0\n")
+            return EXIT_USAGE
+    if args.shapes is not None:
+        try:
+            args.given_shapes = facts.parse_shapes(args.shapes)
+        except ValueError as exc:
+            stderr.write(f"adgen: error: --shapes: {exc}\n")
+            return EXIT_USAGE
+        args.shapes = " ".join(f"{k}={facts.spec_of(v)}" for k, v in args.given_shapes.items())
     if args.functions is not None:
         args.functions = [name for group in args.functions for name in group]
         if not args.functions:
@@ -169,10 +186,15 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
     except (OSError, UnicodeDecodeError) as exc:
         stderr.write(f"adgen: error: cannot read {args.file}: {exc}\n")
         return EXIT_USAGE
+    if args.output and same_file(args.file, args.output):
+        stderr.write(f"adgen: error: -o {args.output} is the input file {args.file}: writing "
+                     "it would replace your source; choose another output, e.g. -o "
+                     f"{_suggested_output(args.file)}\n")
+        return EXIT_USAGE
     try:
         return _run(args, text, stdout, stderr)
     except AdgenError as exc:
-        stderr.write(format_report(exc.diagnostics) + "\n")
+        stderr.write(report(exc.diagnostics))
         # AD4xx name the command line's own -f/--wrt arguments: a usage error.
         if all(d.code.startswith("AD4") for d in exc.diagnostics):
             return EXIT_USAGE
@@ -182,10 +204,34 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None,
         return EXIT_FAIL
 
 
+# Mistakes in the command line's -f and --wrt: reported as such, not at a place in FILE.
+COMMAND_LINE_CODES = ("AD401", "AD402")
+
+
+def report(diagnostics) -> str:
+    """The diagnostics for standard error: the command line's own mistakes first, as
+    `adgen: error AD402: ...` without a (made-up) position in FILE, then the report of the
+    problems in FILE."""
+    lines = []
+    for d in diagnostics:
+        if d.code in COMMAND_LINE_CODES:
+            lines.append(f"adgen: error {d.code}: {d.message}")
+            lines += [f"    help: {d.help}"] if d.help else []
+    in_file = [d for d in diagnostics if d.code not in COMMAND_LINE_CODES]
+    if in_file:
+        lines.append(format_report(in_file))
+    return "\n".join(lines) + "\n"
+
+
 def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) -> int:
     parsed = parse(text, args.file)
     with guard(args.file):
         nodes = select_functions(parsed, args.functions)
+    if not nodes:
+        stderr.write(f"adgen: error: {args.file} defines no top-level function to "
+                     "differentiate\n    help: adgen differentiates the functions defined "
+                     "with def at the top level of FILE\n")
+        return EXIT_FAIL
     if args.functions is not None:  # the header's command lists them in source order
         args.functions = [node.name.value for node in nodes]
     if args.verify and args.at:
@@ -194,27 +240,92 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
             stderr.write(f"adgen: error: --at gives {', '.join(unknown)}, which no selected "
                          "function takes\n")
             return EXIT_USAGE
+    given = None
+    if args.shapes is not None:
+        given, unknown = _shape_facts(nodes, args.given_shapes)
+        if unknown:
+            stderr.write(f"adgen: error: --shapes gives {', '.join(unknown)}, which no "
+                         "selected function takes\n")
+            return EXIT_USAGE
     compiled = compile_functions(parsed, nodes, parse_wrt(args.wrt), command=command_for(args),
-                                 value_and_grad=args.value_and_grad, layer=args.layer)
+                                 value_and_grad=args.value_and_grad, layer=args.layer,
+                                 facts=given)
     status = EXIT_OK
     if args.output and args.check:
-        try:
-            with open(args.output, encoding="utf-8") as f:
-                current = f.read()
-        except OSError:
-            current = None
-        if current != compiled.source:
-            stderr.write(f"adgen: {args.output} is stale: regenerate with: "
-                         f"{command_for(args)}\n")
-            status = EXIT_FAIL
+        status = _compare(args.output, compiled.source, command_for(args), stderr)
     elif args.output:
-        write_output(args.output, compiled.source)
+        status = _write(args.output, compiled.source, stderr)
+        if status != EXIT_OK:
+            return status
     else:
         stdout.write(compiled.source)
     if args.verify:
-        if not _verify(args, compiled, stderr):
-            status = EXIT_FAIL
+        from adgen.cli_verify import verify_file  # imports sympy: only --verify needs it
+
+        point = parse_point(args.at) if args.at else ([], {})
+        try:
+            if not verify_file(args.file, compiled, point, stderr):
+                status = EXIT_FAIL
+        except KeyboardInterrupt:
+            stderr.write("adgen: interrupted: verification did not finish\n")
+            return EXIT_INTERRUPTED
     return status
+
+
+def _suggested_output(path: str) -> str:
+    stem, ext = os.path.splitext(path)
+    return f"{stem}_grad{ext or '.py'}"
+
+
+def _compare(path: str, text: str, command: str, stderr: TextIO) -> int:
+    """--check: OUT must exist and hold exactly `text`."""
+    try:
+        # undecodable bytes become lone surrogates: never equal to a generated module
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            current = f.read()
+    except FileNotFoundError:
+        stderr.write(f"adgen: {path} does not exist: generate it with: {command}\n")
+        return EXIT_FAIL
+    except OSError as exc:
+        stderr.write(f"adgen: error: cannot read {path}: {exc.strerror or exc}\n")
+        return EXIT_FAIL
+    if current != text:
+        stderr.write(f"adgen: {path} is stale: regenerate with: {command}\n")
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def _write(path: str, text: str, stderr: TextIO) -> int:
+    """Write OUT; a failure of the system (a full disk, a missing directory, no permission)
+    is reported as such, not as a bug in adgen."""
+    try:
+        write_output(path, text)
+    except OSError as exc:
+        stderr.write(f"adgen: error: {write_failure(path, exc)}\n")
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        stderr.write(f"adgen: interrupted while writing {path}\n")
+        return EXIT_INTERRUPTED
+    except Terminated as exc:
+        stderr.write(f"adgen: terminated by {exc.name} while writing {path}\n")
+        stderr.flush()
+        exc.resend()  # die of the signal, as without adgen's handler
+        return 128 + exc.signum
+    return EXIT_OK
+
+
+def _shape_facts(nodes, given: dict) -> tuple[dict, list[str]]:
+    """--shapes as facts for each selected function that has the parameter; the names no
+    selected function has."""
+    found: dict = {}
+    used: set = set()
+    for node in nodes:
+        params = [p.name.value for p in list(node.params.posonly_params) +
+                  list(node.params.params)]
+        found[node.name.value] = {name: facts.Fact(t, "--shapes")
+                                  for name, t in given.items() if name in params}
+        used |= set(found[node.name.value])
+    return found, [name for name in given if name not in used]
 
 
 def _unknown_point_names(text: str, nodes) -> list[str]:
@@ -227,62 +338,3 @@ def _unknown_point_names(text: str, nodes) -> list[str]:
     if len(positional) > max(arities, default=0):
         problems.append(f"{len(positional)} positional values")
     return problems
-
-
-def _import_file(path: str):
-    name = "adgen_verify_" + os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.pop(0)
-    return module
-
-
-def _default_value(text: str):
-    """A parameter's default from its source text: an int stays an int (a trip count,
-    `range(steps)`), anything else is a float."""
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return float(text)
-    return value if type(value) is int else float(value)
-
-
-def _verify(args: argparse.Namespace, compiled: Compiled, stderr: TextIO) -> bool:
-    from adgen.verify import check, sample_point
-
-    try:
-        with contextlib.redirect_stdout(stderr):  # the module's own output is not the module
-            module = _import_file(args.file)
-    except Exception as exc:  # noqa: BLE001 - the user's file failed to run
-        stderr.write(f"adgen: error: --verify could not import {args.file}: "
-                     f"{type(exc).__name__}: {exc}\n")
-        return False
-    namespace: dict = {}
-    exec(compile(compiled.source, f"<adgen: {args.file}>", "exec"), namespace)
-    positional, named = parse_point(args.at) if args.at else ([], {})
-    ok = True
-    for grad in compiled.gradients:
-        fn = grad.function
-        forward = getattr(module, fn.name)
-        params = [p.name for p in fn.params]
-        defaults = {i: _default_value(p.default)
-                    for i, p in enumerate(fn.params) if p.default is not None}
-        fixed = {**defaults, **dict(enumerate(positional))}
-        fixed.update({params.index(k): v for k, v in named.items() if k in params})
-        try:
-            point = sample_point(forward, len(params), fixed=fixed,
-                                 types=[fn.types.get(name) for name in params])
-            report = check(forward, namespace[f"{fn.name}_grad"], grad, point,
-                           grad_source=compiled.source)
-        except Exception as exc:  # noqa: BLE001 - report, do not crash
-            stderr.write(f"{args.file}: {fn.name}: verification failed to run: "
-                         f"{type(exc).__name__}: {exc}\n")
-            ok = False
-            continue
-        stderr.write(report.format() + "\n")
-        ok = ok and report.ok
-    return ok

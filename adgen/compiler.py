@@ -16,12 +16,14 @@ import libcst as cst
 
 from adgen import ir
 from adgen.analyze import analyze
-from adgen.diagnostics import AdgenError, Diagnostic, internal_error
+from adgen.diagnostics import (AdgenError, Diagnostic, InternalError, did_you_mean,
+                               internal_error)
 from adgen.emit import emit_module
 from adgen.fence import Fence, called_functions
 from adgen.fuse import fuse
 from adgen.reverse import reverse
-from adgen.shapes import parse_annotation
+from adgen.facts import Fact
+from adgen.shapes import VType, parse_annotation
 from adgen.source import ParsedModule
 from adgen.stage import stage_function
 
@@ -80,8 +82,9 @@ def select_functions(parsed: ParsedModule, names: Optional[Sequence[str]]) -> li
     if missing:
         listed = ", ".join(available) or "none"
         raise AdgenError([Diagnostic(
-            "AD402", f"no top-level function named '{n}'", parsed.path, 1, 1,
-            help=f"functions in this file: {listed}") for n in missing])
+            "AD402", f"no top-level function named '{n}' in {parsed.path}", parsed.path, 1, 1,
+            help=f"{did_you_mean(n, list(available))}functions in {parsed.path}: {listed}")
+            for n in missing])
     return [node for name, node in available.items() if name in names]  # source order
 
 
@@ -103,28 +106,43 @@ def resolve_wrt(fn_params: Sequence[str], defaults: set[str], wrt: Wrt) -> tuple
     return ordered, single, unknown
 
 
-def _param_info(node: cst.FunctionDef, parsed: Optional[ParsedModule] = None
-                ) -> tuple[list[str], set[str]]:
+Facts = Optional[dict[str, dict[str, Fact]]]  # function name -> parameter -> fact
+
+
+def _param_info(node: cst.FunctionDef, parsed: Optional[ParsedModule] = None,
+                facts: Facts = None) -> tuple[list[str], set[str]]:
     """Parameter names, and those that are constants unless named in `wrt`: parameters with
-    defaults, and (with `parsed`, to read annotations) integer and boolean ones."""
+    defaults, and (with `parsed`, to read annotations and facts) integer and boolean ones."""
     params = list(node.params.posonly_params) + list(node.params.params)
     constant = {p.name.value for p in params if p.default is not None}
     if parsed is not None:
-        constant |= set(_integral_params(parsed, node))
+        constant |= set(_integral_params(parsed, node, facts))
     return [p.name.value for p in params], constant
 
 
-def _integral_params(parsed: ParsedModule, node: cst.FunctionDef) -> list[str]:
-    """Parameters annotated as integers or booleans ("int N", int): never differentiable."""
-    found = []
+def declared_types(parsed: ParsedModule, node: cst.FunctionDef,
+                   facts: Facts = None) -> dict[str, Optional[VType]]:
+    """Each parameter's type: from `facts` (which take precedence: the caller merged them),
+    else from its annotation, else None (not known)."""
+    given = (facts or {}).get(node.name.value, {})
+    found = {}
     for p in list(node.params.posonly_params) + list(node.params.params):
-        t = parse_annotation(parsed.code(p.annotation.annotation) if p.annotation else None)
-        if t is not None and not t.differentiable:
-            found.append(p.name.value)
+        name = p.name.value
+        found[name] = given[name].type if name in given else parse_annotation(
+            parsed.code(p.annotation.annotation) if p.annotation else None)
     return found
 
 
-def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt) -> list[Diagnostic]:
+def _integral_params(parsed: ParsedModule, node: cst.FunctionDef,
+                     facts: Facts = None) -> list[str]:
+    """Parameters that are integers or booleans ("int N", int, or such arguments): never
+    differentiable."""
+    return [name for name, t in declared_types(parsed, node, facts).items()
+            if t is not None and not t.differentiable]
+
+
+def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt,
+          facts: Facts = None) -> list[Diagnostic]:
     """Every diagnostic for these functions: the fence's, and unknown `wrt` names."""
     diagnostics: list[Diagnostic] = []
     for node in nodes:
@@ -132,8 +150,9 @@ def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt) -> l
             if d not in diagnostics:
                 diagnostics.append(d)
         names, defaults = _param_info(node)
-        chosen = resolve_wrt(names, defaults | set(_integral_params(parsed, node)), wrt)[0]
-        for name in set(chosen) & set(_integral_params(parsed, node)):
+        integral = set(_integral_params(parsed, node, facts))
+        chosen = resolve_wrt(names, defaults | integral, wrt)[0]
+        for name in set(chosen) & integral:
             diagnostics.append(parsed.diagnostic(
                 "AD405", node.name, f"parameter '{name}' of '{node.name.value}' is an integer "
                 "or boolean value: it has no gradient",
@@ -142,28 +161,44 @@ def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt) -> l
             diagnostics.append(parsed.diagnostic(
                 "AD401", node.name, f"function '{node.name.value}' has no parameter '{name}' "
                 "to differentiate with respect to",
-                help=f"its parameters are: {', '.join(names) or 'none'}"))
+                help=f"{did_you_mean(name, names)}its parameters are: "
+                f"{', '.join(names) or 'none'}"))
     return diagnostics
 
 
-def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt) -> ir.Gradient:
-    fn = fuse(stage_function(parsed, node))
-    names, defaults = _param_info(node, parsed)
+def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
+                  facts: Facts = None) -> ir.Gradient:
+    fn = fuse(stage_function(parsed, node, declared_types(parsed, node, facts)))
+    given = (facts or {}).get(node.name.value, {})
+    fn = dataclasses.replace(fn, facts=tuple(
+        (name, fact) for name, fact in given.items() if fact.origin != "annotation"))
+    names, defaults = _param_info(node, parsed, facts)
     chosen, single, _ = resolve_wrt(names, defaults, wrt)
-    facts = analyze(fn, chosen)
+    activity = analyze(fn, chosen)
     reserved = set(parsed.scope.consts) | set(parsed.scope.functions) | set(parsed.scope.others)
-    grad = reverse(fn, chosen, facts, reserved)
+    grad = reverse(fn, chosen, activity, reserved)
     return dataclasses.replace(grad, single=single)
 
 
 def compile_functions(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt, *,
                       command: str, value_and_grad: bool = False,
-                      layer: bool = False) -> Compiled:
+                      layer: bool = False, facts: Facts = None) -> Compiled:
+    """Compile these functions of a parsed file; `facts` give parameter types beyond the
+    annotations (adgen/facts.py), per function name."""
     with guard(parsed.path):
-        diagnostics = check(parsed, nodes, wrt)
+        diagnostics = check(parsed, nodes, wrt, facts)
         if diagnostics:
             raise AdgenError(diagnostics)
-        grads = [differentiate(parsed, node, wrt) for node in nodes]
+        grads, problems = [], []
+        for node in nodes:  # every function's problems in one report
+            try:
+                grads.append(differentiate(parsed, node, wrt, facts))
+            except InternalError:
+                raise
+            except AdgenError as exc:
+                problems += [d for d in exc.diagnostics if d not in problems]
+        if problems:
+            raise AdgenError(problems)
         source = emit_module(grads, source_path=parsed.path, command=command,
                              value_and_grad=value_and_grad, layer=layer)
         return Compiled(source, grads, parsed)
@@ -181,7 +216,8 @@ def compile_source(text: str, path: str, *, functions: Optional[Sequence[str]] =
     return compile_functions(parsed, nodes, wrt, command=command, value_and_grad=value_and_grad)
 
 
-def default_command(path: str, functions: Optional[Sequence[str]], wrt: Wrt) -> str:
+def default_command(path: str, functions: Optional[Sequence[str]], wrt: Wrt,
+                    shapes: str = "") -> str:
     """The CLI command that regenerates the same module (for the generated header)."""
     parts = ["adgen", path]
     for name in functions or ():
@@ -190,4 +226,6 @@ def default_command(path: str, functions: Optional[Sequence[str]], wrt: Wrt) -> 
         parts += ["--wrt", wrt]
     elif wrt is not None:
         parts += ["--wrt", ",".join(wrt) + ("," if len(wrt) == 1 else "")]
+    if shapes:
+        parts += ["--shapes", f"'{shapes}'"]
     return " ".join(parts)

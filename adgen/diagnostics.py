@@ -15,7 +15,8 @@ are documented in docs/diagnostics.md and tests assert on them, never on the wor
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+import difflib
+from typing import Iterable, Sequence
 
 CODES: dict[str, str] = {
     "AD100": "syntax error",
@@ -33,6 +34,8 @@ CODES: dict[str, str] = {
     "AD204": "unpacking mismatch",
     "AD205": "reserved name",
     "AD206": "recursive call",
+    "AD207": "in-place update of shared memory",
+    "AD208": "in-place update of the caller's array",
     "AD301": "no derivative rule",
     "AD302": "wrong number of arguments",
     "AD303": "unsupported call form",
@@ -85,6 +88,13 @@ def format_report(diagnostics: Iterable[Diagnostic]) -> str:
     count = len(items)
     blocks.append(f"{count} error{'s' if count != 1 else ''} found")
     return "\n".join(blocks)
+
+
+def did_you_mean(name: str, choices: Sequence[str]) -> str:
+    """`did you mean 'loss'? ` when one of `choices` is close to the mistyped `name`, else
+    an empty string: the start of a help text."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f"did you mean '{close[0]}'? " if close else ""
 
 
 class AdgenError(Exception):

@@ -8,92 +8,14 @@ differentiated forward statement, headed by a comment naming the user's line, th
 
 from __future__ import annotations
 
-import textwrap
-
 from adgen import fuse, ir
-from adgen.version import __version__
+from adgen.prelude import HELPERS, facts_paragraphs, shape_check, uses
+from adgen.printer import (MAX_LINE, closed_docstring, docstring_lines, fit, index_source,
+                           to_source, bracketed, wrap_items, PREC_ADD)
 from adgen.rules import instance_of, substitute
-from adgen.shapes import multiple_of
+from adgen.version import __version__
 
-# Python operator precedence, low to high.
-_PREC_IFEXP, _PREC_CMP, _PREC_ADD, _PREC_MUL, _PREC_UNARY, _PREC_POW, _PREC_ATOM = 1, 5, 11, 12, 13, 14, 16
-_BIN_PREC = {"+": _PREC_ADD, "-": _PREC_ADD, "*": _PREC_MUL, "/": _PREC_MUL, "@": _PREC_MUL,
-             "**": _PREC_POW}
 LABELLED_GATES = {"sigmoid": "sigmoid", "softplus": "softplus", "softplus1p": "softplus"}
-
-
-def precedence(expr: ir.Expr) -> int:
-    if isinstance(expr, ir.BinOp):
-        return _BIN_PREC[expr.op]
-    if isinstance(expr, ir.Neg):
-        return _PREC_UNARY
-    if isinstance(expr, ir.Num):
-        return _PREC_UNARY if expr.text.startswith("-") else _PREC_ATOM
-    if isinstance(expr, ir.Compare):
-        return _PREC_CMP
-    if isinstance(expr, ir.IfExp):
-        return _PREC_IFEXP
-    return _PREC_ATOM
-
-
-def _wrap(expr: ir.Expr, minimum: int) -> str:
-    text = to_source(expr)
-    return f"({text})" if precedence(expr) < minimum else text
-
-
-def to_source(expr: ir.Expr) -> str:
-    """Python source for an expression, with only the parentheses its structure needs (the
-    tree is printed exactly: `a + (b + c)` keeps its parentheses, as float `+` is not
-    associative)."""
-    if isinstance(expr, ir.Name):
-        return expr.id
-    if isinstance(expr, ir.Num):
-        return expr.text
-    if isinstance(expr, ir.Attr):
-        return expr.dotted
-    if isinstance(expr, ir.Neg):
-        return "-" + _wrap(expr.operand, _PREC_UNARY)
-    if isinstance(expr, ir.BinOp):
-        p = _BIN_PREC[expr.op]
-        if expr.op == "**":  # right-associative; the exponent may be a unary expression
-            return f"{_wrap(expr.left, p + 1)} ** {_wrap(expr.right, _PREC_UNARY)}"
-        return f"{_wrap(expr.left, p)} {expr.op} {_wrap(expr.right, p + 1)}"
-    if isinstance(expr, ir.Call):
-        return f"{expr.func}({_arguments(expr.args, expr.kwargs)})"
-    if isinstance(expr, ir.Method):
-        return f"{_wrap(expr.obj, _PREC_ATOM)}.{expr.name}({_arguments(expr.args, expr.kwargs)})"
-    if isinstance(expr, ir.Field):
-        return f"{_wrap(expr.obj, _PREC_ATOM)}.{expr.name}"
-    if isinstance(expr, ir.Lit):
-        return expr.text
-    if isinstance(expr, ir.Tuple):
-        items = [to_source(e) for e in expr.items]
-        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-    if isinstance(expr, ir.Index):
-        return f"{_wrap(expr.obj, _PREC_ATOM)}[{index_source(expr.item)}]"
-    if isinstance(expr, ir.Slice):
-        parts = ["" if p is None else to_source(p) for p in (expr.lower, expr.upper, expr.step)]
-        return ":".join(parts[:2] if expr.step is None else parts)
-    if isinstance(expr, ir.Compare):
-        parts = [_wrap(expr.left, _PREC_CMP + 1)]
-        for op, comp in zip(expr.ops, expr.comparators):
-            parts += [op, _wrap(comp, _PREC_CMP + 1)]
-        return " ".join(parts)
-    if isinstance(expr, ir.IfExp):
-        return (f"{_wrap(expr.body, _PREC_IFEXP + 1)} if {_wrap(expr.test, _PREC_IFEXP + 1)} "
-                f"else {_wrap(expr.orelse, _PREC_IFEXP)}")
-    raise TypeError(f"not an expression: {expr!r}")
-
-
-def index_source(item: ir.Expr) -> str:
-    """What goes between the brackets: a tuple without its parentheses."""
-    if isinstance(item, ir.Tuple) and len(item.items) > 1:
-        return ", ".join(to_source(i) for i in item.items)
-    return to_source(item)
-
-
-def _arguments(args, kwargs) -> str:
-    return ", ".join([to_source(a) for a in args] + [f"{k}={to_source(v)}" for k, v in kwargs])
 
 
 def forward_expr(stmt: ir.Assign) -> ir.Expr:
@@ -175,98 +97,12 @@ def _index_value(item: ir.Expr) -> ir.Expr:
 def _grad_line(g: ir.GradAssign) -> str:
     text = to_source(g.expr)
     if g.rebind:
-        return f"{g.target} = {g.target} + {_wrap(g.expr, _PREC_ADD + 1)}"
+        return f"{g.target} = {g.target} + {bracketed(g.expr, PREC_ADD + 1)}"
     if g.accumulate:
         if isinstance(g.expr, ir.IfExp):
             text = f"({text})"
         return f"{g.target} += {text}"
     return f"{g.target} = {text}"
-
-
-def _uses(prefix: str, exprs) -> bool:
-    """Whether any expression calls a function or reads an attribute starting with `prefix`
-    ("math.", "np.", "_unbroadcast")."""
-    return any(
-        (isinstance(node, ir.Call) and node.func.startswith(prefix))
-        or (isinstance(node, ir.Attr) and node.dotted.startswith(prefix))
-        for expr in exprs for node in ir.walk(expr)
-    )
-
-
-UNBROADCAST = '''def _unbroadcast(g, x):
-    """Sum the gradient g back to the shape of x (broadcasting, reversed)."""
-    shape = np.shape(x)
-    if np.shape(g) == shape:
-        return g
-    if np.ndim(g) > len(shape):
-        g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
-    kept = tuple(i for i, n in enumerate(shape)
-                 if n == 1 and np.shape(g)[i] != 1)
-    return np.sum(g, axis=kept, keepdims=True) if kept else g
-'''
-
-
-MASK = '''def _{pick}_mask(a, axis=None):
-    """1.0 at the first {word} element of a (along axis), 0.0 elsewhere."""
-    mask = np.zeros(np.shape(a))
-    if axis is None:
-        mask.flat[np.{pick}(a)] = 1.0
-    else:
-        first = np.expand_dims(np.{pick}(a, axis=axis), axis)
-        np.put_along_axis(mask, first, 1.0, axis)
-    return mask
-'''
-HELPERS = {
-    "_unbroadcast": UNBROADCAST,
-    "_argmax_mask": MASK.format(pick="argmax", word="largest"),
-    "_argmin_mask": MASK.format(pick="argmin", word="smallest"),
-}
-
-
-def shape_check(grad: ir.Gradient, name: str) -> list[str]:
-    """`if <an array's rank or a dimension differs from its annotation>: raise ValueError`:
-    the gradient code relies on the annotated shapes, so it checks them (cheap attribute
-    reads, in order, each rank before that array's dimensions)."""
-    fn = grad.function
-    conditions, first_seen = [], {}
-    for p in fn.params:
-        t = fn.types.get(p.name)
-        if t is None or not t.is_array or t.shape is None:
-            continue
-        conditions.append(f"{p.name}.ndim != {len(t.shape)}")
-        for axis, dim in enumerate(t.shape):
-            here = f"{p.name}.shape[{axis}]"
-            if isinstance(dim, int):
-                conditions.append(f"{here} != {dim}")
-            elif dim in first_seen:
-                conditions.append(f"{here} != {first_seen[dim]}")
-            else:
-                first_seen[dim] = here
-    for dim, here in first_seen.items():  # "4*H" is 4 times H
-        k, base = multiple_of(dim) or (None, None)
-        if base in first_seen:
-            conditions.append(f"{here} != {k} * {first_seen[base]}")
-    if not conditions:
-        return []
-    lines = [f"    if {' or '.join(conditions)}:"]
-    if len(lines[0]) > MAX_LINE:
-        lines = _pack_words(conditions, "    if (", " " * 12, "):")
-    raise_line = f'        raise ValueError("{name}: shapes differ from the annotations")'
-    if len(raise_line) > MAX_LINE:  # two string literals, one per line
-        return lines + [f'        raise ValueError("{name}: "',
-                        '                         "shapes differ from the annotations")']
-    return lines + [raise_line]
-
-
-def _pack_words(conditions: list[str], first: str, rest: str, close: str) -> list[str]:
-    rows, current = [], first
-    for i, cond in enumerate(conditions):
-        piece = ("" if i == 0 else "or ") + cond + (close if i == len(conditions) - 1 else "")
-        if current not in (first, rest) and len(current) + 1 + len(piece) > MAX_LINE:
-            rows.append(current)
-            current = rest
-        current += ("" if current in (first, rest) else " ") + piece
-    return rows + [current]
 
 
 def _all_exprs(grad: ir.Gradient):
@@ -297,108 +133,6 @@ def function_name(grad: ir.Gradient, value_and_grad: bool) -> str:
     return f"{grad.function.name}_{'value_and_grad' if value_and_grad else 'grad'}"
 
 
-MAX_LINE = 79
-
-
-def wrap_items(head: str, items: list[str], tail: str, indent: str = "") -> list[str]:
-    """`head(item, item, ...)tail`, broken after commas when it would exceed the line length:
-    aligned under the opening parenthesis if that fits, else with a hanging indent."""
-    line = f"{indent}{head}({', '.join(items)}){tail}"
-    if len(line) <= MAX_LINE or not items:
-        return [line]
-    visual = _pack(items, f"{indent}{head}(", " " * len(f"{indent}{head}("), f"){tail}")
-    if all(len(row) <= MAX_LINE for row in visual):
-        return visual
-    return [f"{indent}{head}("] + _pack(items, indent + " " * 8, indent + " " * 8, f"){tail}")
-
-
-def _pack(items: list[str], first: str, rest: str, close: str) -> list[str]:
-    """Items separated by commas, greedily filling lines that start with `first`, then
-    `rest`; `close` ends the last."""
-    rows, current = [], first
-    for i, item in enumerate(items):
-        piece = item + ("," if i < len(items) - 1 else close)
-        if current not in (first, rest) and len(current) + 1 + len(piece) > MAX_LINE:
-            rows.append(current)
-            current = rest
-        current += ("" if current in (first, rest) else " ") + piece
-    return rows + [current]
-
-
-def fit(line: str, indent: str = "    ") -> list[str]:
-    """One body line, wrapped to the line length: a trailing comment moves above the
-    statement, a long comment continues on `#` lines, and a long right-hand side is put in
-    parentheses and broken at its top-level spaces (between operators and operands, never
-    inside a nested bracket), continuation lines aligned under the parenthesis (PEP 8)."""
-    if len(indent) + len(line) <= MAX_LINE:
-        return [indent + line]
-    if line.startswith("#"):
-        return textwrap.wrap(line[1:].strip(), MAX_LINE, initial_indent=indent + "# ",
-                             subsequent_indent=indent + "#     ", break_long_words=False)
-    code, _, comment = line.partition("  # ")
-    if comment:
-        return fit("# " + comment, indent) + fit(code, indent)
-    target, op, rhs = code.partition(" = " if " = " in code.split("(")[0] else " += ")
-    if len(_top_level_chunks(rhs)) == 1:
-        return _fit_call(line, indent)
-    head = f"{indent}{target}{op}("
-    lines, current = [], head
-    for chunk in _top_level_chunks(rhs + ")"):
-        if current not in (head, " " * len(head)) and len(current) + 1 + len(chunk) > MAX_LINE:
-            lines.append(current)
-            current = " " * len(head)
-        current += ("" if current in (head, " " * len(head)) else " ") + chunk
-    return lines + [current]
-
-
-def _fit_call(line: str, indent: str) -> list[str]:
-    """A line whose right-hand side is one call, `d = f(a, g(b), c)`, broken between the
-    call's arguments and aligned under its parenthesis; as it is if that does not help."""
-    open_at = line.find("(")
-    if open_at < 0 or not line.endswith(")"):
-        return [indent + line]
-    args, current, depth = [], "", 0
-    for ch in line[open_at + 1:-1]:
-        depth += (ch in "([") - (ch in ")]")
-        if ch == "," and depth == 0:
-            args.append(current.strip())
-            current = ""
-        else:
-            current += ch
-    args.append(current.strip())
-    if len(args) < 2:
-        return [indent + line]
-    head = indent + line[:open_at + 1]
-    return _pack(args, head, " " * len(head), ")")
-
-
-def _top_level_chunks(text: str) -> list[str]:
-    """`text` split at spaces outside brackets."""
-    chunks, current, depth = [], "", 0
-    for ch in text:
-        depth += (ch in "([") - (ch in ")]")
-        if ch == " " and depth == 0:
-            chunks.append(current)
-            current = ""
-        else:
-            current += ch
-    return chunks + [current]
-
-
-def _closed_docstring(text: str) -> list[str]:
-    """A one-paragraph function docstring, quotes included, within the line length."""
-    lines = textwrap.wrap(text, MAX_LINE - 3, initial_indent='    """',
-                          subsequent_indent="    ", break_on_hyphens=False)
-    lines[-1] += '"""'
-    return lines
-
-
-def _docstring(text: str, indent: str, first: str = "") -> list[str]:
-    """A docstring paragraph wrapped to the line length; `first` opens its first line."""
-    return textwrap.wrap(text, MAX_LINE, initial_indent=indent + first,
-                         subsequent_indent=indent, break_on_hyphens=False)
-
-
 def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
     fn = grad.function
     params = [p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params]
@@ -415,7 +149,7 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
     summary = (f"{doc_kind} of {fn.name}({', '.join(p.name for p in fn.params)}) with respect "
                f"to {wrt_text}.")
     lines = wrap_items(f"def {function_name(grad, value_and_grad)}", params, ":")
-    lines += _docstring(summary, "    ", '"""') + [""] + _docstring(
+    lines += docstring_lines(summary, "    ", '"""') + [""] + docstring_lines(
         f"{grad.seed} is the upstream gradient of the output {output}.", "    ") + ['    """']
     lines += shape_check(grad, function_name(grad, value_and_grad))
     body = forward_tree_lines(grad, grad.forward)
@@ -652,7 +386,7 @@ def emit_layer(grad: ir.Gradient) -> str:
     params = [p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params]
     cache = cached_names(grad)
     lines = wrap_items(f"def {fn.name}_forward", params, ":")
-    lines += _closed_docstring(f"Forward pass of {fn.name}: returns ({output}, cache) for "
+    lines += closed_docstring(f"Forward pass of {fn.name}: returns ({output}, cache) for "
                                f"{fn.name}_backward.")
     lines += shape_check(grad, f"{fn.name}_forward")
     for line in forward_tree_lines(grad, grad.forward):
@@ -663,7 +397,7 @@ def emit_layer(grad: ir.Gradient) -> str:
     lines += ["", ""]
     lines += wrap_items(f"def {fn.name}_backward", [grad.seed, "cache"], ":")
     wrt_text = ", ".join(grad.wrt) if grad.wrt else "nothing"
-    lines += _closed_docstring(f"Backward pass of {fn.name}: the gradients with respect to "
+    lines += closed_docstring(f"Backward pass of {fn.name}: the gradients with respect to "
                                f"{wrt_text}, given {grad.seed}, the upstream gradient of "
                                f"{output}.")
     if cache:
@@ -685,8 +419,10 @@ def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
     """A whole generated module: header, imports, constants, one function per gradient."""
     names = ", ".join(f"{g.function.name}_forward/_backward" if layer else
                       function_name(g, False) for g in grads)
-    header = _docstring(f"Backward passes generated by adgen {__version__} from "
-                        f"{source_path}: {names}.", "", '"""')
+    header = docstring_lines(f"Backward passes generated by adgen {__version__} from "
+                             f"{source_path}: {names}.", "", '"""')
+    header += facts_paragraphs(grads, [f"{g.function.name}_forward" if layer else
+                                       function_name(g, False) for g in grads])
     header += ["", "Do not edit: regenerate with", "", f"    {command}", '"""']
     exprs = [e for g in grads for e in _all_exprs(g)]
     consts: dict[str, ir.ModuleConst] = {}
@@ -694,9 +430,9 @@ def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
         for c in g.function.consts:
             consts.setdefault(c.name, c)
     parts = ["\n".join(header) + "\n"]
-    helpers = [name for name in HELPERS if _uses(name, exprs)]
-    uses_np = _uses("np.", exprs) or bool(helpers) or any(g.function.types for g in grads)
-    imports = ["import math"] if _uses("math.", exprs) else []
+    helpers = [name for name in HELPERS if uses(name, exprs)]
+    uses_np = uses("np.", exprs) or bool(helpers) or any(g.function.types for g in grads)
+    imports = ["import math"] if uses("math.", exprs) else []
     imports += ["import numpy as np"] if uses_np else []
     if imports:
         parts.append("\n".join(imports) + "\n")

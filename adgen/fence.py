@@ -15,12 +15,13 @@ from typing import Optional
 import libcst as cst
 
 from adgen.diagnostics import Diagnostic
+from adgen.naming import RUNTIME
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
 from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_operands,
                               shape_index, static_value)
 
-RESERVED_NAMES = frozenset({"math", "np", "numpy"})
+RESERVED_NAMES = frozenset({"math", "np", "numpy"})  # the modules: never a variable
 VALUE_ATTRIBUTES = frozenset({"T"})
 COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual,
                cst.Equal, cst.NotEqual)
@@ -152,16 +153,19 @@ def assigned_names(fn: cst.FunctionDef) -> set[str]:
     return set(assigned_in(function_body(fn)))
 
 
-def assigned_in(statements, subscripts: bool = False) -> list[str]:
+def assigned_in(statements, subscripts: bool = False, in_place: bool = False) -> list[str]:
     """The names a block assigns, nested blocks and loop variables included, in the order
     of their first assignment in the source; with `subscripts`, also the arrays it assigns
-    into (`hs[:, t, :] = h` gives the array a new value too)."""
+    into (`hs[:, t, :] = h` gives the array a new value too); with `in_place`, only the
+    names it may update in place (`z += y`, `z[0] = v`: an array changes in place)."""
     names: list[str] = []
 
-    def targets(target: cst.BaseExpression) -> list[str]:
-        if subscripts and isinstance(target, cst.Subscript) and \
+    def targets(target: cst.BaseExpression, augmented: bool = False) -> list[str]:
+        if (subscripts or in_place) and isinstance(target, cst.Subscript) and \
                 isinstance(target.value, cst.Name):
             return [target.value.value]
+        if in_place and not (augmented and isinstance(target, cst.Name)):
+            return []
         return _ordered_targets(target)
 
     def visit(node: cst.CSTNode) -> None:
@@ -174,9 +178,10 @@ def assigned_in(statements, subscripts: bool = False) -> list[str]:
                 names.extend(targets(target.target))
         elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
             if not isinstance(node, cst.AnnAssign) or node.value is not None:
-                names.extend(targets(node.target))
+                names.extend(targets(node.target, isinstance(node, cst.AugAssign)))
         elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            names.append(node.name.value)
+            if not in_place:
+                names.append(node.name.value)
         elif isinstance(node, cst.BaseCompoundStatement):
             if isinstance(node, cst.For):
                 names.extend(targets(node.target))
@@ -382,6 +387,10 @@ class Fence:
         for param in list(params.posonly_params) + list(params.params):
             self.params.add(param.name.value)
             self.check_name_free(param.name)
+            if param.name.value in RUNTIME and param.name.value not in RESERVED_NAMES:
+                self.report("AD205", param.name, f"parameter '{param.name.value}' would hide "
+                            "the name the generated code uses for its own "
+                            f"'{param.name.value}'", "rename the parameter")
             if param.default is not None and evaluate_constant(param.default, self.scope) is None:
                 self.report("AD103", param.default, "default value is not a numeric constant",
                             "use a number (or a module-level numeric constant) as the default")
@@ -439,8 +448,9 @@ class Fence:
         if is_shape(value):  # N, D = x.shape
             self.check_expr(value.value)
             return
-        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) \
-                and value.func.value in self.scope.functions:  # a, b = helper(x)
+        if isinstance(value, cst.Call) and (  # a, b = helper(x)
+                (isinstance(value.func, cst.Name) and value.func.value in self.scope.functions)
+                or self.parsed.user_function(self.scope.qualify(value.func)) is not None):
             self.check_expr(value)
             return
         if not isinstance(value, (cst.Tuple, cst.List)):

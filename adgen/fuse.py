@@ -10,6 +10,8 @@ gradient (their results are passive operands of the gate), so the backward pass 
 straight to the gate's input with its simple local gradient.  The gates, with E = np.exp(X)
 and S = np.sum(E, axis=k, ...):
 
+* `s = 1 / (1 + E)` with E = exp(-z) becomes `sigmoid_div(1, 1 + E, z)`: dz = (1 - s) * s *
+  g, as for the sigmoid written in one expression (gates.py);
 * `P = E / S` (S with keepdims) becomes `softmax_div(E, S, X)`: dX = P * (g - (g *
   P).sum(axis=k, keepdims=True));
 * `L = np.log(S)` becomes `logsumexp(S, E, X)`: dX = E / S * g;
@@ -265,7 +267,33 @@ def _reduced_picks(f: _Fuser, stmt: ir.Assign) -> None:
               (("reduce", stmt.prim[len("np_"):]),))
 
 
-_PASSES = (_softmax, _logsumexp, _log_softmax, _logsumexp_max, _picks, _reduced_picks)
+def _one(operand) -> bool:
+    return isinstance(operand, ir.Num) and operand.value == 1
+
+
+def _sigmoid(f: _Fuser, stmt: ir.Assign) -> None:
+    """s = 1 / d, d = 1 + e (or e + 1), e = exp(n), n = -z -> sigmoid_div(1, d, z): the
+    sigmoid written over statements gets the gate's gradient, as `1 / (1 + exp(-z))` does."""
+    if stmt.prim != "div" or not _one(stmt.args[0]):
+        return
+    d = stmt.args[1]
+    d_stmt = f.of(d, "add")
+    if d_stmt is None or not f.used(d, 1):
+        return
+    e = d_stmt.args[1] if _one(d_stmt.args[0]) else d_stmt.args[0] \
+        if _one(d_stmt.args[1]) else None
+    e_stmt = f.of(e, "np_exp") or f.of(e, "exp")
+    if e_stmt is None or not f.used(e, 1):
+        return
+    n = e_stmt.args[0]
+    n_stmt = f.of(n, "neg")
+    if n_stmt is None or not f.used(n, 1) or not isinstance(n_stmt.args[0], ir.Name):
+        return
+    f.replace(stmt, "sigmoid_div", stmt.args + (n_stmt.args[0],))
+
+
+_PASSES = (_softmax, _logsumexp, _log_softmax, _logsumexp_max, _picks, _reduced_picks,
+           _sigmoid)
 
 
 def fuse(fn: ir.Function) -> ir.Function:
@@ -281,7 +309,7 @@ def fuse(fn: ir.Function) -> ir.Function:
     return dataclasses.replace(fn, body=tuple(fuser.body))
 
 
-_LABELS = {"softmax_div": "the softmax of {x}", "logsumexp": "the logsumexp of {x}",
+_LABELS = {"sigmoid_div": "the sigmoid of {x}", "softmax_div": "the softmax of {x}", "logsumexp": "the logsumexp of {x}",
            "logsumexp_max": "the logsumexp of {x}", "log_softmax": "the log-softmax of {x}",
            "softmax_log_pick": "the log-softmax of {x} at [{rows}, {y}]",
            "log_softmax_pick": "the log-softmax of {x} at [{rows}, {y}]"}

@@ -291,6 +291,9 @@ class Function:
     path: str
     pos: Pos
     types: dict = dataclasses.field(default_factory=dict)  # name -> shapes.VType (arrays)
+    # parameters' facts that did not come from annotations: (name, facts.Fact), listed in
+    # the module header and checked by the generated function (adgen/facts.py)
+    facts: tuple = ()
 
     @property
     def output_type(self):

@@ -13,7 +13,13 @@ import builtins
 import keyword
 
 MAX_DERIVED = 10
-RESERVED = frozenset(dir(builtins)) | {"math", "numpy", "np"}
+# Every name the generated module relies on besides the user's: the modules it imports, the
+# helpers it defines, and the builtins its own constructs call (tests/test_reserved.py
+# collects the free names of generated code and checks that each one is here).  A user's
+# local variable with one of these names is renamed (`reversed_1`); a parameter is AD205.
+RUNTIME = frozenset({"math", "numpy", "np", "_unbroadcast", "_argmax_mask", "_argmin_mask",
+                     "reversed", "range", "len", "isinstance", "ValueError", "list", "slice"})
+RESERVED = frozenset(dir(builtins)) | RUNTIME
 
 
 class Names:

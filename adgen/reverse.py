@@ -16,7 +16,7 @@ from adgen.analyze import Facts
 from adgen.naming import Names
 from adgen.optimize import simplify
 from adgen.rules import REGISTRY, instance_of, substitute
-from adgen.shapes import reduction_axes
+from adgen.shapes import decided, reduction_axes
 
 
 def _taken_names(fn: ir.Function) -> set[str]:
@@ -95,8 +95,8 @@ class _Reverser:
 
     def assign(self, stmt: ir.Assign, state: "_Accumulation") -> Optional[ir.BackwardBlock]:
         fn, facts, grad_names, names = self.fn, self.facts, self.grad_names, self.names
-        if not facts.active(stmt.target) or stmt.target not in grad_names:
-            return None
+        if not facts.active(stmt.target) or stmt.target not in state.contributed:
+            return None  # no gradient reaches this value on this path: it contributes 0
         inst = instance_of(stmt)
         mapping = dict(zip(inst.slots, stmt.args))
         mapping["out"] = ir.Name(stmt.target)
@@ -323,7 +323,7 @@ def unbroadcast(expr: ir.Expr, stmt: ir.Assign, arg: ir.Name, types: dict) -> ir
         return expr
     if arg_t.kind == "float":
         return ir.Call("np.sum", (expr,))
-    if arg_t.shape is None or out_t.shape is None:
+    if arg_t.shape is None or out_t.shape is None or not decided(out_t.shape, arg_t.shape):
         return ir.Call("_unbroadcast", (expr, arg))
     if arg_t.shape == out_t.shape:
         return expr

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import itertools
 import re
 from typing import Optional, Union
 
@@ -136,9 +137,20 @@ def _parse_dims(spec: str) -> Optional[VType]:
     return VType(kind, tuple(dims))
 
 
+_PLACEHOLDERS = itertools.count(1)
+
+
+def unknown_dim() -> str:
+    """A dimension nothing is known about: a symbol equal to no other (two slices of
+    unknown size need not have the same size)."""
+    return f"_u{next(_PLACEHOLDERS)}"
+
+
 def broadcast(*shapes: Optional[Shape]) -> Optional[Shape]:
-    """numpy's broadcast of known shapes, or None when it cannot be decided from the source
-    (an unknown shape, or two different symbols that might be 1 at run time)."""
+    """numpy's broadcast of known shapes (None if a shape is unknown).  The rank is always
+    known then; an axis where two different symbols meet (either might be 1 at run time)
+    gets a dimension of its own, equal to no other, so that its gradient is reduced at run
+    time (reverse.unbroadcast)."""
     if any(s is None for s in shapes):
         return None
     rank = max((len(s) for s in shapes), default=0)
@@ -147,9 +159,17 @@ def broadcast(*shapes: Optional[Shape]) -> Optional[Shape]:
         dims = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0}
         dims.discard(1)
         if len(dims) > 1:
-            return None
-        out.append(dims.pop() if dims else 1)
+            out.append(unknown_dim())
+        else:
+            out.append(dims.pop() if dims else 1)
     return tuple(out)
+
+
+def decided(source: Shape, target: Shape) -> bool:
+    """Whether the shapes alone say how a gradient of shape `source` sums back to the
+    broadcast operand of shape `target`: each of target's axes equals source's or is 1."""
+    lead = len(source) - len(target)
+    return lead >= 0 and all(t == 1 or t == s for s, t in zip(source[lead:], target))
 
 
 def reduction_axes(source: Shape, target: Shape) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import io
 import math
 import operator
+import tokenize
+import unicodedata
 from typing import Optional
 
 import libcst as cst
@@ -52,6 +55,7 @@ class ParsedModule:
 
     def __init__(self, path: str, text: str):
         self.path = path
+        text = normalize_identifiers(text)
         self.text = text
         self.lines = text.splitlines()
         try:
@@ -109,6 +113,13 @@ class ParsedModule:
         start = self._exact[node].start
         return ir.Pos(start.line, start.column + 1)
 
+    def span(self, node: cst.CSTNode) -> tuple[ir.Pos, ir.Pos]:
+        """Where a node starts and ends (libcst's exact provider)."""
+        self.exact_pos(node)
+        found = self._exact[node]
+        return (ir.Pos(found.start.line, found.start.column + 1),
+                ir.Pos(found.end.line, found.end.column + 1))
+
     def line_text(self, line: int) -> str:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
@@ -139,6 +150,26 @@ _BINARY = {
     cst.Divide: operator.truediv, cst.Power: operator.pow,
 }
 MATH_CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.tau": math.tau}
+
+
+def normalize_identifiers(text: str) -> str:
+    """The source with every identifier in NFKC form, as Python reads it (PEP 3131): `ｘ`
+    (fullwidth) and `x` are the same variable, and so are `ﬁ` and `fi`.  Only names change
+    (strings and comments stay as written); lines stay where they are."""
+    if text.isascii():
+        return text
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return text  # the parser reports the syntax error
+    lines = text.splitlines(keepends=True)
+    changes = [(tok.start, tok.end, unicodedata.normalize("NFKC", tok.string)) for tok in tokens
+               if tok.type == tokenize.NAME and not tok.string.isascii()
+               and unicodedata.normalize("NFKC", tok.string) != tok.string]
+    for (row, start), (_, end), name in reversed(changes):  # right to left keeps columns
+        line = lines[row - 1]
+        lines[row - 1] = line[:start] + name + line[end:]
+    return "".join(lines)
 
 
 def literal_value(node: cst.Integer | cst.Float) -> int | float:

@@ -17,9 +17,10 @@ import libcst as cst
 
 from adgen import gates, ir, shapes
 from adgen.diagnostics import AdgenError
+from adgen.memory import AMBIGUOUS, VIEWS, Memory
 from adgen.fence import (assigned_in, assigned_names, block_statements, called_functions,
                          else_statements, may_return, small_statements)
-from adgen.naming import Names
+from adgen.naming import RUNTIME, Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
@@ -44,7 +45,8 @@ class _Unbound:
 
 
 class Stager:
-    def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef):
+    def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef,
+                 declared: Optional[dict] = None):
         self.parsed = parsed
         self.home = parsed  # the file being compiled (self.parsed is a helper's module)
         self.scope = parsed.scope
@@ -67,8 +69,10 @@ class Stager:
         )
         for p in self.params:
             self.env[p.name] = ir.Name(p.name)
-        declared = {p.name.value: shapes.parse_annotation(
-            parsed.code(p.annotation.annotation) if p.annotation else None) for p in params}
+        if declared is None:  # the parameters' annotations (compiler.declared_types)
+            declared = {p.name.value: shapes.parse_annotation(
+                parsed.code(p.annotation.annotation) if p.annotation else None)
+                for p in params}
         self.array_mode = uses_arrays(parsed, fn, declared)
         default = shapes.UNKNOWN if self.array_mode else shapes.FLOAT
         numeric_default = {p.name.value for p in params if p.default is not None}
@@ -81,6 +85,10 @@ class Stager:
         self.return_base = fn.name.value
         self.return_stem: Optional[str] = None
         self.param_names = params_names
+        self.memory = Memory(params_names)  # which values share an array's storage
+        self.callers: list[dict] = []  # the environments of the calls being inlined
+        self.current = fn  # the function (or inlined helper) being staged
+        self.loop_nodes: list = []  # the loops around the statement being staged
 
     def _default_text(self, p: cst.Param) -> Optional[str]:
         if p.default is None:
@@ -226,6 +234,8 @@ class Stager:
                                     "before it")
                 continue
             merged = self.merged_name(var, (a, b), (body, orelse))
+            if self.array_mode:
+                self.memory.merged(merged, a, b, var, [env_b, env_e])
             for path, op, renames in ((body, a, renamed[0]), (orelse, b, renamed[1])):
                 op = renames.get(op, op)
                 if op == ir.Name(merged):
@@ -271,6 +281,7 @@ class Stager:
         else a copy)."""
         carried = [v for v in assigned_in(statements, subscripts=True)
                    if v in self.env and not isinstance(self.env[v], (_Unbound, tuple))]
+        carried += self.aliases_of(assigned_in(statements, in_place=True), carried)
         names = {}
         for v in carried:
             op = self.env[v]
@@ -288,14 +299,34 @@ class Stager:
             self.env[v] = ir.Name(names[v])
         return carried, names
 
+    def aliases_of(self, updated: list[str], carried: list[str]) -> list[str]:
+        """Names bound to the same array as a name the loop updates in place: the update
+        changes them too, so they are carried as well."""
+        if not self.array_mode:
+            return []
+        found: list[str] = []
+        for v in updated:
+            op = self.env.get(v)
+            if not isinstance(op, ir.Name):
+                continue
+            storage = self.memory.of(op.id)
+            for other, value in self.env.items():
+                if other not in carried and other not in found and other != RETURN and \
+                        isinstance(value, ir.Name) and self.memory.of(value.id) == storage:
+                    found.append(other)
+        return found
+
     def end_loop(self, statements, carried, names, before: dict, node) -> tuple:
         pairs = []
+        in_place = set(assigned_in(statements, in_place=True))
         for v in carried:
             value = self.env[v]
             if isinstance(value, (_Unbound, tuple)):
                 self.report("AD203", node, f"'{v}' is not assigned on every path through "
                             "the loop body", "assign it on every path")
                 value = ir.Name(names[v])
+            if self.array_mode and v in in_place and isinstance(value, ir.Name):
+                self.check_carried_storage(v, names[v], value.id, node)
             pairs.append((names[v], value))
             if self.array_mode and isinstance(value, ir.Name):
                 t0, t1 = self.types.get(names[v]), self.types.get(value.id)
@@ -311,6 +342,18 @@ class Stager:
                                   "times")
         self.env = env
         return tuple(pairs)
+
+    def check_carried_storage(self, var: str, start: str, end: str, node) -> None:
+        """A variable the loop updates in place must hold the same array in every iteration
+        when that array is shared: the staged body follows the first iteration's sharing."""
+        first, last = self.memory.of(start), self.memory.of(end)
+        if first == last:
+            return
+        if self.memory.shared(first, self.env, var) or self.memory.shared(last, self.env, var):
+            self.report("AD207", node, f"'{var}' is updated in place in this loop, but it "
+                        "refers to different arrays in different iterations, one of them "
+                        "shared with another name", f"write {var} = {var} + ... (a new array) "
+                        "instead of the in-place update")
 
     def stage_for(self, stmt: cst.For) -> None:
         statements = block_statements(stmt.body)
@@ -344,7 +387,9 @@ class Stager:
             self.env[element] = self.add("getitem", (array, ir.Name(index)), iterable,
                                          self.version(element), element,
                                          (("index", (("arg", 1),)),))
+        self.loop_nodes.append(stmt)
         self.stage_block(statements, [])
+        self.loop_nodes.pop()
         body = self.body
         self.body = outer
         pairs = self.end_loop(statements, carried, names, before, stmt)
@@ -360,10 +405,12 @@ class Stager:
         carried, names = self.loop_carried(statements, stmt)
         before, outer = dict(self.env), self.body
         self.body = []
+        self.loop_nodes.append(stmt)
         test = self.stage_condition(stmt.test)
         header = self.body
         self.body = []
         self.stage_block(statements, [])
+        self.loop_nodes.pop()
         body = self.body
         self.body = outer
         pairs = self.end_loop(statements, carried, names, before, stmt)
@@ -397,8 +444,9 @@ class Stager:
                 bound[p.name.value] = ir.Num(value, repr(value))
         line = self.parsed.pos(node).line
         saved = (self.env, self.return_target, self.return_base, self.return_stem,
-                 self.param_names, self.parsed, self.scope)
-        self.parsed, self.scope = parsed, parsed.scope
+                 self.param_names, self.parsed, self.scope, self.current, self.loop_nodes)
+        self.callers.append(self.env)
+        self.parsed, self.scope, self.current, self.loop_nodes = parsed, parsed.scope, callee, []
         self.env = bound
         self.return_target, self.return_base, self.return_stem = target, name, None
         self.param_names = set()
@@ -411,7 +459,8 @@ class Stager:
         outer.extend(inlined)
         self.body = outer
         (self.env, self.return_target, self.return_base, self.return_stem,
-         self.param_names, self.parsed, self.scope) = saved
+         self.param_names, self.parsed, self.scope, self.current, self.loop_nodes) = saved
+        self.callers.pop()
         if target is not None and not (isinstance(result, ir.Name) and result.id == target) \
                 and not isinstance(result, tuple):
             return self.add("copy", (result,), node, target, user)
@@ -464,9 +513,11 @@ class Stager:
             self.report("AD305", target, "assigning a differentiable value through an "
                         "integer-array index (indices may repeat, and the last write wins)",
                         "assign a constant, or use a slice")
+        shared = self.in_place(name, node, "")
         version = self.version(name)
         self.env[name] = self.add("setitem", tuple(operands), node, version, name,
                                   (("index", tuple(spec)),))
+        self.updated(name, shared)
 
     def stage_aug_assign(self, stmt: cst.AugAssign) -> None:
         if isinstance(stmt.target, cst.Subscript):  # x[index] += v: x[index] = x[index] + v
@@ -479,9 +530,91 @@ class Stager:
         name = stmt.target.value
         rhs = self.stage_expr(stmt.value)
         rule = REGISTRY.by_spelling(_AUG_SPELLINGS[type(stmt.operator)])
+        op = self.parsed.code(stmt.operator).strip()[:-1]
+        shared = self.in_place(name, stmt, f"{name} = {name} {op} ...")
         target = self.version(name)
         self.env[name] = self.add(rule.name, (self.lookup(name, stmt.target), rhs), stmt,
                                   target, user=name)
+        self.updated(name, shared)
+
+    # ------------------------------------------------------------ arrays updated in place
+
+    def in_place(self, name: str, node: cst.CSTNode,
+                 instead: str) -> Optional[tuple[int, list[str]]]:
+        """Before `name`'s array is updated in place (`z += y`, `z[i] = v`): what else the
+        update changes (memory.py).  Returns (storage, the other names bound to the same
+        storage, which must see the new value), or None for a number (rebound, never
+        updated in place); reports the updates the staged code cannot follow.  `instead`
+        is the update rewritten to make a new array (`z = z + ...`), if it can be."""
+        op = self.env.get(name)
+
+        def help(copy: str = f"{name} = {name}.copy()") -> str:
+            return (f"write {instead} (a new array), or " if instead else "") + \
+                f"take a copy first: {copy}"
+
+        if not self.array_mode or not isinstance(op, ir.Name):
+            return None
+        kind = self.type_of(op).kind
+        if kind not in ("array", "unknown"):
+            return None
+        storage = self.memory.of(op.id)
+        if storage == AMBIGUOUS:
+            self.report("AD207", node, f"'{name}' is updated in place, but whether it shares "
+                        "its memory with another array depends on the path taken", help())
+            return None
+        owner = self.memory.owner(storage)
+        maybe = " (if it is an array)" if kind == "unknown" else ""
+        if owner is not None or any(self.memory.shared(storage, env, "")
+                                    for env in self.callers):
+            what = (f"parameter '{name}'" if owner == name else
+                    f"'{name}', which shares its memory with parameter '{owner}'"
+                    if owner is not None else f"'{name}', an argument of the call")
+            self.report("AD208", node, f"in-place update of {what}: it changes the caller's "
+                        f"array{maybe}", help())
+            return None
+        aliases, views = [], []
+        for other, value in self.env.items():
+            if other == name or not isinstance(value, ir.Name):
+                continue
+            there = self.memory.of(value.id)
+            if there == storage:
+                aliases.append(other)
+            elif self.memory.related(there, storage) and self._read_later(other, node):
+                views.append(other)
+        if views:
+            self.report("AD207", node, f"in-place update of '{name}', which shares memory "
+                        f"with '{views[0]}' (one is a view of the other, as x[1:], x.T and "
+                        f"x.reshape(...) are): it changes '{views[0]}' too",
+                        help())
+        elif aliases and kind == "unknown":
+            self.report("AD207", node, f"in-place update of '{name}', which is '{aliases[0]}' "
+                        "if it is an array (then the update changes both) but not if it is a "
+                        "number", help() + ", or annotate the parameters (x: \"N D\")")
+        return storage, aliases
+
+    def updated(self, name: str, shared: Optional[tuple[int, list[str]]]) -> None:
+        """After an in-place update: the new value keeps the storage, and the names bound
+        to the same storage see it (numpy's semantics)."""
+        if shared is None:
+            return
+        storage, aliases = shared
+        new = self.env[name]
+        self.memory.same(new.id, storage)
+        for other in aliases:
+            self.env[other] = new
+
+    def _read_later(self, name: str, node: cst.CSTNode) -> bool:
+        """Whether the function being staged may read `name` after `node`: later in the
+        source, or anywhere in a loop around `node` (conservatively: any mention)."""
+        end = self.parsed.span(node)[1]
+        loops = [self.parsed.span(loop) for loop in self.loop_nodes]
+        for found in _mentions(self.current.body, name):
+            at = self.parsed.exact_pos(found)
+            if (at.line, at.col) >= (end.line, end.col) or any(
+                    (lo.line, lo.col) <= (at.line, at.col) <= (hi.line, hi.col)
+                    for lo, hi in loops):
+                return True
+        return False
 
     def stage_return(self, value: cst.BaseExpression) -> None:
         """`return value`: the value of the block (a name the function computed is returned
@@ -498,6 +631,10 @@ class Stager:
                     self.return_stem = value.value
                 return
         self.env[RETURN] = self.stage_expr(value, self.output_name())
+        if not self.callers and isinstance(self.env[RETURN], tuple):
+            self.report("AD104", value, f"returning several values ({len(self.env[RETURN])}, "
+                        "from the call)", "return a single scalar, e.g. helper(x)[0]; "
+                        "differentiate each output separately")
 
     def lookup(self, name: str, node: cst.CSTNode) -> ir.Operand:
         value = self.env[name]
@@ -512,7 +649,10 @@ class Stager:
         return value
 
     def version(self, user_name: str) -> str:
-        """The name for a new binding of a user variable: itself the first time, then `x_1`..."""
+        """The name for a new binding of a user variable: itself the first time, then `x_1`...
+        (`x_1` from the start for a name the generated code needs for itself, `reversed`)."""
+        if user_name in RUNTIME:
+            return self.names.fresh(user_name)
         if user_name in self.user_locals and user_name not in self.first_binding \
                 and user_name not in self.env:
             self.first_binding.add(user_name)
@@ -601,12 +741,31 @@ class Stager:
                                self.new_key()))
         return ir.Name(target)
 
-    def stage_getitem(self, node: cst.Subscript, target, user) -> ir.Name:
+    def stage_getitem(self, node: cst.Subscript, target, user) -> ir.Operand:
         """`x[index]`: the array and the index's values are operands; the index's structure
-        (slices, constants, np.newaxis) is a static attribute."""
-        operands, spec = self.stage_index(node, [self.stage_expr(node.value)])
+        (slices, constants, np.newaxis) is a static attribute.  A helper's tuple of results
+        indexed by a constant (`helper(x)[0]`) is that result."""
+        value = self.stage_expr(node.value)
+        if isinstance(value, tuple):
+            return self.pick(value, node, target, user)
+        operands, spec = self.stage_index(node, [value])
         return self.add("getitem", tuple(operands), node, target, user,
                         (("index", tuple(spec)),))
+
+    def pick(self, values: tuple, node: cst.Subscript, target, user) -> ir.Operand:
+        """One of several values, by a constant index."""
+        try:
+            k = static_value(node.slice[0].slice.value) if len(node.slice) == 1 and \
+                isinstance(node.slice[0].slice, cst.Index) else None
+        except ValueError:
+            k = None
+        if not isinstance(k, int) or isinstance(k, bool) or not -len(values) <= k < len(values):
+            self.report("AD204", node, f"cannot index the {len(values)} values a call returns "
+                        "with this index", f"use a constant from 0 to {len(values) - 1}, or "
+                        "unpack them: a, b = helper(x)")
+            return ir.Num(0.0)
+        chosen = values[k]
+        return chosen if target is None else self.add("copy", (chosen,), node, target, user)
 
     def stage_index(self, node: cst.Subscript, operands: list) -> tuple[list, list]:
         """The index of `node`: its values appended to `operands`, its structure as a spec
@@ -649,8 +808,11 @@ class Stager:
             const = self.scope.consts[node.value]
             if self.scope is not self.home.scope:  # another module's constant: its value
                 return ir.Num(const.value, repr(const.value))
-            self.consts_used[const.name] = const
-            return ir.Name(const.name)
+            if const.name in RUNTIME and const.name not in self.consts_used:
+                self.consts_used[const.name] = dataclasses.replace(
+                    const, name=self.names.fresh(const.name))
+            self.consts_used.setdefault(const.name, const)
+            return ir.Name(self.consts_used[const.name].name)
         if isinstance(node, cst.Attribute) and not is_value_attribute(node, self.scope, self.env):
             dotted = self.scope.qualify(node)
             assert dotted in MATH_CONSTANTS
@@ -670,6 +832,11 @@ class Stager:
             types = tuple(self.type_of(a) for a in args)
             self.types[target] = self.check_types(rule, Context(len(args), attrs, types), node)
         self.body.append(ir.Assign(target, prim, args, self.parsed.pos(node), user, attrs, types))
+        if self.array_mode and args and isinstance(args[0], ir.Name):
+            if prim == "copy":
+                self.memory.same(target, self.memory.of(args[0].id))
+            elif prim in VIEWS or (prim == "getitem" and _basic_index(attrs, types)):
+                self.memory.view(target, args[0].id)
         return ir.Name(target)
 
     def type_of(self, operand: ir.Operand) -> shapes.VType:
@@ -712,6 +879,7 @@ def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bo
                 if name.startswith("numpy.")]
     if re.search(r"\bfor\b[^:\n]*\bin\s+(?!range\s*\()", code):  # over a sequence's items
         return True
+    code = re.sub(r"\)\s*\[", ") ", code)  # helper(x)[0] picks one of a call's results
     return "@" in code or "[" in code or any(
         re.search(rf"\b{re.escape(alias)}\b", code) for alias in aliases)
 
@@ -725,6 +893,28 @@ def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
             if name not in found:
                 found.append(name)
                 pending.append(parsed.scope.functions[name])
+    return found
+
+
+def _basic_index(attrs, types) -> bool:
+    """Whether an index is basic (constants, slices, integers, np.newaxis): numpy then
+    returns a view; integer or boolean arrays (fancy indexing) make a copy."""
+    for entry in dict(attrs).get("index", ()):
+        if entry and entry[0] == "arg":
+            t = types[entry[1]] if types else None
+            if t is not None and t.is_array:
+                return False
+    return True
+
+
+def _mentions(node: cst.CSTNode, name: str) -> list[cst.Name]:
+    """Every `Name` node spelled `name` in a tree."""
+    found, pending = [], [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.Name) and current.value == name:
+            found.append(current)
+        pending.extend(current.children)
     return found
 
 
@@ -826,5 +1016,7 @@ def _plain_number(text: str) -> bool:
         return False
 
 
-def stage_function(parsed: ParsedModule, fn: cst.FunctionDef) -> ir.Function:
-    return Stager(parsed, fn).stage()
+def stage_function(parsed: ParsedModule, fn: cst.FunctionDef,
+                   declared: Optional[dict] = None) -> ir.Function:
+    """Stage `fn`; `declared` gives its parameters' types (None: from annotations)."""
+    return Stager(parsed, fn, declared).stage()

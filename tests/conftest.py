@@ -32,3 +32,13 @@ def update_golden(request) -> bool:
 @pytest.fixture
 def root() -> pathlib.Path:
     return ROOT
+
+
+def upstream_name(grad_fn, *args, **kwargs) -> str:
+    """The name of a gradient function's upstream-gradient parameter (its last); for the
+    dispatcher of a function of arrays, that of its specialisation for these arguments."""
+    import inspect
+
+    target = grad_fn.specialization(*args, **kwargs) if hasattr(grad_fn, "specialization") \
+        else grad_fn
+    return list(inspect.signature(target).parameters)[-1]

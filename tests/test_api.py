@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import adgen
@@ -34,6 +35,43 @@ def test_wrt_forms():
     with pytest.raises(adgen.AdgenError) as info:
         adgen.grad(f, wrt="z")
     assert info.value.codes == ["AD401"]
+    with pytest.raises(adgen.AdgenError) as info:
+        adgen.grad(f, wrt="yy")
+    (d,) = info.value.diagnostics  # the API's AD401 is at the real def line
+    assert (d.line, d.col) == (f.__code__.co_firstlineno, 5) and "did you mean 'y'" in d.help
+
+
+def test_wrt_positions_as_jax_argnums():
+    names = adgen.grad(f, wrt="y")(0.5, 3.0)
+    assert adgen.grad(f, wrt=1)(0.5, 3.0) == names  # an int: a single result
+    assert adgen.grad(f, wrt=-1)(0.5, 3.0) == names  # from the end, as in Python
+    assert adgen.grad(f, wrt=(1,))(0.5, 3.0) == (names,)  # a sequence: a tuple
+    assert adgen.grad(scaled, wrt=[1, 0])(3.0) == adgen.grad(scaled, wrt=("x", "scale"))(3.0)
+    assert adgen.grad(f, wrt=np.int64(0)) is adgen.grad(f, wrt="x")  # one request, one cache
+    assert adgen.value_and_grad(f, wrt=0)(0.5, 3.0)[1] == adgen.grad(f, wrt=0)(0.5, 3.0)
+    assert adgen.vjp(f, wrt=(0, 1))(0.5, 3.0) == adgen.grad(f)(0.5, 3.0)
+    assert "--wrt y" in adgen.source(f, wrt=1)  # positions become names in the header
+    assert adgen.check_grad(f, 0.5, 3.0, wrt=(0,)).ok
+
+    @adgen.differentiable(wrt=1)
+    def k(x, y):
+        return x * y
+
+    assert k.grad(2.0, 3.0) == 2.0
+
+
+@pytest.mark.parametrize("wrt", [2, -3, ("x", 1), (0, 1.5), 1.5, True, [None], (0, True)])
+def test_wrt_mistakes_are_ad401_at_the_def_line(wrt):
+    line = f.__code__.co_firstlineno
+    for api in (adgen.grad, adgen.value_and_grad, adgen.vjp,
+                lambda fn, wrt: adgen.source(fn, wrt=wrt),
+                lambda fn, wrt: adgen.differentiable(fn, wrt=wrt),
+                lambda fn, wrt: adgen.check_grad(fn, 0.5, 3.0, wrt=wrt)):
+        with pytest.raises(adgen.AdgenError) as info:  # never a raw TypeError
+            api(f, wrt)
+        (d,) = info.value.diagnostics
+        assert (d.code, d.line, d.col) == ("AD401", line, 5)
+        assert d.path.endswith("test_api.py") and "def f(x, y):" in d.source_line
 
 
 def test_value_and_grad_and_keyword_arguments():

@@ -156,6 +156,50 @@ def test_usage_errors_exit_2(good, tmp_path):
     assert run([good, "--no-such-option"])[0] == 2
 
 
+def test_a_file_without_functions_is_an_error(tmp_path):
+    for name, text in [("empty.py", ""), ("const.py", "X = 1\n"),
+                       ("methods.py", "class A:\n    def f(self, x):\n        return x\n")]:
+        src = tmp_path / name
+        src.write_text(text)
+        status, out, err = run([src])
+        assert status == 1 and out == "", err  # once: exit 0 and a module 'from empty.py: .'
+        assert err.startswith(f"adgen: error: {src} defines no top-level function")
+
+
+def test_check_says_when_out_does_not_exist_or_cannot_be_read(good, tmp_path):
+    missing = tmp_path / "missing_grad.py"
+    status, _, err = run([good, "-o", missing, "--check"])
+    assert status == 1 and f"{missing} does not exist" in err and "stale" not in err
+    assert f"adgen {good} -o {missing}" in err  # the command that generates it
+    status, _, err = run([good, "-o", tmp_path, "--check"])  # a directory
+    assert status == 1 and f"cannot read {tmp_path}" in err and "AD900" not in err
+    garbled = tmp_path / "garbled_grad.py"
+    garbled.write_bytes(b"\xff\xfe not utf-8")  # once an AD900 (UnicodeDecodeError)
+    status, _, err = run([good, "-o", garbled, "--check"])
+    assert status == 1 and "is stale" in err
+
+
+def test_command_line_mistakes_have_no_made_up_position(good):
+    status, out, err = run([good, "-f", "gg"])
+    assert status == 2 and out == ""
+    assert err.startswith(f"adgen: error AD402: no top-level function named 'gg' in {good}\n")
+    assert "did you mean 'g'?" in err and "f, g" in err
+    assert ":1:1:" not in err
+    status, _, err = run([good, "-f", "f", "--wrt", "x,yy"])
+    assert status == 2 and err.startswith("adgen: error AD401: ")
+    assert "did you mean 'y'?" in err and f"{good}:" not in err
+    status, _, err = run([good, "-f", "zzz"])
+    assert "did you mean" not in err  # nothing close
+
+
+def test_command_line_and_file_mistakes_together_exit_1(tmp_path):
+    src = tmp_path / "mixed.py"
+    src.write_text("def f(x, y):\n    return x + q\n")
+    status, _, err = run([src, "--wrt", "z"])
+    assert status == 1
+    assert err.startswith("adgen: error AD401: ") and f"{src}:2:16: error AD201:" in err
+
+
 def test_help_and_version():
     status, out, _ = run(["--help"])
     assert status == 0
@@ -201,6 +245,10 @@ def test_verify_point_errors(good, tmp_path):
     assert run([good, "--verify", "--at", "q=1"])[0] == 2  # no such parameter
     assert run([good, "--verify", "--at", "1,2,3"])[0] == 2  # more values than parameters
     assert run([good, "-f", ""])[0] == 2
+    for bad in ("abc", "x=", "=1", "x=1=2", "1,,y=two"):  # once an AD900 (ValueError)
+        status, _, err = run([good, "--verify", "--at", bad])
+        assert status == 2 and err.startswith(f"adgen: error: --at {bad}: "), err
+        assert "AD900" not in err and err.count("\n") == 1
     src = tmp_path / "logs.py"
     src.write_text("import math\n\ndef f(x):\n    return math.log(x)\n")
     status, _, err = run([src, "--verify", "--at", "0"])
@@ -240,6 +288,17 @@ def test_internal_errors_are_reported_not_raised(good, monkeypatch):
     status, out, err = run([good])
     assert status == 1
     assert "AD900" in err and "Traceback" not in err
+
+
+def test_ctrl_c_while_compiling_exits_130_without_a_traceback(good, monkeypatch):
+    from adgen import compiler
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compiler, "emit_module", interrupt)
+    status, out, err = run([good])
+    assert status == 130 and out == "" and err == "adgen: interrupted\n"
 
 
 def test_console_script_and_python_m(good):

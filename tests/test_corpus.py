@@ -30,8 +30,11 @@ def _same(a, b) -> bool:
 
 def _call(grad_fn, point, seed):
     """Call a generated NAME_grad with the upstream gradient by name (keyword-only for a
-    layer with defaulted parameters)."""
-    seed_name = list(inspect.signature(grad_fn).parameters)[-1]
+    layer with defaulted parameters); for a function of arrays, through the dispatcher,
+    with the name its specialisation for these arguments gives the upstream gradient."""
+    target = grad_fn.specialization(*point) if hasattr(grad_fn, "specialization") \
+        else grad_fn
+    seed_name = list(inspect.signature(target).parameters)[-1]
     return grad_fn(*point, **{seed_name: seed})
 
 

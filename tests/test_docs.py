@@ -73,3 +73,23 @@ def test_relative_links_resolve(page):
                 anchor not in anchors(linked.read_text(encoding="utf-8")):
             broken.append(f"{target}: no heading with the anchor #{anchor} in {linked.name}")
     assert not broken, f"broken links in {page.relative_to(ROOT)}:\n" + "\n".join(broken)
+
+
+def test_cli_md_shows_what_help_prints(monkeypatch):
+    """The synopsis, the --help text and an option section for every option: docs/cli.md
+    is the long form of `adgen --help`."""
+    from adgen.cli import DESCRIPTION, EPILOG, build_parser
+
+    monkeypatch.setenv("COLUMNS", "80")  # argparse wraps to the terminal's width
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    usage = parser.format_usage().rstrip("\n")
+    assert text.split("```text\n", 1)[1].startswith(usage + "\n```"), (
+        "the synopsis at the top of docs/cli.md is not what `adgen --help` prints:\n" + usage)
+    assert DESCRIPTION in text and EPILOG in text, "paste `adgen --help` into docs/cli.md"
+    headings = re.findall(r"^### (.+)$", text, re.M)
+    for action in parser._actions:
+        names = action.option_strings or [action.metavar]
+        assert any(f"`{names[-1]}" in h for h in headings), f"no section for {names[-1]}"
+    help_text = parser.format_help()
+    assert all(len(line) <= 80 for line in help_text.splitlines()), "wrap --help at 80"

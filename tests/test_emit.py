@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from adgen import ir
-from adgen.emit import to_source
+from adgen.printer import to_source
 from adgen.naming import Names
 
 LEAVES = st.one_of(

@@ -67,8 +67,15 @@ def test_an_array_output_of_unknown_type_needs_its_upstream_gradient():
 
     arrays = load_module(CORPUS / "arrays.py")
     x, y = np.ones((3, 2)), np.ones(2)
+    with pytest.raises(AdgenError) as info:  # the gradient of a sum would be silent
+        adgen.grad(arrays.unknown_output)(x, y)
+    assert info.value.codes == ["AD404"]  # the arguments say the output is an array
+    generated = compile_source((CORPUS / "arrays.py").read_text(), "arrays.py",
+                               functions=["unknown_output"]).source
+    namespace: dict = {}
+    exec(generated, namespace)  # without the arguments, the generated code checks it
     with pytest.raises(ValueError, match="upstream gradient"):
-        adgen.grad(arrays.unknown_output)(x, y)  # the gradient of a sum would be silent
+        namespace["unknown_output_grad"](x, y)
     dx, dy = adgen.vjp(arrays.unknown_output)(x, y, np.ones((3, 2)))
     assert dx.shape == (3, 2) and dy.shape == (2,)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from adgen import shapes
-from adgen.emit import HELPERS
+from adgen.prelude import HELPERS
 from adgen.rules import REGISTRY, Context
 from adgen.shapes import VType
 
@@ -65,7 +65,7 @@ for name in ("add", "sub", "mul", "div", "pow", "np_maximum", "np_minimum"):
     for sa, sb in BROADCASTS:
         CASES.append((name, (), _operands(sa, sb, positive_a=name == "pow")))
 for name in ("np_exp", "np_sin", "np_cos", "np_tanh", "np_square", "np_abs", "np_sigmoid",
-             "neg", "transpose", "ravel", "flatten"):
+             "neg", "transpose", "ravel", "flatten", "np_copy", "copy_method"):
     CASES.append((name, (), [_array(3, 4)]))
 for name in ("np_log", "np_sqrt"):
     CASES.append((name, (), [_array(3, 4, low=0.5, high=2.0)]))
@@ -208,6 +208,13 @@ def _fused_check(name, attrs, operands, phi, shape):
     assert math.isclose(float(np.sum(grad * v)), numeric, rel_tol=1e-6, abs_tol=1e-8), name
 
 
+def test_fused_sigmoid_gate_matches_finite_differences():
+    """sigmoid_div(1, 1 + E, Z) with E = exp(-Z) (adgen/fuse.py): the gradient to Z."""
+    z = _array(3, 4)
+    _fused_check("sigmoid_div", (), [1.0, 1.0 + np.exp(-z), z],
+                 lambda v: 1.0 / (1.0 + np.exp(-v)), (3, 4))
+
+
 def _logsumexp(x, axis=None, keepdims=False):
     return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
 
@@ -281,7 +288,7 @@ def test_fused_cross_entropy_picks_match_finite_differences(name, reduce):
 def test_every_array_rule_is_in_the_table():
     """A rule that works on arrays and is not covered by the scalar table is listed here."""
     fused = {"softmax_div", "logsumexp", "logsumexp_max", "log_softmax", "softmax_log_pick",
-             "log_softmax_pick"}  # fused gates: their own tests above
+             "log_softmax_pick", "sigmoid_div"}  # fused gates: their own tests above
     covered = {name for name, _, _ in CASES} | fused
     scalar_only = {r.name for r in REGISTRY if r.elementwise and not r.name.startswith("np_")
                    and r.name not in covered}

@@ -18,21 +18,15 @@ from typing import Optional
 import itertools
 
 from adgen import shapes
-from adgen.rules.registry import REGISTRY, Context, LazyModule, Rule, RuleError
+from adgen.lazy import LazyModule
+from adgen.rules.registry import REGISTRY, Context, Rule, RuleError
 from adgen.rules.scalar import DEFAULT_DOMAIN, POSITIVE, _fixed, _fmt
-from adgen.shapes import VType
+from adgen.shapes import VType, unknown_dim
 
 # Imported on first use only (verification and the rule tests): see registry.py.
 np = LazyModule("numpy")
 sp = LazyModule("sympy")
 
-_PLACEHOLDERS = itertools.count(1)
-
-
-def unknown_dim() -> str:
-    """A dimension nothing is known about: a symbol equal to no other (two slices of
-    unknown size need not have the same size)."""
-    return f"_u{next(_PLACEHOLDERS)}"
 
 
 def elementwise_type(ctx: Context) -> VType:
@@ -338,6 +332,16 @@ REGISTRY.add(Rule(
     domain=lambda n: (DEFAULT_DOMAIN,) * n, infer=_reshape_type,
     doc="the gradient is reshaped back to the operand's shape (sizes as separate arguments)",
 ))
+for _name, _spelling, _forward in (("np_copy", "numpy.copy", "np.copy(a)"),
+                                   ("copy_method", ".copy", "a.copy()")):
+    REGISTRY.add(Rule(
+        name=_name, spellings=(_spelling,), arity=1,
+        build=lambda n, f=_forward: (f, ["g"]), stem=lambda f: None, noun="copy",
+        sympy=lambda a: a, elementwise=False, domain=_fixed(DEFAULT_DOMAIN),
+        infer=lambda ctx: ctx.types[0] if ctx.types else shapes.UNKNOWN,
+        doc="a new array with the same values (memory of its own): the gradient passes "
+            "through",
+    ))
 for _method in ("ravel", "flatten"):
     REGISTRY.add(Rule(
         name=_method, spellings=(f".{_method}",), arity=1,
@@ -496,6 +500,17 @@ REGISTRY.add(Rule(
     infer=lambda ctx: elementwise_type(Context(2, (), ctx.types[:2])),
     doc="softmax gate (found by adgen/fuse.py): P = exp(X) / sum(exp(X)) gets the local "
         "gradient P * (g - sum(g * P)) straight to X (or to A when X = A - max A)",
+))
+
+REGISTRY.add(Rule(
+    name="sigmoid_div", spellings=(), arity=3,
+    build=lambda n: ("a / b", ["0.0", "0.0", "(1 - out) * out * g"]),
+    stem=lambda f: None, noun="sig", sympy=lambda a, b, c: a / b,
+    domain=_fixed(POSITIVE, POSITIVE, DEFAULT_DOMAIN), elementwise=False, passive=(0, 1),
+    infer=lambda ctx: elementwise_type(Context(2, (), ctx.types[:2])),
+    doc="sigmoid gate written over statements (found by adgen/fuse.py): s = 1 / (1 + e), "
+        "e = exp(-z) gets (1 - s) * s * g straight to z, as the one-line form does (no nan "
+        "where exp(-z) overflows)",
 ))
 
 # The other fused gates (adgen/fuse.py).  Their operands are the forward values the

@@ -17,7 +17,8 @@ value, an input domain for sampling, and (for kinks) a branch signature.
 Neither sympy nor numpy is imported here or by the rule declarations: generating code needs
 neither, and importing them would triple adgen's start-up time.  A sympy counterpart is the
 name of a sympy function (`sympy="exp"`, looked up on first call) or a function whose body uses
-a module imported on first use (`sp = LazyModule("sympy")`, `sympy=lambda a: sp.log(a, 2)`);
+a module imported on first use (`sp = LazyModule("sympy")` from adgen/lazy.py,
+`sympy=lambda a: sp.log(a, 2)`);
 templates may call the numpy functions listed in `NUMPY_FUNCTIONS`.
 """
 
@@ -36,7 +37,7 @@ from adgen.shapes import VType
 # `dir(numpy)` so that loading the rules does not import numpy; tests/test_rules_arrays.py
 # checks that each exists.  A rule that needs another one adds it here.
 NUMPY_FUNCTIONS = frozenset({
-    "abs", "arange", "broadcast_to", "clip", "concatenate", "cos", "exp", "expand_dims",
+    "abs", "arange", "broadcast_to", "clip", "concatenate", "copy", "cos", "exp", "expand_dims",
     "linalg.norm", "log", "max", "maximum", "mean", "min", "minimum", "ones", "ones_like",
     "outer", "ravel", "shape", "sign", "sin", "size", "sqrt", "square", "squeeze", "stack",
     "std", "sum", "swapaxes", "tanh", "transpose", "var", "where", "zeros", "zeros_like",
@@ -57,20 +58,6 @@ TEMPLATE_FIELDS = frozenset({"T", "shape", "ndim", "size"})
 
 class RuleError(Exception):
     """A rule declaration is broken (raised at import, never in a user's program)."""
-
-
-class LazyModule:
-    """A module imported when one of its attributes is first read: `sp = LazyModule("sympy")`
-    at the top of a rule module, `sp.log(a, 2)` in the body of a sympy counterpart."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str):
-        return getattr(importlib.import_module(self._name), attr)
-
-    def __repr__(self) -> str:
-        return f"LazyModule({self._name!r})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,8 +257,8 @@ def _convert(node: ast.AST, names: set[str], where: str, text: str) -> ir.Expr:
             return ir.Field(conv(node.value), node.attr)
         raise RuleError(f"{where}: template {text!r} uses unknown attribute {dotted!r}")
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-            and node.func.attr in TEMPLATE_METHODS and _dotted(node.func) not in \
-            TEMPLATE_FUNCTIONS:
+            and node.func.attr in TEMPLATE_METHODS \
+            and not (_dotted(node.func) or "").startswith(("np.", "math.")):
         return ir.Method(conv(node.func.value), node.func.attr,
                          tuple(conv(a) for a in node.args),
                          tuple((k.arg, conv(k.value)) for k in node.keywords))

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from typing import Callable, Optional, Sequence
 
-from adgen.rules.registry import REGISTRY, LazyModule, Rule
+from adgen.lazy import LazyModule
+from adgen.rules.registry import REGISTRY, Rule
 
 # Imported on first use only (verification and the rule tests): see registry.py.
 sp = LazyModule("sympy")

@@ -1,0 +1,135 @@
+"""`adgen FILE --verify`: import FILE and check each generated gradient against it.
+
+This is the one place the command line runs the user's code, so anything may happen there:
+an exception, `sys.exit()` at import, Ctrl-C.  Verification that could not run is reported
+("verification could not run: ...", with what to do) and counts as a failure, never as a
+pass; KeyboardInterrupt is left to the caller (exit status 130).  Everything the user's
+code prints goes to standard error, never into the module on standard output.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib.util
+import os
+import sys
+from typing import TextIO
+
+from adgen.compiler import Compiled
+from adgen.verify import check, sample_point
+
+
+class CouldNotRun(Exception):
+    """Verification could not run: what happened, and what to do about it."""
+
+    def __init__(self, what: str, help: str):
+        super().__init__(what)
+        self.what = what
+        self.help = help
+
+
+def verify_file(path: str, compiled: Compiled, point: tuple[list, dict],
+                stderr: TextIO) -> bool:
+    """Check every gradient of `compiled` against FILE's functions at `point` (positional
+    and named values; the rest from defaults or a reproducible random draw); the reports
+    go to `stderr`.  True when every gradient passed."""
+    with contextlib.redirect_stdout(stderr):  # the user's output is not the module
+        try:
+            module = _import_file(path)
+        except CouldNotRun as exc:
+            _report(stderr, path, exc)
+            return False
+        namespace: dict = {}
+        exec(compile(compiled.source, f"<adgen: {path}>", "exec"), namespace)
+        ok = True
+        for grad in compiled.gradients:
+            name = grad.function.name
+            try:
+                report = _check_one(module, namespace[f"{name}_grad"], grad, point,
+                                    compiled.source)
+            except CouldNotRun as exc:
+                _report(stderr, f"{path}: {name}", exc)
+                ok = False
+                continue
+            stderr.write(report.format() + "\n")
+            ok = ok and report.ok
+    return ok
+
+
+def _report(stderr: TextIO, where: str, exc: CouldNotRun) -> None:
+    stderr.write(f"adgen: error: {where}: verification could not run: {exc.what}\n"
+                 f"    help: {exc.help}\n")
+
+
+def _import_file(path: str):
+    """FILE as a module (not `__main__`: its `if __name__ == "__main__":` part does not
+    run), with its directory on sys.path for its own imports."""
+    name = "adgen_verify_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    try:
+        spec.loader.exec_module(module)
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as exc:
+        raise CouldNotRun(f"importing {path} called sys.exit({_exit_code(exc)})",
+                          "--verify imports FILE, and so runs it: move the script part of "
+                          "FILE under `if __name__ == \"__main__\":`") from None
+    except BaseException as exc:  # noqa: BLE001 - the user's file failed to run
+        raise CouldNotRun(f"importing {path} raised {_describe(exc)}",
+                          "--verify imports FILE, and so runs it: it must import without "
+                          "errors (generating code without --verify does not run it)") \
+            from None
+    finally:
+        sys.path.pop(0)
+    return module
+
+
+def _check_one(module, grad_fn, grad, point: tuple[list, dict], source: str):
+    """The report for one function; CouldNotRun when it or its gradient cannot be run."""
+    fn = grad.function
+    forward = getattr(module, fn.name, None)
+    if not callable(forward):
+        raise CouldNotRun(f"after importing, {fn.name} is not a function but "
+                          f"{type(forward).__name__}",
+                          f"keep the name {fn.name} bound to the function adgen compiles")
+    positional, named = point
+    params = [p.name for p in fn.params]
+    try:
+        fixed = {i: _default_value(p.default) for i, p in enumerate(fn.params)
+                 if p.default is not None}
+        fixed.update(enumerate(positional))
+        fixed.update({params.index(k): v for k, v in named.items() if k in params})
+        values = sample_point(forward, len(params), fixed=fixed,
+                              types=[fn.types.get(name) for name in params])
+        return check(forward, grad_fn, grad, values, grad_source=source)
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as exc:
+        raise CouldNotRun(f"the function called sys.exit({_exit_code(exc)})",
+                          "a function --verify checks must return a value, not exit") from None
+    except BaseException as exc:  # noqa: BLE001 - report, do not crash
+        help = ("choose another point with --at" if positional or named else
+                "give a point where the function and its gradient evaluate, with --at")
+        raise CouldNotRun(_describe(exc), help) from None
+
+
+def _exit_code(exc: SystemExit) -> str:
+    return "" if exc.code is None else repr(exc.code)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _default_value(text: str):
+    """A parameter's default from its source text: an int stays an int (a trip count,
+    `range(steps)`), anything else is a float."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return float(text)
+    return value if type(value) is int else float(value)

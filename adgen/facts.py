@@ -1,0 +1,175 @@
+"""Facts: what the generated code may assume about a function's parameters, from one home.
+
+A fact about a parameter is a `shapes.VType`: a Python float or int, or a float, integer or
+boolean array of some rank whose dimensions are symbols ("N") or 1.  Facts come from four
+sources, in this order of precedence:
+
+1. annotations in the source (`x: "N D"`);
+2. the CLI's `--shapes 'X=N,D W1=D,H'` (parsed here);
+3. the arguments of a call, for the library API (`adgen.grad(f)(X, W1, ...)`): each
+   argument's kind, rank and dtype kind, and which of its dimensions are 1 or equal to each
+   other -- everything the generated code depends on, so one specialisation serves every
+   call with the same `pattern`;
+4. inference from the function's own code, for the CLI (adgen/inference.py).
+
+Whichever the source, the stager sees only the types; the generated function checks every
+array fact at its top (emit.shape_check) and the module header lists the facts that were
+assumed rather than given (`Fact.origin`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional, Sequence
+
+from adgen import shapes
+from adgen.lazy import LazyModule
+from adgen.shapes import VType
+
+np = LazyModule("numpy")  # for argument values only: generating code needs no numpy
+
+
+@dataclasses.dataclass(frozen=True)
+class Fact:
+    """A parameter's type and where it came from (for the module header): "annotation",
+    "--shapes", "arguments", or the reason it was inferred or assumed."""
+
+    type: VType
+    origin: str
+
+
+def kind_of(value) -> Optional[VType]:
+    """The kind of a call's argument without its shape: float, int, or an array kind; None
+    for anything else (a string, a list: not a number or an array)."""
+    if isinstance(value, np.ndarray):
+        return VType(_ARRAY_KINDS.get(value.dtype.kind, "array"), None)
+    if isinstance(value, (bool, np.bool_)):
+        return shapes.INT
+    if isinstance(value, (int, np.integer)):
+        return shapes.INT
+    if isinstance(value, (float, np.floating)):
+        return shapes.FLOAT
+    return None
+
+
+_ARRAY_KINDS = {"f": "array", "i": "intarray", "u": "intarray", "b": "bool"}
+
+
+def signature(args: Sequence, kwargs: dict) -> tuple:
+    """The exact signature of a call, cheap to compute and hash: each array's shape and
+    dtype, every other argument's type.  Calls with the same signature share one compiled
+    specialisation (api.py looks it up first by this, then by `pattern`)."""
+    key = tuple([(a.shape, a.dtype.char) if type(a) is np.ndarray else type(a) for a in args])
+    if kwargs:
+        key += tuple(sorted((k, (v.shape, v.dtype.char) if type(v) is np.ndarray else type(v))
+                            for k, v in kwargs.items()))
+    return key
+
+
+def pattern(values: dict) -> tuple:
+    """What the generated code depends on: each value's kind, rank and dtype kind, and which
+    dimensions are 1 and which are equal to each other (sizes are renumbered by first
+    appearance, so (64, 100) and (32, 10) give the same pattern, (3, 3) another)."""
+    numbering: dict[int, int] = {}
+    out = []
+    for name in sorted(values):
+        value = values[name]
+        if isinstance(value, np.ndarray):
+            dims = tuple(1 if n == 1 else numbering.setdefault(n, len(numbering) + 2)
+                         for n in value.shape)
+            out.append((name, value.dtype.kind, dims))
+        else:
+            kind = kind_of(value)
+            out.append((name, kind.kind if kind is not None else type(value).__name__))
+    return tuple(out)
+
+
+def from_arguments(values: dict, annotated: dict[str, Optional[VType]]) -> dict[str, Fact]:
+    """Facts from a call's arguments (`values`: parameter -> argument).  Dimensions of the
+    same size get the same symbol (an annotation's symbol where one has that size, else
+    n1, n2, ... in order of appearance); size-1 dimensions are 1."""
+    sizes: dict[int, str] = {}
+    for name, t in annotated.items():  # annotated symbols name their sizes first
+        value = values.get(name)
+        if t is None or not t.is_array or t.shape is None or not isinstance(value, np.ndarray):
+            continue
+        if len(t.shape) == value.ndim:
+            for dim, n in zip(t.shape, value.shape):
+                if isinstance(dim, str) and n != 1 and not shapes.multiple_of(dim):
+                    sizes.setdefault(n, dim)
+    taken = {d for t in annotated.values() if t is not None and t.shape for d in t.shape}
+    counter = 0
+    facts: dict[str, Fact] = {}
+    for name, value in values.items():
+        if annotated.get(name) is not None:
+            facts[name] = Fact(annotated[name], "annotation")
+            continue
+        kind = kind_of(value)
+        if kind is None:
+            continue
+        if kind.is_array:
+            dims: list = []
+            for n in value.shape:
+                if n == 1:
+                    dims.append(1)
+                    continue
+                if n not in sizes:
+                    counter += 1
+                    while f"n{counter}" in taken:
+                        counter += 1
+                    sizes[n] = f"n{counter}"
+                dims.append(sizes[n])
+            kind = VType(kind.kind, tuple(dims))
+        facts[name] = Fact(kind, "arguments")
+    return facts
+
+
+def parse_shapes(text: str) -> dict[str, VType]:
+    """`--shapes 'X=N,D W1=D,H b1=H y=int:N lr=float T=int'`: per parameter, its
+    dimensions (a 0-d value is `x=`), an optional kind prefix (`int:`, `bool:`), or the
+    scalar kinds `float` and `int`.  Raises ValueError with what is wrong."""
+    found: dict[str, VType] = {}
+    for item in text.replace(";", " ").split():
+        name, sep, spec = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"{item!r} is not NAME=DIMS (for example X=N,D)")
+        if spec in ("float", "int"):
+            found[name] = shapes.FLOAT if spec == "float" else shapes.INT
+            continue
+        kind, colon, dims = spec.partition(":")
+        if not colon:
+            kind, dims = "float", spec
+        if kind not in ("float", "int", "bool"):
+            raise ValueError(f"{item!r}: the kind before ':' is float, int or bool")
+        parsed = shapes.parse_annotation(repr(f"{kind} {dims.replace(',', ' ')}"))
+        if parsed is None or (not dims and kind != "float"):
+            raise ValueError(f"{item!r}: dimensions are names or numbers separated by commas")
+        found[name] = parsed
+    return found
+
+
+def spec_of(t: VType) -> str:
+    """A type as `--shapes` writes it: `N,D`, `int:N`, `float`, `int` (`` for a 0-d array)."""
+    if t.kind == "float":
+        return "float"
+    if t.kind == "int":
+        return "int"
+    dims = ",".join(str(d) for d in (t.shape or ()))
+    prefix = {"intarray": "int:", "bool": "bool:"}.get(t.kind, "")
+    return prefix + dims
+
+
+def shapes_option(facts: dict[str, "Fact"]) -> str:
+    """The `--shapes` value that gives these facts again (annotations need none)."""
+    return " ".join(f"{name}={spec_of(fact.type)}" for name, fact in facts.items()
+                    if fact.origin != "annotation" and (fact.type.shape is not None
+                                                        or not fact.type.is_array))
+
+
+def describe(name: str, t: VType) -> str:
+    """`X (n1, n2)`, `y int (n1,)`, `lr float`: a parameter's fact for the module header."""
+    if not t.is_array:
+        return f"{name} {t.kind}"
+    dims = ", ".join(str(d) for d in (t.shape or ()))
+    kind = {"intarray": " int", "bool": " bool"}.get(t.kind, "")
+    return f"{name}{kind} ({dims}{',' if t.shape and len(t.shape) == 1 else ''})"

@@ -1,0 +1,84 @@
+"""adgen FILE --verify when the user's code misbehaves: verification that could not run
+is reported and never exits 0; Ctrl-C exits 130; no traceback; the user's output stays off
+standard output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from test_cli import run
+
+SQUARE = "def f(x):\n    return x * x\n\n\n"
+
+
+@pytest.mark.parametrize("tail, said", [
+    ("import sys\nsys.exit(0)\n", "importing {path} called sys.exit(0)"),
+    ("import sys\nsys.exit()\n", "importing {path} called sys.exit()"),
+    ("raise SystemExit('bye')\n", "called sys.exit('bye')"),
+    ("1 / 0\n", "importing {path} raised ZeroDivisionError"),
+])
+def test_a_file_that_exits_or_raises_on_import_fails(tmp_path, tail, said):
+    src = tmp_path / "script.py"
+    src.write_text(SQUARE + tail)
+    status, out, err = run([src, "--verify"])
+    assert status == 1, err
+    assert "def f_grad" in out  # the module itself was generated
+    assert "verification could not run" in err and said.format(path=src) in err
+    assert "help:" in err and "Traceback" not in err
+
+
+def test_ctrl_c_on_import_exits_130(tmp_path):
+    src = tmp_path / "script.py"
+    src.write_text(SQUARE + "raise KeyboardInterrupt\n")
+    status, _, err = run([src, "--verify"])
+    assert status == 130
+    assert err.startswith("adgen: interrupted") and "Traceback" not in err
+
+
+# The compiler reads `f` from the text; at run time the file rebinds it.
+REBOUND = SQUARE + "import sys\n\n_real = f\nglobals()['f'] = {replacement}\n"
+
+
+@pytest.mark.parametrize("replacement, said, advice", [
+    ("lambda x: sys.exit(3)", "the function called sys.exit(3)", "not exit"),
+    ("lambda x: [][1]", "IndexError: list index out of range", "--at"),
+    ("2.0", "after importing, f is not a function but float", "bound to the function"),
+])
+def test_a_function_that_exits_or_raises_fails(tmp_path, replacement, said, advice):
+    src = tmp_path / "rebound.py"
+    src.write_text(REBOUND.format(replacement=replacement))
+    for at in ([], ["--at", "0.5"]):
+        status, _, err = run([src, "--verify", *at])
+        assert status == 1, err
+        assert f"adgen: error: {src}: f: verification could not run: {said}\n" in err
+        assert advice in err.split("help:")[1] and "Traceback" not in err
+
+
+def test_ctrl_c_in_the_users_function_exits_130(tmp_path):
+    src = tmp_path / "rebound.py"
+    src.write_text(REBOUND.format(
+        replacement="lambda x: (_ for _ in ()).throw(KeyboardInterrupt)"))
+    status, _, err = run([src, "--verify"])
+    assert status == 130 and "interrupted" in err and "Traceback" not in err
+
+
+def test_what_the_function_prints_goes_to_stderr(tmp_path):
+    src = tmp_path / "rebound.py"
+    src.write_text(REBOUND.format(replacement="lambda x: print('noise') or _real(x)"))
+    status, out, err = run([src, "--verify"])
+    assert status == 0, err
+    assert "noise" not in out and "noise" in err
+    namespace: dict = {}
+    exec(out, namespace)  # standard output is exactly the module
+    assert namespace["f_grad"](3.0) == 6.0
+
+
+def test_a_function_that_changes_its_array_argument_is_refused(tmp_path):
+    """An in-place update of a parameter changes the caller's array: AD208, never a
+    verification of a gradient taken at values the caller no longer has."""
+    src = tmp_path / "inplace.py"
+    src.write_text("import numpy as np\n\n\ndef f(x: 'N'):\n    x += 1.0\n"
+                   "    return np.sum(x * x)\n")
+    status, out, err = run([src, "--verify"])
+    assert status == 1 and "AD208" in err and out == "", err

@@ -1,0 +1,225 @@
+"""Never a silent wrong gradient (issue 15): the red-team programs.
+
+The accepted ones live in tests/corpus/never_wrong.py (so they also run through every route
+in test_corpus.py) and are compared here with their exact gradients; the rejected ones are
+pinned by their diagnostic code and position.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+import adgen
+from adgen import compiler
+from adgen.diagnostics import AdgenError
+from corpus_loader import cases
+
+CASES = {c.name: c for c in cases("never_wrong")}
+
+
+def _close(a, b) -> bool:
+    a = a if isinstance(a, tuple) else (a,)
+    b = b if isinstance(b, tuple) else (b,)
+    return len(a) == len(b) and all(
+        np.allclose(x, y, rtol=1e-12, atol=1e-12) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("name", [n for n, e in CASES["alias_updated_in_place"].module
+                                  .EXPECTED.items() if e is not None])
+def test_gradient_is_the_exact_one(name):
+    case = CASES[name]
+    expected = case.module.EXPECTED[name]
+    for point in case.points(4):
+        got = adgen.grad(case.function)(*point)
+        assert _close(got, expected(*point)), (name, point, got, expected(*point))
+
+
+def test_sigmoid_over_two_statements_is_zero_where_exp_overflows():
+    f = CASES["sigmoid_over_two_statements"].function
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # exp overflows, as in f itself
+        grad = adgen.grad(f)(np.array([-1000.0, 0.0, 1000.0]))
+    assert np.array_equal(grad, [0.0, 0.25, 0.0])
+
+
+def found(source: str) -> list[tuple[str, int, int]]:
+    text = "import numpy as np\n\n" + textwrap.dedent(source).lstrip("\n")
+    with pytest.raises(AdgenError) as info:
+        compiler.compile_source(text, "t.py")
+    return sorted((d.code, d.line, d.col) for d in info.value.diagnostics)
+
+
+# (program, the diagnostics it must give): the body starts on line 3
+REJECTED = {
+    "parameter through an alias": ("""
+        def f(x: "N", y: "N"):
+            z = x
+            z += y
+            return np.sum(x * z)
+        """, [("AD208", 5, 5)]),
+    "parameter through an alias, kinds unknown": ("""
+        def f(x, y):
+            z = x
+            z += y
+            return np.sum(x * z)
+        """, [("AD208", 5, 5)]),
+    "parameter assigned into through an alias": ("""
+        def f(x: "N"):
+            z = x
+            z[0] = 0.0
+            return np.sum(x * 2.0)
+        """, [("AD208", 5, 5)]),
+    "parameter through a reshaped view": ("""
+        def f(x: "N D", y: "N D"):
+            v = x.reshape(-1)
+            v += y.reshape(-1)
+            return np.sum(x * x)
+        """, [("AD208", 5, 5)]),
+    "parameter through a transpose": ("""
+        def f(x: "N D"):
+            t = x.T
+            t *= 2.0
+            return np.sum(x * x)
+        """, [("AD208", 5, 5)]),
+    "parameter through a slice": ("""
+        def f(x: "N", y: "N"):
+            v = x[1:]
+            v *= y[1:]
+            return np.sum(x * x)
+        """, [("AD208", 5, 5)]),
+    "parameter itself": ("""
+        def f(x: "N D"):
+            x -= np.mean(x, axis=0)
+            return np.sum(x * x)
+        """, [("AD208", 4, 5)]),
+    "loop element of a parameter": ("""
+        def f(xs: "T N"):
+            for row in xs:
+                row *= 2.0
+            return np.sum(xs)
+        """, [("AD208", 5, 9)]),
+    "helper updating its argument": ("""
+        def double(a):
+            a *= 2.0
+            return a
+
+        def f(x: "N"):
+            h = x * 1.0
+            d = double(h)
+            return np.sum(h * d)
+        """, [("AD208", 4, 5)]),
+    "a view of a local array, read afterwards": ("""
+        def f(x: "N", y: "N"):
+            a = x * 2.0
+            v = a[1:]
+            v *= y[1:]
+            return np.sum(a * a)
+        """, [("AD207", 6, 5)]),
+    "the base of a view, which is read afterwards": ("""
+        def f(x: "N M"):
+            a = x * 1.0
+            t = a.T
+            a += 1.0
+            return np.sum(t * t)
+        """, [("AD207", 6, 5)]),
+    "sharing that depends on the branch": ("""
+        def f(x: "N", y: "N", c: float):
+            a = x * 1.0
+            if c > 0:
+                z = a
+            else:
+                z = a * 2.0
+            z += y
+            return np.sum(a * z)
+        """, [("AD207", 9, 5)]),
+    "sharing that changes across iterations": ("""
+        def f(x: "N"):
+            a = x * 2.0
+            z = x * 3.0
+            for t in range(2):
+                z += 1.0
+                z = a
+            return np.sum(a * z)
+        """, [("AD207", 6, 5)]),
+    "an alias of something that may be a number": ("""
+        def f(x, y):
+            a = x * 2.0
+            z = a
+            z += y
+            return np.sum(a * z)
+        """, [("AD207", 6, 5)]),
+}
+
+
+@pytest.mark.parametrize("name", REJECTED)
+def test_updates_that_cannot_be_followed_are_rejected(name):
+    source, expected = REJECTED[name]
+    assert found(source) == sorted(expected)
+
+
+def test_a_numbers_update_is_a_rebinding():
+    """Floats never share memory: `z = x; z += y` leaves x as it was."""
+    text = "def f(x, y):\n    z = x\n    z += y\n    return x * z\n"
+    module = compiler.compile_source(text, "t.py").source
+    namespace: dict = {}
+    exec(module, namespace)
+    assert namespace["f_grad"](2.0, 3.0) == (2 * 2.0 + 3.0, 2.0)
+
+
+def test_returning_a_helpers_tuple_is_an_error_not_a_zero():
+    source = """
+        def pair(x, y):
+            return x * y, x + y
+
+        def g(x, y):
+            return pair(x, y)
+        """
+    assert found(source) == [("AD104", 7, 12)]
+
+
+GENERATED = """\
+def f(w, c):
+    return w * w * c
+
+def pair(w):
+    return w * w, w + 1.0
+"""
+USER = """\
+import lib as mm
+from lib_grad import f_grad
+
+def through_gradient(w):
+    return f_grad(w, 2.0)[0]
+
+def unpacked(w):
+    a, b = mm.pair(w)
+    return a * b
+
+def whole_pair(w):
+    return mm.pair(w)
+"""
+
+
+def test_a_generated_gradient_and_a_modules_tuple_can_be_differentiated(tmp_path, monkeypatch):
+    """Differentiating adgen's own output (a second derivative), a user module's function
+    returning a tuple: exact, or a diagnostic (it was AD900, and zeros)."""
+    (tmp_path / "lib.py").write_text(GENERATED)
+    (tmp_path / "lib_grad.py").write_text(
+        compiler.compile_source(GENERATED, "lib.py", functions=["f"]).source)
+    user = tmp_path / "user.py"
+    user.write_text(USER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    compiled = compiler.compile_source(USER, str(user), functions=["through_gradient",
+                                                                    "unpacked"])
+    namespace: dict = {}
+    exec(compiled.source, namespace)
+    for w in (-1.5, 0.5, 2.0):
+        assert namespace["through_gradient_grad"](w) == 4.0  # d/dw (2 * w * c), c = 2
+        assert np.isclose(namespace["unpacked_grad"](w), 3 * w * w + 2 * w)
+    with pytest.raises(AdgenError) as info:
+        compiler.compile_source(USER, str(user), functions=["whole_pair"])
+    assert [(d.code, d.line) for d in info.value.diagnostics] == [("AD104", 12)]
