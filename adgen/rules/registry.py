@@ -16,10 +16,10 @@ value, an input domain for sampling, and (for kinks) a branch signature.
 
 Neither sympy nor numpy is imported here or by the rule declarations: generating code needs
 neither, and importing them would triple adgen's start-up time.  A sympy counterpart is the
-name of a sympy function (`sympy="exp"`, looked up on first call) or a function whose body uses
-a module imported on first use (`sp = LazyModule("sympy")` from adgen/lazy.py,
-`sympy=lambda a: sp.log(a, 2)`);
-templates may call the numpy functions listed in `NUMPY_FUNCTIONS`.
+name of a sympy function (`sympy="exp"`, looked up on first call) or a function whose body
+uses a module imported on first use (`sp = LazyModule("sympy")`, adgen/lazy.py;
+`sympy=lambda a: sp.log(a, 2)`).  Templates may call the numpy functions listed in
+`NUMPY_FUNCTIONS`.
 """
 
 from __future__ import annotations
