@@ -11,6 +11,9 @@
     g.grad(3.0, -4.0)
 
 The command line tool `adgen FILE.py` writes the same code as a standalone module.
+
+Importing adgen does not import sympy or numpy: only verification (`check_grad`, `GradCheck`,
+`adgen FILE --verify`) needs sympy, and only array code numpy.
 """
 
 from adgen.version import __version__
@@ -24,7 +27,14 @@ from adgen.api import (
     value_and_grad,
     vjp,
 )
-from adgen.verify import GradCheck
+
+
+def __getattr__(name: str):
+    if name == "GradCheck":  # the verifier imports sympy: load it when it is asked for
+        from adgen.verify import GradCheck
+
+        return GradCheck
+    raise AttributeError(f"module 'adgen' has no attribute {name!r}")
 
 __all__ = [
     "__version__",

@@ -16,7 +16,7 @@ import linecache
 import os
 import types
 import weakref
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from adgen import facts, ir
 from adgen.compiler import check as compiler_check
@@ -25,10 +25,11 @@ from adgen.diagnostics import AdgenError, Diagnostic
 from adgen.emit import emit_module
 from adgen.source import ParsedModule
 from adgen.stage import uses_arrays
-from adgen.verify import GradCheck, check
 from adgen.wrt import Names, Wrt
 from adgen.wrt import normalize as wrt_names
-from adgen.specialize import SourceView, dispatcher
+
+if TYPE_CHECKING:
+    from adgen.verify import GradCheck  # imported by check_grad: the verifier needs sympy
 
 _PARSED: dict[tuple[str, int], ParsedModule] = {}
 # Keyed by the function object itself: code objects compare equal across files when their
@@ -245,6 +246,7 @@ def _gradient(f: Callable, wrt: Wrt, which: str, api: Optional[str]) -> Callable
             _scalar_output(f, compiled, api)
         return getattr(compiled, which)
     _fence(f, _normalize_wrt(f, wrt))
+    from adgen.specialize import dispatcher  # numpy: a function of arrays is called with them
 
     def specialize(args, kwargs):
         compiled = compile_function(f, wrt, args, kwargs)
@@ -293,6 +295,8 @@ def differentiable(f: Optional[Callable] = None, *, wrt: Wrt = None):
         f.grad = _gradient(f, wrt, "grad", None)
         f.value_and_grad = _gradient(f, wrt, "value_and_grad", None)
         if is_array_function(f):
+            from adgen.specialize import SourceView
+
             f.source = SourceView(lambda *args, **kwargs: source(f, *args, wrt=wrt, **kwargs))
         else:
             f.source = compile_function(f, wrt).source
@@ -307,6 +311,8 @@ def check_grad(f: Callable, *args: float, wrt: Wrt = None, symbolic: bool = True
     against central finite differences of `f` and against `sympy.diff`; returns the report,
     and raises AssertionError (with the report) when an input fails, so it can be used
     directly in a test.  `wrt` as in `grad`."""
+    from adgen.verify import check
+
     try:
         compiled = compile_function(f, wrt, args if is_array_function(f) else None)
     except AdgenError as exc:

@@ -13,7 +13,6 @@ import os
 import sys
 from typing import Optional, Sequence, TextIO
 
-from adgen.cli_verify import verify_file
 from adgen import facts
 from adgen.compiler import (compile_functions, default_command, guard, parse,
                             select_functions)
@@ -261,6 +260,8 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
     else:
         stdout.write(compiled.source)
     if args.verify:
+        from adgen.cli_verify import verify_file  # imports sympy: only --verify needs it
+
         point = parse_point(args.at) if args.at else ([], {})
         try:
             if not verify_file(args.file, compiled, point, stderr):

@@ -22,10 +22,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional, Sequence
 
-import numpy as np
-
 from adgen import shapes
+from adgen.lazy import LazyModule
 from adgen.shapes import VType
+
+np = LazyModule("numpy")  # for argument values only: generating code needs no numpy
 
 
 @dataclasses.dataclass(frozen=True)

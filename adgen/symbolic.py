@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import functools
 import math
 import types
 from typing import Iterator
@@ -276,20 +277,42 @@ def _user_code(obj) -> bool:
     """Whether a function or module comes from a user's file (not the standard library or
     an installed package)."""
     import os
-    import sysconfig
 
     path = getattr(obj, "__file__", None) or getattr(getattr(obj, "__code__", None),
                                                      "co_filename", None)
     if not path or not path.endswith(".py"):
         return False
     real = os.path.realpath(path)
-    roots = {os.path.realpath(sysconfig.get_paths()[k]) for k in
-             ("stdlib", "platstdlib", "purelib", "platlib")}
-    return not any(real.startswith(root + os.sep) for root in roots)
+    return not any(real.startswith(root + os.sep) for root in _library_roots())
+
+
+@functools.lru_cache(maxsize=None)
+def _library_roots() -> frozenset[str]:
+    """The standard library's and installed packages' directories, computed once:
+    `sysconfig.get_paths()` takes about a millisecond, and `_rebound` asks about every
+    function and module the user's globals reach, for every symbolic check."""
+    import os
+    import sysconfig
+
+    return frozenset(os.path.realpath(sysconfig.get_paths()[k]) for k in
+                     ("stdlib", "platstdlib", "purelib", "platlib"))
 
 
 def rationalize(expr):
     """Floats in an expression as exact rationals (1.0 -> 1), so that simplification can
-    cancel `1.0*x - x`."""
-    return sp.nsimplify(expr, rational=True)
+    cancel `1.0*x - x`.
+
+    `sympy.nsimplify(expr, rational=True)` does this, but slowly on large expressions (most
+    of the time of verifying array code): it converts every Float of each expression anew,
+    then substitutes them with `subs`.  Each distinct Float is converted here by that same
+    call, once per process, and put in place with `xreplace`."""
+    expr = sp.sympify(expr)
+    return expr.xreplace({f: _rational(f, f._prec) for f in expr.atoms(sp.Float)})
+
+
+@functools.lru_cache(maxsize=4096)
+def _rational(number, precision: int):
+    # The precision is part of the key: Floats of one value and different precisions are
+    # equal, but nsimplify may convert them differently.
+    return sp.nsimplify(number, rational=True)
 

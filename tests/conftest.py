@@ -13,6 +13,17 @@ def pytest_addoption(parser):
                      "failing when they differ")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """`--update-golden` runs in this process, not in pytest-xdist workers (pyproject's
+    addopts ask for `-n auto`): one test rewrites each golden file and later tests of
+    tests/test_examples.py read it, so they must run in order."""
+    if config.getoption("--update-golden") and getattr(config.option, "numprocesses", None):
+        config.option.numprocesses = 0
+        config.option.dist = "no"
+        config.option.tx = []
+
+
 @pytest.fixture
 def update_golden(request) -> bool:
     return request.config.getoption("--update-golden")

@@ -143,3 +143,15 @@ def test_duplicate_rules_and_spellings_are_rejected():
     registry.add(Rule(**{**_rule(name="two").__dict__, "spellings": ("s",)}))
     with pytest.raises(RuleError, match="claimed by two rules"):
         registry.add(Rule(**{**_rule(name="three").__dict__, "spellings": ("s",)}))
+
+
+def test_rationalize_is_sympys_nsimplify_rational():
+    """symbolic.rationalize converts each Float once and substitutes with xreplace; the
+    result is the expression sympy.nsimplify(expr, rational=True) gives."""
+    x, y = sp.symbols("x y", real=True)
+    for expr in (1.0 * x - x, 0.1 * x + 0.5 * y ** 2.0, sp.exp(-2.5 * x) / (1.0 + 0.3 * y),
+                 sp.Max(x, 1e-5 * y), sp.Float(3.0), sp.Float("inf") * x - 0.25,
+                 sp.Piecewise((0.5 * x, x > 0.1), (0.0, True)), x + y):
+        assert sp.srepr(symbolic.rationalize(expr)) == \
+            sp.srepr(sp.nsimplify(expr, rational=True)), expr
+    assert symbolic.rationalize(1.0 * x - x) == 0

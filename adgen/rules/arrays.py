@@ -17,14 +17,15 @@ from typing import Optional
 
 import itertools
 
-import numpy as np
-import sympy as sp
-
 from adgen import shapes
+from adgen.lazy import LazyModule
 from adgen.rules.registry import REGISTRY, Context, Rule, RuleError
 from adgen.rules.scalar import DEFAULT_DOMAIN, POSITIVE, _fixed, _fmt
 from adgen.shapes import VType, unknown_dim
 
+# Imported on first use only (verification and the rule tests): see registry.py.
+np = LazyModule("numpy")
+sp = LazyModule("sympy")
 
 
 
@@ -49,15 +50,15 @@ def np_unary(name, forward, grad, *, sympy, domain=DEFAULT_DOMAIN, doc="", stem=
     ))
 
 
-np_unary("exp", "np.exp(a)", "out * g", sympy=sp.exp)
-np_unary("log", "np.log(a)", "g / a", sympy=sp.log, domain=POSITIVE)
-np_unary("sqrt", "np.sqrt(a)", "g / (2 * out)", sympy=sp.sqrt, domain=POSITIVE)
+np_unary("exp", "np.exp(a)", "out * g", sympy="exp")
+np_unary("log", "np.log(a)", "g / a", sympy="log", domain=POSITIVE)
+np_unary("sqrt", "np.sqrt(a)", "g / (2 * out)", sympy="sqrt", domain=POSITIVE)
 np_unary("square", "np.square(a)", "2 * a * g", sympy=lambda a: a ** 2,
          stem=_fmt("{0}sqr"))
-np_unary("abs", "np.abs(a)", "np.sign(a) * g", sympy=sp.Abs, doc="abs'(0) = 0 (np.sign)")
-np_unary("sin", "np.sin(a)", "np.cos(a) * g", sympy=sp.sin)
-np_unary("cos", "np.cos(a)", "-np.sin(a) * g", sympy=sp.cos)
-np_unary("tanh", "np.tanh(a)", "(1 - out ** 2) * g", sympy=sp.tanh)
+np_unary("abs", "np.abs(a)", "np.sign(a) * g", sympy="Abs", doc="abs'(0) = 0 (np.sign)")
+np_unary("sin", "np.sin(a)", "np.cos(a) * g", sympy="sin")
+np_unary("cos", "np.cos(a)", "-np.sin(a) * g", sympy="cos")
+np_unary("tanh", "np.tanh(a)", "(1 - out ** 2) * g", sympy="tanh")
 
 REGISTRY.add(Rule(
     name="np_sigmoid", spellings=(), arity=1,
@@ -77,9 +78,9 @@ def _np_binary(name, forward, grad_a, grad_b, sympy, doc):
     ))
 
 
-_np_binary("maximum", "np.maximum(a, b)", "g * (a >= b)", "g * (a < b)", sp.Max,
+_np_binary("maximum", "np.maximum(a, b)", "g * (a >= b)", "g * (a < b)", "Max",
            "element-wise max gate: ties go to the first argument")
-_np_binary("minimum", "np.minimum(a, b)", "g * (a <= b)", "g * (a > b)", sp.Min,
+_np_binary("minimum", "np.minimum(a, b)", "g * (a <= b)", "g * (a > b)", "Min",
            "element-wise min gate: ties go to the first argument")
 
 
@@ -276,7 +277,7 @@ for _name, _op in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", 
 
 REGISTRY.add(Rule(
     name="np_sign", spellings=("numpy.sign",), arity=1, build=lambda n: ("np.sign(a)", ["0.0"]),
-    stem=_fmt("sign{0}"), noun="sign", sympy=sp.sign, branch=lambda a: (np.sign(a),),
+    stem=_fmt("sign{0}"), noun="sign", sympy="sign", branch=lambda a: (np.sign(a),),
     domain=_fixed(DEFAULT_DOMAIN), infer=elementwise_type, nondifferentiable=True,
     doc="piecewise constant: no gradient",
 ))

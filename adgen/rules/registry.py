@@ -5,7 +5,7 @@ variadic primitive), how its forward value is written and the local gradient con
 each operand, as Python expression templates over the operands, the output `out` and the
 upstream gradient `g`::
 
-    unary("exp", "math.exp(a)", "out * g", spellings=("math.exp",), sympy=sp.exp)
+    unary("exp", "math.exp(a)", "out * g", spellings=("math.exp",), sympy="exp")
 
 Templates are parsed into IR expressions when the registry loads; a template that does not
 parse, names an unknown variable or function, or gives the wrong number of gradients raises
@@ -13,25 +13,40 @@ parse, names an unknown variable or function, or gives the wrong number of gradi
 
 Each rule also carries what the tests and the verifier need: a sympy counterpart of the forward
 value, an input domain for sampling, and (for kinks) a branch signature.
+
+Neither sympy nor numpy is imported here or by the rule declarations: generating code needs
+neither, and importing them would triple adgen's start-up time.  A sympy counterpart is the
+name of a sympy function (`sympy="exp"`, looked up on first call) or a function whose body
+uses a module imported on first use (`sp = LazyModule("sympy")`, adgen/lazy.py;
+`sympy=lambda a: sp.log(a, 2)`).  Templates may call the numpy functions listed in
+`NUMPY_FUNCTIONS`.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import math
-from typing import Callable, Optional, Sequence
-
-import numpy as np
+from typing import Callable, Optional, Sequence, Union
 
 from adgen import ir
 from adgen.shapes import VType
 
+# The numpy functions a template may call (as `np.NAME`), listed rather than read from
+# `dir(numpy)` so that loading the rules does not import numpy; tests/test_rules_arrays.py
+# checks that each exists.  A rule that needs another one adds it here.
+NUMPY_FUNCTIONS = frozenset({
+    "abs", "arange", "broadcast_to", "clip", "concatenate", "copy", "cos", "exp", "expand_dims",
+    "linalg.norm", "log", "max", "maximum", "mean", "min", "minimum", "ones", "ones_like",
+    "outer", "ravel", "shape", "sign", "sin", "size", "sqrt", "square", "squeeze", "stack",
+    "std", "sum", "swapaxes", "tanh", "transpose", "var", "where", "zeros", "zeros_like",
+})
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
-    | {f"np.{n}" for n in dir(np) if not n.startswith("_")}
-    | {"np.linalg.norm", "abs", "max", "min", "pow", "round", "len", "slice", "_unbroadcast",
+    | {f"np.{n}" for n in NUMPY_FUNCTIONS}
+    | {"abs", "max", "min", "pow", "round", "len", "slice", "_unbroadcast",
        "_argmax_mask",
        "_argmin_mask", "_setitem"}
 )
@@ -43,6 +58,16 @@ TEMPLATE_FIELDS = frozenset({"T", "shape", "ndim", "size"})
 
 class RuleError(Exception):
     """A rule declaration is broken (raised at import, never in a user's program)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SympyFunction:
+    """A sympy counterpart given by name (`sympy="exp"`): `sympy.exp`, looked up on first call."""
+
+    name: str
+
+    def __call__(self, *args):
+        return getattr(importlib.import_module("sympy"), self.name)(*args)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +97,8 @@ class Rule:
                a fused gate may add a third item, its sparse part (Instance.scatter)
     stem       operand name fragments -> a readable name for the result, or None
     noun       fallback name stem ("sum1", "exp2") when `stem` gives nothing usable
-    sympy      the forward value as a sympy function of the operands
+    sympy      the forward value as a sympy function of the operands; a string names a sympy
+               function ("exp": sympy.exp), imported on first call
     domain     arity -> one (low, high) sampling interval per operand
     branch     operand values -> a tuple naming the smooth piece the point lies on, for
                primitives with kinks (abs, max, min); None for smooth primitives
@@ -87,7 +113,7 @@ class Rule:
     build: Callable[[int], tuple[str, Sequence[str]]]
     stem: Callable[[Sequence[Optional[str]]], Optional[str]]
     noun: str
-    sympy: Callable
+    sympy: Union[Callable, str]
     domain: Callable[[int], tuple[tuple[float, float], ...]]
     variadic: bool = False
     branch: Optional[Callable[..., tuple]] = None
@@ -98,6 +124,10 @@ class Rule:
     shaped: Optional[Callable[["Context"], tuple[str, Sequence[str]]]] = None
     infer: Optional[Callable[["Context"], VType]] = None
     passive: tuple[int, ...] = ()  # operands a fused gate routes the gradient around
+
+    def __post_init__(self) -> None:
+        if isinstance(self.sympy, str):
+            object.__setattr__(self, "sympy", SympyFunction(self.sympy))
 
     def accepts(self, n: int) -> bool:
         return n >= self.arity if self.variadic else n == self.arity
@@ -227,8 +257,8 @@ def _convert(node: ast.AST, names: set[str], where: str, text: str) -> ir.Expr:
             return ir.Field(conv(node.value), node.attr)
         raise RuleError(f"{where}: template {text!r} uses unknown attribute {dotted!r}")
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-            and node.func.attr in TEMPLATE_METHODS and _dotted(node.func) not in \
-            TEMPLATE_FUNCTIONS:
+            and node.func.attr in TEMPLATE_METHODS \
+            and not (_dotted(node.func) or "").startswith(("np.", "math.")):
         return ir.Method(conv(node.func.value), node.func.attr,
                          tuple(conv(a) for a in node.args),
                          tuple((k.arg, conv(k.value)) for k in node.keywords))
@@ -239,7 +269,9 @@ def _convert(node: ast.AST, names: set[str], where: str, text: str) -> ir.Expr:
     if isinstance(node, ast.Call) and all(k.arg for k in node.keywords):
         func = _dotted(node.func)
         if func not in TEMPLATE_FUNCTIONS:
-            raise RuleError(f"{where}: template {text!r} calls unknown function {func!r}")
+            hint = " (the numpy functions templates may call are NUMPY_FUNCTIONS in " \
+                "adgen/rules/registry.py)" if (func or "").startswith("np.") else ""
+            raise RuleError(f"{where}: template {text!r} calls unknown function {func!r}{hint}")
         return ir.Call(func, tuple(conv(a) for a in node.args),
                        tuple((k.arg, conv(k.value)) for k in node.keywords))
     if isinstance(node, ast.IfExp):

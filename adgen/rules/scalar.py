@@ -16,10 +16,12 @@ from __future__ import annotations
 import math
 from typing import Callable, Optional, Sequence
 
-import sympy as sp
-
-from adgen import symbolic
+from adgen.lazy import LazyModule
 from adgen.rules.registry import REGISTRY, Rule
+
+# Imported on first use only (verification and the rule tests): see registry.py.
+sp = LazyModule("sympy")
+symbolic = LazyModule("adgen.symbolic")
 
 DEFAULT_DOMAIN = (-2.0, 2.0)
 POSITIVE = (0.2, 4.0)
@@ -132,52 +134,52 @@ unary("copy", "a", "g", spellings=("u+",), sympy=lambda a: a, stem=lambda f: Non
 
 # ---------------------------------------------------------------- math
 
-unary("exp", "math.exp(a)", "out * g", spellings=("math.exp",), sympy=sp.exp,
+unary("exp", "math.exp(a)", "out * g", spellings=("math.exp",), sympy="exp",
       doc="reuses the forward value: d exp(a) = exp(a)")
-unary("log", "math.log(a)", "g / a", spellings=("math.log",), sympy=sp.log, domain=POSITIVE)
+unary("log", "math.log(a)", "g / a", spellings=("math.log",), sympy="log", domain=POSITIVE)
 unary("log2", "math.log2(a)", "g / (a * math.log(2))", spellings=("math.log2",),
       sympy=lambda a: sp.log(a, 2), domain=POSITIVE)
 unary("log10", "math.log10(a)", "g / (a * math.log(10))", spellings=("math.log10",),
       sympy=lambda a: sp.log(a, 10), domain=POSITIVE)
-unary("sqrt", "math.sqrt(a)", "g / (2 * out)", spellings=("math.sqrt",), sympy=sp.sqrt,
+unary("sqrt", "math.sqrt(a)", "g / (2 * out)", spellings=("math.sqrt",), sympy="sqrt",
       domain=POSITIVE)
-unary("sin", "math.sin(a)", "math.cos(a) * g", spellings=("math.sin",), sympy=sp.sin)
-unary("cos", "math.cos(a)", "-math.sin(a) * g", spellings=("math.cos",), sympy=sp.cos)
-unary("tan", "math.tan(a)", "(1 + out ** 2) * g", spellings=("math.tan",), sympy=sp.tan,
+unary("sin", "math.sin(a)", "math.cos(a) * g", spellings=("math.sin",), sympy="sin")
+unary("cos", "math.cos(a)", "-math.sin(a) * g", spellings=("math.cos",), sympy="cos")
+unary("tan", "math.tan(a)", "(1 + out ** 2) * g", spellings=("math.tan",), sympy="tan",
       domain=(-1.2, 1.2))
-unary("tanh", "math.tanh(a)", "(1 - out ** 2) * g", spellings=("math.tanh",), sympy=sp.tanh,
+unary("tanh", "math.tanh(a)", "(1 - out ** 2) * g", spellings=("math.tanh",), sympy="tanh",
       doc="tanh gate: 1 - t**2 from the forward value")
-unary("sinh", "math.sinh(a)", "math.cosh(a) * g", spellings=("math.sinh",), sympy=sp.sinh)
-unary("cosh", "math.cosh(a)", "math.sinh(a) * g", spellings=("math.cosh",), sympy=sp.cosh)
+unary("sinh", "math.sinh(a)", "math.cosh(a) * g", spellings=("math.sinh",), sympy="sinh")
+unary("cosh", "math.cosh(a)", "math.sinh(a) * g", spellings=("math.cosh",), sympy="cosh")
 unary("asin", "math.asin(a)", "g / math.sqrt(1 - a ** 2)", spellings=("math.asin",),
-      sympy=sp.asin, domain=UNIT)
+      sympy="asin", domain=UNIT)
 unary("acos", "math.acos(a)", "-g / math.sqrt(1 - a ** 2)", spellings=("math.acos",),
-      sympy=sp.acos, domain=UNIT)
-unary("atan", "math.atan(a)", "g / (1 + a ** 2)", spellings=("math.atan",), sympy=sp.atan)
+      sympy="acos", domain=UNIT)
+unary("atan", "math.atan(a)", "g / (1 + a ** 2)", spellings=("math.atan",), sympy="atan")
 unary("asinh", "math.asinh(a)", "g / math.sqrt(a ** 2 + 1)", spellings=("math.asinh",),
-      sympy=sp.asinh)
+      sympy="asinh")
 unary("acosh", "math.acosh(a)", "g / math.sqrt(a ** 2 - 1)", spellings=("math.acosh",),
-      sympy=sp.acosh, domain=(1.2, 4.0))
+      sympy="acosh", domain=(1.2, 4.0))
 unary("atanh", "math.atanh(a)", "g / (1 - a ** 2)", spellings=("math.atanh",),
-      sympy=sp.atanh, domain=UNIT)
+      sympy="atanh", domain=UNIT)
 unary("log1p", "math.log1p(a)", "g / (1 + a)", spellings=("math.log1p",),
       sympy=lambda a: sp.log(1 + a), domain=(-0.8, 3.0))
 unary("expm1", "math.expm1(a)", "(out + 1) * g", spellings=("math.expm1",),
       sympy=lambda a: sp.exp(a) - 1)
 unary("erf", "math.erf(a)", "2 / math.sqrt(math.pi) * math.exp(-a ** 2) * g",
-      spellings=("math.erf",), sympy=sp.erf)
+      spellings=("math.erf",), sympy="erf")
 unary("erfc", "math.erfc(a)", "-2 / math.sqrt(math.pi) * math.exp(-a ** 2) * g",
-      spellings=("math.erfc",), sympy=sp.erfc)
+      spellings=("math.erfc",), sympy="erfc")
 binary("atan2", "math.atan2(a, b)", "b * g / (a ** 2 + b ** 2)", "-a * g / (a ** 2 + b ** 2)",
-       spellings=("math.atan2",), sympy=sp.atan2, stem=_fmt("atan2{0}{1}"), noun="angle",
+       spellings=("math.atan2",), sympy="atan2", stem=_fmt("atan2{0}{1}"), noun="angle",
        domain=(DEFAULT_DOMAIN, POSITIVE))
 
 # ---------------------------------------------------------------- kinks
 
 _ABS_GRAD = "g if a > 0 else -g if a < 0 else 0.0"
-unary("abs", "abs(a)", _ABS_GRAD, spellings=("abs",), sympy=sp.Abs,
+unary("abs", "abs(a)", _ABS_GRAD, spellings=("abs",), sympy="Abs",
       branch=lambda a: (_sign(a),), doc="abs'(0) = 0")
-unary("fabs", "math.fabs(a)", _ABS_GRAD, spellings=("math.fabs",), sympy=sp.Abs,
+unary("fabs", "math.fabs(a)", _ABS_GRAD, spellings=("math.fabs",), sympy="Abs",
       stem=_fmt("abs{0}"), noun="abs", branch=lambda a: (_sign(a),), doc="abs'(0) = 0")
 
 
@@ -217,10 +219,10 @@ def _joined(prefix: str) -> Stem:
     return lambda frags: None if any(f is None for f in frags) else prefix + "".join(frags)
 
 
-variadic("max", _extremum_build("max", "<", ">="), spellings=("max",), sympy=sp.Max,
+variadic("max", _extremum_build("max", "<", ">="), spellings=("max",), sympy="Max",
          stem=_joined("max"), noun="max", branch=_pairwise_signs,
          doc="max gate: routes the gradient to the largest input (ties: the first)")
-variadic("min", _extremum_build("min", ">", "<="), spellings=("min",), sympy=sp.Min,
+variadic("min", _extremum_build("min", ">", "<="), spellings=("min",), sympy="Min",
          stem=_joined("min"), noun="min", branch=_pairwise_signs,
          doc="min gate: routes the gradient to the smallest input (ties: the first)")
 
@@ -249,10 +251,14 @@ def nondifferentiable(name, forward, *, spellings, sympy):
     ))
 
 
-nondifferentiable("floor", "math.floor(a)", spellings=("math.floor",), sympy=symbolic.floor_step)
-nondifferentiable("ceil", "math.ceil(a)", spellings=("math.ceil",), sympy=symbolic.ceil_step)
-nondifferentiable("trunc", "math.trunc(a)", spellings=("math.trunc",), sympy=symbolic.trunc_step)
-nondifferentiable("round", "round(a)", spellings=("round",), sympy=symbolic.round_step)
+nondifferentiable("floor", "math.floor(a)", spellings=("math.floor",),
+                  sympy=lambda a: symbolic.floor_step(a))
+nondifferentiable("ceil", "math.ceil(a)", spellings=("math.ceil",),
+                  sympy=lambda a: symbolic.ceil_step(a))
+nondifferentiable("trunc", "math.trunc(a)", spellings=("math.trunc",),
+                  sympy=lambda a: symbolic.trunc_step(a))
+nondifferentiable("round", "round(a)", spellings=("round",),
+                  sympy=lambda a: symbolic.round_step(a))
 
 # ---------------------------------------------------------------- composite gates
 
