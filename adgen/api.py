@@ -130,6 +130,9 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
     given, shapes = None, ""
     if values is not None:
         annotated = declared_types(parsed, node)
+        defaulted = {p.name.value for p in node.params.params if p.default is not None}
+        values = {k: v for k, v in values.items()  # hyperparameters stay numbers
+                  if k not in defaulted or (facts.kind_of(v) or facts.VType("")).is_array}
         given = {fn.__name__: facts.from_arguments(values, annotated)}
         shapes = facts.shapes_option(given[fn.__name__])
     command = default_command(parsed.path, [fn.__name__], wrt, shapes)

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(atomically) instead of standard output; OUT may not be FILE")
     parser.add_argument("--check", action="store_true", help="with -o: write nothing; exit 1 "
                         "if OUT is missing or differs from what would be generated")
-    parser.add_argument("--shapes", metavar="SPECS", help="the kinds and shapes of "
+    parser.add_argument("--shapes", metavar="SPECS", action="append", help="the kinds and shapes of "
                         "parameters the source does not annotate, as 'X=N,D W1=D,H b1=H "
                         "y=int:N lr=float T=int' (names or numbers for dimensions); without "
                         "it adgen infers them from the code and states what it assumed")
@@ -169,6 +169,7 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
                          "or x=3.0,y=-4.0\n")
             return EXIT_USAGE
     if args.shapes is not None:
+        args.shapes = " ".join(args.shapes)  # --shapes may be given several times
         try:
             args.given_shapes = facts.parse_shapes(args.shapes)
         except ValueError as exc:

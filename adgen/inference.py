@@ -187,14 +187,26 @@ def _read_evidence(parsed, node: cst.FunctionDef, unknown: set[str]) -> dict[str
             if indexed in unknown:
                 at_least(indexed, count, f"indexed as {_code(parsed, current)} on line "
                          f"{line(current)}")
-            with_rows = any(isinstance(e, cst.Index) and isinstance(e.value, cst.Call) and
-                            scope.qualify(e.value.func) == "numpy.arange" for e in entries)
+            rows = [e.value for e in entries if isinstance(e, cst.Index) and
+                    isinstance(e.value, cst.Call) and
+                    scope.qualify(e.value.func) == "numpy.arange"]
+            with_rows = bool(rows)
+            count_name = _name(rows[0].args[0].value) if rows and rows[0].args else None
+            if with_rows and indexed in unknown and ev(indexed).rank is None:
+                # scores[np.arange(N), y]: one entry per row of a table (N rows)
+                e = ev(indexed)
+                e.rank = count
+                e.why = f"picked per row as {_code(parsed, current)} on line {line(current)}"
+                if count_name is not None:
+                    e.names.setdefault(0, count_name)
             for e in entries:
                 label = _name(e.value) if isinstance(e, cst.Index) else None
                 if label not in unknown or ev(label).kind == "int":
                     continue
-                if with_rows:  # probs[np.arange(N), y]: one label per row
+                if with_rows:  # probs[np.arange(N), y]: one label per row (N of them)
                     ev(label).kind, ev(label).rank = "intarray", 1
+                    if count_name is not None:
+                        ev(label).names.setdefault(0, count_name)
                     ev(label).why = f"labels, {_code(parsed, current)} on line {line(current)}"
                 elif ev(label).kind is None:  # W[x]: integer indices, no gradient
                     ev(label).kind = "indices"
@@ -373,10 +385,13 @@ def sampling_types(fn: ir.Function) -> list:
     length of, an array of at least that many axes (so `x.mean(axis=1)` gets a matrix, not
     a number)."""
     least: dict[str, int] = {}
+    named: dict = {}  # (parameter, axis) -> the name the code gives its size (N = x.shape[0])
     for stmt in ir.assigns(fn.body):
         if not stmt.args or not isinstance(stmt.args[0], ir.Name):
             continue
         name, attrs, rank = stmt.args[0].id, dict(stmt.attrs), 0
+        if stmt.prim == "dim" and stmt.user:
+            named.setdefault((name, attrs.get("axis", 0)), stmt.user)
         if stmt.prim == "getitem":
             rank = sum(1 for e in attrs.get("index", ()) if e and e[0] != "newaxis")
         elif stmt.prim == "length":
@@ -391,6 +406,7 @@ def sampling_types(fn: ir.Function) -> list:
     for k, p in enumerate(fn.params):
         t = fn.types.get(p.name)
         if (t is None or t.kind == "unknown") and least.get(p.name, 0) > 0:
-            t = VType("array", tuple(f"_{p.name}{axis}" for axis in range(least[p.name])))
+            t = VType("array", tuple(named.get((p.name, axis), f"_{p.name}{axis}")
+                                     for axis in range(least[p.name])))
         types.append(t)
     return types

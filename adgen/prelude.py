@@ -10,6 +10,7 @@ function makes first.
 
 from __future__ import annotations
 
+import shlex
 import textwrap
 
 from adgen import ir
@@ -129,3 +130,34 @@ def facts_paragraphs(grads: list[ir.Gradient], names: list[str]) -> list[str]:
                                        initial_indent="    ", subsequent_indent="        ",
                                        break_on_hyphens=False)
     return lines
+
+
+def command_lines(command: str) -> list[str]:
+    """The command that regenerates the module, indented, within the line length: broken
+    with shell line continuations, a long `--shapes` value spread over several `--shapes`
+    options (the command takes it repeated)."""
+    if len(command) + 4 <= MAX_LINE or "--shapes" not in command:
+        return [f"    {command}"]
+    words = shlex.split(command)
+    pieces: list[str] = []
+    i = 0
+    while i < len(words):
+        if words[i] == "--shapes" and i + 1 < len(words):
+            for part in textwrap.wrap(words[i + 1], MAX_LINE - 24, break_long_words=False):
+                pieces.append(f"--shapes '{part}'")
+            i += 2
+        elif words[i].startswith("-") and i + 1 < len(words) and \
+                not words[i + 1].startswith("-"):
+            pieces.append(f"{words[i]} {shlex.quote(words[i + 1])}")
+            i += 2
+        else:
+            pieces.append(shlex.quote(words[i]))
+            i += 1
+    lines, current = [], "    " + pieces[0]
+    for piece in pieces[1:]:
+        if len(current) + 1 + len(piece) + 2 > MAX_LINE:
+            lines.append(current + " \\")
+            current = "        " + piece
+        else:
+            current += " " + piece
+    return lines + [current]

@@ -163,7 +163,35 @@ def fit(line: str, indent: str = "    ") -> list[str]:
             lines.append(current)
             current = " " * len(head)
         current += ("" if current in (head, " " * len(head)) else " ") + chunk
-    return lines + [current]
+    return [row for line in lines + [current] for row in _break_inside(line)]
+
+
+def _break_inside(line: str) -> list[str]:
+    """A continuation line still too long: broken at the spaces inside its first bracketed
+    group, aligned under that bracket (as it is if that does not help)."""
+    if len(line) <= MAX_LINE:
+        return [line]
+    start = next((i for i, ch in enumerate(line) if ch in "(["), None)
+    if start is None:
+        return [line]
+    rows, current, depth = [], line[:start + 1], 0
+    pad = " " * (start + 1)
+    word = ""
+    for ch in line[start + 1:]:
+        depth += (ch in "([") - (ch in ")]")
+        if ch == " " and depth == 0:
+            if current.strip() and len(current) + len(word) > MAX_LINE and current != pad:
+                rows.append(current.rstrip())
+                current = pad
+            current += word + " "
+            word = ""
+        else:
+            word += ch
+    if len(current) + len(word) > MAX_LINE and current.strip() and current != pad:
+        rows.append(current.rstrip())
+        current = pad
+    rows.append(current + word)
+    return rows if len(rows) > 1 else [line]
 
 
 def _fit_call(line: str, indent: str) -> list[str]:

@@ -51,6 +51,7 @@ def dispatcher(f: Callable, which: str, specialize: Callable, source: Callable) 
     call.__doc__ = (f"{'Value and gradient' if which == 'value_and_grad' else 'Gradient'} of "
                     f"{f.__name__}, compiled for the arguments of each call (adgen): "
                     f".source(*args) shows the generated module for those arguments.")
+
     def specialization(*args, **kwargs) -> Callable:
         """The generated function the dispatcher calls for these arguments."""
         key = signature(args, kwargs)
@@ -60,6 +61,7 @@ def dispatcher(f: Callable, which: str, specialize: Callable, source: Callable) 
 
     call.source = lambda *args, **kwargs: source(args, kwargs)
     call.specialization = specialization
+    call.compiled = lambda: list({id(fn): fn for fn in table.values()}.values())
     return call
 
 

@@ -36,6 +36,7 @@ _AUG_SPELLINGS = {cst.AddAssign: "+", cst.SubtractAssign: "-", cst.MultiplyAssig
                   cst.DivideAssign: "/", cst.PowerAssign: "**"}
 _ATTR_FRAGMENTS = {"math.pi": "pi", "math.e": "e", "math.tau": "tau", "np.pi": "pi",
                    "np.e": "e"}
+_ARRAY_FORMS = {"abs": "np_abs", "max": "np_maximum", "min": "np_minimum"}
 RETURN = "<return>"  # the environment's entry for the value a block returns
 
 
@@ -719,7 +720,7 @@ class Stager:
             else:
                 rule = REGISTRY.by_spelling(self.scope.qualify(func))
             args = tuple(self.stage_expr(a) for a in positional)
-            return self.add(rule.name, args, node, target, user, attrs)
+            return self.add(self.array_form(rule.name, args), args, node, target, user, attrs)
         if isinstance(node, cst.Comparison):
             comparison = node.comparisons[0]
             rule = REGISTRY.by_spelling(_COMPARISON_SPELLINGS[type(comparison.operator)])
@@ -859,12 +860,13 @@ class Stager:
         axis k >= 1 is assumed to have k + 1 axes; a parameter of unknown rank added to or
         subtracted from an array of known shape is assumed to broadcast over its last axis
         (a bias, `X @ W + b`, or a mean, `x - mu`)."""
-        axis = dict(attrs).get("axis") if "axis" in rule.keywords else None
+        axis = dict(attrs).get("axis") if "keepdims" in rule.keywords else None  # reductions
         axes = axis if isinstance(axis, tuple) else (axis,) if isinstance(axis, int) else ()
-        if axes and all(a >= 0 for a in axes) and max(axes) >= 1 and types and \
-                types[0].rank is None:  # x.mean(axis=1): (at least) a matrix
-            self.rank_requests.append(([args[0]], max(axes) + 1, self.parsed.pos(node).line,
-                                       f"reduced along axis {max(axes)}"))
+        if axes and types and types[0].rank is None and (max(axes) >= 1 or min(axes) < 0):
+            # x.mean(axis=1): (at least) a matrix; x.max(axis=-1): a matrix, most often
+            rank = max(axes) + 1 if min(axes) >= 0 else max(2, -min(axes))
+            self.rank_requests.append(([args[0]], rank, self.parsed.pos(node).line,
+                                       f"reduced along axis {axis}"))
         if rule.name not in ("add", "sub"):  # a product may as well be of equal shapes
             return
         known = [t for t in types if t.rank is not None and t.shape]  # a number says nothing
@@ -875,6 +877,20 @@ class Stager:
             self.rank_requests.append(([ir.Name(target)], rank, self.parsed.pos(node).line,
                                        f"'{spelled}' with a {rank}-d value"))
 
+    def array_form(self, prim: str, args) -> str:
+        """The builtins `abs(x)` and `max(a, b)`, `min(a, b)` on values that may be arrays
+        (their kind is not known): the numpy rule, which is also right for numbers (on a
+        known array, `max` is AD304, as Python itself cannot compare arrays)."""
+        if not self.array_mode or prim not in _ARRAY_FORMS or \
+                (prim != "abs" and len(args) != 2):
+            return prim
+        kinds = [self.type_of(a).kind for a in args]
+        if "unknown" in kinds and (prim == "abs" or "array" not in kinds):
+            return _ARRAY_FORMS[prim]
+        if prim == "abs" and "array" in kinds:
+            return _ARRAY_FORMS[prim]
+        return prim
+
     def type_of(self, operand: ir.Operand) -> shapes.VType:
         if isinstance(operand, ir.Name):
             return self.types.get(operand.id, shapes.FLOAT)
@@ -884,10 +900,9 @@ class Stager:
     def check_types(self, rule, ctx: Context, node: cst.CSTNode) -> shapes.VType:
         """The result's type; a diagnostic when the operands do not suit the rule."""
         arrays = [t for t in ctx.types if t.is_array]
-        spelled = _spelled(node, self.scope) or (rule.spellings[0] if rule.spellings
-                                                 else rule.name)
-        if arrays and (spelled.startswith("math.") or spelled in ("abs", "max", "min", "pow",
-                                                                 "round")):
+        own = rule.spellings[0] if rule.spellings else rule.name
+        spelled = _spelled(node, self.scope) or own
+        if arrays and (own.startswith("math.") or own in ("abs", "max", "min")):
             self.report("AD304", node, f"'{spelled}' is applied to an array",
                         f"use the numpy function (np.{spelled.split('.')[-1]}) for arrays")
             return shapes.array(None)

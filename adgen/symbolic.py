@@ -119,6 +119,8 @@ NP = types.SimpleNamespace(
     add=np.add, swapaxes=np.swapaxes, ravel=np.ravel, concatenate=np.concatenate,
     stack=np.stack, squeeze=np.squeeze, newaxis=None, index_exp=np.index_exp,
     ones_like=lambda a: np.ones(np.shape(a), dtype=object), put_along_axis=np.put_along_axis,
+    full_like=lambda a, v: np.full(np.shape(a), v, dtype=object), copy=np.copy,
+    pi=sp.pi, e=sp.E, inf=sp.oo, ndarray=np.ndarray,
     zeros=lambda shape, dtype=None: np.zeros(shape, dtype=object),
     ones=lambda shape, dtype=None: np.ones(shape, dtype=object),
     linalg=types.SimpleNamespace(norm=lambda a, axis=None, keepdims=False: _elementwise(

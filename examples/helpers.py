@@ -64,9 +64,11 @@ def affine_relu(x, w, b):
     return np.maximum(0, x @ w + b)
 
 
-def mlp_loss(x, W1, b1, W2, b2, w3):
+def mlp_loss(x, W1, b1, W2, b2, w3: "H"):
     """Two affine-ReLU layers (the same helper twice) and a linear read-out; the loss is the
-    mean squared output."""
+    mean squared output.  Only `w3` is annotated: nothing in the code says the read-out is a
+    vector (the command line would take `h2 @ w3` for a product of matrices); the library
+    API needs no annotation at all, it reads the shapes off the arguments."""
     h1 = affine_relu(x, W1, b1)
     h2 = affine_relu(h1, W2, b2)
     out = h2 @ w3

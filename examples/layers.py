@@ -14,9 +14,12 @@ vector-Jacobian product with an upstream `dout` of the output's shape), a loss r
   backward passes tell the story of examples/scalar_losses.py: the clipped loss has zero
   gradient exactly where the error is large, the Huber loss a gradient of +-1 there.
 
-Shapes are annotated as strings of dimension names in jaxtyping order: `"N D"` is a float array
-of shape (N, D), `"int N"` an integer array of shape (N,); Python scalars are `float` or `int`.
-Parameters with a default value (`eps`, `reg`, `gamma` of the DQN losses) are hyperparameters.
+The functions carry no annotations, as the assignments' code carries none: `adgen.grad(f)(x,
+w, b)` takes the shapes from its arguments, and `adgen examples/layers.py` reads what it can
+off the code (`N = x.shape[0]`, `x @ w`, `probs[np.arange(N), y]`) and lists in the generated
+module's header what it assumed (`x (n1, n2): an operand of @`), which the generated code
+checks.  Parameters with a default value (`eps`, `reg`, `gamma` of the DQN losses) are
+hyperparameters.
 
 `adgen examples/layers.py` generates layers_grad.py beside it (with `--layer`, the CS231n
 forward/backward API); `python examples/layers.py` evaluates every function on small random
@@ -30,8 +33,7 @@ import numpy as np
 
 def affine(x, w, b):
     """Fully connected layer: `x @ w + b`.  (CS231n's affine_forward also flattens image
-    inputs, x.reshape(N, -1); an annotation cannot say that D = C*H*W, so inputs arrive
-    flattened here.)"""
+    inputs, x.reshape(N, -1); here inputs arrive flattened.)"""
     return x @ w + b
 
 

@@ -3,12 +3,74 @@ affine_grad, relu_grad, sigmoid_grad, batchnorm_grad, layernorm_grad,
 dropout_grad, softmax_loss_grad, log_softmax_loss_grad, svm_loss_grad,
 two_layer_loss_grad, td_clipped_loss_grad, td_huber_loss_grad.
 
+affine_grad assumes (nothing in the source says otherwise; it checks them):
+    x (n1, n2): an operand of @ on line 37
+    w (n2, n3): an operand of @ on line 37
+    b (n3,): '+' with a 2-d value on line 37, taken as a vector over its last
+        axis
+
+layernorm_grad assumes (nothing in the source says otherwise; it checks them):
+    x (n1, n2): reduced along axis 1 on line 62
+
+softmax_loss_grad assumes (nothing in the source says otherwise; it checks
+them):
+    x (N, n1): reduced along axis 1 on line 79
+    y int (N,): labels, probs[np.arange(N), y] on line 82
+
+log_softmax_loss_grad assumes (nothing in the source says otherwise; it checks
+them):
+    x (N, n1): reduced along axis 1 on line 89
+    y int (N,): labels, log_probs[np.arange(N), y] on line 91
+
+svm_loss_grad assumes (nothing in the source says otherwise; it checks them):
+    x (N, n1): picked per row as x[np.arange(N), y] on line 97
+    y int (N,): labels, x[np.arange(N), y] on line 97
+
+two_layer_loss_grad assumes (nothing in the source says otherwise; it checks
+them):
+    X (N, n1): an operand of @ on line 108
+    y int (N,): labels, probs[np.arange(N), y] on line 113
+    W1 (n1, n2): an operand of @ on line 108
+    b1 (n2,): '+' with a 2-d value on line 108, taken as a vector over its last
+        axis
+    W2 (n2, n3): an operand of @ on line 109
+    b2 (n3,): '+' with a 2-d value on line 109, taken as a vector over its last
+        axis
+
+td_clipped_loss_grad assumes (nothing in the source says otherwise; it checks
+them):
+    q (N, n1): picked per row as q[np.arange(N), actions] on line 124
+    actions int (N,): labels, q[np.arange(N), actions] on line 124
+    reward (N,): '+' with a 1-d value on line 124, taken as a vector over its
+        last axis
+    q_next (N, n2): reduced along axis 1 on line 124
+
+td_huber_loss_grad assumes (nothing in the source says otherwise; it checks
+them):
+    q (N, n1): picked per row as q[np.arange(N), actions] on line 134
+    actions int (N,): labels, q[np.arange(N), actions] on line 134
+    reward (N,): '+' with a 1-d value on line 134, taken as a vector over its
+        last axis
+    q_next (N, n2): reduced along axis 1 on line 134
+
 Do not edit: regenerate with
 
     adgen examples/layers.py -o examples/layers_grad.py
 """
 
 import numpy as np
+
+
+def _unbroadcast(g, x):
+    """Sum the gradient g back to the shape of x (broadcasting, reversed)."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    if np.ndim(g) > len(shape):
+        g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
+    kept = tuple(i for i, n in enumerate(shape)
+                 if n == 1 and np.shape(g)[i] != 1)
+    return np.sum(g, axis=kept, keepdims=True) if kept else g
 
 
 def _argmax_mask(a, axis=None):
@@ -29,40 +91,43 @@ def affine_grad(x, w, b, daffine):
     """
     if (x.ndim != 2 or w.ndim != 2 or w.shape[0] != x.shape[1] or b.ndim != 1
             or b.shape[0] != w.shape[1]):
-        raise ValueError("affine_grad: shapes differ from the annotations")
+        raise ValueError("affine_grad: the arguments differ from the shapes "
+                         "it was generated for (see the module header)")
     xw = x @ w
     affine = xw + b
-    # line 35: affine = xw + b
+    # line 37: affine = xw + b
     dxw = daffine
     db = daffine.sum(axis=0)
-    # line 35: xw = x @ w
+    # line 37: xw = x @ w
     dx = dxw @ w.T
     dw = x.T @ dxw
     return dx, dw, db
 
 
-def relu_grad(x, drelu):
+def relu_grad(x, drelu=1.0):
     """Gradient of relu(x) with respect to x.
 
     drelu is the upstream gradient of the output relu.
     """
-    if x.ndim != 2:
-        raise ValueError("relu_grad: shapes differ from the annotations")
     relu = np.maximum(0, x)
-    # line 40: relu = np.maximum(0, x)
-    dx = drelu * (0 < x)
+    if np.ndim(relu) != np.ndim(drelu):
+        raise ValueError("an array output needs its upstream gradient")
+    # line 42: relu = np.maximum(0, x)
+    dx = _unbroadcast(drelu * (0 < x), x)
+    if isinstance(dx, np.ndarray):
+        dx = dx.copy()  # an array of its own, not a view
     return dx
 
 
-def sigmoid_grad(x, dsigmoid):
+def sigmoid_grad(x, dsigmoid=1.0):
     """Gradient of sigmoid(x) with respect to x.
 
     dsigmoid is the upstream gradient of the output sigmoid.
     """
-    if x.ndim != 2:
-        raise ValueError("sigmoid_grad: shapes differ from the annotations")
     sigmoid = 1.0 / (1 + np.exp(-x))
-    # line 45: sigmoid = 1.0 / (1 + np.exp(-x))
+    if np.ndim(sigmoid) != np.ndim(dsigmoid):
+        raise ValueError("an array output needs its upstream gradient")
+    # line 47: sigmoid = 1.0 / (1 + np.exp(-x))
     dx = (1 - sigmoid) * sigmoid * dsigmoid
     return dx
 
@@ -73,9 +138,6 @@ def batchnorm_grad(x, gamma, beta, eps=1e-5, *, dbatchnorm):
 
     dbatchnorm is the upstream gradient of the output batchnorm.
     """
-    if (x.ndim != 2 or gamma.ndim != 1 or gamma.shape[0] != x.shape[1]
-            or beta.ndim != 1 or beta.shape[0] != x.shape[1]):
-        raise ValueError("batchnorm_grad: shapes differ from the annotations")
     mu = np.mean(x, axis=0)
     var = np.var(x, axis=0)
     xmmu = x - mu
@@ -84,27 +146,31 @@ def batchnorm_grad(x, gamma, beta, eps=1e-5, *, dbatchnorm):
     x_hat = xmmu / sqrt1
     gammaxhat = gamma * x_hat
     batchnorm = gammaxhat + beta
-    # line 54: batchnorm = gammaxhat + beta
-    dgammaxhat = dbatchnorm
-    dbeta = dbatchnorm.sum(axis=0)
-    # line 54: gammaxhat = gamma * x_hat
-    dgamma = (x_hat * dgammaxhat).sum(axis=0)
-    dx_hat = gamma * dgammaxhat
-    # line 53: x_hat = xmmu / sqrt1
-    dxmmu = dx_hat / sqrt1
-    dsqrt1 = (-x_hat * dx_hat / sqrt1).sum(axis=0)
-    # line 53: sqrt1 = np.sqrt(varpeps)
+    # line 56: batchnorm = gammaxhat + beta
+    dgammaxhat = _unbroadcast(dbatchnorm, gammaxhat)
+    dbeta = _unbroadcast(dbatchnorm, beta)
+    # line 56: gammaxhat = gamma * x_hat
+    dgamma = _unbroadcast(x_hat * dgammaxhat, gamma)
+    dx_hat = _unbroadcast(gamma * dgammaxhat, x_hat)
+    # line 55: x_hat = xmmu / sqrt1
+    dxmmu = _unbroadcast(dx_hat / sqrt1, xmmu)
+    dsqrt1 = _unbroadcast(-x_hat * dx_hat / sqrt1, sqrt1)
+    # line 55: sqrt1 = np.sqrt(varpeps)
     dvarpeps = dsqrt1 / (2 * sqrt1)
-    # line 53: varpeps = var + eps
-    dvar = dvarpeps
-    # line 53: xmmu = x - mu
-    dx = dxmmu
-    dmu = (-dxmmu).sum(axis=0)
-    # line 52: var = np.var(x, axis=0)
-    dx += (np.expand_dims(dvar, 0) * 2 *
-           (x - np.mean(x, axis=0, keepdims=True)) / np.shape(x)[0])
-    # line 51: mu = np.mean(x, axis=0)
+    # line 55: varpeps = var + eps
+    dvar = _unbroadcast(dvarpeps, var)
+    # line 55: xmmu = x - mu
+    dx = _unbroadcast(dxmmu, x)
+    dmu = _unbroadcast(-dxmmu, mu)
+    # line 54: var = np.var(x, axis=0)
+    dx = (dx + np.expand_dims(dvar, 0) * 2 *
+          (x - np.mean(x, axis=0, keepdims=True)) / np.shape(x)[0])
+    # line 53: mu = np.mean(x, axis=0)
     dx += np.broadcast_to(np.expand_dims(dmu / np.shape(x)[0], 0), np.shape(x))
+    if isinstance(dgamma, np.ndarray):
+        dgamma = dgamma.copy()  # an array of its own, not a view
+    if isinstance(dbeta, np.ndarray):
+        dbeta = dbeta.copy()  # an array of its own, not a view
     return dx, dgamma, dbeta
 
 
@@ -114,9 +180,9 @@ def layernorm_grad(x, gamma, beta, eps=1e-5, *, dlayernorm):
 
     dlayernorm is the upstream gradient of the output layernorm.
     """
-    if (x.ndim != 2 or gamma.ndim != 1 or gamma.shape[0] != x.shape[1]
-            or beta.ndim != 1 or beta.shape[0] != x.shape[1]):
-        raise ValueError("layernorm_grad: shapes differ from the annotations")
+    if x.ndim != 2:
+        raise ValueError("layernorm_grad: the arguments differ from the "
+                         "shapes it was generated for (see the module header)")
     mu = np.mean(x, axis=1, keepdims=True)
     var = np.var(x, axis=1, keepdims=True)
     xmmu = x - mu
@@ -125,41 +191,48 @@ def layernorm_grad(x, gamma, beta, eps=1e-5, *, dlayernorm):
     x_hat = xmmu / sqrt1
     gammaxhat = gamma * x_hat
     layernorm = gammaxhat + beta
-    # line 63: layernorm = gammaxhat + beta
-    dgammaxhat = dlayernorm
-    dbeta = dlayernorm.sum(axis=0)
-    # line 63: gammaxhat = gamma * x_hat
-    dgamma = (x_hat * dgammaxhat).sum(axis=0)
-    dx_hat = gamma * dgammaxhat
-    # line 62: x_hat = xmmu / sqrt1
+    # line 65: layernorm = gammaxhat + beta
+    dgammaxhat = _unbroadcast(dlayernorm, gammaxhat)
+    dbeta = _unbroadcast(dlayernorm, beta)
+    # line 65: gammaxhat = gamma * x_hat
+    dgamma = _unbroadcast(x_hat * dgammaxhat, gamma)
+    dx_hat = _unbroadcast(gamma * dgammaxhat, x_hat)
+    # line 64: x_hat = xmmu / sqrt1
     dxmmu = dx_hat / sqrt1
     dsqrt1 = (-x_hat * dx_hat / sqrt1).sum(axis=1, keepdims=True)
-    # line 62: sqrt1 = np.sqrt(varpeps)
+    # line 64: sqrt1 = np.sqrt(varpeps)
     dvarpeps = dsqrt1 / (2 * sqrt1)
-    # line 62: varpeps = var + eps
+    # line 64: varpeps = var + eps
     dvar = dvarpeps
-    # line 62: xmmu = x - mu
+    # line 64: xmmu = x - mu
     dx = dxmmu
     dmu = (-dxmmu).sum(axis=1, keepdims=True)
-    # line 61: var = np.var(x, axis=1, keepdims=True)
+    # line 63: var = np.var(x, axis=1, keepdims=True)
     dx += dvar * 2 * (x - np.mean(x, axis=1, keepdims=True)) / np.shape(x)[1]
-    # line 60: mu = np.mean(x, axis=1, keepdims=True)
+    # line 62: mu = np.mean(x, axis=1, keepdims=True)
     dx += np.broadcast_to(dmu / np.shape(x)[1], np.shape(x))
+    if isinstance(dgamma, np.ndarray):
+        dgamma = dgamma.copy()  # an array of its own, not a view
+    if isinstance(dbeta, np.ndarray):
+        dbeta = dbeta.copy()  # an array of its own, not a view
     return dx, dgamma, dbeta
 
 
-def dropout_grad(x, mask, ddropout):
+def dropout_grad(x, mask, ddropout=1.0):
     """Gradient of dropout(x, mask) with respect to x, mask.
 
     ddropout is the upstream gradient of the output dropout.
     """
-    if (x.ndim != 2 or mask.ndim != 2 or mask.shape[0] != x.shape[0]
-            or mask.shape[1] != x.shape[1]):
-        raise ValueError("dropout_grad: shapes differ from the annotations")
     dropout = x * mask
-    # line 69: dropout = x * mask
-    dx = mask * ddropout
-    dmask = x * ddropout
+    if np.ndim(dropout) != np.ndim(ddropout):
+        raise ValueError("an array output needs its upstream gradient")
+    # line 71: dropout = x * mask
+    dx = _unbroadcast(mask * ddropout, x)
+    dmask = _unbroadcast(x * ddropout, mask)
+    if isinstance(dx, np.ndarray):
+        dx = dx.copy()  # an array of its own, not a view
+    if isinstance(dmask, np.ndarray):
+        dmask = dmask.copy()  # an array of its own, not a view
     return dx, dmask
 
 
@@ -169,8 +242,8 @@ def softmax_loss_grad(x, y, dsoftmax_loss=1.0):
     dsoftmax_loss is the upstream gradient of the output softmax_loss.
     """
     if x.ndim != 2 or y.ndim != 1 or y.shape[0] != x.shape[0]:
-        raise ValueError("softmax_loss_grad: "
-                         "shapes differ from the annotations")
+        raise ValueError("softmax_loss_grad: the arguments differ from the "
+                         "shapes it was generated for (see the module header)")
     N = x.shape[0]
     maxx = np.max(x, axis=1, keepdims=True)
     shifted = x - maxx
@@ -182,9 +255,9 @@ def softmax_loss_grad(x, y, dsoftmax_loss=1.0):
     logpart1 = np.log(part1)
     mean1 = np.mean(logpart1)
     softmax_loss = -mean1
-    # line 80: softmax_loss = -mean1
+    # line 82: softmax_loss = -mean1
     dmean1 = -dsoftmax_loss
-    # line 80: mean1 = np.mean(logpart1), the mean of the log-softmax of x at
+    # line 82: mean1 = np.mean(logpart1), the mean of the log-softmax of x at
     #     [rows1, y] (fused)
     dx = -dmean1 / N * probs
     dx[rows1, y] += dmean1 / N
@@ -197,8 +270,9 @@ def log_softmax_loss_grad(x, y, dlog_softmax_loss=1.0):
     dlog_softmax_loss is the upstream gradient of the output log_softmax_loss.
     """
     if x.ndim != 2 or y.ndim != 1 or y.shape[0] != x.shape[0]:
-        raise ValueError("log_softmax_loss_grad: "
-                         "shapes differ from the annotations")
+        raise ValueError("log_softmax_loss_grad: the arguments differ from "
+                         "the shapes it was generated for (see the module "
+                         "header)")
     N = x.shape[0]
     maxx = np.max(x, axis=1, keepdims=True)
     shifted = x - maxx
@@ -210,9 +284,9 @@ def log_softmax_loss_grad(x, y, dlog_softmax_loss=1.0):
     part1 = log_probs[rows1, y]
     meanpart1 = np.mean(part1)
     log_softmax_loss = -meanpart1
-    # line 89: log_softmax_loss = -meanpart1
+    # line 91: log_softmax_loss = -meanpart1
     dmeanpart1 = -dlog_softmax_loss
-    # line 89: meanpart1 = np.mean(part1), the mean of the log-softmax of x at
+    # line 91: meanpart1 = np.mean(part1), the mean of the log-softmax of x at
     #     [rows1, y] (fused)
     dx = -dmeanpart1 / N * (expshifted / sum1)
     dx[rows1, y] += dmeanpart1 / N
@@ -225,7 +299,8 @@ def svm_loss_grad(x, y, dsvm_loss=1.0):
     dsvm_loss is the upstream gradient of the output svm_loss.
     """
     if x.ndim != 2 or y.ndim != 1 or y.shape[0] != x.shape[0]:
-        raise ValueError("svm_loss_grad: shapes differ from the annotations")
+        raise ValueError("svm_loss_grad: the arguments differ from the shapes"
+                         " it was generated for (see the module header)")
     N = x.shape[0]
     rows1 = np.arange(N)
     correct = x[rows1, y]
@@ -238,24 +313,24 @@ def svm_loss_grad(x, y, dsvm_loss=1.0):
     margins_1[rows2, y] = 0
     sum1 = np.sum(margins_1)
     svm_loss = sum1 / N
-    # line 98: svm_loss = sum1 / N
+    # line 100: svm_loss = sum1 / N
     dsum1 = dsvm_loss / N
-    # line 98: sum1 = np.sum(margins_1)
-    dmargins_1 = np.broadcast_to(dsum1, np.shape(margins_1))
-    # line 97: margins_1[rows2, y] = 0
+    # line 100: sum1 = np.sum(margins_1)
+    dmargins_1 = np.full_like(margins_1, dsum1)
+    # line 99: margins_1[rows2, y] = 0
     dmargins = dmargins_1.copy()
     dmargins[rows2, y] = 0.0
-    # line 96: margins = np.maximum(0, xmpart1p1)
+    # line 98: margins = np.maximum(0, xmpart1p1)
     dxmpart1p1 = dmargins * (0 < xmpart1p1)
-    # line 96: xmpart1p1 = xmpart1 + 1.0
+    # line 98: xmpart1p1 = xmpart1 + 1.0
     dxmpart1 = dxmpart1p1
-    # line 96: xmpart1 = x - part1
+    # line 98: xmpart1 = x - part1
     dx = dxmpart1
     dpart1 = (-dxmpart1).sum(axis=1, keepdims=True)
-    # line 96: part1 = correct[:, np.newaxis]
+    # line 98: part1 = correct[:, np.newaxis]
     dcorrect = np.zeros_like(correct)
     dcorrect[:, np.newaxis] += dpart1
-    # line 95: correct = x[rows1, y]
+    # line 97: correct = x[rows1, y]
     np.add.at(dx, (rows1, y), dcorrect)
     return dx
 
@@ -271,8 +346,8 @@ def two_layer_loss_grad(X, y, W1, b1, W2, b2, reg=0.0, dloss=1.0):
             or b1.shape[0] != W1.shape[1] or W2.ndim != 2
             or W2.shape[0] != W1.shape[1] or b2.ndim != 1
             or b2.shape[0] != W2.shape[1]):
-        raise ValueError("two_layer_loss_grad: "
-                         "shapes differ from the annotations")
+        raise ValueError("two_layer_loss_grad: the arguments differ from the "
+                         "shapes it was generated for (see the module header)")
     N = X.shape[0]
     XW1 = X @ W1
     XW1pb1 = XW1 + b1
@@ -296,42 +371,42 @@ def two_layer_loss_grad(X, y, W1, b1, W2, b2, reg=0.0, dloss=1.0):
     sum2 = sumW1W1 + sumW2W2
     regsum2 = reg * sum2
     loss_1 = loss + regsum2
-    # line 112: loss_1 = loss + regsum2
+    # line 114: loss_1 = loss + regsum2
     grad_loss = dloss
     dregsum2 = dloss
-    # line 112: regsum2 = reg * sum2
+    # line 114: regsum2 = reg * sum2
     dsum2 = reg * dregsum2
-    # line 112: sum2 = sumW1W1 + sumW2W2
+    # line 114: sum2 = sumW1W1 + sumW2W2
     dsumW1W1 = dsum2
     dsumW2W2 = dsum2
-    # line 112: sumW2W2 = np.sum(W2W2)
-    dW2W2 = np.broadcast_to(dsumW2W2, np.shape(W2W2))
-    # line 112: W2W2 = W2 * W2
+    # line 114: sumW2W2 = np.sum(W2W2)
+    dW2W2 = np.full_like(W2W2, dsumW2W2)
+    # line 114: W2W2 = W2 * W2
     dW2 = W2 * dW2W2
     dW2 += W2 * dW2W2
-    # line 112: sumW1W1 = np.sum(W1W1)
-    dW1W1 = np.broadcast_to(dsumW1W1, np.shape(W1W1))
-    # line 112: W1W1 = W1 * W1
+    # line 114: sumW1W1 = np.sum(W1W1)
+    dW1W1 = np.full_like(W1W1, dsumW1W1)
+    # line 114: W1W1 = W1 * W1
     dW1 = W1 * dW1W1
     dW1 += W1 * dW1W1
-    # line 111: loss = -mean1
+    # line 113: loss = -mean1
     dmean1 = -grad_loss
-    # line 111: mean1 = np.mean(logpart1), the mean of the log-softmax of
+    # line 113: mean1 = np.mean(logpart1), the mean of the log-softmax of
     #     scores at [rows1, y] (fused)
     dscores = -dmean1 / N * probs
     dscores[rows1, y] += dmean1 / N
-    # line 107: scores = hiddenW2 + b2
+    # line 109: scores = hiddenW2 + b2
     dhiddenW2 = dscores
     db2 = dscores.sum(axis=0)
-    # line 107: hiddenW2 = hidden @ W2
+    # line 109: hiddenW2 = hidden @ W2
     dhidden = dhiddenW2 @ W2.T
     dW2 += hidden.T @ dhiddenW2
-    # line 106: hidden = np.maximum(0, XW1pb1)
+    # line 108: hidden = np.maximum(0, XW1pb1)
     dXW1pb1 = dhidden * (0 < XW1pb1)
-    # line 106: XW1pb1 = XW1 + b1
+    # line 108: XW1pb1 = XW1 + b1
     dXW1 = dXW1pb1
     db1 = dXW1pb1.sum(axis=0)
-    # line 106: XW1 = X @ W1
+    # line 108: XW1 = X @ W1
     dX = dXW1 @ W1.T
     dW1 += X.T @ dXW1
     return dX, dW1, db1, dW2, db2
@@ -346,10 +421,10 @@ def td_clipped_loss_grad(q, actions, reward, q_next, gamma=0.99,
     """
     if (q.ndim != 2 or actions.ndim != 1 or actions.shape[0] != q.shape[0]
             or reward.ndim != 1 or reward.shape[0] != q.shape[0]
-            or q_next.ndim != 2 or q_next.shape[0] != q.shape[0]
-            or q_next.shape[1] != q.shape[1]):
-        raise ValueError("td_clipped_loss_grad: "
-                         "shapes differ from the annotations")
+            or q_next.ndim != 2 or q_next.shape[0] != q.shape[0]):
+        raise ValueError("td_clipped_loss_grad: the arguments differ from the"
+                         " shapes it was generated for (see the module "
+                         "header)")
     N = q.shape[0]
     maxqnext = np.max(q_next, axis=1)
     prod1 = gamma * maxqnext
@@ -361,27 +436,26 @@ def td_clipped_loss_grad(q, actions, reward, q_next, gamma=0.99,
     clippedsqr = clipped ** 2
     mean1 = np.mean(clippedsqr)
     td_clipped_loss = 0.5 * mean1
-    # line 124: td_clipped_loss = 0.5 * mean1
+    # line 126: td_clipped_loss = 0.5 * mean1
     dmean1 = 0.5 * dtd_clipped_loss
-    # line 124: mean1 = np.mean(clippedsqr)
-    dclippedsqr = np.broadcast_to(dmean1 / np.size(clippedsqr),
-                                  np.shape(clippedsqr))
-    # line 124: clippedsqr = clipped ** 2
+    # line 126: mean1 = np.mean(clippedsqr)
+    dclippedsqr = np.full_like(clippedsqr, dmean1 / np.size(clippedsqr))
+    # line 126: clippedsqr = clipped ** 2
     dclipped = 2 * clipped * dclippedsqr
-    # line 123: clipped = np.clip(delta, -1.0, 1.0)
+    # line 125: clipped = np.clip(delta, -1.0, 1.0)
     ddelta = dclipped * (-1.0 <= delta) * (delta <= 1.0)
-    # line 122: delta = sum1 - part1
+    # line 124: delta = sum1 - part1
     dsum1 = ddelta
     dpart1 = -ddelta
-    # line 122: part1 = q[rows1, actions]
+    # line 124: part1 = q[rows1, actions]
     dq = np.zeros_like(q)
     np.add.at(dq, (rows1, actions), dpart1)
-    # line 122: sum1 = reward + prod1
+    # line 124: sum1 = reward + prod1
     dreward = dsum1
     dprod1 = dsum1
-    # line 122: prod1 = gamma * maxqnext
+    # line 124: prod1 = gamma * maxqnext
     dmaxqnext = gamma * dprod1
-    # line 122: maxqnext = np.max(q_next, axis=1)
+    # line 124: maxqnext = np.max(q_next, axis=1)
     dq_next = _argmax_mask(q_next, 1) * np.expand_dims(dmaxqnext, 1)
     dreward = dreward.copy()  # an array of its own, not a view
     return dq, dreward, dq_next
@@ -396,10 +470,9 @@ def td_huber_loss_grad(q, actions, reward, q_next, gamma=0.99,
     """
     if (q.ndim != 2 or actions.ndim != 1 or actions.shape[0] != q.shape[0]
             or reward.ndim != 1 or reward.shape[0] != q.shape[0]
-            or q_next.ndim != 2 or q_next.shape[0] != q.shape[0]
-            or q_next.shape[1] != q.shape[1]):
-        raise ValueError("td_huber_loss_grad: "
-                         "shapes differ from the annotations")
+            or q_next.ndim != 2 or q_next.shape[0] != q.shape[0]):
+        raise ValueError("td_huber_loss_grad: the arguments differ from the "
+                         "shapes it was generated for (see the module header)")
     N = q.shape[0]
     maxqnext = np.max(q_next, axis=1)
     prod1 = gamma * maxqnext
@@ -414,31 +487,31 @@ def td_huber_loss_grad(q, actions, reward, q_next, gamma=0.99,
     diff1 = abs_delta - 0.5
     sel1 = np.where(mask1, prod2, diff1)
     td_huber_loss = np.mean(sel1)
-    # line 134: td_huber_loss = np.mean(sel1)
-    dsel1 = np.broadcast_to(dtd_huber_loss / np.size(sel1), np.shape(sel1))
-    # line 134: sel1 = np.where(mask1, prod2, diff1)
+    # line 136: td_huber_loss = np.mean(sel1)
+    dsel1 = np.full_like(sel1, dtd_huber_loss / np.size(sel1))
+    # line 136: sel1 = np.where(mask1, prod2, diff1)
     dprod2 = np.where(mask1, dsel1, 0.0)
     ddiff1 = np.where(mask1, 0.0, dsel1)
-    # line 134: diff1 = abs_delta - 0.5
+    # line 136: diff1 = abs_delta - 0.5
     dabs_delta = ddiff1
-    # line 134: prod2 = 0.5 * deltasqr
+    # line 136: prod2 = 0.5 * deltasqr
     ddeltasqr = 0.5 * dprod2
-    # line 134: deltasqr = delta ** 2
+    # line 136: deltasqr = delta ** 2
     ddelta = 2 * delta * ddeltasqr
-    # line 133: abs_delta = np.abs(delta)
+    # line 135: abs_delta = np.abs(delta)
     ddelta += np.sign(delta) * dabs_delta
-    # line 132: delta = sum1 - part1
+    # line 134: delta = sum1 - part1
     dsum1 = ddelta
     dpart1 = -ddelta
-    # line 132: part1 = q[rows1, actions]
+    # line 134: part1 = q[rows1, actions]
     dq = np.zeros_like(q)
     np.add.at(dq, (rows1, actions), dpart1)
-    # line 132: sum1 = reward + prod1
+    # line 134: sum1 = reward + prod1
     dreward = dsum1
     dprod1 = dsum1
-    # line 132: prod1 = gamma * maxqnext
+    # line 134: prod1 = gamma * maxqnext
     dmaxqnext = gamma * dprod1
-    # line 132: maxqnext = np.max(q_next, axis=1)
+    # line 134: maxqnext = np.max(q_next, axis=1)
     dq_next = _argmax_mask(q_next, 1) * np.expand_dims(dmaxqnext, 1)
     dreward = dreward.copy()  # an array of its own, not a view
     return dq, dreward, dq_next

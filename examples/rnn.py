@@ -20,7 +20,9 @@
 
 * `lstm_step` — one step of an LSTM (CS231n `lstm_step_forward`) as a layer returning the next
   hidden state: the four gates are slices `a[:, :H]`, `a[:, H:2*H]`, ... of one affine map
-  (annotated `Wx: "D 4*H"`, so the generated shape check knows the gate width is 4 times H), the
+  (annotated `Wx: "D 4*H"`: nothing in the code says that the gate width is 4 times H, so
+  the annotation tells the command line, and the generated shape check; the library API
+  needs none, it reads the shapes off the arguments), the
   sigmoid gates are recognised (`(1 - i) * i`), and the gradients of the slices are written
   back into one `da` (the backward pass of `np.split`, done by hand in CS231n).
 * `lstm_loss` — the same step run over T steps (the cell state `c` and the hidden state `h`
@@ -45,8 +47,8 @@ def rnn_loss(x, h0, Wxh, Whh, b):
     return np.sum(h * h)
 
 
-def lstm_step(x, prev_h, prev_c, Wx, Wh,
-              b):
+def lstm_step(x: "N D", prev_h: "N H", prev_c: "N H", Wx: "D 4*H", Wh: "H 4*H",
+              b: "4*H") -> "N H":
     """One LSTM step (CS231n lstm_step_forward), returning the next hidden state."""
     H = prev_h.shape[1]
     a = x @ Wx + prev_h @ Wh + b
@@ -59,7 +61,7 @@ def lstm_step(x, prev_h, prev_c, Wx, Wh,
     return next_h
 
 
-def lstm_loss(x, h0, Wx, Wh, b):
+def lstm_loss(x: "N T D", h0: "N H", Wx: "D 4*H", Wh: "H 4*H", b: "4*H") -> float:
     """An LSTM over the T steps of x, from the hidden state h0 and a zero cell state; the loss
     is the sum of squares of the last hidden state."""
     H = h0.shape[1]

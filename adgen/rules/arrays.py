@@ -127,6 +127,10 @@ def _spread(ctx: Context, g: str) -> str:
     """`g` (the reduced gradient) expanded back over the reduced axes and broadcast to the
     operand's shape."""
     axis = ctx.attr("axis")
+    if axis is None and not ctx.attr("keepdims", False):
+        # a number: an array of the operand's dtype (broadcasting a Python float would
+        # make float32 gradients float64)
+        return f"np.full_like(a, {g})"
     if axis is not None and not ctx.attr("keepdims", False):
         g = f"np.expand_dims({g}, {axis!r})"
     return f"np.broadcast_to({g}, np.shape(a))"

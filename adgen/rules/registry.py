@@ -38,6 +38,7 @@ from adgen.shapes import VType
 # checks that each exists.  A rule that needs another one adds it here.
 NUMPY_FUNCTIONS = frozenset({
     "abs", "arange", "broadcast_to", "clip", "concatenate", "copy", "cos", "exp", "expand_dims",
+    "full_like",
     "linalg.norm", "log", "max", "maximum", "mean", "min", "minimum", "ones", "ones_like",
     "outer", "ravel", "shape", "sign", "sin", "size", "sqrt", "square", "squeeze", "stack",
     "std", "sum", "swapaxes", "tanh", "transpose", "var", "where", "zeros", "zeros_like",

@@ -60,6 +60,7 @@ INPUTS = {
                            "W2": ((4, 2), -1.0, 1.0)},
 }
 WRT = {"rnn_last_state": ("Wxh", "Whh", "b", "h0")}
+SHAPES = {"loop_over_rows": "X=N,D w=D"}  # a row times a vector: matrices, the CLI assumes
 
 
 def huber(r, delta=1.0):

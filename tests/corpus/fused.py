@@ -92,7 +92,7 @@ def log_softmax_weighted(x, w):
     return np.sum(w * log_probs)
 
 
-def log_softmax_columns(x, w):
+def log_softmax_columns(x: "N D", w: "N D"):
     # along axis 0, without the shift
     log_probs = x - np.log(np.sum(np.exp(x), axis=0, keepdims=True))
     return np.sum(w * log_probs)
