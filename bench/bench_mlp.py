@@ -59,9 +59,9 @@ WRT = ("W1", "b1", "W2", "b2")
 
 # ------------------------------------------------------------------ the function
 
-def loss(X: "N D", y: "int N", W1: "D H", b1: "H", W2: "H C", b2: "C"):
-    """Mean softmax cross-entropy of a two-layer net with a sigmoid hidden layer.  (The shape
-    annotations are for adgen; the peers ignore them.)"""
+def loss(X, y, W1, b1, W2, b2):
+    """Mean softmax cross-entropy of a two-layer net with a sigmoid hidden layer, as a user
+    writes it: no annotations (adgen specialises on the arguments)."""
     N = X.shape[0]
     hidden = 1 / (1 + np.exp(-(X @ W1 + b1)))
     scores = hidden @ W2 + b2

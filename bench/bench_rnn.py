@@ -43,7 +43,7 @@ WRT = ("Wxh", "Whh", "b")
 
 # ------------------------------------------------------------------ the function
 
-def rnn_loss(x: "N T D", h0: "N H", Wxh: "D H", Whh: "H H", b: "H"):
+def rnn_loss(x, h0, Wxh, Whh, b):
     """Vanilla RNN over the T steps of x; sum of squares of the last hidden state."""
     h = h0
     T = x.shape[1]
