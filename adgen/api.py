@@ -23,6 +23,8 @@ from adgen.compiler import check as compiler_check
 from adgen.compiler import compile_functions, declared_types, default_command, guard, parse
 from adgen.diagnostics import AdgenError, Diagnostic
 from adgen.emit import emit_module
+from adgen.members import of_function as members_of
+from adgen.members import value_of as member_value
 from adgen.source import ParsedModule
 from adgen.stage import uses_arrays
 from adgen.wrt import Names, Wrt
@@ -121,7 +123,7 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
         per_function = _COMPILED.setdefault(fn, {})
     except TypeError:  # not weak-referenceable: not a Python function; _source_of says so
         per_function = {}
-    values = None if args is None else bind_arguments(fn, args, kwargs or {})
+    values = None if args is None else _with_members(fn, bind_arguments(fn, args, kwargs or {}))
     key = (wrt, None if values is None else facts.pattern(values))
     cached = per_function.get(key)
     if cached is not None:
@@ -135,7 +137,7 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
                   if k not in defaulted or (facts.kind_of(v) or facts.VType("")).is_array}
         given = {fn.__name__: facts.from_arguments(values, annotated)}
         shapes = facts.shapes_option(given[fn.__name__])
-    command = default_command(parsed.path, [fn.__name__], wrt, shapes)
+    command = default_command(parsed.path, [_selector(fn)], wrt, shapes)
     compiled = compile_functions(parsed, [node], wrt, command=command, value_and_grad=True,
                                  facts=given)
     gradient = compiled.gradients[0]
@@ -152,6 +154,25 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
     )
     per_function[key] = result
     return result
+
+
+def _selector(fn: Callable) -> str:
+    """How the command line selects the function: its name, or Class.method."""
+    qualname = getattr(fn, "__qualname__", fn.__name__)
+    return qualname if qualname.count(".") == 1 and "<" not in qualname else fn.__name__
+
+
+def _with_members(fn: Callable, values: dict) -> dict:
+    """The call's values with those of the members the function reads (`params['W1']`:
+    members.py), which the specialisation depends on too."""
+    parsed, node = _source_of(fn)
+    found = dict(values)
+    for m in members_of(parsed, node):
+        try:
+            found[m.name] = member_value(m, values)
+        except (LookupError, AttributeError, TypeError, ValueError, SyntaxError):
+            pass  # not there: the function itself will say so when it runs
+    return found
 
 
 def bind_arguments(fn: Callable, args: Sequence, kwargs: dict) -> dict:
@@ -239,10 +260,28 @@ def grad(f: Callable, wrt: Wrt = None) -> Callable:
     return _gradient(f, wrt, "grad", "adgen.grad")
 
 
+def _unbound(f: Callable, wrt: Wrt) -> tuple[Callable, object, Wrt]:
+    """A bound method (`net.loss`) as its function, its object (passed as the first
+    argument: `self`), and `wrt` with positions counted after `self`; else `f` as it is."""
+    if not isinstance(f, types.MethodType):
+        return f, None, wrt
+
+    def shifted(w):
+        return w + 1 if isinstance(w, int) and not isinstance(w, bool) and w >= 0 else w
+
+    if isinstance(wrt, (list, tuple)):
+        wrt = tuple(shifted(w) for w in wrt)
+    return f.__func__, f.__self__, shifted(wrt)
+
+
 def _gradient(f: Callable, wrt: Wrt, which: str, api: Optional[str]) -> Callable:
     """NAME_grad or NAME_value_and_grad: the generated function itself for a function of
     numbers; a specialising dispatcher for a function of arrays.  `api` names the entry
-    point that needs a scalar output (None: vjp, any output)."""
+    point that needs a scalar output (None: vjp, any output).  A bound method's gradient is
+    that of its function with the object given (`wrt="params"` selects `self.params`)."""
+    f, obj, wrt = _unbound(f, wrt)
+    if obj is not None:
+        return functools.partial(_gradient(f, wrt, which, api), obj)
     if not is_array_function(f):
         compiled = compile_function(f, wrt)
         if api is not None:
@@ -281,6 +320,8 @@ def source(f: Callable, *args, wrt: Wrt = None, **kwargs) -> str:
     """The generated module for `f`, as `adgen FILE -f NAME` would print it; with arguments,
     the specialisation the gradient uses for them (a function of arrays).  `wrt` as in
     `grad` (positions become names: the header shows `--wrt x`)."""
+    f, obj, wrt = _unbound(f, wrt)
+    args = args if obj is None else (obj,) + tuple(args)
     if (args or kwargs) and is_array_function(f):
         return compile_function(f, wrt, args, kwargs).source
     return compile_function(f, wrt).source
@@ -316,6 +357,8 @@ def check_grad(f: Callable, *args: float, wrt: Wrt = None, symbolic: bool = True
     directly in a test.  `wrt` as in `grad`."""
     from adgen.verify import check
 
+    f, obj, wrt = _unbound(f, wrt)
+    args = args if obj is None else (obj,) + tuple(args)
     try:
         compiled = compile_function(f, wrt, args if is_array_function(f) else None)
     except AdgenError as exc:

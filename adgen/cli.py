@@ -234,7 +234,10 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
                      "with def at the top level of FILE\n")
         return EXIT_FAIL
     if args.functions is not None:  # the header's command lists them in source order
-        args.functions = [node.name.value for node in nodes]
+        methods = {n.rpartition(".")[2]: n for n in args.functions if "." in n}
+        args.functions = [node.name.value
+                          if parsed.scope.functions.get(node.name.value) is node
+                          else methods.get(node.name.value, node.name.value) for node in nodes]
     if args.verify and args.at:
         unknown = _unknown_point_names(args.at, nodes)
         if unknown:
@@ -243,7 +246,7 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
             return EXIT_USAGE
     given = None
     if args.shapes is not None:
-        given, unknown = _shape_facts(nodes, args.given_shapes)
+        given, unknown = _shape_facts(parsed, nodes, args.given_shapes)
         if unknown:
             stderr.write(f"adgen: error: --shapes gives {', '.join(unknown)}, which no "
                          "selected function takes\n")
@@ -315,14 +318,16 @@ def _write(path: str, text: str, stderr: TextIO) -> int:
     return EXIT_OK
 
 
-def _shape_facts(nodes, given: dict) -> tuple[dict, list[str]]:
-    """--shapes as facts for each selected function that has the parameter; the names no
-    selected function has."""
+def _shape_facts(parsed, nodes, given: dict) -> tuple[dict, list[str]]:
+    """--shapes as facts for each selected function that has the parameter (or reads the
+    member: `W1` of `params['W1']`); the names no selected function has."""
+    from adgen.members import of_function
+
     found: dict = {}
     used: set = set()
     for node in nodes:
         params = [p.name.value for p in list(node.params.posonly_params) +
-                  list(node.params.params)]
+                  list(node.params.params)] + [m.name for m in of_function(parsed, node)]
         found[node.name.value] = {name: facts.Fact(t, "--shapes")
                                   for name, t in given.items() if name in params}
         used |= set(found[node.name.value])

@@ -23,7 +23,8 @@ from adgen.fence import Fence, called_functions
 from adgen.fuse import fuse
 from adgen.reverse import reverse
 from adgen.facts import Fact
-from adgen.shapes import VType, parse_annotation
+from adgen.members import of_function as members_of
+from adgen.shapes import FLOAT, VType, parse_annotation
 from adgen.source import ParsedModule
 from adgen.stage import stage_function
 
@@ -78,14 +79,27 @@ def select_functions(parsed: ParsedModule, names: Optional[Sequence[str]]) -> li
                    for h in called_functions(parsed.scope, node.body) if h != name}
         return [node for name, node in available.items() if name not in helpers] or \
             list(available.values())
-    missing = [n for n in names if n not in available]
+    methods = {n: _method(parsed, n) for n in names if "." in n}
+    missing = [n for n in names if n not in available and methods.get(n) is None]
     if missing:
         listed = ", ".join(available) or "none"
         raise AdgenError([Diagnostic(
             "AD402", f"no top-level function named '{n}' in {parsed.path}", parsed.path, 1, 1,
             help=f"{did_you_mean(n, list(available))}functions in {parsed.path}: {listed}")
             for n in missing])
-    return [node for name, node in available.items() if name in names]  # source order
+    return [node for name, node in available.items() if name in names] + \
+        [node for node in methods.values() if node is not None]  # source order, then methods
+
+
+def _method(parsed: ParsedModule, dotted: str) -> Optional[cst.FunctionDef]:
+    """`Class.method`: a method defined in a top-level class of the file."""
+    cls_name, _, name = dotted.partition(".")
+    for stmt in parsed.module.body:
+        if isinstance(stmt, cst.ClassDef) and stmt.name.value == cls_name:
+            for item in stmt.body.body:
+                if isinstance(item, cst.FunctionDef) and item.name.value == name:
+                    return item
+    return None
 
 
 def resolve_wrt(fn_params: Sequence[str], defaults: set[str], wrt: Wrt) -> tuple[tuple[str, ...], bool, list[str]]:
@@ -130,6 +144,8 @@ def declared_types(parsed: ParsedModule, node: cst.FunctionDef,
         name = p.name.value
         found[name] = given[name].type if name in given else parse_annotation(
             parsed.code(p.annotation.annotation) if p.annotation else None)
+    for m in members_of(parsed, node):  # params['W1']: typed like a parameter
+        found.setdefault(m.name, given[m.name].type if m.name in given else None)
     return found
 
 
@@ -157,7 +173,10 @@ def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt,
                 "AD405", node.name, f"parameter '{name}' of '{node.name.value}' is an integer "
                 "or boolean value: it has no gradient",
                 help="leave it out of wrt (labels and indices are constants)"))
-        for name in resolve_wrt(names, defaults, wrt)[2]:
+        groups = [g for g in member_groups(ir.Function(
+            node.name.value, (), (), ir.Num(0.0), "", (), "", ir.Pos(1, 1),
+            members=tuple(members_of(parsed, node)))) if g not in names]
+        for name in resolve_wrt(names + groups, defaults, wrt)[2]:
             diagnostics.append(parsed.diagnostic(
                 "AD401", node.name, f"function '{node.name.value}' has no parameter '{name}' "
                 "to differentiate with respect to",
@@ -170,17 +189,47 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
                   facts: Facts = None) -> ir.Gradient:
     staged, inferred = stage_function(parsed, node, declared_types(parsed, node, facts))
     given = {**(facts or {}).get(node.name.value, {}), **inferred}
+    inputs = [p.name for p in staged.params] + [m.name for m in staged.members]
     fn = fuse(dataclasses.replace(staged, facts=tuple(
-        (name, given[name]) for name in (p.name for p in staged.params)
+        (name, given[name]) for name in inputs
         if name in given and given[name].origin != "annotation")))
     if inferred:
         facts = {**(facts or {}), node.name.value: given}
     names, defaults = _param_info(node, parsed, facts)
-    chosen, single, _ = resolve_wrt(names, defaults, wrt)
-    activity = analyze(fn, chosen)
+    groups = member_groups(fn)
+    if names and names[0] == "self":  # a method: its object is not differentiated
+        defaults = defaults | {"self"}
+    chosen, single, _ = resolve_wrt(names + [g for g in groups if g not in names], defaults,
+                                    wrt)
+    expanded, outputs = [], []
+    for w in chosen:
+        if w not in groups:
+            expanded.append(w)
+            outputs.append((w, None))
+            continue
+        parts = tuple((key, m.name) for key, m in groups[w]
+                      if fn.types.get(m.name, FLOAT).differentiable)
+        if parts or wrt is not None:
+            expanded += [name for _, name in parts]
+            outputs.append((w, parts))
+    activity = analyze(fn, tuple(expanded))
     reserved = set(parsed.scope.consts) | set(parsed.scope.functions) | set(parsed.scope.others)
-    grad = reverse(fn, chosen, activity, reserved)
-    return dataclasses.replace(grad, single=single)
+    grad = reverse(fn, tuple(expanded), activity, reserved)
+    return dataclasses.replace(grad, single=single and len(outputs) == 1,
+                               outputs=tuple(outputs))
+
+
+def member_groups(fn: ir.Function) -> dict[str, list]:
+    """The structured inputs a gradient can be asked for: a parameter read by keys
+    (`params` of `params['W1']`) or an attribute of one (`params` of `self.params['W1']`),
+    each with its members by key."""
+    groups: dict[str, list] = {}
+    for m in fn.members:
+        if len(m.path) == 1 and m.path[0][0] in ("key", "get"):
+            groups.setdefault(m.param, []).append((m.path[0][1], m))
+        elif len(m.path) == 2 and m.path[0][0] == "attr" and m.path[1][0] in ("key", "get"):
+            groups.setdefault(m.path[0][1], []).append((m.path[1][1], m))
+    return groups
 
 
 def compile_functions(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt, *,

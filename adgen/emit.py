@@ -9,6 +9,7 @@ differentiated forward statement, headed by a comment naming the user's line, th
 from __future__ import annotations
 
 from adgen import fuse, ir
+from adgen.members import expression as member_expression
 from adgen.prelude import HELPERS, command_lines, facts_paragraphs, shape_check, uses
 from adgen.printer import (MAX_LINE, closed_docstring, docstring_lines, fit, index_source,
                            to_source, bracketed, wrap_items, PREC_ADD)
@@ -143,7 +144,8 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
         params.append(grad.seed)
     else:
         params.append(f"{grad.seed}=1.0")
-    wrt_text = ", ".join(grad.wrt) if grad.wrt else "nothing"
+    wrt_names = [name for name, _ in grad.outputs] if grad.outputs else list(grad.wrt)
+    wrt_text = ", ".join(wrt_names) if wrt_names else "nothing"
     doc_kind = "Value and gradient" if value_and_grad else "Gradient"
     output = fn.output.id if isinstance(fn.output, ir.Name) else fn.output_stem
     summary = (f"{doc_kind} of {fn.name}({', '.join(p.name for p in fn.params)}) with respect "
@@ -151,6 +153,8 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
     lines = wrap_items(f"def {function_name(grad, value_and_grad)}", params, ":")
     lines += docstring_lines(summary, "    ", '"""') + [""] + docstring_lines(
         f"{grad.seed} is the upstream gradient of the output {output}.", "    ") + ['    """']
+    for m in fn.members:  # W1 = params['W1']: read once, at the start
+        lines += fit(f"{m.name} = {member_expression(m)}")
     lines += shape_check(grad, function_name(grad, value_and_grad))
     body = forward_tree_lines(grad, grad.forward)
     if value_and_grad and grad.result:  # the backward pass restores the output's name
@@ -176,8 +180,12 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
 
 
 def _results(grad: ir.Gradient) -> list[str]:
-    """What NAME_grad returns: the gradients for wrt, as a 1-tuple's text if need be."""
-    results = [grad.grad_names[p] for p in grad.wrt]
+    """What NAME_grad returns: the gradients for wrt, as a 1-tuple's text if need be (a
+    structured input's as a dict with its keys: {'W1': dW1, ...})."""
+    results = [grad.grad_names[p] for p in grad.wrt] if not grad.outputs else [
+        grad.grad_names[name] if parts is None else
+        "{" + ", ".join(f"{key!r}: {grad.grad_names[m]}" for key, m in parts) + "}"
+        for name, parts in grad.outputs]
     if grad.single:
         return [results[0]]
     return [f"({results[0]},)"] if len(results) == 1 else results

@@ -57,13 +57,35 @@ _ARRAY_KINDS = {"f": "array", "i": "intarray", "u": "intarray", "b": "bool"}
 
 def signature(args: Sequence, kwargs: dict) -> tuple:
     """The exact signature of a call, cheap to compute and hash: each array's shape and
-    dtype, every other argument's type.  Calls with the same signature share one compiled
-    specialisation (api.py looks it up first by this, then by `pattern`)."""
-    key = tuple([(a.shape, a.dtype.char) if type(a) is np.ndarray else type(a) for a in args])
+    dtype, every other argument's type (and a dict's or an object's arrays, by key).  Calls
+    with the same signature share one compiled specialisation (api.py looks it up first by
+    this, then by `pattern`)."""
+    key = tuple([leaf_signature(a) for a in args])
     if kwargs:
-        key += tuple(sorted((k, (v.shape, v.dtype.char) if type(v) is np.ndarray else type(v))
-                            for k, v in kwargs.items()))
+        key += tuple(sorted((k, leaf_signature(v)) for k, v in kwargs.items()))
     return key
+
+
+_PLAIN = (float, int, bool, str, type(None))
+
+
+def leaf_signature(value, depth: int = 0):
+    """What a specialisation depends on in one argument: an array's shape and dtype, a
+    number's type, a dict's entries by key, an object's attributes (two levels deep)."""
+    if type(value) is np.ndarray:
+        return value.shape, value.dtype.char
+    kind = type(value)
+    if kind in _PLAIN or depth > 1:
+        return kind
+    if kind is dict:
+        return kind, tuple(sorted((str(k), leaf_signature(v, depth + 1))
+                                  for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return kind, tuple(leaf_signature(v, depth + 1) for v in value)
+    attributes = getattr(value, "__dict__", None)
+    if attributes is not None:
+        return kind, leaf_signature(dict(attributes), depth + 1)
+    return kind
 
 
 def pattern(values: dict) -> tuple:

@@ -15,6 +15,7 @@ from typing import Optional
 import libcst as cst
 
 from adgen.diagnostics import Diagnostic
+from adgen.members import path_of
 from adgen.naming import RUNTIME
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
@@ -493,6 +494,12 @@ class Fence:
         if isinstance(target, cst.Name):
             self.check_name_free(target)
             return
+        if isinstance(target, (cst.Subscript, cst.Attribute)) and \
+                path_of(target, self.params) is not None:
+            self.report("AD105", target, "assignment into a parameter's dict or attribute "
+                        "(it would change the caller's)", "assign to a local name, and "
+                        "return it (or keep the dict unchanged)")
+            return
         if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) \
                 and shape_index(target) is None:  # x[index] = value: on a copy of x
             self.check_expr(target)
@@ -559,6 +566,9 @@ class _ExpressionChecker:
         self.scope = fence.scope
 
     def check(self, node: cst.BaseExpression) -> None:
+        if not self.fence.callee and isinstance(node, (cst.Subscript, cst.Attribute, cst.Call)) \
+                and path_of(node, self.fence.params) is not None:
+            return  # params['W1'], self.reg, bn_param.get('eps', 1e-5): a member (members.py)
         if not self.on_visit(node):
             if not isinstance(node, _BINDING_EXPRESSIONS):
                 for inner in _sub_expressions(node):

@@ -289,6 +289,19 @@ class Param:
 
 
 @dataclasses.dataclass(frozen=True)
+class Member:
+    """A value read out of a structured parameter by constant keys, `W1 = params['W1']`
+    (adgen/members.py): read when the function starts, then used like a parameter.  `path`
+    is a tuple of ("key", k), ("attr", name) or ("get", k) steps from `param`; `default` is
+    the source text of a `.get` default."""
+
+    name: str
+    param: str
+    path: tuple
+    default: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
 class ModuleConst:
     """A module-level numeric constant the function reads: emitted verbatim into the output."""
 
@@ -315,6 +328,7 @@ class Function:
     # parameters' facts that did not come from annotations: (name, facts.Fact), listed in
     # the module header and checked by the generated function (adgen/facts.py)
     facts: tuple = ()
+    members: tuple = ()  # Member: values read out of structured parameters (members.py)
 
     @property
     def output_type(self):
@@ -431,6 +445,9 @@ class Gradient:
     # the name NAME_value_and_grad returns the value under when the backward pass restores
     # the output's own name (a loop-carried output), else None
     result: Optional[str] = None
+    # what NAME_grad returns, per requested input: (name, None) for a parameter's gradient
+    # (d<name>), (name, ((key, member), ...)) for a structured one: {key: d<member>, ...}
+    outputs: tuple = ()
 
 
 def backward_nodes(items):

@@ -67,16 +67,16 @@ def shape_check(grad: ir.Gradient, name: str) -> list[str]:
     fn = grad.function
     conditions, first_seen = [], {}
     assumed = dict(fn.facts)
-    for p in fn.params:
-        t = fn.types.get(p.name)
-        if t is not None and t.kind in ("float", "int") and p.name in assumed:
-            conditions.append(f"np.ndim({p.name}) != 0")  # a number, not an array
+    for var in [p.name for p in fn.params] + [m.name for m in fn.members]:
+        t = fn.types.get(var)
+        if t is not None and t.kind in ("float", "int") and var in assumed:
+            conditions.append(f"np.ndim({var}) != 0")  # a number, not an array
             continue
         if t is None or not t.is_array or t.shape is None:
             continue
-        conditions.append(f"{p.name}.ndim != {len(t.shape)}")
+        conditions.append(f"{var}.ndim != {len(t.shape)}")
         for axis, dim in enumerate(t.shape):
-            here = f"{p.name}.shape[{axis}]"
+            here = f"{var}.shape[{axis}]"
             if isinstance(dim, int):
                 conditions.append(f"{here} != {dim}")
             elif dim in first_seen:

@@ -21,6 +21,7 @@ from adgen.shapes import decided, reduction_axes
 
 def _taken_names(fn: ir.Function) -> set[str]:
     names = {p.name for p in fn.params} | {s.target for s in ir.assigns(fn.body)}
+    names |= {m.name for m in fn.members}
     names |= {n for loop in ir.loops(fn.body) for n in (loop.index, loop.counter) if n}
     names |= {c.name for c in fn.consts}
     names.add(fn.name)

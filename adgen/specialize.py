@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from adgen.diagnostics import AdgenError
-from adgen.facts import signature
+from adgen.facts import _PLAIN, leaf_signature, signature
 
 _ndarray = np.ndarray
 
@@ -37,8 +37,8 @@ def dispatcher(f: Callable, which: str, specialize: Callable, source: Callable) 
         if kwargs:
             key = signature(args, kwargs)
         else:
-            key = tuple([(a.shape, a.dtype.char) if type(a) is _ndarray else type(a)
-                         for a in args])
+            key = tuple([(a.shape, a.dtype.char) if type(a) is _ndarray else
+                         type(a) if type(a) in _PLAIN else leaf_signature(a) for a in args])
         target = table.get(key)
         if target is None:
             try:

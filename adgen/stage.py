@@ -19,6 +19,9 @@ import libcst as cst
 from adgen import gates, ir, shapes
 from adgen.diagnostics import AdgenError
 from adgen.inference import stage_with_inference
+from adgen.members import matches as member_matches
+from adgen.members import of_function as members_of
+from adgen.members import path_of
 from adgen.memory import AMBIGUOUS, VIEWS, Memory
 from adgen.fence import (assigned_in, assigned_names, block_statements, called_functions,
                          else_statements, may_exit, may_return, small_statements)
@@ -79,13 +82,21 @@ class Stager:
         )
         for p in self.params:
             self.env[p.name] = ir.Name(p.name)
+        self.members = members_of(parsed, fn)  # params['W1']: read once, at the start
+        self.member_names = {m.name for m in self.members}
+        for m in self.members:
+            self.names.reserve(m.name)
+            self.env[m.name] = ir.Name(m.name)
+            self.first_binding.add(m.name)
         if declared is None:  # the parameters' annotations (compiler.declared_types)
             declared = {p.name.value: shapes.parse_annotation(
                 parsed.code(p.annotation.annotation) if p.annotation else None)
                 for p in params}
+        declared = {**declared, **{m.name: None for m in self.members if m.name not in declared}}
         self.array_mode = uses_arrays(parsed, fn, declared)
         default = shapes.UNKNOWN if self.array_mode else shapes.FLOAT
         numeric_default = {p.name.value for p in params if p.default is not None}
+        numeric_default |= {m.name for m in self.members if m.default is not None}
         self.types: dict[str, shapes.VType] = {  # hyperparameters (x=1e-3) are floats
             name: declared[name] or (shapes.FLOAT if name in numeric_default else default)
             for name in declared}
@@ -95,7 +106,8 @@ class Stager:
         self.return_base = fn.name.value
         self.return_stem: Optional[str] = None
         self.param_names = params_names
-        self.memory = Memory(params_names)  # which values share an array's storage
+        # which values share an array's storage (members are the caller's arrays too)
+        self.memory = Memory(params_names | {m.name for m in self.members})
         # while inferring facts (inference.py): each staged value's statement, and the
         # operands a rule needed a rank for: (operands, rank, line, what)
         self.infer = infer
@@ -127,7 +139,7 @@ class Stager:
         return ir.Function(
             name=self.fn.name.value, params=self.params, body=tuple(self.body), output=output,
             output_stem=stem, consts=consts, path=self.parsed.path, pos=self.parsed.pos(self.fn),
-            types=dict(self.types) if self.array_mode else {},
+            types=dict(self.types) if self.array_mode else {}, members=tuple(self.members),
         )
 
     def stage_block(self, statements, continuation) -> None:
@@ -633,11 +645,16 @@ class Stager:
         if isinstance(target, (cst.Tuple, cst.List)):
             names = [el.value.value for el in target.elements]
             values = [el.value for el in value.elements]
-            staged = [self.stage_expr(v, self.version(n), user=n) for n, v in zip(names, values)]
+            staged = [self.leaf(v) if n in self.member_names and self.leaf(v) == ir.Name(n)
+                      else self.stage_expr(v, self.version(n), user=n)
+                      for n, v in zip(names, values)]
             for name, operand in zip(names, staged):
                 self.env[name] = operand
         else:
             name = target.value
+            member = self.leaf(value) if name in self.member_names else None
+            if member == ir.Name(name):  # W1 = params['W1']: the local is the member
+                return
             self.env[name] = self.stage_expr(value, self.version(name), user=name)
 
     def stage_setitem(self, target: cst.Subscript, value: ir.Operand,
@@ -934,7 +951,15 @@ class Stager:
         return operands, spec
 
     def leaf(self, node: cst.BaseExpression) -> Optional[ir.Operand]:
-        """A constant or a name as an operand (no statement needed), else None."""
+        """A constant, a name or a member (`params['W1']`) as an operand (no statement
+        needed), else None."""
+        if self.members and not self.callers and \
+                isinstance(node, (cst.Subscript, cst.Attribute, cst.Call)):
+            where = path_of(node, self.param_names)
+            if where is not None:
+                for m in self.members:
+                    if member_matches(m, *where):
+                        return ir.Name(m.name)
         if isinstance(node, (cst.Integer, cst.Float)):
             return ir.Num(literal_value(node), node.value)
         if (isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus)
@@ -1247,5 +1272,7 @@ def stage_function(parsed: ParsedModule, fn: cst.FunctionDef,
         declared = {p.name.value: shapes.parse_annotation(
             parsed.code(p.annotation.annotation) if p.annotation else None)
             for p in _params(fn)}
+    declared = {**declared, **{m.name: None for m in members_of(parsed, fn)
+                               if m.name not in declared}}
     return stage_with_inference(parsed, fn, declared,
                                 lambda types, infer: Stager(parsed, fn, types, infer))

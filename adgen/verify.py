@@ -26,6 +26,7 @@ import numpy as np
 import sympy as sp
 
 from adgen import ir, symbolic
+from adgen.members import value_of as member_value
 from adgen.source import MATH_CONSTANTS
 from adgen.shapes import multiple_of
 from adgen.rules import REGISTRY, instance_of
@@ -114,7 +115,11 @@ def on_copies(fn: Callable) -> Callable:
 
 
 def _show(v) -> str:
-    """A point's coordinate: a number, or an array's shape."""
+    """A point's coordinate: a number, an array's shape, a dict's keys."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k!r}: {_show(x)}" for k, x in v.items()) + "}"
+    if not isinstance(v, (int, float, np.ndarray, np.number)):
+        return f"<{type(v).__name__}>"
     if np.ndim(v):
         return f"<array {'x'.join(str(n) for n in np.shape(v))}>"
     return f"{v:.6g}"
@@ -451,19 +456,28 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
     forward_fn, grad_fn = on_copies(forward_fn), on_copies(grad_fn)
     fn = grad.function
     params = [p.name for p in fn.params]
-    values = [a if np.ndim(a) or _integral(fn, name) or (
+    values = [a if not isinstance(a, (int, float)) or np.ndim(a) or _integral(fn, name) or (
         isinstance(a, int) and not isinstance(a, bool) and name not in grad.wrt) else float(a)
         for name, a in zip(params, fresh(args))]  # an int not differentiated stays an int
     point = dict(zip(params, values))
+    # members (params['W1']: members.py) are inputs too, read out of their parameters
+    member_values = [member_value(m, point) for m in fn.members]
+    point.update((m.name, v) for m, v in zip(fn.members, member_values))
+    inputs_count = len(params)
     raw = forward_fn(*values)
     rng = np.random.default_rng(seed)
     dout = rng.standard_normal(np.shape(raw)) if np.ndim(raw) else None
     analytic = grad_fn(*values, **{grad.seed: dout}) if dout is not None else grad_fn(*values)
     if grad.single:
         analytic = (analytic,)
+    if grad.outputs:  # a structured input's gradient is a dict: its members, in wrt order
+        analytic = [a for (_, parts), out in zip(grad.outputs, analytic)
+                    for a in ([out] if parts is None else [out[key] for key, _ in parts])]
+    params = params + [m.name for m in fn.members]
+    values = values + member_values
 
     def phi(*vs) -> float:
-        out = forward_fn(*vs)
+        out = forward_fn(*_with_members(vs[:inputs_count], fn, vs[inputs_count:]))
         return float(np.sum(out * dout)) if dout is not None else float(out)
 
     value = float(raw) if dout is None else float(np.sum(raw * dout))
@@ -480,6 +494,10 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
     note = "" if dout is None else ("array output: checked the vector-Jacobian product with a "
                                     "random upstream gradient dout")
     scalar_point = all(np.ndim(v) == 0 for v in values) and dout is None
+    if fn.members:  # structured parameters: checked numerically only
+        grad_source = None
+        for item in inputs:
+            item.symbolic = "skipped: structured parameters"
     if grad_source is not None and not scalar_point:
         status = symbolic_status_arrays(symbolic_forward, grad_source, grad, values, dout)
         for item in inputs:
@@ -502,7 +520,35 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
         note = (note + "; " if note else "") + (
             "the point is on (or within one step of) a kink; the generated gradient follows "
             "the convention in docs/non-differentiable.md")
-    return GradCheck(fn.name, point, value, inputs, note)
+    shown = {p.name: point[p.name] for p in fn.params}  # (not the members read out of them)
+    return GradCheck(fn.name, shown, value, inputs, note)
+
+
+def _with_members(values, fn: ir.Function, member_values) -> list:
+    """The arguments with each member's value put back along its path (copies of the dicts
+    and objects on the way, so that the caller's stay as they were)."""
+    out = list(values)
+    params = [p.name for p in fn.params]
+    for m, v in zip(fn.members, member_values):
+        index = params.index(m.param)
+        out[index] = _put(out[index], m.path, v)
+    return out
+
+
+def _put(container, path, value):
+    """A shallow copy of `container` with `value` at `path`."""
+    import copy
+
+    (kind, key), rest = path[0], path[1:]
+    if kind == "attr":
+        inner = getattr(container, key)
+        clone = copy.copy(container)
+        setattr(clone, key, _put(inner, rest, value) if rest else value)
+        return clone
+    inner = container.get(key) if kind == "get" else container[key]
+    clone = dict(container) if isinstance(container, dict) else copy.copy(container)
+    clone[key] = _put(inner, rest, value) if rest else value
+    return clone
 
 
 def _check_scalar(phi, fn, values, point, index, w, a, base_signature,

@@ -43,23 +43,31 @@ class Case:
             point = []
             for name, param in sig.parameters.items():
                 spec = self.inputs.get(name)
-                if spec is None:
-                    point.append(param.default)
-                elif isinstance(spec[0], tuple):  # (shape, low, high): a float array
-                    shape, low, high = spec
-                    point.append(nprng.uniform(low, high, size=shape))
-                elif spec[0] == "int":  # ("int", shape, low, high): an integer array
-                    _, shape, low, high = spec
-                    point.append(nprng.integers(low, high, size=shape))
-                else:
-                    low, high = spec
-                    point.append(rng.uniform(low, high))
+                point.append(param.default if spec is None else _sample(spec, rng, nprng))
             points.append(point)
         return points
 
     @property
     def has_arrays(self) -> bool:
-        return any(not isinstance(spec[0], (int, float)) for spec in self.inputs.values())
+        return any(isinstance(spec, dict) or not isinstance(spec[0], (int, float))
+                   for spec in self.inputs.values())
+
+
+def _sample(spec, rng, nprng):
+    """A value for a declared input: (low, high) a float; (shape, low, high) a float array;
+    ("int", shape, low, high) an integer array; a dict of such specs (or numbers, kept as
+    they are) a dict of values, as a parameter dict `params['W1']` is."""
+    if isinstance(spec, dict):
+        return {k: v if isinstance(v, (int, float)) else _sample(v, rng, nprng)
+                for k, v in spec.items()}
+    if isinstance(spec[0], tuple):  # (shape, low, high): a float array
+        shape, low, high = spec
+        return nprng.uniform(low, high, size=shape)
+    if spec[0] == "int":  # ("int", shape, low, high): an integer array
+        _, shape, low, high = spec
+        return nprng.integers(low, high, size=shape)
+    low, high = spec
+    return rng.uniform(low, high)
 
 
 def load_module(path: pathlib.Path) -> ModuleType:

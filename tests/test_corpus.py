@@ -20,8 +20,20 @@ def _as_tuple(result, case: Case):
     return result if isinstance(result, tuple) else (result,)
 
 
+def _leaves(result) -> list:
+    """The gradients in a result: a tuple's items, a dict's values (in order), flattened."""
+    if isinstance(result, tuple):
+        return [leaf for item in result for leaf in _leaves(item)]
+    if isinstance(result, dict):
+        return [leaf for item in result.values() for leaf in _leaves(item)]
+    return [result]
+
+
 def _same(a, b) -> bool:
-    """Exactly equal results: numbers, arrays, or tuples of them."""
+    """Exactly equal results: numbers, arrays, or tuples (or dicts) of them."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(
+            _same(a[k], b[k]) for k in a)
     if isinstance(a, tuple) or isinstance(b, tuple):
         return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(
             _same(x, y) for x, y in zip(a, b))
@@ -29,7 +41,10 @@ def _same(a, b) -> bool:
 
 
 def _close(a, b) -> bool:
-    """Equal up to rounding: numbers, arrays, or tuples of them."""
+    """Equal up to rounding: numbers, arrays, or tuples (or dicts) of them."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(
+            _close(a[k], b[k]) for k in a)
     if isinstance(a, tuple) or isinstance(b, tuple):
         return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(
             _close(x, y) for x, y in zip(a, b))
@@ -113,8 +128,8 @@ def test_upstream_gradient_scales(case: Case):
     grad_fn = adgen.vjp(case.function, wrt=case.wrt)
     point = case.points(1)[0]
     seed = _seed(case, point)
-    base = _as_tuple(_call(grad_fn, point, seed), case)
-    scaled = _as_tuple(_call(grad_fn, point, -2.5 * seed), case)
+    base = _leaves(_call(grad_fn, point, seed))
+    scaled = _leaves(_call(grad_fn, point, -2.5 * seed))
     for b, s in zip(base, scaled):
         scale = float(np.max(np.abs(b))) if np.size(b) else 0.0
         assert np.allclose(s, -2.5 * np.asarray(b), rtol=1e-12, atol=1e-13 * scale + 1e-300)

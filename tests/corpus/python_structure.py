@@ -18,8 +18,16 @@ INPUTS = {
     "validated": {"x": (-2.0, 2.0), "y": (0.5, 3.0)},
     "validated_in_a_loop": {"x": (-2.0, 2.0)},
     "asserted_shapes": {"x": ((3, 4), -1.0, 1.0), "w": ((4,), -1.0, 1.0)},
+    "two_layer_params": {"params": {"W1": ((4, 3), -1.0, 1.0), "b1": ((3,), -0.5, 0.5),
+                                    "W2": ((3, 5), -1.0, 1.0), "b2": ((5,), -0.5, 0.5)},
+                         "X": ((6, 4), -2.0, 2.0), "y": ("int", (6,), 0, 5)},
+    "conv_like": {"x": ((3, 4), -1.0, 1.0), "w": ((3, 4), -1.0, 1.0),
+                  "conv_param": {"stride": 2, "pad": 1}},
+    "batchnorm_with_params": {"x": ((5, 3), -2.0, 2.0), "gamma": ((3,), 0.5, 1.5),
+                              "beta": ((3,), -1.0, 1.0), "bn_param": {"eps": 1e-5}},
 }
-SHAPES = {"asserted_shapes": "x=N,D w=D"}
+SHAPES = {"asserted_shapes": "x=N,D w=D", "conv_like": "stride=int pad=int"}
+WRT = {"two_layer_params": ("params",)}
 
 
 def svm_loss_naive(W, X, y, reg):
@@ -116,3 +124,33 @@ def validated_in_a_loop(x, n=3):
 def asserted_shapes(x, w):
     assert x.shape[1] == w.shape[0], "x and w do not match"
     return np.sum(np.tanh(x @ w))
+
+
+def two_layer_params(params, X, y, reg=0.1):
+    # CS231n's TwoLayerNet.loss with the weights in a dict: the gradient comes back as one
+    W1, b1 = params['W1'], params['b1']
+    W2, b2 = params['W2'], params['b2']
+    N, D = X.shape
+    h = np.maximum(0, X.dot(W1) + b1)
+    scores = h.dot(W2) + b2
+    scores -= scores.max(axis=1, keepdims=True)
+    probs = np.exp(scores)
+    probs /= probs.sum(axis=1, keepdims=True)
+    loss = -np.log(probs[np.arange(N), y]).mean()
+    return loss + reg * (np.sum(W1 * W1) + np.sum(params['W2'] * W2))
+
+
+def conv_like(x, w, conv_param):
+    # hyperparameters read out of a dict (ints: no gradient)
+    stride = conv_param['stride']
+    pad = conv_param.get('pad', 0)
+    return np.sum(np.tanh(x * w)) * stride + pad
+
+
+def batchnorm_with_params(x, gamma, beta, bn_param):
+    eps = bn_param.get('eps', 1e-5)
+    mu = x.mean(axis=0)
+    var = x.var(axis=0)
+    x_hat = (x - mu) / np.sqrt(var + eps)
+    out = gamma * x_hat + beta
+    return np.sum(np.sin(out) * out)

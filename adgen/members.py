@@ -1,0 +1,201 @@
+"""Members: the values a function reads out of its structured parameters by constant keys.
+
+Training code keeps its weights in a dict and its hyperparameters in dicts or attributes:
+`params['W1']`, `conv_param['stride']`, `bn_param.get('eps', 1e-5)`, `self.params['W2']`,
+`self.reg`.  Each such read (a path of constant keys and attributes from a parameter) is a
+*member*: it is read once, when the function starts (`W1 = params['W1']`), and from then on
+it is a value like a parameter -- it has a type (from the arguments, from inference), it
+gets a gradient, and the gradient of a structured parameter comes back in the same
+structure: `{'W1': dW1, 'b1': db1}`, the CS231n `grads` convention.
+
+A member is named after its last key when that is a free identifier (`W1`, `stride`), else
+after the parameter and the key (`params_W1`).  Writing into a structured parameter
+(`params['W1'] = ...`) is not a member (the fence rejects it).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from adgen import ir
+
+
+def path_of(node: cst.BaseExpression, params: set[str]) -> Optional[tuple[str, tuple]]:
+    """(parameter, path) when `node` reads a member: `p['k']`, `p.get('k')`,
+    `p.get('k', default)`, `p.a`, `p.a['k']`..., with constant keys; else None.  A path step
+    is ("key", k), ("attr", name) or ("get", k, default source text or None)."""
+    steps: list = []
+    current = node
+    while True:
+        if isinstance(current, cst.Subscript):
+            key = _constant_key(current)
+            if key is None:
+                return None
+            steps.append(("key", key))
+            current = current.value
+        elif isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and \
+                current.func.attr.value == "get" and 1 <= len(current.args) <= 2 and \
+                all(a.keyword is None and not a.star for a in current.args):
+            key = _literal(current.args[0].value)
+            if key is None:
+                return None
+            default = current.args[1].value if len(current.args) == 2 else None
+            steps.append(("get", key, default))
+            current = current.func.value
+        elif isinstance(current, cst.Attribute) and steps_allowed(current):
+            steps.append(("attr", current.attr.value))
+            current = current.value
+        else:
+            break
+    if not steps or not isinstance(current, cst.Name) or current.value not in params:
+        return None
+    return current.value, tuple(reversed(steps))
+
+
+def steps_allowed(node: cst.Attribute) -> bool:
+    """`self.params`, `net.reg`: an attribute of a parameter (not `.T` or `.shape` of an
+    array, which are operations)."""
+    return node.attr.value not in ("T", "shape", "ndim", "size", "dtype", "real", "imag")
+
+
+def _aliases(fn: cst.FunctionDef, params: set[str]) -> dict[tuple, str]:
+    """(param, path) -> the local that `local = param[...]` assigns it to, for locals
+    assigned exactly once in the whole function (then the local and the member are one)."""
+    counts: dict[str, int] = {}
+    pairs: list = []
+    pending: list = [fn.body]
+    while pending:
+        current = pending.pop()
+        pending.extend(current.children)
+        targets, values = [], []
+        if isinstance(current, cst.Assign) and len(current.targets) == 1:
+            target = current.targets[0].target
+            if isinstance(target, (cst.Tuple, cst.List)) and \
+                    isinstance(current.value, (cst.Tuple, cst.List)) and \
+                    len(target.elements) == len(current.value.elements):
+                targets = [el.value for el in target.elements]
+                values = [el.value for el in current.value.elements]
+            else:
+                targets, values = [target], [current.value]
+        elif isinstance(current, (cst.AugAssign, cst.AnnAssign)):
+            targets = [current.target]
+        elif isinstance(current, cst.For):
+            targets = [current.target]
+        for i, target in enumerate(targets):
+            for name in _target_names(target):
+                counts[name] = counts.get(name, 0) + 1
+            if i < len(values) and isinstance(target, cst.Name):
+                where = path_of(values[i], params)
+                if where is not None:
+                    pairs.append(((where[0], tuple(s[:2] for s in where[1])), target.value))
+    return {key: name for key, name in pairs if counts.get(name) == 1 and name not in params}
+
+
+def _target_names(target) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for el in target.elements for n in _target_names(el.value)]
+    return []
+
+
+def _constant_key(node: cst.Subscript):
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    return _literal(node.slice[0].slice.value)
+
+
+def _literal(node) -> Optional[object]:
+    """A string key (`params['W1']`); an integer index is indexing (`x[0]`), not a member."""
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value
+    return None
+
+
+def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code) -> list[ir.Member]:
+    """The members `fn` reads, in source order, each named once (`code(node)` is the source
+    text of a node, for a `.get` default).  A member the function copies into a local of
+    its own name once and for all (`W1 = params['W1']`) takes that name: the local is the
+    member."""
+    found: dict[tuple, ir.Member] = {}
+    aliases = _aliases(fn, params)
+    names: set[str] = set(taken) - set(aliases.values())
+    pending: list = [fn.body]
+    order: list = []
+    while pending:
+        current = pending.pop(0)
+        if isinstance(current, cst.BaseExpression):
+            where = path_of(current, params)
+            if where is not None:
+                order.append((where, current))
+                continue
+        if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
+            # a method call, x.dot(w): its receiver may hold members, its name is not one
+            pending[0:0] = [current.func.value] + [a.value for a in current.args]
+            continue
+        pending[0:0] = list(current.children)
+    for (param, path), node in order:
+        key = (param, tuple(s[:2] for s in path))
+        if key in found:
+            continue
+        last = path[-1][1]
+        base = str(last) if isinstance(last, str) and str(last).isidentifier() else None
+        base = aliases.get(key, base)
+        name = base if base and base not in names else f"{param}_{last}"
+        while not name.isidentifier() or name in names:
+            name = f"{name}_"
+        names.add(name)
+        default = path[-1][2] if path[-1][0] == "get" else None
+        found[key] = ir.Member(name, param, tuple(s[:2] for s in path),
+                               code(default) if default is not None else None)
+    return list(found.values())
+
+
+def of_function(parsed, fn: cst.FunctionDef) -> list[ir.Member]:
+    """The members of a function of a parsed file (names free of its locals, parameters and
+    module-level names)."""
+    from adgen.fence import assigned_names
+
+    params = [p.name.value for p in list(fn.params.posonly_params) + list(fn.params.params)]
+    scope = parsed.scope
+    taken = set(assigned_names(fn)) | set(params) | set(scope.consts) | set(scope.modules) | \
+        set(scope.imported) | set(scope.functions) | set(scope.others)
+    return find(fn, set(params), taken, parsed.code)
+
+
+def expression(member: ir.Member) -> str:
+    """`params['W1']`, `self.params['W2']`, `bn_param.get('eps', 1e-5)`: how the generated
+    code reads a member."""
+    text = member.param
+    for i, (kind, key) in enumerate(member.path):
+        if kind == "attr":
+            text += f".{key}"
+        elif kind == "get" and i == len(member.path) - 1:
+            default = f", {member.default}" if member.default is not None else ""
+            text += f".get({key!r}{default})"
+        else:
+            text += f"[{key!r}]"
+    return text
+
+
+def value_of(member: ir.Member, values: dict):
+    """A member's value in a call: its path walked from its parameter's argument (a `.get`
+    default taken as a Python literal); raises LookupError or AttributeError if it is not
+    there."""
+    import ast
+
+    value = values[member.param]
+    for kind, key in member.path:
+        if kind == "attr":
+            value = getattr(value, key)
+        elif kind == "get" and key not in value:
+            return ast.literal_eval(member.default) if member.default is not None else None
+        else:
+            value = value[key]
+    return value
+
+
+def matches(member: ir.Member, param: str, path: tuple) -> bool:
+    return member.param == param and member.path == tuple(s[:2] for s in path)
