@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verify", action="store_true", help="import FILE (this runs it) and "
                         "check every generated gradient against central finite differences "
                         "and sympy; report on standard error")
+    parser.add_argument("--lens", action="store_true", help="also name the patterns where "
+                        "backprop can leak (saturating gates, ReLUs, clips, products over "
+                        "a loop's steps, exp without the max shift) as notes on standard "
+                        "error and as comments in the module; notes are not errors")
     parser.add_argument("--at", metavar="VALUES", help="with --verify: the point, as "
                         "'3.0,-4.0' (positional) or 'x=3.0,y=-4.0' (default: a reproducible "
                         "random point)")
@@ -127,6 +131,8 @@ def command_for(args: argparse.Namespace) -> str:
         command += " --value-and-grad"
     if args.layer:
         command += " --layer"
+    if args.lens:
+        command += " --lens"
     if args.output:
         command += f" -o {args.output}"
     return command
@@ -250,7 +256,7 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
             return EXIT_USAGE
     compiled = compile_functions(parsed, nodes, parse_wrt(args.wrt), command=command_for(args),
                                  value_and_grad=args.value_and_grad, layer=args.layer,
-                                 facts=given)
+                                 facts=given, notes=args.lens)
     status = EXIT_OK
     if args.output and args.check:
         status = _compare(args.output, compiled.source, command_for(args), stderr)
@@ -260,6 +266,8 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
             return status
     else:
         stdout.write(compiled.source)
+    if args.lens:
+        stderr.write(format_report(compiled.notes) + "\n")
     if args.verify:
         from adgen.cli_verify import verify_file  # imports sympy: only --verify needs it
 
