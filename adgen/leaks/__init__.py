@@ -90,6 +90,7 @@ class Lens:
             raise exc.with_traceback(None) from None
         recorder = Recorder(inst.probes)
         value = gradients = None
+        error = ""
         with np.errstate(all="ignore"):  # the report says where the first nan/inf is
             try:
                 value, gradients = function(recorder, *args, **kwargs)
@@ -99,15 +100,16 @@ class Lens:
                 probe = inst.probe_at(line) if line else None
                 if probe is None or text.startswith("raise"):
                     raise
-                if recorder.first is None:
+                error = f"{type(exc).__name__}: {exc}"
+                if recorder.first is None:  # what the exception stands for: inf or nan
                     forward = probe.kind in ("value", "gate", "relu")
+                    name = probe.node.target if forward else " or ".join(probe.names)
                     recorder.first = Nonfinite(
                         inst.probes.index(probe), "forward" if forward else "backward",
                         float("nan") if isinstance(exc, ValueError) else float("inf"), 1, 1,
-                        probe.node.target if forward else "",
-                        f"{type(exc).__name__}: {exc}")
+                        name, error)
         parsed, _ = api._source_of(self.f)
-        return judge(compiled.gradient, parsed, inst, recorder, value, gradients)
+        return judge(compiled.gradient, parsed, inst, recorder, value, gradients, error)
 
     def __repr__(self) -> str:
         return f"<adgen.lens of {getattr(self.f, '__name__', self.f)!r}>"

@@ -84,6 +84,7 @@ class Report:
     gradients: object
     measurements: list[Measurement]
     findings: list[Finding]
+    error: str = ""  # the exception that stopped the function (math.exp overflowing)
 
     @property
     def ok(self) -> bool:
@@ -92,19 +93,20 @@ class Report:
     def format(self) -> str:
         count = len(self.findings)
         verdict = f"{count} finding{'s' if count != 1 else ''}" if count else "ok"
-        lines = [f"lens: {self.function} = {_value(self.value)}: {verdict}"]
-        rows = [("line", "source", "measured", "finding")]
+        outcome = f"raised {self.error}" if self.error else f"= {_value(self.value)}"
+        lines = [f"lens: {self.function} {outcome}: {verdict}"]
+        rows = [("line", "op", "source", "measured", "finding")]
         for m in self.measurements:
             line = f"{m.line}" if m.call_line is None else f"{m.line} (call {m.call_line})"
-            rows.append((line, _short(m.source), m.measured,
+            rows.append((line, m.what, _short(m.source), m.measured,
                          m.finding.kind if m.finding else "-"))
         if len(rows) == 1:
-            lines.append("  nothing else to measure: no sigmoid, tanh, ReLU, clip or loop on "
-                         "the gradient's path, and every value is finite")
+            lines.append("  nothing to measure: no sigmoid, tanh, ReLU, clip or loop the "
+                         "gradient goes through, and every value is finite")
         else:
-            widths = [max(len(r[i]) for r in rows) for i in range(3)]
+            widths = [max(len(r[i]) for r in rows) for i in range(4)]
             for row in rows:
-                cells = [row[i].ljust(widths[i]) for i in range(3)] + [row[3]]
+                cells = [row[i].ljust(widths[i]) for i in range(4)] + [row[4]]
                 lines.append("  " + "  ".join(cells).rstrip())
         lines += [f.format() for f in self.findings]
         return "\n".join(lines)
@@ -175,8 +177,8 @@ class Judge:
         elif probe.kind == "zeroing" and r.zeroing(k):
             killed, flowing = r.zeroing(k)
             share = killed / flowing
-            self.row(site.stmt.prim.replace("np_", ""), node,
-                     f"{percent(share)} of {flowing} zeroed", share,
+            self.row(OPERATIONS[site.stmt.prim], node, f"{percent(share)} of {flowing} zeroed",
+                     share,
                      "zeroed" if share >= ZEROED_SHARE else "",
                      f"{OPERATIONS[site.stmt.prim]} passes a zero gradient to {percent(share)} of the elements whose "
                      f"upstream gradient is not zero ({killed} of {flowing}), and no other "
@@ -188,7 +190,7 @@ class Judge:
                 "vanishing" if change < 1 / LOOP_CHANGE else ""
             how = (f"grows {change:.4g}x" if change >= 1 else
                    f"shrinks to {change:.3g} of its size")
-            self.row("loop", node, f"{change:.3g}x in {steps} steps, {factor:.4g}x/step",
+            self.row("loop", node, f"{change:.3g}x in {steps} steps ({factor:.4g}/step)",
                      factor, kind, f"the gradient carried back through the loop {how} over "
                      f"{steps} steps ({factor:.4g}x per step)", ADVICE.get(kind, ""),
                      loop_via(node))
@@ -201,11 +203,10 @@ class Judge:
         name = first.name
         if first.phase == "forward" and name:
             name = label(Graph(self.grad), ir.Name(name), 40) or name
-        first = dataclasses.replace(first, name=name)
         count = "" if first.size == 1 else f" at {first.count} of {first.size} elements"
         cause = f" ({first.error})" if first.error else ""
-        self.row("nan/inf", node, f"{first.value} in {first.name or 'a value'}", first.value,
-                 "nonfinite", f"{first.name or 'a value'} is {first.value}{count}{cause}: "
+        self.row("nan/inf", node, f"{first.value} in {name or 'a value'}", first.value,
+                 "nonfinite", f"{name or 'a value'} is {first.value}{count}{cause}: "
                  f"the first nan/inf of the {first.phase} pass",
                  "look at this line's inputs: an exponential that overflows (use the max "
                  "shift), a log or a division at 0 (add an epsilon), a learning rate that "
@@ -219,7 +220,8 @@ class _Via:
         self.pos, self.via = node.pos, via
 
 
-def judge(grad: ir.Gradient, parsed, instrumented, recorder, value, gradients) -> Report:
+def judge(grad: ir.Gradient, parsed, instrumented, recorder, value, gradients,
+          error: str = "") -> Report:
     j = Judge(grad, parsed, recorder)
     for k, probe in enumerate(instrumented.probes):
         j.probe(k, probe)
@@ -227,7 +229,7 @@ def judge(grad: ir.Gradient, parsed, instrumented, recorder, value, gradients) -
     rows = sorted(j.rows, key=lambda m: (m.line, m.col, m.call_line or 0))
     signature = f"{grad.function.name}({', '.join(p.name for p in grad.function.params)})"
     return Report(signature, value, gradients, rows,
-                  [m.finding for m in rows if m.finding is not None])
+                  [m.finding for m in rows if m.finding is not None], error)
 
 
 __all__ = ["Finding", "Measurement", "Report", "judge", "KINDS", "where"]
