@@ -44,12 +44,14 @@ examples:
   adgen model.py -o model_grad.py --check
                                          exit 1 if model_grad.py is stale (CI)
   adgen model.py --verify --at w=2.0     check the gradients at a point
+  adgen model.py --lens                  notes: where the gradient can leak
   adgen layers.py --layer                affine_forward(...) -> (out, cache),
                                          affine_backward(dout, cache)
 
-exit status: 0 ok; 1 errors in FILE, a failed or unrunnable verification, a
-stale --check or a refused write of OUT; 2 usage error (bad option, unknown -f
-or --wrt name, unreadable FILE, -o naming FILE itself); 130 interrupted.
+exit status: 0 ok (--lens notes are not errors); 1 errors in FILE, a failed or
+unrunnable verification, a stale --check or a refused write of OUT; 2 usage
+error (bad option, unknown -f or --wrt name, unreadable FILE, -o naming FILE
+itself); 130 interrupted.
 
 docs: docs/cli.md; every diagnostic code (ADnnn) in docs/diagnostics.md.
 """

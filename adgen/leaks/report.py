@@ -20,6 +20,7 @@ Thresholds (docs/lens.md explains each, with the maths behind it):
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from typing import Optional
 
 from adgen import ir
@@ -30,6 +31,8 @@ SATURATED_SHARE = 0.10
 DEAD_SHARE = 0.10
 ZEROED_SHARE = 0.10
 LOOP_CHANGE = 1e3
+
+WIDTH = 100  # the report's findings are wrapped to this many columns
 
 KINDS = ("saturated", "dead-relu", "zeroed", "exploding", "vanishing", "nonfinite")
 
@@ -52,9 +55,16 @@ class Finding:
     call_line: Optional[int] = None
     source: str = ""  # the user's source line
 
-    def format(self) -> str:
-        text = f"{self.path}:{self.line}: {self.kind}: {self.message}"
-        return text + (f"\n    help: {self.help}" if self.help else "")
+    def format(self, width: int = WIDTH) -> str:
+        """`path:line: kind: message` and `help: ...`, wrapped to `width` columns."""
+        text = textwrap.fill(f"{self.path}:{self.line}: {self.kind}: {self.message}", width,
+                             subsequent_indent="    ", break_long_words=False,
+                             break_on_hyphens=False)
+        if self.help:
+            text += "\n" + textwrap.fill(f"help: {self.help}", width, initial_indent="    ",
+                                         subsequent_indent="          ",
+                                         break_long_words=False, break_on_hyphens=False)
+        return text
 
     __str__ = format
 
@@ -101,8 +111,9 @@ class Report:
             rows.append((line, m.what, _short(m.source), m.measured,
                          m.finding.kind if m.finding else "-"))
         if len(rows) == 1:
-            lines.append("  nothing to measure: no sigmoid, tanh, ReLU, clip or loop the "
-                         "gradient goes through, and every value is finite")
+            lines.append("  nothing to measure: no sigmoid, tanh, ReLU, clip or loop on the "
+                         "gradient's path;")
+            lines.append("  every value is finite")
         else:
             widths = [max(len(r[i]) for r in rows) for i in range(4)]
             for row in rows:
