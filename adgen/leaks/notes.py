@@ -13,7 +13,7 @@ from typing import Optional
 
 from adgen import ir
 from adgen.diagnostics import Diagnostic
-from adgen.emit import Tap, forward_expr
+from adgen.emit import Tap
 from adgen.leaks.patterns import _KNOWN, SIGMOIDS, Graph, Site, call_line, sites
 from adgen.printer import to_source
 from adgen.rules import instance_of, substitute
