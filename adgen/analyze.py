@@ -44,7 +44,7 @@ def _edges(stmts, into: list) -> list:
         elif isinstance(stmt, ir.If):
             _edges(stmt.body, into)
             _edges(stmt.orelse, into)
-        else:
+        elif isinstance(stmt, ir.Loop):
             _edges(stmt.header, into)
             _edges(stmt.body, into)
             into.extend((name, _names([value]), True) for name, value in stmt.carried)
@@ -73,6 +73,8 @@ def _prune(stmts, useful: frozenset) -> tuple:
         if isinstance(stmt, ir.Assign):
             if stmt.target in useful:
                 kept.append(stmt)
+        elif isinstance(stmt, ir.Raise):  # a check of the forward pass: always kept
+            kept.append(stmt)
         elif isinstance(stmt, ir.If):
             body, orelse = _prune(stmt.body, useful), _prune(stmt.orelse, useful)
             if body or orelse:

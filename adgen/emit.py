@@ -247,17 +247,14 @@ def forward_tree_lines(grad: ir.Gradient, stmts, in_loop: bool = False,
             lines += forward_lines(stmt)
             if tap is not None:
                 lines += tap.forward(stmt)
+        elif isinstance(stmt, ir.Raise):
+            lines.append(stmt.text)
         elif isinstance(stmt, ir.If):
-            lines.append(f"if {_test_source(stmt.test)}:")
-            for path, body, head in (("body", stmt.body, None), ("orelse", stmt.orelse,
-                                                                  "else:")):
-                inner = forward_tree_lines(grad, body, in_loop, tap)
-                inner += _pushes(grad.saved.get((stmt.key, path), ()))
-                if head is not None:
-                    if not inner:
-                        continue
-                    lines.append(head)
-                lines += _indented(inner or ["pass"])
+            paths = [(path, forward_tree_lines(grad, body, in_loop, tap) + _pushes(
+                grad.saved.get((stmt.key, path), ())), body)
+                for path, body in (("body", stmt.body), ("orelse", stmt.orelse))]
+            lines += _if_lines(_test_source(stmt.test), [(p[1], ir.raises(p[2]))
+                                                         for p in paths])
         else:
             if not in_loop:
                 for _, stack in _stacks(grad, [stmt]):
@@ -357,16 +354,10 @@ def _backward_items(grad: ir.Gradient, items, tap: Optional[Tap] = None) -> list
         elif isinstance(item, ir.BackwardIf):
             origin = item.origin
             body.append(f"# line {origin.pos.line}: if {_test_source(origin.test)}, backwards")
-            body.append(f"if {_test_source(origin.test)}:")
-            for path, sub, head in (("body", item.body, None), ("orelse", item.orelse,
-                                                                 "else:")):
-                inner = _pops(grad.saved.get((origin.key, path), ()))
-                inner += _backward_items(grad, sub, tap)
-                if head is not None:
-                    if not inner:
-                        continue
-                    body.append(head)
-                body += _indented(inner or ["pass"])
+            paths = [(_pops(grad.saved.get((origin.key, path), ())) +
+                      _backward_items(grad, sub, tap), False)
+                     for path, sub in (("body", item.body), ("orelse", item.orelse))]
+            body += _if_lines(_test_source(origin.test), paths)
         else:
             body += _backward_loop(grad, item, tap)
     return body
@@ -404,6 +395,21 @@ def _zero_line(z: ir.GradZero) -> str:
     return f"{z.target} = {'np.zeros_like(' + z.like + ')' if z.array else '0.0'}"
 
 
+def _if_lines(test: str, paths) -> list[str]:
+    """`if test: ... else: ...` from each path's lines; a path that raises is a check (`if
+    test: raise ...`, the other path's lines after it, not indented), and an empty first
+    path gives `if not test:`."""
+    (body, body_raises), (orelse, orelse_raises) = paths
+    if body_raises and not orelse_raises:
+        return [f"if {test}:"] + _indented(body) + orelse
+    if orelse_raises and not body_raises:
+        return [f"if not {test}:"] + _indented(orelse) + body
+    if not body and orelse:
+        return [f"if not {test}:"] + _indented(orelse)
+    lines = [f"if {test}:"] + _indented(body or ["pass"])
+    return lines + (["else:"] + _indented(orelse) if orelse else [])
+
+
 def cached_names(grad: ir.Gradient) -> list[str]:
     """The forward values (and inputs) the backward pass reads, and the stacks of values
     saved inside loops: a layer's cache."""
@@ -416,9 +422,8 @@ def cached_names(grad: ir.Gradient) -> list[str]:
         if isinstance(stmt, ir.Assign):
             order.append(stmt.target)
         elif isinstance(stmt, ir.If):
-            both = ir.defined_on_all_paths(stmt.body) & ir.defined_on_all_paths(stmt.orelse)
-            order += sorted(both)
-        else:
+            order += sorted(ir.defined_on_all_paths([stmt]))
+        elif isinstance(stmt, ir.Loop):
             order += [c for c, _ in stmt.carried] + ([stmt.counter] if stmt.counter else [])
     stacks = [stack for _, stack in _stacks(grad, grad.forward)]
     return [name for name in dict.fromkeys(order) if name in read] + stacks

@@ -27,9 +27,9 @@ COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThan
                cst.Equal, cst.NotEqual)
 DECORATORS = frozenset({"adgen.differentiable", "adgen.api.differentiable"})
 AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign,
-                 cst.PowerAssign)
+                 cst.PowerAssign, cst.FloorDivideAssign, cst.ModuloAssign)
 BIN_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power,
-                 cst.MatrixMultiply)
+                 cst.MatrixMultiply, cst.FloorDivide, cst.Modulo)
 
 CONDITION_HELP = ("'and'/'or' are supported in the condition of an if, a while or a "
                   "conditional expression; elsewhere use masks: (a < b) * (b < c)")
@@ -46,10 +46,6 @@ _STATEMENT_MESSAGES = {
     cst.Import: ("import inside a function", "move the import to module level"),
     cst.ImportFrom: ("import inside a function", "move the import to module level"),
     cst.Del: ("'del' statement", "remove it; local variables need no deleting"),
-    cst.Assert: ("'assert' statement", "check inputs before calling the function"),
-    cst.Raise: ("'raise' statement", "check inputs before calling the function"),
-    cst.Break: ("'break' statement", LOOP_EXIT_HELP),
-    cst.Continue: ("'continue' statement", LOOP_EXIT_HELP),
 }
 _EXPRESSION_MESSAGES = {
     cst.Lambda: ("lambda", "write the computation inline or as a module-level constant"),
@@ -123,6 +119,18 @@ def may_return(stmts) -> bool:
             return True
         if isinstance(stmt, cst.If) and (may_return(block_statements(stmt.body))
                                          or may_return(else_statements(stmt))):
+            return True
+    return False
+
+
+def may_exit(stmts, kinds=(cst.Continue, cst.Break)) -> bool:
+    """Whether a loop body's block leaves the iteration on some path (continue, break),
+    through its ifs (a nested loop's own exits do not count)."""
+    for stmt in stmts:
+        if isinstance(stmt, kinds):
+            return True
+        if isinstance(stmt, cst.If) and (may_exit(block_statements(stmt.body), kinds)
+                                         or may_exit(else_statements(stmt), kinds)):
             return True
     return False
 
@@ -281,8 +289,8 @@ class Fence:
 
     def check_unreachable(self, rest) -> None:
         if rest:
-            self.report("AD104", rest[0], "statement after a return is never run",
-                        "remove it, or move the return after it")
+            self.report("AD104", rest[0], "statement after a return, raise, break or "
+                        "continue is never run", "remove it, or move it before")
 
     def check_if(self, stmt: cst.If) -> bool:
         self.check_condition(stmt.test)
@@ -420,6 +428,15 @@ class Fence:
         elif isinstance(stmt, cst.Return):
             self.check_return(stmt, is_last)
             return True
+        elif isinstance(stmt, (cst.Continue, cst.Break)):
+            return True  # (outside a loop, Python's own parser refuses it)
+        elif isinstance(stmt, cst.Raise):
+            if stmt.exc is None:
+                self.report("AD101", stmt, "'raise' without an exception (a re-raise)",
+                            "raise an exception: raise ValueError(\"...\")")
+            return True
+        elif isinstance(stmt, cst.Assert):
+            self.check_condition(stmt.test)
         else:
             kind, help = _STATEMENT_MESSAGES.get(
                 type(stmt), (f"'{type(stmt).__name__}' statement", "rewrite it as assignments"))
@@ -489,7 +506,7 @@ class Fence:
         if not isinstance(stmt.operator, AUG_OPERATORS):
             op = self.parsed.code(stmt.operator).strip()
             self.report("AD106", stmt.operator, f"augmented operator '{op}' is not supported",
-                        "use += -= *= /= or **=")
+                        "use += -= *= /= //= %= or **=")
         if isinstance(stmt.target, cst.Name):
             self.check_expr(stmt.target)
         else:
@@ -579,9 +596,11 @@ class _ExpressionChecker:
                          "assign it before this line")
         elif name in self.scope.consts:
             pass
-        elif name in ("True", "False", "None"):
+        elif name in ("True", "False"):
+            pass  # booleans: constants (conditions, flags; no gradient)
+        elif name == "None":
             fence.report("AD107", node, f"constant '{name}' is not supported",
-                         "only numeric constants are supported")
+                         "only numeric and boolean constants are supported")
         elif name in self.scope.functions:
             fence.report("AD202", node, f"function '{name}' used as a value",
                          "call it, or pass the value in as a parameter")
@@ -677,7 +696,7 @@ class _ExpressionChecker:
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> bool:
         if not isinstance(node.operator, BIN_OPERATORS):
             op = self.fence.parsed.code(node.operator).strip()
-            help = "use + - * / ** or @"
+            help = "use + - * / // % ** or @"
             self.fence.report("AD106", node.operator, f"operator '{op}' is not supported", help)
         return True
 

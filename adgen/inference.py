@@ -69,7 +69,8 @@ def infer(parsed, node: cst.FunctionDef, declared: dict, stage) -> dict[str, Fac
         if ev.kind == "int":
             found[name] = Fact(shapes.INT, ev.why)
         elif ev.kind == "indices" and ev.rank is None:  # an int or an integer array
-            found[name] = Fact(VType("intarray", None), ev.why)
+            dims = tuple(ev.names.get(axis) or fresh() for axis in range(ev.min_rank))
+            found[name] = Fact(VType("intarray", dims if dims else None), ev.why)
         elif ev.kind == "intarray" or ev.rank is not None:
             rank = ev.rank if ev.rank is not None else max(ev.min_rank, 1)
             dims = tuple(ev.names.get(axis) or fresh() for axis in range(rank))
@@ -201,6 +202,9 @@ def _read_evidence(parsed, node: cst.FunctionDef, unknown: set[str]) -> dict[str
                     e.names.setdefault(0, count_name)
             for e in entries:
                 label = _name(e.value) if isinstance(e, cst.Index) else None
+                if isinstance(e, cst.Index) and isinstance(e.value, cst.Subscript) and \
+                        _name(e.value.value) in unknown:  # scores[y[i]]: y holds indices
+                    label = _name(e.value.value)
                 if label not in unknown or ev(label).kind == "int":
                     continue
                 if with_rows:  # probs[np.arange(N), y]: one label per row (N of them)
@@ -317,7 +321,11 @@ def _trace(stager, operand, rank: int, why: str, wants: dict, fresh, seen: set) 
             e[0] == "arg" and not (stager.types.get(getattr(stmt.args[e[1]], "id", ""))
                                    or shapes.INT).is_array)))
         added = sum(1 for e in spec if e and e[0] == "newaxis")
-        _trace(stager, stmt.args[0], rank + dropped - added, why, wants, fresh, seen)
+        base = rank + dropped - added
+        if dropped and why.startswith("an operand of"):  # X[i] @ W: a row of a table is
+            entries = sum(1 for e in spec if e and e[0] != "newaxis")  # a vector
+            base = max(1 + dropped - added, entries)
+        _trace(stager, stmt.args[0], base, why, wants, fresh, seen)
     elif stmt.prim in ("np_sum", "np_mean", "np_max", "np_min", "np_var", "np_std") and \
             attrs.get("axis") is not None:
         axis = attrs["axis"]

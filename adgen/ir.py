@@ -230,7 +230,26 @@ class Loop:
     key: int = 0  # unique within the function
 
 
-Stmt = Union[Assign, If, Loop]
+@dataclasses.dataclass(frozen=True)
+class Raise:
+    """`raise <exception>` as the user wrote it (`text`, which reads only parameters and
+    module-level names): a check of the forward pass, on a path that never goes on (an
+    `assert` is an `If` whose failing path is a Raise).  It has no backward pass."""
+
+    text: str
+    pos: Pos
+
+
+Stmt = Union[Assign, If, Loop, Raise]
+
+
+def raises(stmts) -> bool:
+    """Whether a block never goes on: it ends in a raise (on every path of a final if)."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    return isinstance(last, Raise) or (isinstance(last, If) and raises(last.body)
+                                       and raises(last.orelse))
 
 
 def assigns(stmts) -> "Iterator[Assign]":
@@ -238,6 +257,8 @@ def assigns(stmts) -> "Iterator[Assign]":
     for stmt in stmts:
         if isinstance(stmt, Assign):
             yield stmt
+        elif isinstance(stmt, Raise):
+            continue
         elif isinstance(stmt, If):
             yield from assigns(stmt.body)
             yield from assigns(stmt.orelse)
@@ -456,8 +477,12 @@ def defined_on_all_paths(stmts) -> set[str]:
     for stmt in stmts:
         if isinstance(stmt, Assign):
             defined.add(stmt.target)
-        elif isinstance(stmt, If):
-            defined |= defined_on_all_paths(stmt.body) & defined_on_all_paths(stmt.orelse)
+        elif isinstance(stmt, Raise):
+            continue
+        elif isinstance(stmt, If):  # (a path that raises never goes on: the other's count)
+            body, orelse = defined_on_all_paths(stmt.body), defined_on_all_paths(stmt.orelse)
+            defined |= orelse if raises(stmt.body) else body if raises(stmt.orelse) \
+                else body & orelse
         else:
             defined |= {c for c, _ in stmt.carried}
             if stmt.counter:

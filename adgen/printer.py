@@ -19,7 +19,7 @@ _PREC_IFEXP, _PREC_CMP, _PREC_ADD, _PREC_MUL, _PREC_UNARY, _PREC_POW, _PREC_ATOM
 
 PREC_ADD = _PREC_ADD
 _BIN_PREC = {"+": _PREC_ADD, "-": _PREC_ADD, "*": _PREC_MUL, "/": _PREC_MUL, "@": _PREC_MUL,
-             "**": _PREC_POW}
+             "//": _PREC_MUL, "%": _PREC_MUL, "**": _PREC_POW}
 
 
 def precedence(expr: ir.Expr) -> int:

@@ -85,6 +85,12 @@ class _Reverser:
         for stmt in reversed(stmts):
             if isinstance(stmt, ir.Assign):
                 block = self.assign(stmt, state)
+            elif isinstance(stmt, ir.Raise):
+                continue
+            elif isinstance(stmt, ir.If) and (ir.raises(stmt.body) or ir.raises(stmt.orelse)):
+                # a check: the backward pass runs only where the forward pass went on
+                items += self.block(stmt.orelse if ir.raises(stmt.body) else stmt.body, state)
+                continue
             elif isinstance(stmt, ir.If):
                 block = self.branch(stmt, state)
             else:
@@ -216,7 +222,10 @@ def plan_saves(forward, blocks, names: Names) -> dict:
     def walk(stmts, in_loop: bool, outer: set) -> None:
         nonlocal reads
         for stmt in stmts:
-            if isinstance(stmt, ir.If):
+            if isinstance(stmt, ir.If) and (ir.raises(stmt.body) or ir.raises(stmt.orelse)):
+                # a check: the path that goes on is part of the enclosing block
+                walk(stmt.orelse if ir.raises(stmt.body) else stmt.body, in_loop, outer)
+            elif isinstance(stmt, ir.If):
                 for path, body in (("body", stmt.body), ("orelse", stmt.orelse)):
                     defined = ir.defined_on_all_paths(body)
                     if in_loop:
@@ -257,7 +266,7 @@ def _definition_order(stmts) -> list[str]:
             order.append(stmt.target)
         elif isinstance(stmt, ir.If):
             order += _definition_order(stmt.body) + _definition_order(stmt.orelse)
-        else:
+        elif isinstance(stmt, ir.Loop):
             order += _definition_order(stmt.header) + [c for c, _ in stmt.carried]
             order += [stmt.counter] if stmt.counter else []
     return list(dict.fromkeys(order))

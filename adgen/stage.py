@@ -9,6 +9,7 @@ the forward pass computed.  The stager assumes the fence accepted the function.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import re
 from typing import Optional
@@ -20,7 +21,7 @@ from adgen.diagnostics import AdgenError
 from adgen.inference import stage_with_inference
 from adgen.memory import AMBIGUOUS, VIEWS, Memory
 from adgen.fence import (assigned_in, assigned_names, block_statements, called_functions,
-                         else_statements, may_return, small_statements)
+                         else_statements, may_exit, may_return, small_statements)
 from adgen.naming import RUNTIME, Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
@@ -29,15 +30,21 @@ from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_o
                               shape_index, static_value)
 
 _BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
-                     cst.Power: "**", cst.MatrixMultiply: "@"}
+                     cst.Power: "**", cst.MatrixMultiply: "@", cst.FloorDivide: "//",
+                     cst.Modulo: "%"}
 _COMPARISON_SPELLINGS = {cst.LessThan: "<", cst.LessThanEqual: "<=", cst.GreaterThan: ">",
                          cst.GreaterThanEqual: ">=", cst.Equal: "==", cst.NotEqual: "!="}
 _AUG_SPELLINGS = {cst.AddAssign: "+", cst.SubtractAssign: "-", cst.MultiplyAssign: "*",
-                  cst.DivideAssign: "/", cst.PowerAssign: "**"}
+                  cst.DivideAssign: "/", cst.PowerAssign: "**", cst.FloorDivideAssign: "//",
+                  cst.ModuloAssign: "%"}
 _ATTR_FRAGMENTS = {"math.pi": "pi", "math.e": "e", "math.tau": "tau", "np.pi": "pi",
                    "np.e": "e"}
 _ARRAY_FORMS = {"abs": "np_abs", "max": "np_maximum", "min": "np_minimum"}
-RETURN = "<return>"  # the environment's entry for the value a block returns
+RUNTIME_EXCEPTIONS = frozenset(n for n in dir(builtins)
+                               if n.endswith(("Error", "Exception", "Warning")))
+RETURN = "<return>"
+EXIT = "<exit>"  # the path leaves the loop body: continue, or break
+RAISED = "<raised>"  # the path raises: it never goes on  # the environment's entry for the value a block returns
 
 
 class _Unbound:
@@ -98,6 +105,7 @@ class Stager:
         self.callers: list[dict] = []  # the environments of the calls being inlined
         self.current = fn  # the function (or inlined helper) being staged
         self.loop_nodes: list = []  # the loops around the statement being staged
+        self.break_flags: list = []  # each loop's break flag (an environment key), or None
 
     def _default_text(self, p: cst.Param) -> Optional[str]:
         if p.default is None:
@@ -128,10 +136,24 @@ class Stager:
         into each path that goes on, so that every path ends in its own return."""
         for index, stmt in enumerate(statements):
             if isinstance(stmt, cst.If):
-                if may_return(block_statements(stmt.body)) or may_return(else_statements(stmt)):
+                paths = (block_statements(stmt.body), else_statements(stmt))
+                if any(may_return(p) or may_exit(p) for p in paths):
                     self.stage_if(stmt, list(statements[index + 1:]) + list(continuation))
                     return
                 self.stage_if(stmt, [])
+            elif isinstance(stmt, (cst.Continue, cst.Break)):
+                if isinstance(stmt, cst.Break):  # the loop's flag: no more iterations
+                    flag = self.break_flags[-1]
+                    self.env[flag] = self.add("copy", (ir.Num(1, "True"),), stmt,
+                                              self.names.fresh("broke"))
+                self.env[EXIT] = True  # the rest of this iteration is not run
+                return
+            elif isinstance(stmt, cst.Raise):
+                self.body.append(ir.Raise(self.raise_text(stmt.exc, stmt), self.parsed.pos(stmt)))
+                self.env[RAISED] = True
+                return
+            elif isinstance(stmt, cst.Assert):
+                self.stage_assert(stmt)
             elif isinstance(stmt, cst.For):
                 self.stage_for(stmt)
             elif isinstance(stmt, cst.While):
@@ -151,6 +173,47 @@ class Stager:
     def new_key(self) -> int:
         self.keys += 1
         return self.keys
+
+    # ------------------------------------------------------------ checks: raise, assert
+
+    def stage_assert(self, stmt: cst.Assert) -> None:
+        """`assert test, msg`: `if not test: raise AssertionError(msg)`, in the forward pass
+        only."""
+        test = self.stage_condition(stmt.test)
+        text = self.raise_text(None, stmt, stmt.msg)
+        self.body.append(ir.If(test, (), (ir.Raise(text, self.parsed.pos(stmt)),),
+                               self.parsed.pos(stmt), self.new_key()))
+
+    def raise_text(self, exc: Optional[cst.BaseExpression], stmt: cst.CSTNode,
+                   msg: Optional[cst.BaseExpression] = None) -> str:
+        """The raise statement of the generated code: as the user wrote it where it reads
+        only builtins, module names and the function's unchanged parameters; else the same
+        exception class with the user's statement as its message (the values it read may
+        not exist under those names in the generated code)."""
+        kept = exc if exc is not None else msg
+        where = f"{self.parsed.path}:{self.parsed.pos(stmt).line}"
+        if kept is None or self._reads_only_unchanged(kept):
+            if exc is not None:
+                return "raise " + self.parsed.code(exc).strip()
+            if msg is None:
+                return f"raise AssertionError({where + ': ' + self.parsed.code(stmt.test).strip()!r})"
+            return f"raise AssertionError({self.parsed.code(msg).strip()})"
+        cls = "AssertionError"
+        if exc is not None:
+            callee = exc.func if isinstance(exc, cst.Call) else exc
+            name = callee.value if isinstance(callee, cst.Name) else None
+            cls = name if name in RUNTIME_EXCEPTIONS else "RuntimeError"
+        return f"raise {cls}({where + ': ' + ' '.join(self.parsed.code(stmt).split())!r})"
+
+    def _reads_only_unchanged(self, node: cst.CSTNode) -> bool:
+        for name in _mentions_all(node):
+            if name in self.env:
+                if self.callers or self.env[name] != ir.Name(name) or \
+                        name not in self.param_names:
+                    return False
+            elif not hasattr(builtins, name) and name not in self.scope.modules:
+                return False
+        return True
 
     # ------------------------------------------------------------ branches
 
@@ -225,6 +288,13 @@ class Stager:
         assignment on a path is renamed where it can be, else a copy ends the path; a name
         only one path assigns is unbound afterwards."""
         (body, env_b), (orelse, env_e) = paths
+        raised = (RAISED in env_b, RAISED in env_e)
+        if any(raised):  # a path that raises never goes on: the other's names do
+            self.env = dict(before) if all(raised) else dict(env_e if raised[0] else env_b)
+            if all(raised):
+                self.env[RAISED] = True
+            return body, orelse
+        exits = (env_b.pop(EXIT, False), env_e.pop(EXIT, False))
         returned = RETURN in env_b and RETURN in env_e and RETURN not in before
         keys = [RETURN] if returned else list(dict.fromkeys(list(env_b) + list(env_e)))
         renamed: list[dict] = [{}, {}]
@@ -253,11 +323,13 @@ class Stager:
                     renames[op] = ir.Name(merged)
                 else:
                     path.append(ir.Assign(merged, "copy", (op,), self.parsed.pos(node),
-                                          var if var != RETURN else None, (),
+                                          var if not var.startswith("<") else None, (),
                                           (self.type_of(op),) if self.array_mode else ()))
             if self.array_mode:
                 self.types[merged] = self.type_of(a)
             env[var] = ir.Name(merged)
+        if all(exits):
+            env[EXIT] = True
         self.env = env
         return body, orelse
 
@@ -265,6 +337,8 @@ class Stager:
         if var == RETURN:
             self.return_stem = None  # the seed is named after the merged output
             return self.output_name()
+        if var.startswith("<"):  # a loop's break flag
+            return self.names.fresh("broke")
         for op, path in zip(ops, paths):  # a path's own first binding of the user's name
             if isinstance(op, ir.Name) and op.id == var and \
                     any(isinstance(s, ir.Assign) and s.target == var for s in path):
@@ -284,12 +358,13 @@ class Stager:
 
     # ------------------------------------------------------------ loops
 
-    def loop_carried(self, statements, node) -> tuple[list[str], dict]:
-        """The variables a loop body assigns that are bound before it: each gets the name it
-        has on entry to every iteration (its current name when this block assigned it,
-        else a copy)."""
+    def loop_carried(self, statements, node, extra=()) -> tuple[list[str], dict]:
+        """The variables a loop body assigns that are bound before it (and `extra`, the
+        loop's break flag): each gets the name it has on entry to every iteration (its
+        current name when this block assigned it, else a copy)."""
         carried = [v for v in assigned_in(statements, subscripts=True)
                    if v in self.env and not isinstance(self.env[v], (_Unbound, tuple))]
+        carried += list(extra)
         carried += self.aliases_of(assigned_in(statements, in_place=True), carried)
         names = {}
         for v in carried:
@@ -303,10 +378,50 @@ class Stager:
                 # backward loop restored h) and a copy's gradient does not read its value.
                 names[v] = op.id
             else:
-                names[v] = self.version(v)
-                self.add("copy", (op,), node, names[v], v)
+                names[v] = self.version(v) if not v.startswith("<") else self.names.fresh("broke")
+                self.add("copy", (op,), node, names[v], v if not v.startswith("<") else None)
             self.env[v] = ir.Name(names[v])
         return carried, names
+
+    def break_flag(self, statements, node) -> Optional[str]:
+        """For a loop whose body breaks: its flag (an environment key), `broke = False`
+        before the loop; `break` sets it, and no more iterations run."""
+        if not may_exit(statements, (cst.Break,)):
+            return None
+        key = f"<broke {self.new_key()}>"
+        self.env[key] = self.add("copy", (ir.Num(0, "False"),), node, self.names.fresh("broke"))
+        return key
+
+    def stage_guarded(self, flag: str, statements, node) -> None:
+        """A for loop's body after a break: `if broke: (nothing) else: body`."""
+        test = self.env[flag]
+        before, outer = dict(self.env), self.body
+        paths = [([], dict(before))]
+        self.env, self.body = dict(before), []
+        self.stage_block(statements, [])
+        paths.append((self.body, self.env))
+        self.body = outer
+        body, orelse = self.merge(before, paths, node)
+        self.body.append(ir.If(test, tuple(body), tuple(orelse), self.parsed.pos(node),
+                               self.new_key()))
+
+    def stage_guarded_test(self, flag: str, test: cst.BaseExpression, node) -> ir.Name:
+        """A while loop's test after a break: False once the flag is set, else the test
+        (not evaluated then, as Python does not evaluate it after a break)."""
+        target = self.names.numbered("cond")
+        outer = self.body
+        self.body = []
+        self.add("copy", (ir.Num(0, "False"),), node, target)
+        stopped = self.body
+        self.body = []
+        value = self.stage_condition(test)
+        if not _rename_last(self.body, value, target, self.param_names):
+            self.add("copy", (value,), node, target)
+        going = self.body
+        self.body = outer
+        self.body.append(ir.If(self.env[flag], tuple(stopped), tuple(going),
+                               self.parsed.pos(node), self.new_key()))
+        return ir.Name(target)
 
     def aliases_of(self, updated: list[str], carried: list[str]) -> list[str]:
         """Names bound to the same array as a name the loop updates in place: the update
@@ -387,7 +502,8 @@ class Stager:
             if self.array_mode and self.type_of(b).kind not in ("int", "unknown"):
                 self.report("AD305", stmt.iter, "range() needs integers",
                             "use an integer parameter or a shape (x.shape[1])")
-        carried, names = self.loop_carried(statements, stmt)
+        flag = self.break_flag(statements, stmt)
+        carried, names = self.loop_carried(statements, stmt, [flag] if flag else [])
         before, outer = dict(self.env), self.body
         self.body = []
         index = self.version(index_user) if index_user else self.names.fresh("i")
@@ -400,7 +516,13 @@ class Stager:
                                          self.version(element), element,
                                          (("index", (("arg", 1),)),))
         self.loop_nodes.append(stmt)
-        self.stage_block(statements, [])
+        self.break_flags.append(flag)
+        if flag:
+            self.stage_guarded(flag, statements, stmt)
+        else:
+            self.stage_block(statements, [])
+        self.break_flags.pop()
+        self.env.pop(EXIT, None)  # the iteration ends: continue and break paths join
         self.loop_nodes.pop()
         body = self.body
         self.body = outer
@@ -414,14 +536,19 @@ class Stager:
 
     def stage_while(self, stmt: cst.While) -> None:
         statements = block_statements(stmt.body)
-        carried, names = self.loop_carried(statements, stmt)
+        flag = self.break_flag(statements, stmt)
+        carried, names = self.loop_carried(statements, stmt, [flag] if flag else [])
         before, outer = dict(self.env), self.body
         self.body = []
         self.loop_nodes.append(stmt)
-        test = self.stage_condition(stmt.test)
+        test = self.stage_guarded_test(flag, stmt.test, stmt) if flag else \
+            self.stage_condition(stmt.test)
         header = self.body
         self.body = []
+        self.break_flags.append(flag)
         self.stage_block(statements, [])
+        self.break_flags.pop()
+        self.env.pop(EXIT, None)
         self.loop_nodes.pop()
         body = self.body
         self.body = outer
@@ -815,6 +942,8 @@ class Stager:
                 and not node.expression.lpar):
             return ir.Num(-literal_value(node.expression), "-" + node.expression.value)
         if isinstance(node, cst.Name):
+            if node.value in ("True", "False") and node.value not in self.env:
+                return ir.Num(int(node.value == "True"), node.value)
             if node.value in self.env:
                 return self.lookup(node.value, node)
             const = self.scope.consts[node.value]
@@ -980,6 +1109,20 @@ def _basic_index(attrs, types) -> bool:
     return True
 
 
+def _mentions_all(node: cst.CSTNode) -> set[str]:
+    """Every name a tree reads (attribute names after a dot excluded)."""
+    found, pending = set(), [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        elif isinstance(current, cst.Attribute):
+            pending.append(current.value)
+            continue
+        pending.extend(current.children)
+    return found
+
+
 def _mentions(node: cst.CSTNode, name: str) -> list[cst.Name]:
     """Every `Name` node spelled `name` in a tree."""
     found, pending = [], [node]
@@ -998,6 +1141,8 @@ def _marked(stmts, via: str) -> list:
     for stmt in stmts:
         if isinstance(stmt, ir.Assign):
             marked.append(stmt if stmt.via else dataclasses.replace(stmt, via=via))
+        elif isinstance(stmt, ir.Raise):
+            marked.append(stmt)
         elif isinstance(stmt, ir.If):
             marked.append(dataclasses.replace(stmt, body=tuple(_marked(stmt.body, via)),
                                               orelse=tuple(_marked(stmt.orelse, via))))
@@ -1014,6 +1159,8 @@ def _reads(stmts, name: str) -> bool:
         if isinstance(stmt, ir.Assign):
             if target in stmt.args:
                 return True
+        elif isinstance(stmt, ir.Raise):
+            continue
         elif isinstance(stmt, ir.If):
             if stmt.test == target or _reads(stmt.body, name) or _reads(stmt.orelse, name):
                 return True
@@ -1052,6 +1199,8 @@ def _renamed(stmt, old: str, new: str):
 
     if isinstance(stmt, ir.Assign):
         return dataclasses.replace(stmt, args=tuple(op(a) for a in stmt.args))
+    if isinstance(stmt, ir.Raise):
+        return stmt
     if isinstance(stmt, ir.If):
         return dataclasses.replace(stmt, test=op(stmt.test),
                                    body=tuple(_renamed(s, old, new) for s in stmt.body),

@@ -129,7 +129,23 @@ NP = types.SimpleNamespace(
     where=_elementwise(lambda c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True))),
 )
 
+def _floordiv(a, b):
+    if isinstance(a, sp.Basic) or isinstance(b, sp.Basic):
+        return floor_step(a / b)
+    return a // b
+
+
+def _mod(a, b):
+    if isinstance(a, sp.Basic) or isinstance(b, sp.Basic):
+        return a - b * floor_step(a / b)
+    return a % b
+
+
 BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow, "round": _round}
+
+
+def _int(a):
+    return trunc_step(a) if isinstance(a, sp.Basic) else int(a)
 
 
 def _select(test, body, orelse):
@@ -217,6 +233,24 @@ class _Symbolize(ast.NodeTransformer):
             func=ast.Name("__adgen_select__", ast.Load()),
             args=[node.test, node.body, node.orelse], keywords=[]), node)
 
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        """`a // b` and `a % b` as piecewise-constant steps (floor_step), whose derivative
+        is 0, not sympy's unevaluated Derivative(floor(...))."""
+        self.generic_visit(node)
+        name = {ast.FloorDiv: "__adgen_floordiv__", ast.Mod: "__adgen_mod__"}.get(type(node.op))
+        if name is None:
+            return node
+        return ast.copy_location(ast.Call(func=ast.Name(name, ast.Load()),
+                                          args=[node.left, node.right], keywords=[]), node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        """`int(a)` of generated code: a truncation step (the builtin `int` itself stays, for
+        `isinstance(v, int)`)."""
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "int":
+            node.func = ast.copy_location(ast.Name("__adgen_int__", ast.Load()), node.func)
+        return node
+
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
         args = [node.left]
@@ -231,7 +265,8 @@ def namespace() -> dict:
     env_builtins = dict(vars(builtins))
     env_builtins.update(BUILTINS)
     return {"math": MATH, "np": NP, "__builtins__": env_builtins,
-            "__adgen_select__": _select, "__adgen_compare__": _compare}
+            "__adgen_select__": _select, "__adgen_compare__": _compare,
+            "__adgen_floordiv__": _floordiv, "__adgen_mod__": _mod, "__adgen_int__": _int}
 
 
 def exec_symbolic(source: str, filename: str = "<adgen symbolic>") -> dict:

@@ -223,6 +223,8 @@ def _interpret(fn: ir.Function, args: dict[str, float]) -> tuple[tuple, int, int
                 run(stmt.body if taken else stmt.orelse)
             elif isinstance(stmt, ir.Loop):
                 loop(stmt)
+            elif isinstance(stmt, ir.Raise):
+                raise ValueError(f"the function raises at line {stmt.pos.line}")
             else:
                 executed[0] += 1
                 vals = [value(a) for a in stmt.args]

@@ -140,7 +140,7 @@ def _umask() -> int:
 
 def test_diagnostics_exit_1_on_stderr(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("def f(x):\n    for i in range(2):\n        break\n    return x\n")
+    bad.write_text("def f(x):\n    for i in range(2):\n        del x\n    return x\n")
     status, out, err = run([bad])
     assert status == 1 and out == ""
     assert f"{bad}:3:9: error AD101:" in err

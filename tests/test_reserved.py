@@ -26,7 +26,7 @@ from conftest import ROOT
 from corpus_loader import cases
 
 # builtins a generated function calls only where the user's function called them
-USER_BUILTINS = {"abs", "max", "min", "pow", "round"}
+USER_BUILTINS = {"abs", "max", "min", "pow", "round", "int"}
 
 
 def _free_names(module_source: str) -> set[str]:

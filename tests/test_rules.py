@@ -108,8 +108,8 @@ def test_templates_use_only_symbolic_functions(rule: Rule, n: int):
                 assert hasattr(symbolic.MATH, func[5:]), func
             elif func.startswith("np."):
                 assert hasattr(symbolic.NP, func[3:]), func
-            else:
-                assert func in symbolic.BUILTINS, func
+            else:  # a builtin the symbolic runner rewrites (int: a truncation step)
+                assert func in symbolic.BUILTINS or func == "int", func
 
 
 def _rule(name="broken", forward="a", grads=("g",), **kw):

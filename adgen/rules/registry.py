@@ -47,7 +47,7 @@ NUMPY_FUNCTIONS = frozenset({
 TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
     | {f"np.{n}" for n in NUMPY_FUNCTIONS}
-    | {"abs", "max", "min", "pow", "round", "len", "slice", "_unbroadcast",
+    | {"abs", "max", "min", "pow", "round", "int", "len", "slice", "_unbroadcast",
        "_argmax_mask",
        "_argmin_mask", "_setitem"}
 )
@@ -209,7 +209,7 @@ def _parse_instance(rule: Rule, n: int, forward_text: str, grad_texts,
 # ---------------------------------------------------------------- template parsing
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
-           ast.MatMult: "@"}
+           ast.MatMult: "@", ast.FloorDiv: "//", ast.Mod: "%"}
 _CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
 

@@ -259,6 +259,18 @@ nondifferentiable("trunc", "math.trunc(a)", spellings=("math.trunc",),
                   sympy=lambda a: symbolic.trunc_step(a))
 nondifferentiable("round", "round(a)", spellings=("round",),
                   sympy=lambda a: symbolic.round_step(a))
+nondifferentiable("int", "int(a)", spellings=("int",), sympy=lambda a: symbolic.trunc_step(a))
+REGISTRY.add(Rule(
+    name="floordiv", spellings=("//",), arity=2, build=lambda n: ("a // b", ["0.0", "0.0"]),
+    stem=_fmt("{0}div{1}"), noun="quot", sympy=lambda a, b: symbolic.floor_step(a / b),
+    domain=_fixed((-3.0, 3.0), (0.5, 2.0)), nondifferentiable=True,
+    branch=lambda a, b: (math.floor(a / b),),
+    doc="floor division (sizes, indices): piecewise constant, zero gradient",
+))
+binary("mod", "a % b", "g", "-(a // b) * g", spellings=("%",),
+       sympy=lambda a, b: a - b * symbolic.floor_step(a / b), stem=_fmt("{0}mod{1}"),
+       noun="rem", domain=((-3.0, 3.0), (0.5, 2.0)),
+       doc="a % b = a - b * (a // b): 1 for a, -(a // b) for b, between its jumps")
 
 # ---------------------------------------------------------------- composite gates
 
