@@ -89,6 +89,16 @@ def test_a_clip_counts_the_elements_whose_upstream_gradient_is_not_zero():
     assert report.findings[0].figure == 0.5  # 2 of the 4 elements with a gradient
 
 
+def test_max_with_a_constant_and_where_with_a_constant_branch():
+    d = np.array([-3.0, -2.0, 0.5, 1.0])
+    report = adgen.lens(cases.floored)(d)
+    assert found(report) == [("zeroed", line_of("np.maximum(d, -1.0)"))]
+    assert report.findings[0].figure == 0.5
+    report = adgen.lens(cases.gated)(d)
+    assert found(report) == [("zeroed", line_of("np.where(x > 0, x, 0.5)"))]
+    assert adgen.lens(cases.gated)(np.abs(d)).ok
+
+
 @pytest.mark.parametrize("w, kind, total", [(1.1, "exploding", "grows 1.378e+04x"),
                                             (0.9, "vanishing", "shrinks to 2.66e-05")])
 def test_a_linear_recurrence_over_100_steps(w, kind, total):

@@ -36,9 +36,9 @@ ADVICE = {
                  "gradient with respect to the sigmoid's input is s - y",
     "relu": "initialise with std sqrt(2 / fan_in) (He) and small positive biases, keep the "
             "learning rate moderate, or use a leaky ReLU: np.maximum(0.01 * z, z)",
-    "recurrent": "clip the gradient's norm (rescale it when it exceeds a threshold, e.g. 5), "
-                 "initialise the matrix orthogonal, or use an LSTM or GRU, whose cell state "
-                 "carries the gradient additively",
+    "recurrent": "clip the gradient's norm (rescale it when it exceeds a threshold, e.g. 5) "
+                 "and initialise the matrix orthogonal; in a vanilla RNN, an LSTM or GRU "
+                 "carries the gradient additively in its cell state",
     "exploding": "clip the gradient's norm (rescale the gradient when its norm exceeds a "
                  "threshold, e.g. 5), or scale the recurrent matrix down (orthogonal "
                  "initialisation: singular values 1)",
