@@ -94,3 +94,9 @@ def floored(d):
 
 def gated(x):
     return np.sum(np.where(x > 0, x, 0.5))
+
+
+def logged(x):
+    if x > 10.0:
+        raise ValueError("x is too large")
+    return math.log(x) * x

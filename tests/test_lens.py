@@ -431,3 +431,11 @@ def test_notes_need_neither_numpy_nor_sympy():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "0 []", result.stderr
+
+
+def test_a_math_domain_error_is_a_nan_and_the_functions_own_raise_is_not():
+    report = adgen.lens(cases.logged)(-1.0)
+    assert found(report) == [("nonfinite", line_of("math.log(x) * x"))]
+    assert np.isnan(report.findings[0].figure) and "ValueError" in report.error
+    with pytest.raises(ValueError, match="too large"):
+        adgen.lens(cases.logged)(20.0)

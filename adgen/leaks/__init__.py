@@ -95,10 +95,11 @@ class Lens:
             try:
                 value, gradients = function(recorder, *args, **kwargs)
             except (OverflowError, ZeroDivisionError, ValueError) as exc:
-                line = _raised_at(exc, filename)
+                line = _raised_at(exc, filename, inst.name)
                 text = inst.source.splitlines()[line - 1].strip() if line else "raise"
                 probe = inst.probe_at(line) if line else None
-                if probe is None or text.startswith("raise"):
+                domain = not isinstance(exc, ValueError) or "math." in text  # log(-1)
+                if probe is None or text.startswith("raise") or not domain:
                     raise
                 error = f"{type(exc).__name__}: {exc}"
                 if recorder.first is None:  # what the exception stands for: inf or nan
@@ -115,15 +116,17 @@ class Lens:
         return f"<adgen.lens of {getattr(self.f, '__name__', self.f)!r}>"
 
 
-def _raised_at(exc: BaseException, filename: str):
-    """The line of the instrumented module where an exception was raised, if it was."""
-    line = None
+def _raised_at(exc: BaseException, filename: str, name: str):
+    """The line of the instrumented function that raised an exception itself (a `math`
+    function, a division), or None: an exception from deeper down (the recorder, a helper)
+    is not a value of the user's function."""
     tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            line = tb.tb_lineno
+    while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    return line
+    if tb is None:
+        return None
+    code = tb.tb_frame.f_code
+    return tb.tb_lineno if code.co_filename == filename and code.co_name == name else None
 
 
 def lens(f: Callable, wrt: Wrt = None) -> Lens:

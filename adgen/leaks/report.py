@@ -141,7 +141,10 @@ def _short(text: str, width: int = 36) -> str:
 
 
 def percent(fraction: float) -> str:
-    return "0%" if fraction == 0 else f"{100 * fraction:.3g}%"
+    """`54.7%`; never `100%` for less than all, nor `0%` for more than none."""
+    if fraction in (0, 1):
+        return f"{100 * fraction:.0f}%"
+    return f"{min(max(100 * fraction, 1e-3), 99.9):.3g}%"
 
 
 class Judge:
@@ -152,11 +155,12 @@ class Judge:
         self.rows: list[Measurement] = []
 
     def row(self, what: str, node, measured: str, figure: float, kind: str = "",
-            message: str = "", help: str = "", via: str = "") -> None:
-        via = via or getattr(node, "via", "")
-        path, text = position(node if not via else _Via(node, via), self.parsed)
-        finding = None
+            message: str = "", help: str = "") -> None:
+        """A measurement of a statement or loop (`node`), a finding when `kind` is given."""
+        via = loop_via(node) if isinstance(node, ir.Loop) else node.via
+        path, text = position(_Via(node, via), self.parsed)
         called = call_line(_Via(node, via))
+        finding = None
         if kind:
             suffix = f" (in {via})" if via else ""
             finding = Finding(kind, node.pos.line, figure, message + suffix, help,
@@ -188,12 +192,12 @@ class Judge:
         elif probe.kind == "zeroing" and r.zeroing(k):
             killed, flowing = r.zeroing(k)
             share = killed / flowing
-            self.row(OPERATIONS[site.stmt.prim], node, f"{percent(share)} of {flowing} zeroed",
-                     share,
+            operation = OPERATIONS[site.stmt.prim]
+            self.row(operation, node, f"{percent(share)} of {flowing} zeroed", share,
                      "zeroed" if share >= ZEROED_SHARE else "",
-                     f"{OPERATIONS[site.stmt.prim]} passes a zero gradient to {percent(share)} of the elements whose "
-                     f"upstream gradient is not zero ({killed} of {flowing}), and no other "
-                     "path brings them one", advice(site))
+                     f"{operation} passes a zero gradient to {percent(share)} of the elements "
+                     f"whose upstream gradient is not zero ({killed} of {flowing}), and no "
+                     "other path brings them one", advice(site))
         elif probe.kind == "loop" and r.growth(k):
             change, steps = r.growth(k)
             factor = change ** (1 / steps)
@@ -203,8 +207,7 @@ class Judge:
                    f"shrinks to {change:.3g} of its size")
             self.row("loop", node, f"{change:.3g}x in {steps} steps ({factor:.4g}/step)",
                      factor, kind, f"the gradient carried back through the loop {how} over "
-                     f"{steps} steps ({factor:.4g}x per step)", ADVICE.get(kind, ""),
-                     loop_via(node))
+                     f"{steps} steps ({factor:.4g}x per step)", ADVICE.get(kind, ""))
 
     def nonfinite(self) -> None:
         first = self.recorder.first
@@ -225,7 +228,8 @@ class Judge:
 
 
 class _Via:
-    """A node seen with a helper call's `via` (a loop takes its statements')."""
+    """A statement's or a loop's position with the helper call it was inlined for (a loop
+    takes its statements': patterns.loop_via)."""
 
     def __init__(self, node, via: str):
         self.pos, self.via = node.pos, via
