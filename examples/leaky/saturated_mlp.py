@@ -5,8 +5,8 @@
 
 The sigmoid's local gradient `s * (1 - s)` is at most 0.25, and about 0 where |z| is large.
 With weights drawn from N(0, 1) and 100 inputs, the hidden layer's pre-activations have a
-standard deviation of about 10: a third of the units sit where `s * (1 - s) < 0.0025`, and
-the gradient through them is cut more than 100x.  With Xavier's initialisation (standard
+standard deviation of about 10: half of the units sit where `s * (1 - s) < 0.0025` (|z| > 6),
+and the gradient through them is cut more than 100x.  With Xavier's initialisation (standard
 deviation 1 / sqrt(fan_in)) the pre-activations are O(1) and nothing saturates.  The output
 is a sigmoid under a quadratic cost (Nielsen's chapter 2), whose gradient keeps the
 `s * (1 - s)` factor: `adgen --lens` says so (AD603), the cross-entropy would cancel it.
