@@ -10,6 +10,8 @@
     def g(x, y): ...
     g.grad(3.0, -4.0)
 
+    print(adgen.lens(f)(3.0, -4.0))  # where the gradient leaks (saturates, dies, explodes)
+
 The command line tool `adgen FILE.py` writes the same code as a standalone module.
 
 Importing adgen does not import sympy or numpy: only verification (`check_grad`, `GradCheck`,
@@ -27,6 +29,7 @@ from adgen.api import (
     value_and_grad,
     vjp,
 )
+from adgen.leaks import lens
 
 
 def __getattr__(name: str):
@@ -46,6 +49,7 @@ __all__ = [
     "clear_cache",
     "differentiable",
     "grad",
+    "lens",
     "source",
     "value_and_grad",
     "vjp",

@@ -44,12 +44,14 @@ examples:
   adgen model.py -o model_grad.py --check
                                          exit 1 if model_grad.py is stale (CI)
   adgen model.py --verify --at w=2.0     check the gradients at a point
+  adgen model.py --lens                  notes: where the gradient can leak
   adgen layers.py --layer                affine_forward(...) -> (out, cache),
                                          affine_backward(dout, cache)
 
-exit status: 0 ok; 1 errors in FILE, a failed or unrunnable verification, a
-stale --check or a refused write of OUT; 2 usage error (bad option, unknown -f
-or --wrt name, unreadable FILE, -o naming FILE itself); 130 interrupted.
+exit status: 0 ok (--lens notes are not errors); 1 errors in FILE, a failed or
+unrunnable verification, a stale --check or a refused write of OUT; 2 usage
+error (bad option, unknown -f or --wrt name, unreadable FILE, -o naming FILE
+itself); 130 interrupted.
 
 docs: docs/cli.md; every diagnostic code (ADnnn) in docs/diagnostics.md.
 """
@@ -84,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verify", action="store_true", help="import FILE (this runs it) and "
                         "check every generated gradient against central finite differences "
                         "and sympy; report on standard error")
+    parser.add_argument("--lens", action="store_true", help="also name the patterns where "
+                        "backprop can leak (saturating gates, ReLUs, clips, products over "
+                        "a loop's steps, exp without the max shift) as notes on standard "
+                        "error and as comments in the module; notes are not errors")
     parser.add_argument("--at", metavar="VALUES", help="with --verify: the point, as "
                         "'3.0,-4.0' (positional) or 'x=3.0,y=-4.0' (default: a reproducible "
                         "random point)")
@@ -127,6 +133,8 @@ def command_for(args: argparse.Namespace) -> str:
         command += " --value-and-grad"
     if args.layer:
         command += " --layer"
+    if args.lens:
+        command += " --lens"
     if args.output:
         command += f" -o {args.output}"
     return command
@@ -253,7 +261,7 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
             return EXIT_USAGE
     compiled = compile_functions(parsed, nodes, parse_wrt(args.wrt), command=command_for(args),
                                  value_and_grad=args.value_and_grad, layer=args.layer,
-                                 facts=given)
+                                 facts=given, notes=args.lens)
     status = EXIT_OK
     if args.output and args.check:
         status = _compare(args.output, compiled.source, command_for(args), stderr)
@@ -263,6 +271,8 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
             return status
     else:
         stdout.write(compiled.source)
+    if args.lens:
+        stderr.write(format_report(compiled.notes) + "\n")
     if args.verify:
         from adgen.cli_verify import verify_file  # imports sympy: only --verify needs it
 

@@ -38,6 +38,7 @@ class Compiled:
     source: str  # the generated module
     gradients: list[ir.Gradient]
     parsed: ParsedModule
+    notes: list[Diagnostic] = dataclasses.field(default_factory=list)  # the lens's (AD6nn)
 
 
 @contextlib.contextmanager
@@ -234,9 +235,11 @@ def member_groups(fn: ir.Function) -> dict[str, list]:
 
 def compile_functions(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt, *,
                       command: str, value_and_grad: bool = False,
-                      layer: bool = False, facts: Facts = None) -> Compiled:
+                      layer: bool = False, facts: Facts = None,
+                      notes: bool = False) -> Compiled:
     """Compile these functions of a parsed file; `facts` give parameter types beyond the
-    annotations (adgen/facts.py), per function name."""
+    annotations (adgen/facts.py), per function name.  With `notes`, the lens's notes on
+    where backprop can leak (adgen/leaks/notes.py) too, and as comments in the module."""
     with guard(parsed.path):
         diagnostics = check(parsed, nodes, wrt, facts)
         if diagnostics:
@@ -251,9 +254,16 @@ def compile_functions(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wr
                 problems += [d for d in exc.diagnostics if d not in problems]
         if problems:
             raise AdgenError(problems)
+        taps, found = None, []
+        if notes:
+            from adgen.leaks.notes import NotesTap
+            from adgen.leaks.notes import notes as lens_notes
+
+            taps = [NotesTap(g) for g in grads]
+            found = [d for g in grads for d in lens_notes(g, parsed)]
         source = emit_module(grads, source_path=parsed.path, command=command,
-                             value_and_grad=value_and_grad, layer=layer)
-        return Compiled(source, grads, parsed)
+                             value_and_grad=value_and_grad, layer=layer, taps=taps)
+        return Compiled(source, grads, parsed, found)
 
 
 def compile_source(text: str, path: str, *, functions: Optional[Sequence[str]] = None,

@@ -1,14 +1,18 @@
-"""Diagnostics: stable error codes, the `file:line:col: error ADnnn: ...` format, the error type.
+"""Diagnostics: stable codes, the `file:line:col: error ADnnn: ...` format, the error type.
 
 Every problem adgen finds in a user's program becomes a `Diagnostic`; a compilation collects all
-of them before it stops, and `AdgenError` carries the whole list.  The codes are stable (they
-are documented in docs/diagnostics.md and tests assert on them, never on the wording):
+of them before it stops, and `AdgenError` carries the whole list.  A diagnostic of severity
+"note" is not a problem: the lens (`adgen FILE --lens`, adgen/leaks) names patterns where
+backprop can leak, `file:line:col: note AD6nn: ...`, and the command still succeeds.  The codes
+are stable (they are documented in docs/diagnostics.md and tests assert on them, never on the
+wording):
 
     AD1xx  syntax and language: constructs adgen does not accept
     AD2xx  names and staging: undefined names, non-constant globals, unpacking
     AD3xx  derivative rules: unknown functions, wrong arguments
     AD4xx  differentiation requests: `wrt` names, selected functions, sources
     AD5xx  verification: gradient mismatches
+    AD6xx  lens notes: patterns where the gradient can vanish, explode or be zeroed
     AD9xx  internal errors (a bug in adgen: please report it)
 """
 
@@ -17,6 +21,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from typing import Iterable, Sequence
+
+SEVERITIES = ("error", "note")
 
 CODES: dict[str, str] = {
     "AD100": "syntax error",
@@ -47,13 +53,20 @@ CODES: dict[str, str] = {
     "AD404": "gradient of a non-scalar output",
     "AD405": "integer input",
     "AD501": "gradient mismatch",
+    "AD601": "gradient zeroed over a range",
+    "AD602": "saturating gate",
+    "AD603": "quadratic cost on a sigmoid",
+    "AD604": "ReLU units can die",
+    "AD605": "the same matrix at every step",
+    "AD606": "exp without the max shift",
     "AD900": "internal error",
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class Diagnostic:
-    """One problem at one place: code, message, position (1-based line and column), help."""
+    """One problem at one place: code, message, position (1-based line and column), help;
+    or, with severity "note", a pattern worth knowing about (the lens's AD6nn)."""
 
     code: str
     message: str
@@ -62,14 +75,19 @@ class Diagnostic:
     col: int
     help: str = ""
     source_line: str = ""
+    severity: str = "error"
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
             raise ValueError(f"unregistered diagnostic code {self.code}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
 
     def format(self) -> str:
-        """`path:line:col: error ADnnn: message`, the source line with a caret, and the help."""
-        lines = [f"{self.path}:{self.line}:{self.col}: error {self.code}: {self.message}"]
+        """`path:line:col: error ADnnn: message` (or `note`), the source line with a caret,
+        and the help."""
+        lines = [f"{self.path}:{self.line}:{self.col}: {self.severity} {self.code}: "
+                 f"{self.message}"]
         if self.source_line:
             text = self.source_line.rstrip("\n").expandtabs(4)
             stripped = text.lstrip()
@@ -82,11 +100,18 @@ class Diagnostic:
 
 
 def format_report(diagnostics: Iterable[Diagnostic]) -> str:
-    """All diagnostics, one block each, sorted by position, and a count line."""
+    """All diagnostics, one block each, sorted by position, and a count line: `2 errors
+    found`, `3 notes`, or `1 error and 3 notes found`."""
     items = sorted(diagnostics, key=lambda d: (d.path, d.line, d.col, d.code))
     blocks = [d.format() for d in items]
-    count = len(items)
-    blocks.append(f"{count} error{'s' if count != 1 else ''} found")
+    notes = sum(d.severity == "note" for d in items)
+    errors = len(items) - notes
+    counts = {"error": errors, "note": notes}
+    said = [f"{n} {word}{'s' if n != 1 else ''}" for word, n in counts.items() if n]
+    if errors or not notes:
+        blocks.append(" and ".join(said or ["0 errors"]) + " found")
+    else:
+        blocks.append(said[0])
     return "\n".join(blocks)
 
 

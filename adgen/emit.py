@@ -8,6 +8,8 @@ differentiated forward statement, headed by a comment naming the user's line, th
 
 from __future__ import annotations
 
+from typing import Optional, Sequence
+
 from adgen import fuse, ir
 from adgen.members import expression as member_expression
 from adgen.prelude import HELPERS, command_lines, facts_paragraphs, shape_check, uses
@@ -17,6 +19,32 @@ from adgen.rules import instance_of, substitute
 from adgen.version import __version__
 
 LABELLED_GATES = {"sigmoid": "sigmoid", "softplus": "softplus", "softplus1p": "softplus"}
+
+
+class Tap:
+    """Lines a consumer of the IR adds at fixed points of a generated function: adgen/leaks
+    adds recording calls (the instrumented variant) or notes as comments.  This base class
+    adds nothing, and without a tap the code is exactly what it is with this one."""
+
+    parameter = ""  # a first parameter the function takes (the lens's recorder), or none
+
+    def forward(self, stmt: ir.Assign) -> list[str]:
+        """Lines after a forward statement."""
+        return []
+
+    def block(self, block: ir.BackwardBlock) -> tuple[list[str], list[str]]:
+        """Lines after a backward block's comment (its target's gradient is complete
+        there), and after its statements."""
+        return [], []
+
+    def loop(self, item: ir.BackwardLoop) -> tuple[list[str], list[str], list[str]]:
+        """Lines before a backward loop, at the start of each of its iterations (the carried
+        gradients are those of the forward iteration's end), and after it."""
+        return [], [], []
+
+    def end(self, grad: ir.Gradient) -> list[str]:
+        """Lines at the end of the backward pass, before the return."""
+        return []
 
 
 def forward_expr(stmt: ir.Assign) -> ir.Expr:
@@ -134,9 +162,15 @@ def function_name(grad: ir.Gradient, value_and_grad: bool) -> str:
     return f"{grad.function.name}_{'value_and_grad' if value_and_grad else 'grad'}"
 
 
-def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
+def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional[Tap] = None,
+                  name: Optional[str] = None) -> str:
+    """NAME_grad (or NAME_value_and_grad); with a tap (adgen/leaks), its lines added and the
+    tap's parameter first, under `name`."""
     fn = grad.function
+    name = name or function_name(grad, value_and_grad)
     params = [p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params]
+    if tap is not None and tap.parameter:
+        params.insert(0, tap.parameter)
     out_t = fn.output_type
     if out_t is not None and out_t.is_array:  # a layer: the caller gives the upstream gradient
         if any(p.default is not None for p in fn.params):
@@ -150,13 +184,13 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
     output = fn.output.id if isinstance(fn.output, ir.Name) else fn.output_stem
     summary = (f"{doc_kind} of {fn.name}({', '.join(p.name for p in fn.params)}) with respect "
                f"to {wrt_text}.")
-    lines = wrap_items(f"def {function_name(grad, value_and_grad)}", params, ":")
+    lines = wrap_items(f"def {name}", params, ":")
     lines += docstring_lines(summary, "    ", '"""') + [""] + docstring_lines(
         f"{grad.seed} is the upstream gradient of the output {output}.", "    ") + ['    """']
     for m in fn.members:  # W1 = params['W1']: read once, at the start
         lines += fit(f"{m.name} = {member_expression(m)}")
-    lines += shape_check(grad, function_name(grad, value_and_grad))
-    body = forward_tree_lines(grad, grad.forward)
+    lines += shape_check(grad, name)
+    body = forward_tree_lines(grad, grad.forward, tap=tap)
     if value_and_grad and grad.result:  # the backward pass restores the output's name
         body.append(f"{grad.result} = {output}")
         output = grad.result
@@ -164,7 +198,7 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False) -> str:
         # the output may be an array: a gradient needs a scalar (or the upstream gradient)
         body.append(f"if np.ndim({fn.output.id}) != np.ndim({grad.seed}):")
         body.append('    raise ValueError("an array output needs its upstream gradient")')
-    body += backward_lines(grad)
+    body += backward_lines(grad, tap)
     for line in body:
         lines.extend(_fit_nested(line))
     returned = _results(grad)
@@ -211,17 +245,20 @@ def _test_source(test: ir.Operand) -> str:
     return to_source(test)
 
 
-def forward_tree_lines(grad: ir.Gradient, stmts, in_loop: bool = False) -> list[str]:
+def forward_tree_lines(grad: ir.Gradient, stmts, in_loop: bool = False,
+                       tap: Optional[Tap] = None) -> list[str]:
     """The forward statements, branches and loops as source lines (nested lines carry their
     indentation); inside loops, each block ends by pushing what the backward pass needs."""
     lines: list[str] = []
     for stmt in stmts:
         if isinstance(stmt, ir.Assign):
             lines += forward_lines(stmt)
+            if tap is not None:
+                lines += tap.forward(stmt)
         elif isinstance(stmt, ir.Raise):
             lines.append(stmt.text)
         elif isinstance(stmt, ir.If):
-            paths = [(path, forward_tree_lines(grad, body, in_loop) + _pushes(
+            paths = [(path, forward_tree_lines(grad, body, in_loop, tap) + _pushes(
                 grad.saved.get((stmt.key, path), ())), body)
                 for path, body in (("body", stmt.body), ("orelse", stmt.orelse))]
             lines += _if_lines(_test_source(stmt.test), [(p[1], ir.raises(p[2]))
@@ -230,12 +267,12 @@ def forward_tree_lines(grad: ir.Gradient, stmts, in_loop: bool = False) -> list[
             if not in_loop:
                 for _, stack in _stacks(grad, [stmt]):
                     lines.append(f"{stack} = []")
-            lines += _loop_lines(grad, stmt)
+            lines += _loop_lines(grad, stmt, tap)
     return lines
 
 
-def _loop_lines(grad: ir.Gradient, loop: ir.Loop) -> list[str]:
-    inner = forward_tree_lines(grad, loop.body, True)
+def _loop_lines(grad: ir.Gradient, loop: ir.Loop, tap: Optional[Tap] = None) -> list[str]:
+    inner = forward_tree_lines(grad, loop.body, True, tap)
     inner += _pushes(grad.saved.get((loop.key, "body"), ()))
     carried = [(c, e) for c, e in loop.carried if not (isinstance(e, ir.Name) and e.id == c)]
     if any(isinstance(e, ir.Name) and e.id in dict(carried) for _, e in carried):
@@ -247,7 +284,7 @@ def _loop_lines(grad: ir.Gradient, loop: ir.Loop) -> list[str]:
         bounds = ", ".join(to_source(b) for b in loop.bounds)
         return [f"for {loop.index} in range({bounds}):"] + _indented(inner or ["pass"])
     # the test's statements: assignments, and branches for a short-circuit `and`/`or`
-    header = forward_tree_lines(grad, loop.header, True)
+    header = forward_tree_lines(grad, loop.header, True, tap)
     test = to_source(loop.test)
     if len(loop.header) == 1 and isinstance(loop.header[0], ir.Assign) \
             and loop.header[0].target == loop.test.id:
@@ -281,12 +318,14 @@ def _stacks(grad: ir.Gradient, stmts) -> list[tuple[str, str]]:
     return found
 
 
-def backward_lines(grad: ir.Gradient) -> list[str]:
+def backward_lines(grad: ir.Gradient, tap: Optional[Tap] = None) -> list[str]:
     """The backward pass: one commented block per differentiated forward statement (in
     branches and loops like the forward pass's), then the copies of returned views and the
     explicit zeros."""
     fn = grad.function
-    body = _backward_items(grad, grad.blocks)
+    body = _backward_items(grad, grad.blocks, tap)
+    if tap is not None:
+        body += tap.end(grad)
     for name in grad.copies:
         param = next(p for p in grad.wrt if grad.grad_names[p] == name)
         if fn.types[param].kind == "array":
@@ -301,11 +340,13 @@ def backward_lines(grad: ir.Gradient) -> list[str]:
     return body
 
 
-def _backward_items(grad: ir.Gradient, items) -> list[str]:
+def _backward_items(grad: ir.Gradient, items, tap: Optional[Tap] = None) -> list[str]:
     body: list[str] = []
     for item in items:
         if isinstance(item, ir.BackwardBlock):
             body.append(comment_line(item.origin))
+            before, after = tap.block(item) if tap is not None else ([], [])
+            body += before
             for g in item.stmts:
                 if isinstance(g, ir.GradScatter):
                     body.extend(_scatter_lines(g))
@@ -313,6 +354,7 @@ def _backward_items(grad: ir.Gradient, items) -> list[str]:
                     body.extend(_masked_lines(g))
                 else:
                     body.append(_grad_line(g))
+            body += after
         elif isinstance(item, ir.GradZero):
             body.append(_zero_line(item))
         elif isinstance(item, ir.GradAssign):
@@ -321,16 +363,18 @@ def _backward_items(grad: ir.Gradient, items) -> list[str]:
             origin = item.origin
             body.append(f"# line {origin.pos.line}: if {_test_source(origin.test)}, backwards")
             paths = [(_pops(grad.saved.get((origin.key, path), ())) +
-                      _backward_items(grad, sub), False)
+                      _backward_items(grad, sub, tap), False)
                      for path, sub in (("body", item.body), ("orelse", item.orelse))]
             body += _if_lines(_test_source(origin.test), paths)
         else:
-            body += _backward_loop(grad, item)
+            body += _backward_loop(grad, item, tap)
     return body
 
 
-def _backward_loop(grad: ir.Gradient, item: ir.BackwardLoop) -> list[str]:
+def _backward_loop(grad: ir.Gradient, item: ir.BackwardLoop,
+                   tap: Optional[Tap] = None) -> list[str]:
     loop = item.origin
+    before, each, after = tap.loop(item) if tap is not None else ([], [], [])
     lines = [_zero_line(z) for z in item.before]
     if loop.kind == "for":
         bounds = ", ".join(to_source(b) for b in loop.bounds)
@@ -341,12 +385,14 @@ def _backward_loop(grad: ir.Gradient, item: ir.BackwardLoop) -> list[str]:
         lines.append(f"# line {loop.pos.line}: while loop, backwards ({loop.counter} "
                      "iterations)")
         lines.append(f"for _ in range({loop.counter}):")
-    inner = [f"{end} = {name}" for end, name in grad.saved.get((loop.key, "carried"), ())]
+    lines[-1:-1] = before
+    inner = each + [f"{end} = {name}"
+                    for end, name in grad.saved.get((loop.key, "carried"), ())]
     inner += _pops(grad.saved.get((loop.key, "body"), ()))
     inner += [_grad_line(g) for g in item.entry]
-    inner += _backward_items(grad, item.body)
+    inner += _backward_items(grad, item.body, tap)
     inner += [_zero_line(z) for z in item.after]
-    return lines + _indented(inner or ["pass"])
+    return lines + _indented(inner or ["pass"]) + after
 
 
 def _pops(saved) -> list[str]:
@@ -391,7 +437,7 @@ def cached_names(grad: ir.Gradient) -> list[str]:
     return [name for name in dict.fromkeys(order) if name in read] + stacks
 
 
-def emit_layer(grad: ir.Gradient) -> str:
+def emit_layer(grad: ir.Gradient, tap: Optional[Tap] = None) -> str:
     """The CS231n layer API: NAME_forward(...) -> (out, cache) and NAME_backward(dout, cache)
     -> gradients, the cache holding exactly what the backward pass reads."""
     fn = grad.function
@@ -421,15 +467,17 @@ def emit_layer(grad: ir.Gradient) -> str:
         lines += fit("# pop from copies of the saved lists: the cache stays usable")
         for stack in stacks:
             lines += fit(f"{stack} = list({stack})")
-    for line in backward_lines(grad):
+    for line in backward_lines(grad, tap):
         lines.extend(_fit_nested(line))
     lines += _return_lines(_results(grad))
     return "\n".join(lines) + "\n"
 
 
 def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
-                value_and_grad: bool = False, layer: bool = False) -> str:
-    """A whole generated module: header, imports, constants, one function per gradient."""
+                value_and_grad: bool = False, layer: bool = False,
+                taps: Optional[Sequence[Tap]] = None) -> str:
+    """A whole generated module: header, imports, constants, one function per gradient;
+    `taps`, one per gradient, add their lines (adgen/leaks: notes as comments)."""
     names = ", ".join(f"{g.function.name}_forward/_backward" if layer else
                       function_name(g, False) for g in grads)
     first_lines = docstring_lines(f"Backward passes generated by adgen {__version__} from "
@@ -458,11 +506,11 @@ def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
         parts.append("".join(f"{c.name} = {c.text}\n" for c in consts.values()))
     for name in helpers:
         parts.append("\n" + HELPERS[name])
-    for g in grads:
+    for g, tap in zip(grads, taps or [None] * len(grads)):
         if layer:
-            parts.append("\n" + emit_layer(g))
+            parts.append("\n" + emit_layer(g, tap))
             continue
-        parts.append("\n" + emit_function(g, value_and_grad=False))
+        parts.append("\n" + emit_function(g, value_and_grad=False, tap=tap))
         if value_and_grad:
-            parts.append("\n" + emit_function(g, value_and_grad=True))
+            parts.append("\n" + emit_function(g, value_and_grad=True, tap=tap))
     return "\n".join(parts)
