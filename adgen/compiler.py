@@ -202,6 +202,12 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
         defaults = defaults | {"self"}
     chosen, single, _ = resolve_wrt(names + [g for g in groups if g not in names], defaults,
                                     wrt)
+    counts = [w for w in chosen if w in inferred and not inferred[w].type.differentiable]
+    if counts:  # range(n): the code itself says n is an integer
+        raise AdgenError([parsed.diagnostic(
+            "AD405", node.name, f"parameter '{w}' of '{node.name.value}' is an integer "
+            f"({inferred[w].origin}): it has no gradient",
+            help="leave it out of wrt (sizes and counts are constants)") for w in counts])
     expanded, outputs = [], []
     for w in chosen:
         if w not in groups:

@@ -25,7 +25,7 @@ from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_o
 RESERVED_NAMES = frozenset({"math", "np", "numpy"})  # the modules: never a variable
 VALUE_ATTRIBUTES = frozenset({"T"})
 COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual,
-               cst.Equal, cst.NotEqual)
+               cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)
 DECORATORS = frozenset({"adgen.differentiable", "adgen.api.differentiable"})
 AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign,
                  cst.PowerAssign, cst.FloorDivideAssign, cst.ModuloAssign)
@@ -39,8 +39,6 @@ LOOP_EXIT_HELP = ("leave the loop through its condition (while ...) or its range
 _STATEMENT_MESSAGES = {
     cst.Try: ("'try' statement", "remove the exception handling from the differentiated function"),
     cst.With: ("'with' statement", "move the context manager out of the differentiated function"),
-    cst.FunctionDef: ("nested function definition", "define helpers at module level and call "
-                      "them"),
     cst.ClassDef: ("class definition", "define classes outside the differentiated function"),
     cst.Global: ("'global' statement", "pass the value in as a parameter instead"),
     cst.Nonlocal: ("'nonlocal' statement", "pass the value in as a parameter instead"),
@@ -240,13 +238,15 @@ class Fence:
     """Checks one function; `check()` returns the list of diagnostics (empty if accepted)."""
 
     def __init__(self, parsed: ParsedModule, fn: cst.FunctionDef,
-                 calls: tuple[tuple[str, str], ...] = (), checked: Optional[set] = None):
+                 calls: tuple[tuple[str, str], ...] = (), checked: Optional[set] = None,
+                 enclosing: frozenset = frozenset()):
         self.parsed = parsed
         self.scope = parsed.scope
         self.fn = fn
         self.diagnostics: list[Diagnostic] = []
         self.params: set[str] = set()
-        self.defined: set[str] = set()
+        self.defined: set[str] = set(enclosing)  # a nested function reads its closure
+        self.local_functions: set[str] = set()  # nested defs and lambdas, called inline
         self.locals = assigned_names(fn)
         self.calls = calls + ((parsed.path, fn.name.value),)  # the calls that led here
         self.checked = checked if checked is not None else set()  # helpers already fenced
@@ -400,7 +400,8 @@ class Fence:
                 self.report("AD205", param.name, f"parameter '{param.name.value}' would hide "
                             "the name the generated code uses for its own "
                             f"'{param.name.value}'", "rename the parameter")
-            if param.default is not None and evaluate_constant(param.default, self.scope) is None:
+            if param.default is not None and not _static_literal(param.default) and \
+                    evaluate_constant(param.default, self.scope) is None:
                 self.report("AD103", param.default, "default value is not a numeric constant",
                             "use a number (or a module-level numeric constant) as the default")
         self.defined |= self.params
@@ -438,6 +439,13 @@ class Fence:
             return True
         elif isinstance(stmt, cst.Assert):
             self.check_condition(stmt.test)
+        elif isinstance(stmt, cst.FunctionDef):  # a local helper, inlined where it is called
+            nested = Fence(self.parsed, stmt, self.calls, self.checked,
+                           frozenset(self.defined | self.params))
+            nested.callee = True
+            self.diagnostics += nested.check()
+            self.local_functions.add(stmt.name.value)
+            self.define(stmt.name)
         else:
             kind, help = _STATEMENT_MESSAGES.get(
                 type(stmt), (f"'{type(stmt).__name__}' statement", "rewrite it as assignments"))
@@ -455,10 +463,25 @@ class Fence:
         target = stmt.targets[0].target
         if isinstance(target, (cst.Tuple, cst.List)):
             self.check_unpack(target, stmt.value)
+        elif isinstance(target, cst.Name) and isinstance(stmt.value, cst.Lambda):
+            self.check_name_free(target)  # sigmoid = lambda z: ...: a local helper
+            self.check_lambda(stmt.value)
+            self.local_functions.add(target.value)
         else:
             self.check_target(target)
             self.check_expr(stmt.value)
         self.define(target)
+
+    def check_lambda(self, node: cst.Lambda) -> None:
+        names = {p.name.value for p in node.params.params}
+        if isinstance(node.params.star_arg, cst.Param) or node.params.kwonly_params or \
+                node.params.star_kwarg is not None:
+            self.report("AD103", node, "a lambda with *args, keyword-only or **kwargs "
+                        "parameters", "name every input as its own parameter")
+        added = names - self.defined
+        self.defined |= added
+        self.check_expr(node.body)
+        self.defined -= added
 
     def check_unpack(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
         for el in target.elements:
@@ -643,7 +666,7 @@ class _ExpressionChecker:
         shown = self.fence.parsed.code(node).strip()
         if dotted and dotted.split(".")[0] in ("math",):
             self.fence.report("AD102", node, f"'{shown}' is not supported",
-                              "use math.pi, math.e or math.tau, or a literal number")
+                              "use math.pi, math.e, math.tau or math.inf, or a literal number")
         else:
             self.fence.report("AD102", node, f"attribute access '{shown}' is not supported",
                               "use plain scalar parameters and local names")
@@ -653,11 +676,12 @@ class _ExpressionChecker:
         """A single comparison is a mask (no gradient): `x > 0`, `np.where(x > 0, x, 0)`."""
         if len(node.comparisons) != 1 or not isinstance(node.comparisons[0].operator,
                                                          COMPARISONS):
-            self.fence.report("AD102", node, "chained comparison or 'in'/'is' is not supported",
+            self.fence.report("AD102", node, "chained comparison or 'in' is not supported",
                               "compare two values at a time: (a < b) * (b < c)")
             return False
-        self.check(node.left)
-        self.check(node.comparisons[0].comparator)
+        for side in (node.left, node.comparisons[0].comparator):
+            if not _static_literal(side):  # mode == 'train', dropout is None: static values
+                self.check(side)
         return False
 
     def check_condition(self, test: cst.BaseExpression) -> None:
@@ -732,6 +756,8 @@ class _ExpressionChecker:
 
     def check_callee(self, node: cst.Call) -> None:
         fence, func = self.fence, node.func
+        if isinstance(func, cst.Name) and func.value in fence.local_functions:
+            return  # a nested def or lambda: inlined, its body checked where it is defined
         if isinstance(func, cst.Name) and (func.value in fence.defined or
                                            func.value in fence.locals):
             fence.report("AD303", func, f"'{func.value}' is a variable, not a function",
@@ -834,6 +860,12 @@ class _ExpressionChecker:
             fence.report("AD302", node, f"'{name}' takes {expected} argument"
                          f"{'s' if expected != '1' else ''} here, got {n}",
                          "adgen supports the positional forms listed in docs/rules.md")
+
+
+def _static_literal(node) -> bool:
+    """A string, None, True or False: a static value (a default, a compared operand)."""
+    return isinstance(node, cst.SimpleString) or (
+        isinstance(node, cst.Name) and node.value in ("None", "True", "False"))
 
 
 def _is_call_spelling(name: str) -> bool:

@@ -371,8 +371,14 @@ def stage_with_inference(parsed, node, declared: dict, stage_once):
     the function works on arrays.  Returns (the staged function, the inferred facts)."""
     from adgen.stage import uses_arrays
 
-    if not uses_arrays(parsed, node, declared) or all(t is not None for t in declared.values()):
+    if all(t is not None for t in declared.values()):
         return stage_once(declared, False).stage(), {}
+    if not uses_arrays(parsed, node, declared):  # scalar code: only range(n) says anything
+        unknown = {p for p, t in declared.items() if t is None}
+        counts = {p: Fact(shapes.INT, ev.why)
+                  for p, ev in _read_evidence(parsed, node, unknown).items() if ev.kind == "int"}
+        types = {**declared, **{p: f.type for p, f in counts.items()}}
+        return stage_once(types, False).stage(), counts
 
     def trial(types):
         stager = stage_once(types, True)

@@ -135,7 +135,7 @@ class IfExp:
 
 Expr = Union[Name, Num, BinOp, Neg, Call, Attr, Compare, IfExp, Method, Field, Lit, Tuple,
              Index, Slice]
-Operand = Union[Name, Num, Attr]
+Operand = Union[Name, Num, Attr, Lit]  # Lit: a static constant, 'train' or None
 
 
 def children(expr: Expr) -> tuple[Expr, ...]:

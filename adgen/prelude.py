@@ -75,6 +75,8 @@ def shape_check(grad: ir.Gradient, name: str) -> list[str]:
         if t is None or not t.is_array or t.shape is None:
             continue
         conditions.append(f"{var}.ndim != {len(t.shape)}")
+        if t.kind == "bool":  # a mask: the gradient code relies on it not being indices
+            conditions.append(f"{var}.dtype.kind != 'b'")
         for axis, dim in enumerate(t.shape):
             here = f"{var}.shape[{axis}]"
             if isinstance(dim, int):

@@ -154,7 +154,10 @@ def fit(line: str, indent: str = "    ") -> list[str]:
     if comment:
         return fit("# " + comment, indent) + fit(code, indent)
     target, op, rhs = code.partition(" = " if " = " in code.split("(")[0] else " += ")
-    if len(_top_level_chunks(rhs)) == 1:
+    if len(_top_level_chunks(rhs)) == 1 and rhs.startswith("(") and rhs.endswith(")") \
+            and len(_top_level_chunks(rhs[1:-1])) > 1 and _closes_at_end(rhs):
+        rhs = rhs[1:-1]  # `d += (a if c else b)`: broken inside its own parentheses
+    elif len(_top_level_chunks(rhs)) == 1:
         return _fit_call(line, indent)
     head = f"{indent}{target}{op}("
     lines, current = [], head
@@ -164,6 +167,16 @@ def fit(line: str, indent: str = "    ") -> list[str]:
             current = " " * len(head)
         current += ("" if current in (head, " " * len(head)) else " ") + chunk
     return [row for line in lines + [current] for row in _break_inside(line)]
+
+
+def _closes_at_end(text: str) -> bool:
+    """Whether the bracket opening `text` is the one closing it."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0:
+            return i == len(text) - 1
+    return False
 
 
 def _break_inside(line: str) -> list[str]:

@@ -36,7 +36,8 @@ _BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Div
                      cst.Power: "**", cst.MatrixMultiply: "@", cst.FloorDivide: "//",
                      cst.Modulo: "%"}
 _COMPARISON_SPELLINGS = {cst.LessThan: "<", cst.LessThanEqual: "<=", cst.GreaterThan: ">",
-                         cst.GreaterThanEqual: ">=", cst.Equal: "==", cst.NotEqual: "!="}
+                         cst.GreaterThanEqual: ">=", cst.Equal: "==", cst.NotEqual: "!=",
+                         cst.Is: "is", cst.IsNot: "is not"}
 _AUG_SPELLINGS = {cst.AddAssign: "+", cst.SubtractAssign: "-", cst.MultiplyAssign: "*",
                   cst.DivideAssign: "/", cst.PowerAssign: "**", cst.FloorDivideAssign: "//",
                   cst.ModuloAssign: "%"}
@@ -45,9 +46,18 @@ _ATTR_FRAGMENTS = {"math.pi": "pi", "math.e": "e", "math.tau": "tau", "np.pi": "
 _ARRAY_FORMS = {"abs": "np_abs", "max": "np_maximum", "min": "np_minimum"}
 RUNTIME_EXCEPTIONS = frozenset(n for n in dir(builtins)
                                if n.endswith(("Error", "Exception", "Warning")))
+STATIC = shapes.VType("static", None)  # a string, None: compared, never differentiated
 RETURN = "<return>"
 EXIT = "<exit>"  # the path leaves the loop body: continue, or break
 RAISED = "<raised>"  # the path raises: it never goes on  # the environment's entry for the value a block returns
+
+
+class _Local:
+    """An environment entry for a function defined in the function (a nested `def` or
+    `name = lambda ...`): inlined where it is called, reading the names around it."""
+
+    def __init__(self, node):
+        self.node = node
 
 
 class _Unbound:
@@ -95,10 +105,14 @@ class Stager:
         declared = {**declared, **{m.name: None for m in self.members if m.name not in declared}}
         self.array_mode = uses_arrays(parsed, fn, declared)
         default = shapes.UNKNOWN if self.array_mode else shapes.FLOAT
-        numeric_default = {p.name.value for p in params if p.default is not None}
+        numeric_default = {p.name.value for p in params if p.default is not None
+                           and not _static_default(p.default)}
         numeric_default |= {m.name for m in self.members if m.default is not None}
+        static = {p.name.value: (STATIC if isinstance(p.default, cst.SimpleString) else default)
+                  for p in params if p.default is not None and _static_default(p.default)}
         self.types: dict[str, shapes.VType] = {  # hyperparameters (x=1e-3) are floats
-            name: declared[name] or (shapes.FLOAT if name in numeric_default else default)
+            name: declared[name] or static.get(name) or (
+                shapes.FLOAT if name in numeric_default else default)
             for name in declared}
         self.diagnostics: list = []
         self.keys = 0
@@ -122,8 +136,10 @@ class Stager:
     def _default_text(self, p: cst.Param) -> Optional[str]:
         if p.default is None:
             return None
-        value = evaluate_constant(p.default, self.scope)
         text = self.parsed.code(p.default).strip()
+        if _static_default(p.default):  # None, True, 'train': as written
+            return text
+        value = evaluate_constant(p.default, self.scope)
         return text if _plain_number(text) else repr(value)
 
     # ------------------------------------------------------------ statements
@@ -166,6 +182,8 @@ class Stager:
                 return
             elif isinstance(stmt, cst.Assert):
                 self.stage_assert(stmt)
+            elif isinstance(stmt, cst.FunctionDef):
+                self.env[stmt.name.value] = _Local(stmt)
             elif isinstance(stmt, cst.For):
                 self.stage_for(stmt)
             elif isinstance(stmt, cst.While):
@@ -375,7 +393,7 @@ class Stager:
         loop's break flag): each gets the name it has on entry to every iteration (its
         current name when this block assigned it, else a copy)."""
         carried = [v for v in assigned_in(statements, subscripts=True)
-                   if v in self.env and not isinstance(self.env[v], (_Unbound, tuple))]
+                   if v in self.env and not isinstance(self.env[v], (_Unbound, tuple, _Local))]
         carried += list(extra)
         carried += self.aliases_of(assigned_in(statements, in_place=True), carried)
         names = {}
@@ -575,12 +593,13 @@ class Stager:
     # ------------------------------------------------------------ helpers
 
     def stage_call(self, node: cst.Call, target: Optional[str], user: Optional[str],
-                   parsed: ParsedModule, name: str):
-        """A call to a function of the same file (or of a user module), inlined: its
-        parameters bound to the arguments' values, its statements staged here (its names
+                   parsed: ParsedModule, name: str, callee=None, closure=None):
+        """A call to a function of the same file (or of a user module, or defined in the
+        function: a nested def or a lambda, reading the `closure` names around it), inlined:
+        its parameters bound to the arguments' values, its statements staged here (its names
         versioned like the caller's), its returned value (or tuple of values) the call's
         value."""
-        callee = parsed.scope.functions[name]
+        callee = parsed.scope.functions[name] if callee is None else callee
         params = _params(callee)
         bound: dict = {}
         positional = [a for a in node.args if a.keyword is None]
@@ -598,12 +617,15 @@ class Stager:
                  self.param_names, self.parsed, self.scope, self.current, self.loop_nodes)
         self.callers.append(self.env)
         self.parsed, self.scope, self.current, self.loop_nodes = parsed, parsed.scope, callee, []
-        self.env = bound
+        self.env = {**(closure or {}), **bound}
         self.return_target, self.return_base, self.return_stem = target, name, None
         self.param_names = set()
         outer = self.body
         self.body = []
-        self.stage_block(block_statements(callee.body), [])
+        if isinstance(callee, cst.Lambda):
+            self.env[RETURN] = self.stage_expr(callee.body, self.output_name())
+        else:
+            self.stage_block(block_statements(callee.body), [])
         where = name if parsed is saved[5] else f"{parsed.module_name}.{name}"
         inlined = _marked(self.body, f"{where}, called on line {line}")
         result = self.env.get(RETURN, ir.Num(0.0))
@@ -650,6 +672,8 @@ class Stager:
                       for n, v in zip(names, values)]
             for name, operand in zip(names, staged):
                 self.env[name] = operand
+        elif isinstance(value, cst.Lambda):
+            self.env[target.value] = _Local(value)
         else:
             name = target.value
             member = self.leaf(value) if name in self.member_names else None
@@ -663,12 +687,21 @@ class Stager:
         name = target.value.value
         array = self.lookup(name, target.value)
         operands, spec = self.stage_index(target, [array, value])
-        fancy = any(entry[0] == "arg" and self.type_of(operands[entry[1]]).kind not in
-                    ("int", "float") for entry in spec)
-        if fancy and isinstance(value, ir.Name) and self.type_of(value).differentiable:
-            self.report("AD305", target, "assigning a differentiable value through an "
-                        "integer-array index (indices may repeat, and the last write wins)",
-                        "assign a constant, or use a slice")
+        kinds = {self.type_of(operands[entry[1]]).kind for entry in spec if entry[0] == "arg"}
+        if isinstance(value, ir.Name) and self.type_of(value).differentiable and \
+                kinds - {"int", "float", "bool"}:
+            if "intarray" in kinds:
+                self.report("AD305", target, "assigning a differentiable value through an "
+                            "integer-array index (indices may repeat, and the last write "
+                            "wins)", "if it is a boolean mask, say so: annotate it "
+                            "'bool N, D' or pass --shapes mask=bool:N,D; else use np.where "
+                            "or a slice")
+            else:
+                self.report("AD305", target, "assigning a differentiable value through an "
+                            "index that may be an integer array (it is not known to be a "
+                            "boolean mask)", "compute the mask in the function "
+                            "(mask = x > 0), or declare it a boolean mask: annotate it "
+                            "'bool N, D' or pass --shapes mask=bool:N,D")
         shared = self.in_place(name, node, "")
         version = self.version(name)
         self.env[name] = self.add("setitem", tuple(operands), node, version, name,
@@ -802,6 +835,10 @@ class Stager:
             self.report("AD204", node, f"'{name}' holds several values",
                         "unpack them: a, b = helper(x)")
             return ir.Num(0.0)
+        if isinstance(value, _Local):
+            self.report("AD303", node, f"'{name}' is a local function: it can only be called",
+                        "call it where its value is needed; do not pass, store or return it")
+            return ir.Num(0.0)
         return value
 
     def version(self, user_name: str) -> str:
@@ -842,6 +879,11 @@ class Stager:
             return self.add(rule.name, (left, right), node, target, user)
         if isinstance(node, cst.IfExp):
             return self.stage_ifexp(node, target, user)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
+                isinstance(self.env.get(node.func.value), _Local):  # a nested def, a lambda
+            local = self.env[node.func.value].node
+            return self.stage_call(node, target, user, self.parsed, node.func.value, local,
+                                   self.env)
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
                 node.func.value in self.scope.functions and node.func.value not in self.env:
             return self.stage_call(node, target, user, self.parsed, node.func.value)
@@ -966,6 +1008,9 @@ class Stager:
                 and isinstance(node.expression, (cst.Integer, cst.Float))
                 and not node.expression.lpar):
             return ir.Num(-literal_value(node.expression), "-" + node.expression.value)
+        if isinstance(node, cst.SimpleString) or (isinstance(node, cst.Name) and
+                                                  node.value == "None"):
+            return ir.Lit(self.parsed.code(node).strip())  # 'train', None: static values
         if isinstance(node, cst.Name):
             if node.value in ("True", "False") and node.value not in self.env:
                 return ir.Num(int(node.value == "True"), node.value)
@@ -1048,6 +1093,8 @@ class Stager:
     def type_of(self, operand: ir.Operand) -> shapes.VType:
         if isinstance(operand, ir.Name):
             return self.types.get(operand.id, shapes.FLOAT)
+        if isinstance(operand, ir.Lit):
+            return STATIC
         return shapes.INT if isinstance(operand, ir.Num) and isinstance(operand.value, int) \
             else shapes.FLOAT
 
@@ -1238,7 +1285,7 @@ def _renamed(stmt, old: str, new: str):
         carried=tuple((c, op(v)) for c, v in stmt.carried))
 
 
-def _params(fn: cst.FunctionDef) -> list[cst.Param]:
+def _params(fn) -> list[cst.Param]:  # (a FunctionDef or a Lambda)
     return list(fn.params.posonly_params) + list(fn.params.params)
 
 
@@ -1253,6 +1300,12 @@ def _fragment(operand: ir.Operand) -> Optional[str]:
     if isinstance(operand.value, float) and operand.value.is_integer() and 0 <= operand.value < 100:
         return str(int(operand.value))
     return None
+
+
+def _static_default(node) -> bool:
+    """A parameter's default that is not a number: a string, None, True or False."""
+    return isinstance(node, cst.SimpleString) or (
+        isinstance(node, cst.Name) and node.value in ("None", "True", "False"))
 
 
 def _plain_number(text: str) -> bool:

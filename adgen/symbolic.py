@@ -74,7 +74,7 @@ MATH = types.SimpleNamespace(
     erf=sp.erf, erfc=sp.erfc, hypot=_hypot, pow=lambda a, b: a ** b, fabs=sp.Abs,
     copysign=lambda a, b: sp.Abs(a) * sp.sign(b),
     floor=floor_step, ceil=ceil_step, trunc=trunc_step,
-    pi=sp.pi, e=sp.E, tau=2 * sp.pi,
+    pi=sp.pi, e=sp.E, tau=2 * sp.pi, inf=sp.oo, nan=sp.nan,
 )
 
 
@@ -157,13 +157,18 @@ def _select(test, body, orelse):
         return orelse
     if not isinstance(test, sp.Basic):  # a number used as a truth value: `x if out else 0.0`
         return body if test else orelse
-    if not isinstance(test, (sp.core.relational.Relational, sp.logic.boolalg.Boolean)):
-        test = sp.Ne(test, 0)
+    if isinstance(test, sp.Piecewise) and len(test.args) == 2 and test.args[0][0] == 1 \
+            and test.args[1] == (0, True):  # a comparison (_compare's 1 or 0): its condition
+        test = test.args[0][1]
+    if isinstance(test, sp.Symbol) or not isinstance(
+            test, (sp.core.relational.Relational, sp.logic.boolalg.Boolean)):
+        test = sp.Ne(test, 0)  # a number as a truth value (a Symbol is a Boolean to sympy)
     return sp.Piecewise((body, test), (orelse, True))
 
 
 _RELATIONS = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge,
-              ast.Eq: sp.Eq, ast.NotEq: sp.Ne}
+              ast.Eq: sp.Eq, ast.NotEq: sp.Ne,
+              ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b}
 
 
 _CONCRETE: list[dict] = []  # the points of enclosing `concrete_branches` blocks

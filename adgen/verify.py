@@ -16,6 +16,7 @@ and the generated code follows the documented convention.
 from __future__ import annotations
 
 import dataclasses
+import ast
 import contextlib
 import math
 import random
@@ -218,6 +219,8 @@ def _interpret(fn: ir.Function, args: dict[str, float]) -> tuple[tuple, int, int
             return op.value
         if isinstance(op, ir.Attr):
             return MATH_CONSTANTS[op.dotted.replace("np.", "numpy.", 1)]
+        if isinstance(op, ir.Lit):
+            return ast.literal_eval(op.text)
         return env[op.id]
 
     def run(stmts) -> None:
@@ -235,7 +238,7 @@ def _interpret(fn: ir.Function, args: dict[str, float]) -> tuple[tuple, int, int
                 vals = [value(a) for a in stmt.args]
                 env[stmt.target] = _evaluator(stmt)(*vals)
                 rule = REGISTRY[stmt.prim]
-                if rule.branch is not None:
+                if rule.branch is not None and all(map(_kinkable, vals)):
                     signature.append((_hashable(rule.branch(*vals)), on_kink(rule, vals)))
 
     def loop(stmt: ir.Loop) -> None:
@@ -260,6 +263,12 @@ def _interpret(fn: ir.Function, args: dict[str, float]) -> tuple[tuple, int, int
 
     run(fn.body)
     return tuple(signature), executed[0], iterations[0]
+
+
+def _kinkable(value) -> bool:
+    """A value a kink can lie at: a number or an array, not a static string or None
+    (a comparison of those is decided the same way at every nearby point)."""
+    return value is not None and not isinstance(value, str)
 
 
 def _hashable(branch: tuple) -> tuple:

@@ -2,6 +2,10 @@
 huber_grad, newton_sqrt_grad, halve_until_small_grad,
 newton_until_converged_grad, smooth_step_grad, leaky_grad.
 
+newton_sqrt_grad assumes (nothing in the source says otherwise; it checks
+them):
+    steps int: a size or a count on line 43
+
 Do not edit: regenerate with
 
     adgen examples/piecewise.py -o examples/piecewise_grad.py

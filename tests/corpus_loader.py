@@ -55,14 +55,19 @@ class Case:
 
 def _sample(spec, rng, nprng):
     """A value for a declared input: (low, high) a float; (shape, low, high) a float array;
-    ("int", shape, low, high) an integer array; a dict of such specs (or numbers, kept as
-    they are) a dict of values, as a parameter dict `params['W1']` is."""
+    ("int", shape, low, high) an integer array; ("bool", shape) a boolean mask; a dict of such specs (or numbers, kept as
+    they are) a dict of values, as a parameter dict `params['W1']` is; a string or None
+    itself, as a static argument `mode='test'` is."""
+    if spec is None or isinstance(spec, str):
+        return spec
     if isinstance(spec, dict):
         return {k: v if isinstance(v, (int, float)) else _sample(v, rng, nprng)
                 for k, v in spec.items()}
     if isinstance(spec[0], tuple):  # (shape, low, high): a float array
         shape, low, high = spec
         return nprng.uniform(low, high, size=shape)
+    if spec[0] == "bool":  # ("bool", shape): a boolean mask
+        return nprng.random(spec[1]) > 0.5
     if spec[0] == "int":  # ("int", shape, low, high): an integer array
         _, shape, low, high = spec
         return nprng.integers(low, high, size=shape)

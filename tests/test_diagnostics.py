@@ -61,7 +61,7 @@ CASES = {
             def g():
                 pass
             return x
-        """, [("AD101", 6, 5), ("AD101", 10, 5), ("AD101", 12, 5)]),
+        """, [("AD101", 6, 5), ("AD101", 10, 5), ("AD104", 12, 9)]),  # g is checked: no return
     "names assigned on some paths": ("""
         def f(x):
             if x > 0:
@@ -123,7 +123,7 @@ CASES = {
     "expressions": ("""
         import math
         def f(x, y):
-            a = lambda: x
+            a = lambda: x  # a lambda: accepted (inlined where it is called)
             b = x if y else 2.0  # a branch: accepted
             c = x < y  # a comparison is a mask: accepted
             d = [x][0]  # the list literal (indexing itself is fine)
@@ -131,8 +131,8 @@ CASES = {
             g = x.real + math.inf
             h = sum(t for t in (x, y))
             return x
-        """, [("AD102", 3, 9), ("AD102", 6, 9), ("AD102", 7, 10), ("AD102", 8, 9),
-              ("AD102", 9, 13), ("AD301", 9, 9)]),
+        """, [("AD102", 6, 9), ("AD102", 7, 10), ("AD102", 8, 9), ("AD102", 9, 13),
+              ("AD301", 9, 9)]),
     "parameters": ("""
         def f(x, *args, y, **kw):
             return x

@@ -141,13 +141,13 @@ def test_signal_handlers_are_installed_only_around_the_write(src, tmp_path, monk
 
 
 KILLED_MID_WRITE = """\
-import os, signal, sys
+import os, signal, sys, time
 from adgen import cli
 
 def killed(*args, **kwargs):
     os.kill(os.getpid(), signal.{signal})
-    for _ in range(1000):  # the handler runs at the next bytecode boundary
-        pass
+    for _ in range(200):  # the handler runs soon, however loaded the machine is
+        time.sleep(0.05)
 
 os.chmod = killed
 sys.exit(cli.main(sys.argv[1:]))

@@ -51,7 +51,8 @@ TEMPLATE_FUNCTIONS = frozenset(
        "_argmax_mask",
        "_argmin_mask", "_setitem"}
 )
-TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "np.newaxis", "np.index_exp"})
+TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan", "np.newaxis",
+                            "np.index_exp"})
 TEMPLATE_METHODS = frozenset({"sum", "mean", "reshape", "copy", "max", "min", "astype",
                               "ravel", "flatten"})
 TEMPLATE_FIELDS = frozenset({"T", "shape", "ndim", "size"})
@@ -210,7 +211,8 @@ def _parse_instance(rule: Rule, n: int, forward_text: str, grad_texts,
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
            ast.MatMult: "@", ast.FloorDiv: "//", ast.Mod: "%"}
-_CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+_CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
+           ast.Is: "is", ast.IsNot: "is not"}
 
 
 def parse_template(text: str, names: set[str], where: str) -> ir.Expr:

@@ -118,14 +118,21 @@ def _pow_shaped(ctx):
     """`a ** b`: the exponent's gradient takes the log of the base, np.log on arrays."""
     scalar = all(t.kind in ("float", "int") for t in ctx.types)
     log = "math.log" if scalar else "np.log"
-    return "a ** b", ["b * a ** (b - 1) * g", f"out * {log}(a) * g"]
+    if not scalar:  # numpy's IEEE arithmetic: 0 ** -0.5 is inf, log(0) is -inf
+        return "a ** b", ["b * a ** (b - 1) * g", "out * np.log(a) * g"]
+    return "a ** b", [_POW_BASE.format(p="a ** (b - 1)"), _POW_EXPONENT.format(log=log)]
 
 
-binary("pow", "a ** b", "b * a ** (b - 1) * g", "out * math.log(a) * g",
+# At a == 0 Python raises where IEEE arithmetic gives inf (0.0 ** -0.5) or the limit is 0
+# (out * log(a) with out == 0): the derivative is written out there, as numpy computes it.
+_POW_BASE = "b * {p} * g if a else (g if b == 1 else (math.inf * g if 0 < b < 1 else 0.0))"
+_POW_EXPONENT = "out * {log}(a) * g if a else 0.0"
+binary("pow", "a ** b", _POW_BASE.format(p="a ** (b - 1)"), _POW_EXPONENT.format(log="math.log"),
        spellings=("**", "pow"), sympy=lambda a, b: a ** b, stem=_pow_stem, noun="pow",
        domain=(POSITIVE, DEFAULT_DOMAIN), shaped=_pow_shaped,
        doc="with a constant exponent only the base gets a gradient: 2 * x * g for x**2")
-binary("fpow", "math.pow(a, b)", "b * math.pow(a, b - 1) * g", "out * math.log(a) * g",
+binary("fpow", "math.pow(a, b)", _POW_BASE.format(p="math.pow(a, b - 1)"),
+       _POW_EXPONENT.format(log="math.log"),
        spellings=("math.pow",), sympy=lambda a, b: a ** b, stem=_pow_stem, noun="pow",
        domain=(POSITIVE, DEFAULT_DOMAIN))
 unary("neg", "-a", "-g", spellings=("u-",), sympy=lambda a: -a, stem=_fmt("neg{0}"))
@@ -141,7 +148,7 @@ unary("log2", "math.log2(a)", "g / (a * math.log(2))", spellings=("math.log2",),
       sympy=lambda a: sp.log(a, 2), domain=POSITIVE)
 unary("log10", "math.log10(a)", "g / (a * math.log(10))", spellings=("math.log10",),
       sympy=lambda a: sp.log(a, 10), domain=POSITIVE)
-unary("sqrt", "math.sqrt(a)", "g / (2 * out)", spellings=("math.sqrt",), sympy="sqrt",
+unary("sqrt", "math.sqrt(a)", "g / (2 * out) if out else math.inf * g", spellings=("math.sqrt",), sympy="sqrt",
       domain=POSITIVE)
 unary("sin", "math.sin(a)", "math.cos(a) * g", spellings=("math.sin",), sympy="sin")
 unary("cos", "math.cos(a)", "-math.sin(a) * g", spellings=("math.cos",), sympy="cos")
@@ -151,14 +158,14 @@ unary("tanh", "math.tanh(a)", "(1 - out ** 2) * g", spellings=("math.tanh",), sy
       doc="tanh gate: 1 - t**2 from the forward value")
 unary("sinh", "math.sinh(a)", "math.cosh(a) * g", spellings=("math.sinh",), sympy="sinh")
 unary("cosh", "math.cosh(a)", "math.sinh(a) * g", spellings=("math.cosh",), sympy="cosh")
-unary("asin", "math.asin(a)", "g / math.sqrt(1 - a ** 2)", spellings=("math.asin",),
+unary("asin", "math.asin(a)", "g / math.sqrt(1 - a ** 2) if abs(a) != 1 else math.inf * g", spellings=("math.asin",),
       sympy="asin", domain=UNIT)
-unary("acos", "math.acos(a)", "-g / math.sqrt(1 - a ** 2)", spellings=("math.acos",),
+unary("acos", "math.acos(a)", "-g / math.sqrt(1 - a ** 2) if abs(a) != 1 else -math.inf * g", spellings=("math.acos",),
       sympy="acos", domain=UNIT)
 unary("atan", "math.atan(a)", "g / (1 + a ** 2)", spellings=("math.atan",), sympy="atan")
 unary("asinh", "math.asinh(a)", "g / math.sqrt(a ** 2 + 1)", spellings=("math.asinh",),
       sympy="asinh")
-unary("acosh", "math.acosh(a)", "g / math.sqrt(a ** 2 - 1)", spellings=("math.acosh",),
+unary("acosh", "math.acosh(a)", "g / math.sqrt(a ** 2 - 1) if a != 1 else math.inf * g", spellings=("math.acosh",),
       sympy="acosh", domain=(1.2, 4.0))
 unary("atanh", "math.atanh(a)", "g / (1 - a ** 2)", spellings=("math.atanh",),
       sympy="atanh", domain=UNIT)
@@ -170,7 +177,8 @@ unary("erf", "math.erf(a)", "2 / math.sqrt(math.pi) * math.exp(-a ** 2) * g",
       spellings=("math.erf",), sympy="erf")
 unary("erfc", "math.erfc(a)", "-2 / math.sqrt(math.pi) * math.exp(-a ** 2) * g",
       spellings=("math.erfc",), sympy="erfc")
-binary("atan2", "math.atan2(a, b)", "b * g / (a ** 2 + b ** 2)", "-a * g / (a ** 2 + b ** 2)",
+binary("atan2", "math.atan2(a, b)", "b * g / (a ** 2 + b ** 2) if abs(a) + abs(b) else math.nan",
+       "-a * g / (a ** 2 + b ** 2) if abs(a) + abs(b) else math.nan",
        spellings=("math.atan2",), sympy="atan2", stem=_fmt("atan2{0}{1}"), noun="angle",
        domain=(DEFAULT_DOMAIN, POSITIVE))
 

@@ -25,9 +25,18 @@ INPUTS = {
                   "conv_param": {"stride": 2, "pad": 1}},
     "batchnorm_with_params": {"x": ((5, 3), -2.0, 2.0), "gamma": ((3,), 0.5, 1.5),
                               "beta": ((3,), -1.0, 1.0), "bn_param": {"eps": 1e-5}},
+    "dropout_train": {"x": ((3, 4), -1.0, 1.0), "w": ((4, 5), -1.0, 1.0),
+                      "mask": ((3, 5), 0.0, 2.0)},
+    "dropout_test": {"x": ((3, 4), -1.0, 1.0), "w": ((4, 5), -1.0, 1.0), "mode": "test"},
+    "lambda_activation": {"x": ((4, 3), -2.0, 2.0), "w": ((3, 2), -1.0, 1.0)},
+    "nested_helper": {"x": (-1.5, 1.5), "y": (0.5, 2.0)},
+    "closure_over_parameter": {"x": ((5,), -1.0, 1.0), "scale": (0.5, 2.0)},
+    "stable_sigmoid_loss": {"x": ((3, 4), -3.0, 3.0), "w": ((4, 2), -1.0, 1.0)},
+    "masked_assign": {"x": ((3, 4), -1.0, 1.0), "mask": ("bool", (3, 4))},
 }
-SHAPES = {"asserted_shapes": "x=N,D w=D", "conv_like": "stride=int pad=int"}
-WRT = {"two_layer_params": ("params",)}
+SHAPES = {"asserted_shapes": "x=N,D w=D", "conv_like": "stride=int pad=int",
+          "dropout_train": "mask=N,M"}
+WRT = {"two_layer_params": ("params",), "masked_assign": "x"}
 
 
 def svm_loss_naive(W, X, y, reg):
@@ -154,3 +163,63 @@ def batchnorm_with_params(x, gamma, beta, bn_param):
     x_hat = (x - mu) / np.sqrt(var + eps)
     out = gamma * x_hat + beta
     return np.sum(np.sin(out) * out)
+
+
+def dropout_train(x, w, mask=None, mode='train'):
+    # None and string defaults are static: the branch is decided by the call
+    h = np.maximum(0, x @ w)
+    if mode == 'train' and mask is not None:
+        h = h * mask
+    return np.sum(h * h)
+
+
+def dropout_test(x, w, mask=None, mode='train'):
+    h = np.maximum(0, x @ w)
+    if mode == 'train' and mask is not None:
+        h = h * mask
+    elif mode == 'test':
+        h = 0.5 * h
+    return np.sum(h * h)
+
+
+def lambda_activation(x, w):
+    relu = lambda z: np.maximum(z, 0.0)
+    square = lambda a, b=2: a ** b
+    return np.sum(square(relu(x @ w)))
+
+
+def nested_helper(x, y):
+    def smooth(t):
+        return math.log(1.0 + math.exp(t))
+
+    return smooth(x) * smooth(x * y) / y
+
+
+def closure_over_parameter(x, scale):
+    def scaled_tanh(v):
+        return np.tanh(scale * v)
+
+    return np.sum(scaled_tanh(x) * scaled_tanh(2.0 * x))
+
+
+def stable_sigmoid(x):
+    # the staff's numerically stable sigmoid (CS231n assignment 3, rnn_layers.py):
+    # assignments through boolean masks
+    pos_mask = (x >= 0)
+    neg_mask = (x < 0)
+    z = np.zeros_like(x)
+    z[pos_mask] = np.exp(-x[pos_mask])
+    z[neg_mask] = np.exp(x[neg_mask])
+    top = np.ones_like(x)
+    top[neg_mask] = z[neg_mask]
+    return top / (1 + z)
+
+
+def stable_sigmoid_loss(x, w):
+    return np.sum(stable_sigmoid(x @ w) ** 2)
+
+
+def masked_assign(x, mask: "bool N D"):  # a mask parameter is declared boolean
+    out = np.zeros_like(x)
+    out[mask] = x[mask] * 2.0
+    return np.sum(out * out)
