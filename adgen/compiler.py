@@ -19,7 +19,7 @@ from adgen.analyze import analyze
 from adgen.diagnostics import (AdgenError, Diagnostic, InternalError, did_you_mean,
                                internal_error)
 from adgen.emit import emit_module
-from adgen.fence import Fence, called_functions
+from adgen.fence import Fence, called_functions, returns_cache
 from adgen.fuse import fuse
 from adgen.reverse import reverse
 from adgen.facts import Fact
@@ -70,6 +70,15 @@ def parse(text: str, path: str) -> ParsedModule:
         return ParsedModule(path, text)
 
 
+def _is_layer(node: cst.FunctionDef) -> bool:
+    """A layer keeping its own cache (`return out, cache` at the end): compiled even when
+    another function calls it, since its backward is wanted too."""
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else []
+    last = body[-1] if body else None
+    return isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return) \
+        and returns_cache(last.body[-1].value)
+
+
 def select_functions(parsed: ParsedModule, names: Optional[Sequence[str]]) -> list[cst.FunctionDef]:
     """Top-level functions by name.  When `names` is None: all of them in source order, but
     for helpers -- functions another function of the file calls, whose code is inlined into
@@ -78,8 +87,8 @@ def select_functions(parsed: ParsedModule, names: Optional[Sequence[str]]) -> li
     if names is None:
         helpers = {h for name, node in available.items()
                    for h in called_functions(parsed.scope, node.body) if h != name}
-        return [node for name, node in available.items() if name not in helpers] or \
-            list(available.values())
+        return [node for name, node in available.items()
+                if name not in helpers or _is_layer(node)] or list(available.values())
     methods = {n: _method(parsed, n) for n in names if "." in n}
     missing = [n for n in names if n not in available and methods.get(n) is None]
     if missing:
@@ -222,8 +231,19 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
     activity = analyze(fn, tuple(expanded))
     reserved = set(parsed.scope.consts) | set(parsed.scope.functions) | set(parsed.scope.others)
     grad = reverse(fn, tuple(expanded), activity, reserved)
-    return dataclasses.replace(grad, single=single and len(outputs) == 1,
+    grad = dataclasses.replace(grad, single=single and len(outputs) == 1,
                                outputs=tuple(outputs))
+    if fn.cache is not None:  # return out, cache: its backward reads only the cache
+        from adgen.layers import lacking
+
+        missing = lacking(grad)
+        if missing:
+            names = ", ".join(missing)
+            raise AdgenError([parsed.diagnostic(
+                "AD209", node.name, f"the backward pass of '{node.name.value}' needs "
+                f"{names}, which the cache it returns does not hold (its backward takes "
+                "only dout and the cache)", help=f"add {names} to the cache")])
+    return grad
 
 
 def member_groups(fn: ir.Function) -> dict[str, list]:

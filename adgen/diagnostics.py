@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "AD206": "recursive call",
     "AD207": "in-place update of shared memory",
     "AD208": "in-place update of the caller's array",
+    "AD209": "cache lacks an input",
     "AD301": "no derivative rule",
     "AD302": "wrong number of arguments",
     "AD303": "unsupported call form",

@@ -231,6 +231,15 @@ def called_functions(scope, node: cst.CSTNode) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def returns_cache(value) -> bool:
+    """`return out, cache`: two values, the second named like a cache (`cache`,
+    `fc_cache`) -- the CS231n layer convention (docs/structure.md)."""
+    return isinstance(value, cst.Tuple) and len(value.elements) == 2 and \
+        isinstance(value.elements[1], cst.Element) and \
+        isinstance(value.elements[1].value, cst.Name) and \
+        "cache" in value.elements[1].value.value.lower()
+
+
 def _names_only(target) -> bool:
     """A name, or a tuple or list of names (nested): a loop's target."""
     if isinstance(target, cst.Name):
@@ -271,6 +280,7 @@ class Fence:
         self.checked = checked if checked is not None else set()  # helpers already fenced
         self.callee = bool(calls)
         self.loop_depth = 0
+        self.if_depth = 0
         self.maybe: dict[str, str] = {}  # names assigned on some paths only: why
 
     def report(self, code: str, node: cst.CSTNode, message: str, help: str = "") -> None:
@@ -315,10 +325,12 @@ class Fence:
     def check_if(self, stmt: cst.If) -> bool:
         self.check_condition(stmt.test)
         before = set(self.defined)
+        self.if_depth += 1
         returns_body = self.check_block(block_statements(stmt.body))
         after_body = self.defined
         self.defined = set(before)
         returns_else = self.check_block(else_statements(stmt))
+        self.if_depth -= 1
         after_else = self.defined
         if returns_body and returns_else:
             self.defined = before | after_body | after_else
@@ -515,9 +527,16 @@ class Fence:
         self.check_expr(node.body)
         self.defined -= added
 
-    def check_unpack(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
+    def check_unpack_targets(self, target: cst.Tuple | cst.List) -> None:
         for el in target.elements:
-            self.check_target(el.value if not isinstance(el, cst.StarredElement) else el)
+            inner = el.value if not isinstance(el, cst.StarredElement) else el
+            if isinstance(inner, (cst.Tuple, cst.List)):  # a, (b, c) = ...: nested
+                self.check_unpack_targets(inner)
+            else:
+                self.check_target(inner)
+
+    def check_unpack(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
+        self.check_unpack_targets(target)
         if is_shape(value):  # N, D = x.shape
             self.check_expr(value.value)
             return
@@ -582,6 +601,12 @@ class Fence:
         if stmt.value is None:
             self.report("AD104", stmt, "return without a value",
                         "return the scalar to differentiate")
+        elif not self.callee and returns_cache(stmt.value):
+            self.check_expr(stmt.value)  # return out, cache: a layer keeping its own cache
+            if self.if_depth:
+                self.report("AD104", stmt, "a layer returns (out, cache) once, as its last "
+                            "statement", "assign out and cache on every path, and return "
+                            "them at the end")
         elif isinstance(stmt.value, (cst.Tuple, cst.List, cst.Dict)) and not self.callee:
             self.report("AD104", stmt.value, "returning several values",
                         "return a single scalar; differentiate each output separately "

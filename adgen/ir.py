@@ -329,6 +329,9 @@ class Function:
     # the module header and checked by the generated function (adgen/facts.py)
     facts: tuple = ()
     members: tuple = ()  # Member: values read out of structured parameters (members.py)
+    # `return out, cache` (a layer keeping its own cache): the cache as staged, a structure
+    # of operands (containers.py), and its source text; the output is `out`
+    cache: object = None
 
     @property
     def output_type(self):

@@ -110,11 +110,19 @@ class _Reverser:
         mapping["g"] = ir.Name(grad_names[stmt.target])
         out: list = []
         passive = REGISTRY[stmt.prim].passive
+        repeated = _repeated(stmt, inst, mapping)  # x * x: one contribution, 2 * x * g
         for position, (template, arg) in enumerate(zip(inst.grads, stmt.args)):
             if not (isinstance(arg, ir.Name) and facts.active(arg.id)) or position in passive:
                 continue
             gname = self.gname(arg.id)
             expr = simplify(substitute(template, mapping))
+            if arg.id in repeated:
+                first, count = repeated[arg.id]
+                if position != first:
+                    continue
+                expr = simplify(ir.BinOp("*", ir.BinOp("*", ir.Num(count), expr.left),
+                                         expr.right) if isinstance(expr, ir.BinOp) and
+                                expr.op == "*" else ir.BinOp("*", ir.Num(count), expr))
             if stmt.prim == "setitem" and position == 0:
                 index = substitute(inst.forward.args[2].item, mapping)
                 out.append(state.masked(arg.id, gname, mapping["g"], index, names))
@@ -312,6 +320,22 @@ class _Accumulation:
         self.owned.add(gname)
         self.contributed.add(var)
         return ir.GradMasked(gname, source, index, temp, rebind=rebind)
+
+
+def _repeated(stmt: ir.Assign, inst, mapping) -> dict[str, tuple[int, int]]:
+    """Operands a statement uses at several positions with the same gradient expression
+    (`x * x`: `x * g` twice): name -> (first position, how many), so that the backward
+    pass writes one contribution, `2 * x * g`, instead of adding the same term twice (the
+    same numbers: adding e to itself is 2 * e exactly)."""
+    if stmt.prim in ("getitem", "setitem") or inst.scatter is not None:
+        return {}
+    found: dict[str, list] = {}
+    for position, (template, arg) in enumerate(zip(inst.grads, stmt.args)):
+        if isinstance(arg, ir.Name):
+            found.setdefault(arg.id, []).append(
+                (position, simplify(substitute(template, mapping))))
+    return {name: (uses[0][0], len(uses)) for name, uses in found.items()
+            if len(uses) > 1 and all(e == uses[0][1] for _, e in uses)}
 
 
 def _value_gradient(expr: ir.Expr, arg: ir.Name, types: dict) -> ir.Expr:

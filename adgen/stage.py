@@ -24,7 +24,7 @@ from adgen.members import matches as member_matches
 from adgen.members import of_function as members_of
 from adgen.members import path_of
 from adgen.memory import AMBIGUOUS, VIEWS, Memory
-from adgen.fence import (assigned_in, assigned_names, block_statements, called_functions,
+from adgen.fence import (returns_cache, assigned_in, assigned_names, block_statements, called_functions,
                          else_statements, may_exit, may_return, small_statements)
 from adgen.naming import RUNTIME, Names
 from adgen.rules import REGISTRY, Context, RuleError
@@ -140,6 +140,9 @@ class Stager:
         self.loop_nodes: list = []  # the loops around the statement being staged
         self.break_flags: list = []  # each loop's break flag (an environment key), or None
         self.region = 0  # the block being staged: a list is changed only where it was made
+        self.cache = None  # return out, cache: the cache as staged
+        self.call_sites: list = []  # (helper, line of its call) of the calls being inlined
+        self.sites: dict = {}  # a helper's diagnostic -> the lines of the calls it came from
 
     def _default_text(self, p: cst.Param) -> Optional[str]:
         if p.default is None:
@@ -164,6 +167,7 @@ class Stager:
             name=self.fn.name.value, params=self.params, body=tuple(self.body), output=output,
             output_stem=stem, consts=consts, path=self.parsed.path, pos=self.parsed.pos(self.fn),
             types=dict(self.types) if self.array_mode else {}, members=tuple(self.members),
+            cache=self.cache,
         )
 
     def stage_block(self, statements, continuation) -> None:
@@ -648,6 +652,7 @@ class Stager:
         saved = (self.env, self.return_target, self.return_base, self.return_stem,
                  self.param_names, self.parsed, self.scope, self.current, self.loop_nodes)
         self.callers.append(self.env)
+        self.call_sites.append((name, line))
         self.parsed, self.scope, self.current, self.loop_nodes = parsed, parsed.scope, callee, []
         self.env = {**(closure or {}), **bound}
         self.return_target, self.return_base, self.return_stem = target, name, None
@@ -666,6 +671,7 @@ class Stager:
         (self.env, self.return_target, self.return_base, self.return_stem,
          self.param_names, self.parsed, self.scope, self.current, self.loop_nodes) = saved
         self.callers.pop()
+        self.call_sites.pop()
         if target is not None and not (isinstance(result, ir.Name) and result.id == target) \
                 and not is_container(result):
             return self.add("copy", (result,), node, target, user)
@@ -1125,6 +1131,10 @@ class Stager:
                 if self.return_stem is None:
                     self.return_stem = value.value
                 return
+        if not self.callers and returns_cache(value):  # return out, cache: a layer
+            self.cache = self.stage_value(value.elements[1].value)
+            self.stage_return(value.elements[0].value)
+            return
         self.env[RETURN] = self.stage_expr(value, self.output_name())
         if not self.callers and isinstance(self.env[RETURN], tuple):
             self.report("AD104", value, f"returning several values ({len(self.env[RETURN])}, "
@@ -1437,6 +1447,14 @@ class Stager:
             rank = max(axes) + 1 if min(axes) >= 0 else max(2, -min(axes))
             self.rank_requests.append(([args[0]], rank, self.parsed.pos(node).line,
                                        f"reduced along axis {axis}"))
+        if rule.name == "reshape" and len(args) == 3 and types[0].rank is None and \
+                isinstance(args[2], ir.Num) and args[2].value == -1 and \
+                isinstance(args[1], ir.Name) and \
+                isinstance(args[0], ir.Name) and args[0].id in self.param_types and \
+                getattr(self.defs.get(args[1].id), "prim", None) == "dim":
+            # x.reshape(x.shape[0], -1): x is taken as a matrix (rows kept, the rest flat)
+            self.rank_requests.append(([args[0]], 2, self.parsed.pos(node).line,
+                                       "reshaped to (x.shape[0], -1)"))
         if rule.name not in ("add", "sub"):  # a product may as well be of equal shapes
             return
         known = [t for t in types if t.rank is not None and t.shape]  # a number says nothing
@@ -1495,7 +1513,23 @@ class Stager:
             return shapes.array(None)
 
     def report(self, code: str, node: cst.CSTNode, message: str, help: str) -> None:
-        self.diagnostics.append(self.parsed.diagnostic(code, node, message, help))
+        """A problem; one inside an inlined helper is reported once, with the lines of the
+        calls that reached it (in the function being compiled)."""
+        found = self.parsed.diagnostic(code, node, message, help)
+        if not self.call_sites:
+            self.diagnostics.append(found)
+            return
+        key = (found.code, found.path, found.line, found.col, found.message)
+        if key not in self.sites:
+            self.sites[key] = (len(self.diagnostics), self.call_sites[-1][0], [])
+            self.diagnostics.append(found)
+        index, helper, lines = self.sites[key]
+        if self.call_sites[0][1] not in lines:
+            lines.append(self.call_sites[0][1])
+        where = ", ".join(str(n) for n in lines)
+        self.diagnostics[index] = dataclasses.replace(
+            found, message=f"{message} (in {helper}, called on line{'s' if len(lines) > 1 else ''}"
+                           f" {where})")
 
 
 def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bool:

@@ -454,6 +454,15 @@ def _judge(diff, symbols: dict, samples: list[dict[str, float]], loops: bool = F
 # ---------------------------------------------------------------- the check
 
 
+def first_of(layer: Callable) -> Callable:
+    """A layer's `out` of its `(out, cache)`."""
+
+    def out(*args, **kwargs):
+        return layer(*args, **kwargs)[0]
+
+    return out
+
+
 def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequence, *,
           grad_source: Optional[str] = None, seed: int = 0) -> GradCheck:
     """Check `grad_fn` (generated, `NAME_grad`) against the user's `forward_fn` at `args`;
@@ -461,9 +470,12 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
 
     For an array output the check is of the vector-Jacobian product with a random upstream
     gradient `dout`, through the scalar phi(x) = sum(f(x) * dout)."""
+    if grad.function.cache is not None:  # return out, cache: out is what is differentiated
+        forward_fn = first_of(forward_fn)
     symbolic_forward = forward_fn  # run on sympy symbols: the function itself
     forward_fn, grad_fn = on_copies(forward_fn), on_copies(grad_fn)
     fn = grad.function
+
     params = [p.name for p in fn.params]
     values = [a if not isinstance(a, (int, float)) or np.ndim(a) or _integral(fn, name) or (
         isinstance(a, int) and not isinstance(a, bool) and name not in grad.wrt) else float(a)

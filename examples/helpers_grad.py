@@ -74,8 +74,7 @@ def polar_loss_grad(x, y, dpolar_loss=1.0):
     dsoftplus1 = dpolar_loss
     dprod1 = dpolar_loss
     # line 59: prod1 = theta_1 * theta_1
-    dtheta_1 = theta_1 * dprod1
-    dtheta_1 += theta_1 * dprod1
+    dtheta_1 = 2 * theta_1 * dprod1
     # line 45: softplus1 = softplus2 / 4.0 (in softplus, called on line 59)
     dsoftplus2 = dsoftplus1 / 4.0
     # line 45: softplus2 = softplus(scaled1) (in softplus, called on line 59)
@@ -97,11 +96,9 @@ def polar_loss_grad(x, y, dpolar_loss=1.0):
     dxx = dxxpyy
     dyy = dxxpyy
     # line 50: yy = y * y (in to_polar, called on line 58)
-    dy += y * dyy
-    dy += y * dyy
+    dy += 2 * y * dyy
     # line 50: xx = x * x (in to_polar, called on line 58)
-    dx += x * dxx
-    dx += x * dxx
+    dx += 2 * x * dxx
     return dx, dy
 
 
@@ -130,8 +127,7 @@ def mlp_loss_grad(x, W1, b1, W2, b2, w3, dmlp_loss=1.0):
     # line 75: mlp_loss = np.mean(outout)
     doutout = np.full_like(outout, dmlp_loss / np.size(outout))
     # line 75: outout = out * out
-    dout = out * doutout
-    dout += out * doutout
+    dout = 2 * out * doutout
     # line 74: out = h2 @ w3
     dh2 = np.outer(dout, w3)
     dw3 = h2.T @ dout

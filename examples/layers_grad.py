@@ -382,13 +382,11 @@ def two_layer_loss_grad(X, y, W1, b1, W2, b2, reg=0.0, dloss=1.0):
     # line 114: sumW2W2 = np.sum(W2W2)
     dW2W2 = np.full_like(W2W2, dsumW2W2)
     # line 114: W2W2 = W2 * W2
-    dW2 = W2 * dW2W2
-    dW2 += W2 * dW2W2
+    dW2 = 2 * W2 * dW2W2
     # line 114: sumW1W1 = np.sum(W1W1)
     dW1W1 = np.full_like(W1W1, dsumW1W1)
     # line 114: W1W1 = W1 * W1
-    dW1 = W1 * dW1W1
-    dW1 += W1 * dW1W1
+    dW1 = 2 * W1 * dW1W1
     # line 113: loss = -mean1
     dmean1 = -grad_loss
     # line 113: mean1 = np.mean(logpart1), the mean of the log-softmax of

@@ -94,8 +94,7 @@ def halve_until_small_grad(x, threshold=1.0, dhalve_until_small=1.0):
         n_steps += 1
     halve_until_small = y * y
     # line 53: halve_until_small = y * y
-    dy = y * dhalve_until_small
-    dy += y * dhalve_until_small
+    dy = 2 * y * dhalve_until_small
     # line 51: while loop, backwards (n_steps iterations)
     for _ in range(n_steps):
         dy_1 = dy
@@ -233,8 +232,7 @@ def smooth_step_grad(t, low=0.0, high=1.0, dsmooth_step=1.0):
             # line 77: prod1 = 2.0 * s
             ds = 2.0 * dprod1
             # line 77: ss = s * s
-            ds += s * dss
-            ds += s * dss
+            ds += 2 * s * dss
         else:
             # line 79: y = 1.0 + prod2
             dprod2 = dy

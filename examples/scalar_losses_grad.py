@@ -87,8 +87,7 @@ def td_clipped_grad(q, reward, q_next, gamma=0.99, dtd_clipped=1.0):
     clipped = min(max1, 1.0)
     td_clipped = clipped * clipped
     # line 31: td_clipped = clipped * clipped
-    dclipped = clipped * dtd_clipped
-    dclipped += clipped * dtd_clipped
+    dclipped = 2 * clipped * dtd_clipped
     # line 30: clipped = min(max1, 1.0)
     dmax1 = dclipped if max1 <= 1.0 else 0.0
     # line 30: max1 = max(delta, -1.0)

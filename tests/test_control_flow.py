@@ -49,7 +49,7 @@ def test_a_loop_saves_each_value_once_and_runs_backwards():
 
 def test_layer_backward_can_be_called_twice_with_one_cache():
     compiled = compile_source(RNN, "rnn.py", wrt=("Wxh", "Whh", "b"))
-    from adgen.emit import emit_layer
+    from adgen.layers import emit_layer
     namespace = _module("import numpy as np\n" + emit_layer(compiled.gradients[0]))
     args = _rnn_inputs()
     value, cache = namespace["rnn_loss_forward"](*args)

@@ -214,9 +214,10 @@ CASES = {
         """, [("AD204", 2, 12)]),
     "unpacking a value": ("""
         def f(x):
-            c, d = x
+            y = x * 2.0
+            c, d = y
             return c
-        """, [("AD204", 2, 12)]),
+        """, [("AD204", 3, 12)]),
     "rules": ("""
         import math
         import numpy as np

@@ -326,8 +326,13 @@ def _reshape_build(n: int):
 def _reshape_type(ctx: Context) -> VType:
     dims = []
     for i, t in enumerate(ctx.types[1:]):
-        dims.append(t.dim if t.kind == "int" and t.dim is not None else unknown_dim())
-    return shapes.array(tuple(dims))
+        dims.append(t.dim if t.kind == "int" and t.dim is not None else None)
+    shape = ctx.types[0].shape if ctx.types else None
+    if shape is not None and len(shape) == len(dims) and dims.count(None) == 1 and all(
+            d is None or d == s for d, s in zip(dims, shape)):
+        # x.reshape(N, -1) of an (N, D) x: the same total size, so the -1 is D
+        dims = list(shape)
+    return shapes.array(tuple(unknown_dim() if d is None else d for d in dims))
 
 
 REGISTRY.add(Rule(
