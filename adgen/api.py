@@ -167,7 +167,20 @@ def _with_members(fn: Callable, values: dict) -> dict:
     members.py), which the specialisation depends on too."""
     parsed, node = _source_of(fn)
     found = dict(values)
-    for m in members_of(parsed, node):
+    members = members_of(parsed, node)
+    structured = {m.param for m in members}
+    code = fn.__code__
+    defaulted = set(code.co_varnames[code.co_argcount - len(fn.__defaults__ or ()):
+                                     code.co_argcount])
+    for name, value in values.items():  # a list is a value only when the function unpacks it
+        if isinstance(value, (list, tuple)) and name not in structured | defaulted:
+            raise AdgenError([parsed.diagnostic(
+                "AD103", node.name, f"'{fn.__name__}' was called with a "
+                f"{type(value).__name__} for parameter '{name}': adgen differentiates "
+                "numbers and numpy arrays", help=f"pass np.asarray({name}); a tuple or list "
+                f"of values is a parameter when the function unpacks it ({name}_a, "
+                f"{name}_b = {name})")])
+    for m in members:
         try:
             found[m.name] = member_value(m, values)
         except (LookupError, AttributeError, TypeError, ValueError, SyntaxError):

@@ -255,7 +255,8 @@ def _code(parsed, node) -> str:
 
 def _wants(stager, found: dict, fresh) -> dict[str, Fact]:
     """Parameter facts that would let the rules the stager could not apply go on."""
-    for operands, rank, line, what in stager.rank_requests:  # the first one that gives any
+    # the first request that gives any; the fallbacks (x[0]: a vector) only when no other does
+    for operands, rank, line, what in stager.rank_requests + stager.fallback_requests:
         wants: dict[str, Fact] = {}  # (the later ones may be known once it is)
         for operand in operands:
             _trace(stager, operand, rank, f"{what} on line {line}", wants, fresh, set())

@@ -134,6 +134,7 @@ class Stager:
         self.infer = infer
         self.defs: dict[str, ir.Assign] = {}
         self.rank_requests: list = []
+        self.fallback_requests: list = []  # taken only when nothing else says more
         self.param_types = dict(declared)
         self.callers: list[dict] = []  # the environments of the calls being inlined
         self.current = fn  # the function (or inlined helper) being staged
@@ -1455,6 +1456,13 @@ class Stager:
             # x.reshape(x.shape[0], -1): x is taken as a matrix (rows kept, the rest flat)
             self.rank_requests.append(([args[0]], 2, self.parsed.pos(node).line,
                                        "reshaped to (x.shape[0], -1)"))
+        spec = dict(attrs).get("index") if rule.name == "getitem" else None
+        if spec and types[0].rank is None and isinstance(args[0], ir.Name) and \
+                args[0].id in self.param_types and all(e[0] == "const" for e in spec):
+            # x[0] * x[1]: when nothing else says, x has one axis per integer index
+            self.fallback_requests.append(([args[0]], len(spec), self.parsed.pos(node).line,
+                                           f"indexed by {len(spec)} integer"
+                                           f"{'s' if len(spec) > 1 else ''}"))
         if rule.name not in ("add", "sub"):  # a product may as well be of equal shapes
             return
         known = [t for t in types if t.rank is not None and t.shape]  # a number says nothing

@@ -17,9 +17,11 @@ INPUTS = {
     "dict_cache": {"x": ((3,), -1.0, 1.0), "w": ((3,), -1.0, 1.0)},
     "zipped_pairs": {"x": ((3,), -1.0, 1.0), "y": ((3,), -1.0, 1.0)},
     "list_of_rows": {"x": ((3, 2), -1.0, 1.0)},
+    "indexed_vector": {"x": ((3,), -1.0, 1.0)},
     "tuple_parameter": {"abc": ("tuple", (-1.0, 1.0), ((3,), -1.0, 1.0), (0.5, 1.5)),
                         "x": ((3,), -1.0, 1.0)},
 }
+SHAPES = {"list_of_rows": "x=N,D"}  # (x[0] alone says a vector: the CLI's assumption)
 
 
 def pair(x, y):
@@ -114,3 +116,8 @@ def tuple_parameter(abc, x):
     """A tuple parameter unpacked: its gradient comes back as a tuple."""
     a, w, c = abc
     return np.sum(np.tanh(a * x + w) * c)
+
+
+def indexed_vector(x):
+    """Issue 9: the API and the CLI agree (x is taken as a vector, stated in the header)."""
+    return x[0] * x[1] + x[2]
