@@ -76,6 +76,22 @@ def entry(value, key):
     return items[key]
 
 
+def replace_leaves(value, same, new):
+    """`value` with every staged value for which `same(leaf)` holds replaced by `new`: an
+    array updated in place is changed in every container holding it (numpy's semantics).
+    Lists and dicts are changed in place (they are shared); tuples are rebuilt."""
+    if isinstance(value, DictValue):
+        for key, item in value.items.items():
+            value.items[key] = replace_leaves(item, same, new)
+        return value
+    if isinstance(value, ListValue):
+        value.items = [replace_leaves(item, same, new) for item in value.items]
+        return value
+    if isinstance(value, tuple):
+        return tuple(replace_leaves(item, same, new) for item in value)
+    return new if same(value) else value
+
+
 def leaves(value) -> list:
     """Every staged value inside a container (depth first)."""
     if isinstance(value, DictValue):

@@ -17,7 +17,8 @@ from typing import Optional
 import libcst as cst
 
 from adgen import gates, ir, shapes
-from adgen.containers import DictValue, ListValue, describe, entry, is_container, items_of
+from adgen.containers import (DictValue, ListValue, describe, entry, is_container, items_of,
+                               leaves, replace_leaves)
 from adgen.diagnostics import AdgenError
 from adgen.inference import stage_with_inference
 from adgen.members import matches as member_matches
@@ -1019,12 +1020,21 @@ class Stager:
         version = self.version(name)
         self.env[name] = self.add("setitem", tuple(operands), node, version, name,
                                   (("index", tuple(spec)),))
-        self.updated(name, shared)
+        self.updated(name, shared, node)
 
     def stage_aug_assign(self, stmt: cst.AugAssign) -> None:
         if isinstance(stmt.target, cst.Subscript):  # x[index] += v: x[index] = x[index] + v
             rhs = self.stage_expr(stmt.value)
             part = self.stage_getitem(stmt.target, None, None)
+            base = stmt.target.value
+            if isinstance(base, cst.Name) and is_container(self.env.get(base.value)) and \
+                    self.array_mode and self.type_of(part).kind in ("array", "unknown"):
+                shown = self.parsed.code(stmt.target).strip()
+                op = self.parsed.code(stmt.operator).strip()[:-1]
+                self.report("AD207", stmt, f"in-place update of '{shown}', an array that "
+                            "other names may hold too", f"write {shown} = {shown} {op} ... "
+                            "(a new array)")
+                return
             rule = REGISTRY.by_spelling(_AUG_SPELLINGS[type(stmt.operator)])
             updated = self.add(rule.name, (part, rhs), stmt, None)
             self.stage_setitem(stmt.target, updated, stmt)
@@ -1037,7 +1047,7 @@ class Stager:
         target = self.version(name)
         self.env[name] = self.add(rule.name, (self.lookup(name, stmt.target), rhs), stmt,
                                   target, user=name)
-        self.updated(name, shared)
+        self.updated(name, shared, stmt)
 
     # ------------------------------------------------------------ arrays updated in place
 
@@ -1083,6 +1093,12 @@ class Stager:
                 aliases.append(other)
             elif self.memory.related(there, storage) and self._read_later(other, node):
                 views.append(other)
+        for other, value in self.env.items():  # lst = [h]; h += 1 changes lst[0] too
+            for leaf in leaves(value) if is_container(value) else ():
+                if isinstance(leaf, ir.Name) and leaf.id != op.id and \
+                        self.memory.related(self.memory.of(leaf.id), storage) and \
+                        self.memory.of(leaf.id) != storage:
+                    views.append(f"an entry of {other}")
         if views:
             self.report("AD207", node, f"in-place update of '{name}', which shares memory "
                         f"with '{views[0]}' (one is a view of the other, as x[1:], x.T and "
@@ -1094,7 +1110,7 @@ class Stager:
                         "number", help() + ", or annotate the parameters (x: \"N D\")")
         return storage, aliases
 
-    def updated(self, name: str, shared: Optional[tuple[int, list[str]]]) -> None:
+    def updated(self, name: str, shared: Optional[tuple[int, list[str]]], node) -> None:
         """After an in-place update: the new value keeps the storage, and the names bound
         to the same storage see it (numpy's semantics)."""
         if shared is None:
@@ -1104,6 +1120,23 @@ class Stager:
         self.memory.same(new.id, storage)
         for other in aliases:
             self.env[other] = new
+
+        def same(leaf) -> bool:
+            return isinstance(leaf, ir.Name) and leaf.id != new.id and \
+                self.memory.of(leaf.id) == storage
+
+        for env in [self.env] + self.callers:  # the containers holding it see it too
+            for other, value in list(env.items()):
+                if not is_container(value) or not any(same(v) for v in leaves(value)):
+                    continue
+                outer = [c for c in _mutable_parts(value) if c.region != self.region]
+                if outer:  # a list made outside this loop or branch would change here
+                    self.report("AD207", node, f"in-place update of '{name}', which '{other}' "
+                                "holds, inside a loop or branch that the list or dict was "
+                                "not made in", f"write {name} = {name} + ... (a new array), "
+                                "or build the container after the loop or branch")
+                    continue
+                env[other] = replace_leaves(value, same, new)
 
     def _read_later(self, name: str, node: cst.CSTNode) -> bool:
         """Whether the function being staged may read `name` after `node`: later in the
@@ -1538,6 +1571,13 @@ class Stager:
         self.diagnostics[index] = dataclasses.replace(
             found, message=f"{message} (in {helper}, called on line{'s' if len(lines) > 1 else ''}"
                            f" {where})")
+
+
+def _mutable_parts(value) -> list:
+    """The lists and dicts inside a container (itself included)."""
+    found = [value] if isinstance(value, (ListValue, DictValue)) else []
+    inner = value.items.values() if isinstance(value, DictValue) else items_of(value) or []
+    return found + [c for item in inner if is_container(item) for c in _mutable_parts(item)]
 
 
 def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bool:

@@ -212,6 +212,16 @@ CASES = {
             c, d = x  # (the stager's: once the fence has passed)
             return a
         """, [("AD204", 2, 12)]),
+    "in-place updates of containers' arrays": ("""
+        import numpy as np
+        def f(x: "N"):
+            h = x * 1.0
+            lst = [h]
+            for t in range(3):
+                h += 1.0
+            lst[0] += 1.0
+            return np.sum(lst[0] * x)
+        """, [("AD207", 6, 9), ("AD207", 7, 5)]),
     "unpacking a value": ("""
         def f(x):
             y = x * 2.0

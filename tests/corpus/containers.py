@@ -18,6 +18,8 @@ INPUTS = {
     "zipped_pairs": {"x": ((3,), -1.0, 1.0), "y": ((3,), -1.0, 1.0)},
     "list_of_rows": {"x": ((3, 2), -1.0, 1.0)},
     "indexed_vector": {"x": ((3,), -1.0, 1.0)},
+    "entry_updated_in_place": {"x": ((3,), -1.0, 1.0)},
+    "tuple_entry_updated_in_place": {"x": ((3,), -1.0, 1.0)},
     "tuple_parameter": {"abc": ("tuple", (-1.0, 1.0), ((3,), -1.0, 1.0), (0.5, 1.5)),
                         "x": ((3,), -1.0, 1.0)},
 }
@@ -121,3 +123,19 @@ def tuple_parameter(abc, x):
 def indexed_vector(x):
     """Issue 9: the API and the CLI agree (x is taken as a vector, stated in the header)."""
     return x[0] * x[1] + x[2]
+
+
+def entry_updated_in_place(x: "N"):
+    """A list holds the array h; h += 1 changes the list's entry too (numpy's semantics): it
+    was a silent wrong gradient before the containers followed in-place updates."""
+    h = x * 2.0
+    lst = [h]
+    h += 1.0
+    return np.sum(lst[0] * x)
+
+
+def tuple_entry_updated_in_place(x: "N"):
+    h = x * 2.0
+    pair = (h, x)
+    h[0] = 5.0
+    return np.sum(pair[0] * x)
