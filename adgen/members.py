@@ -158,11 +158,19 @@ def of_function(parsed, fn: cst.FunctionDef) -> list[ir.Member]:
     module-level names)."""
     from adgen.fence import assigned_names
 
+    # Staging asks several times per compilation; the tree is immutable, so the answer for
+    # one node of one parsed file never changes.
+    cache = parsed.__dict__.setdefault("_members_cache", {})
+    hit = cache.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return list(hit[1])
     params = [p.name.value for p in list(fn.params.posonly_params) + list(fn.params.params)]
     scope = parsed.scope
     taken = set(assigned_names(fn)) | set(params) | set(scope.consts) | set(scope.modules) | \
         set(scope.imported) | set(scope.functions) | set(scope.others)
-    return find(fn, set(params), taken, parsed.code)
+    found = find(fn, set(params), taken, parsed.code)
+    cache[id(fn)] = (fn, tuple(found))
+    return list(found)
 
 
 def expression(member: ir.Member) -> str:

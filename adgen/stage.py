@@ -1145,7 +1145,12 @@ def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bo
 
 
 def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
-    """The functions of the same file that `fn` calls, directly or through others."""
+    """The functions of the same file that `fn` calls, directly or through others (asked
+    several times per compilation: remembered per node of the parsed file)."""
+    cache = parsed.__dict__.setdefault("_callees_cache", {})
+    hit = cache.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return list(hit[1])
     found: list[str] = []
     pending = [fn]
     while pending:
@@ -1153,6 +1158,7 @@ def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
             if name not in found:
                 found.append(name)
                 pending.append(parsed.scope.functions[name])
+    cache[id(fn)] = (fn, tuple(found))
     return found
 
 

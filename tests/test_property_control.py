@@ -40,6 +40,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import functools
 import math
 import operator
 import types
@@ -664,14 +665,24 @@ def _instrumented(text: str, name: str, hooks: dict, symbolic_env: bool):
     """The program's function `name`, instrumented, with its helpers, bound to globals that
     hold `hooks` (and `__builtins__`, if given) -- and with `math` and the builtins replaced
     by sympy stand-ins if `symbolic_env`."""
+    namespace: dict = {"__name__": "prop"}
+    if "__builtins__" in hooks:
+        namespace["__builtins__"] = hooks["__builtins__"]
+    exec(_instrumented_code(text), namespace)
+    fn = namespace[name]
+    if symbolic_env:  # the hooks are the test's own: bound after the symbolic rebinding
+        fn = symbolic.symbolic_function(fn)
+    fn.__globals__.update(hooks)
+    return fn
+
+
+@functools.lru_cache(maxsize=64)
+def _instrumented_code(text: str):
+    """The instrumented program, compiled once per text (each point and each step of the
+    finite differences runs it again)."""
     tree = _Instrument().visit(ast.parse(text))
     ast.fix_missing_locations(tree)
-    namespace: dict = {"__name__": "prop", **hooks}
-    exec(compile(tree, "prop.py", "exec"), namespace)
-    fn = namespace[name]
-    if symbolic_env:
-        return symbolic.symbolic_function(fn)
-    return fn
+    return compile(tree, "prop.py", "exec")
 
 
 class _PathTrace(_KinkTrace):
