@@ -665,14 +665,16 @@ def _instrumented(text: str, name: str, hooks: dict, symbolic_env: bool):
     """The program's function `name`, instrumented, with its helpers, bound to globals that
     hold `hooks` (and `__builtins__`, if given) -- and with `math` and the builtins replaced
     by sympy stand-ins if `symbolic_env`."""
-    namespace: dict = {"__name__": "prop"}
-    if "__builtins__" in hooks:
-        namespace["__builtins__"] = hooks["__builtins__"]
-    exec(_instrumented_code(text), namespace)
+    namespace: dict = {"__name__": "prop", **hooks}
+    exec(_instrumented_code(text), namespace)  # (module-level assignments call the hooks)
     fn = namespace[name]
-    if symbolic_env:  # the hooks are the test's own: bound after the symbolic rebinding
+    if symbolic_env:
+        # The hooks are the test's own functions: rebinding them (and everything their
+        # module reaches) to sympy stand-ins is wasted work, so they are put back after.
+        for key in hooks:
+            del namespace[key]
         fn = symbolic.symbolic_function(fn)
-    fn.__globals__.update(hooks)
+        fn.__globals__.update(hooks)
     return fn
 
 
