@@ -15,6 +15,7 @@ after the parameter and the key (`params_W1`).  Writing into a structured parame
 
 from __future__ import annotations
 
+import ast
 from typing import Optional
 
 import libcst as cst
@@ -168,7 +169,14 @@ def of_function(parsed, fn: cst.FunctionDef) -> list[ir.Member]:
     scope = parsed.scope
     taken = set(assigned_names(fn)) | set(params) | set(scope.consts) | set(scope.modules) | \
         set(scope.imported) | set(scope.functions) | set(scope.others)
-    found = find(fn, set(params), taken, parsed.code)
+    twin = parsed.twin(fn)
+    if twin is not None and not any(
+            isinstance(node, (ast.Subscript, ast.Attribute)) and
+            isinstance(node.value, ast.Name) and node.value.id in params
+            for node in ast.walk(twin)):
+        found = []  # no `p[...]` or `p.attr` anywhere: no member (a quick walk of ast)
+    else:
+        found = find(fn, set(params), taken, parsed.code)
     cache[id(fn)] = (fn, tuple(found))
     return list(found)
 

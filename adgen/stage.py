@@ -9,6 +9,7 @@ the forward pass computed.  The stager assumes the fence accepted the function.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import dataclasses
 import re
@@ -1154,7 +1155,13 @@ def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
     found: list[str] = []
     pending = [fn]
     while pending:
-        for name in called_functions(parsed.scope, pending.pop().body):
+        current = pending.pop()
+        twin = parsed.twin(current)
+        if twin is not None and not any(  # a quick walk of ast: no call of a function here
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and
+                node.func.id in parsed.scope.functions for node in ast.walk(twin)):
+            continue
+        for name in called_functions(parsed.scope, current.body):
             if name not in found:
                 found.append(name)
                 pending.append(parsed.scope.functions[name])
