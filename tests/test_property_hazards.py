@@ -114,6 +114,7 @@ class AliasProgram:
         self.np = draw(st.sampled_from(("np", "np", "numpy", "onp")))
         self.shapes: dict[str, tuple] = {}  # normalised name -> shape
         self.lines: list[str] = []
+        self.flag = False  # a constant parameter k decides a branch
 
     def name(self, n: str) -> str:
         return spell(self.draw, n)
@@ -171,9 +172,19 @@ class AliasProgram:
                 found.append((f"{s}[:, 1:]", (shape[0], shape[1] - 1)))
         return found
 
-    def statement(self, params: list[str]) -> None:
-        kind = self.draw(st.sampled_from(("alias", "view", "view", "compute", "aug", "aug",
-                                          "setitem", "setitem")))
+    def statement(self, params: list[str], kinds=("alias", "view", "view", "compute", "aug",
+                                                  "aug", "setitem", "setitem", "branch",
+                                                  "loop")) -> None:
+        kind = self.draw(st.sampled_from(kinds))
+        if kind == "branch":
+            self.branch()
+            return
+        if kind == "loop":  # an update repeated: aliases carried around the loop
+            body = len(self.lines)
+            self.statement(params, ("aug", "setitem"))  # (a name bound only in a loop: AD203)
+            self.lines[body:] = ["for i in range(2):"] + [f"    {line}" for line in
+                                                         self.lines[body:]]
+            return
         src = self.pick(self.shapes) if kind in ("alias", "view", "compute") else \
             self.updated(params)
         shape = self.shapes[src]
@@ -200,6 +211,21 @@ class AliasProgram:
             value = self.operand(part) if part else self.pick(("0.5", "0.0", "-1.0"))
             self.lines.append(f"{self.name(src)}{index} = {value}")
 
+    def branch(self) -> None:
+        """One name bound in both arms of an if on a constant parameter (`k=1.0`): to an
+        alias in one, to a copy or another array in the other, so whether it shares memory
+        is decided at run time."""
+        src = self.pick(self.shapes)
+        shape = self.shapes[src]
+        t = self.target()
+        arms = [self.name(src), f"{self.name(src)}.copy()", f"{self.name(src)} * 1.0"] + \
+            [self.name(n) for n in self.of_shape(shape)]
+        first, second = self.draw(st.sampled_from(arms)), self.draw(st.sampled_from(arms))
+        self.flag = True
+        self.lines += [f"if k > 0.0:", f"    {self.name(t)} = {first}", "else:",
+                       f"    {self.name(t)} = {second}"]
+        self.shapes[t] = shape
+
     def loss(self) -> str:
         terms = []
         names = sorted(self.shapes)
@@ -224,13 +250,15 @@ def alias_cases(draw) -> AliasCase:
     p.shapes = {q: SHAPE for q in params}
     annotated = draw(st.booleans())
     header = ", ".join(f"{p.name(q)}: 'N D'" if annotated else p.name(q) for q in params)
-    if draw(st.booleans()):  # an array of the function's own, then aliases of it
+    for i in range(draw(st.integers(1, 2))):  # arrays of the function's own
         t = p.target()
-        p.lines.append(f"{p.name(t)} = {p.name(params[0])} * 2.0")
+        p.lines.append(f"{p.name(t)} = {p.name(params[i])} * {2.0 - i}")
         p.shapes[t] = SHAPE
     for _ in range(draw(st.integers(2, 6))):
         p.statement(params)
     body = "".join(f"    {line}\n" for line in p.lines + [f"return {p.loss()}"])
+    if p.flag:
+        header += f", k={draw(st.sampled_from(('1.0', '-1.0')))}"
     imports = {"np": "import numpy as np", "numpy": "import numpy",
                "onp": "import numpy as onp"}[p.np]
     return AliasCase(f"{imports}\n\n\ndef f({header}):\n{body}", params)
