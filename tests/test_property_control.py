@@ -761,7 +761,18 @@ def symbolic_gradient(case: Case, point: list) -> list[sp.Expr]:
             grad = [g + partial * d for g, d in zip(grad, grads[b])]
         return fresh(value, grad)
 
+    def at_point(v):
+        if isinstance(v, sp.Basic) and v.free_symbols:
+            return v.xreplace({b: values[b] for b in v.free_symbols}).evalf(DIGITS)
+        return v
+
     def cmp(left, op, right):
+        # Decided on the two sides' values at the point (to DIGITS digits): a relation
+        # between expressions would ask sympy's assumptions first, which is slow.
+        sides = [at_point(left), at_point(right)]
+        if all(isinstance(v, (int, float)) or (isinstance(v, sp.Basic) and v.is_Number)
+               for v in sides):
+            return bool(_COMPARE_BY_NAME[op](*sides))
         return bool(_COMPARE_BY_NAME[op](left, right))
 
     args = []
