@@ -50,7 +50,8 @@ FD_ATOL = 1e-6
 LOOKALIKE = {"z": ("ｚ", "𝑧", "𝐳"), "v": ("ｖ", "𝑣"), "a": ("ａ", "𝒂"), "h": ("ｈ", "𝒉"),
              "x": ("ｘ", "𝑥"), "y": ("ｙ", "𝑦"), "fi": ("ﬁ",), "d": ("ｄ", "𝑑"),
              "dx": ("ｄx", "d𝑥"), "reversed": ("ｒeversed",), "np": ("ｎp",),
-             "math": ("ｍath",), "range": ("ｒange",)}
+             "math": ("ｍath",), "range": ("ｒange",), "f": ("ｆ", "𝑓"), "g": ("ｇ",),
+             "helper": ("ｈelper",), "loss": ("ｌoss",)}
 # Names the generated code uses (its helpers, modules, builtins) or invents (gradients,
 # versions, the seed), as user names.
 HOSTILE = ("_unbroadcast", "_argmax_mask", "_argmin_mask", "reversed", "len", "isinstance",
@@ -468,7 +469,8 @@ def name_cases(draw) -> NameCase:
             p.consts[c] = value
     helper_lines = []
     if draw(st.booleans()):
-        h = draw(st.sampled_from(("_argmax_mask", "_unbroadcast", "reversed", "helper", "fi")))
+        h = draw(st.sampled_from(("_argmax_mask", "_unbroadcast", "reversed", "helper", "fi",
+                                  "helper")))
         if h not in p.consts and h not in params:
             p.helper = h
             u = draw(st.sampled_from(("u", "dx", "d", "x_1", "len")))
@@ -507,7 +509,7 @@ def _path(case: NameCase, point: list) -> Optional[list]:
 
 def check_name_case(case: NameCase) -> None:
     note(repr(case))
-    assert unicodedata.normalize("NFKC", case.function) == case.function
+    assert unicodedata.normalize("NFKC", case.function) == case.function  # (as spelled: any)
     forward = _load(case.text, case.function, "prop.py")
     value = _run_scalar(forward, case.point)
     assume(value is not None)
