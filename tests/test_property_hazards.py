@@ -4,11 +4,12 @@ re-assignments, and user names that shadow what the generated code relies on.
 Two generators write random programs:
 
 - `alias_cases`: numpy functions that bind several names to one array and update it in
-  place -- plain aliases (`z = a`), views (`a[1:]`, `a[:, 1:]`, `a[0]`, `a[::2]`, `a.T`,
-  `np.transpose(a)`, `a.reshape(..)`, `a.ravel()`), copies (`a.copy()`, `np.copy(a)`,
-  `np.array(a)`), augmented assignments (`+=`, `-=`, `*=`) and assignments into an array
-  (`z[0] = ..`, `z[1:] = ..`, `z[:, 0] = ..`), on locals and on parameters, then a loss that
-  reads the original names as well as the aliases;
+  place -- plain aliases (`z = a`), views (`a[1:]`, `a[:, 1:]`, `a[0]`, `a[::2]`, `a[:]`,
+  `a[None]`, `a.T`, `np.transpose(a)`, `a.reshape(..)`, `a.ravel()`), copies (`a.copy()`,
+  `np.copy(a)`, `np.array(a)`), augmented assignments (`+=`, `-=`, `*=`) and assignments into an array
+  (`z[0] = ..`, `z[1:] = ..`, `z[:, 0] = ..`), on locals and on parameters, in loops, and
+  after an `if` that makes a name an alias on one path and a copy on the other, then a loss
+  that reads the original names as well as the aliases;
 - `name_cases`: scalar functions with `if`/`elif`/`else` blocks that re-assign, in one branch
   only, names bound before them, read after the block.
 
@@ -162,6 +163,9 @@ class AliasProgram:
                  (f"{s}.ravel()", (math.prod(shape),)), (f"{s}.reshape(-1)", (math.prod(shape),))]
         if self.draw(st.integers(0, 3)) == 0:
             found.append((f"{self.np}.array({s})", shape))  # (refused: AD301)
+        found += [(f"{s}[:]", shape)]
+        if len(shape) < 3:
+            found.append((f"{s}[None]", (1,) + shape))
         if shape[0] > 1:
             found += [(f"{s}[1:]", (shape[0] - 1,) + shape[1:]),
                       (f"{s}[::2]", ((shape[0] + 1) // 2,) + shape[1:])]
