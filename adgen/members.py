@@ -15,6 +15,7 @@ after the parameter and the key (`params_W1`).  Writing into a structured parame
 
 from __future__ import annotations
 
+import ast
 from typing import Optional
 
 import libcst as cst
@@ -212,11 +213,26 @@ def of_function(parsed, fn: cst.FunctionDef) -> list[ir.Member]:
     module-level names)."""
     from adgen.fence import assigned_names
 
+    # Staging asks several times per compilation; the tree is immutable, so the answer for
+    # one node of one parsed file never changes.
+    cache = parsed.__dict__.setdefault("_members_cache", {})
+    hit = cache.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return list(hit[1])
     params = [p.name.value for p in list(fn.params.posonly_params) + list(fn.params.params)]
     scope = parsed.scope
     taken = set(assigned_names(fn)) | set(params) | set(scope.consts) | set(scope.modules) | \
         set(scope.imported) | set(scope.functions) | set(scope.others)
-    return find(fn, set(params), taken, parsed.code)
+    twin = parsed.twin(fn)
+    if twin is not None and not any(
+            isinstance(node, (ast.Subscript, ast.Attribute)) and
+            isinstance(node.value, ast.Name) and node.value.id in params
+            for node in ast.walk(twin)):
+        found = []  # no `p[...]` or `p.attr` anywhere: no member (a quick walk of ast)
+    else:
+        found = find(fn, set(params), taken, parsed.code)
+    cache[id(fn)] = (fn, tuple(found))
+    return list(found)
 
 
 def expression(member: ir.Member) -> str:

@@ -92,6 +92,31 @@ def _statement(node: cst.CSTNode, twin: ast.stmt, record: Record) -> None:
     elif isinstance(node, (cst.Return, cst.Expr)) and isinstance(twin, (ast.Return, ast.Expr)):
         if node.value is not None and twin.value is not None:
             _expression(node.value, twin.value, record)
+    elif isinstance(node, (cst.If, cst.While)) and isinstance(twin, (ast.If, ast.While)):
+        _expression(node.test, twin.test, record)
+        _blocks(node, twin, record)
+    elif isinstance(node, cst.For) and isinstance(twin, ast.For):
+        _expression(node.target, twin.target, record)
+        _expression(node.iter, twin.iter, record)
+        _blocks(node, twin, record)
+
+
+def _blocks(node: cst.If | cst.For | cst.While, twin: ast.If | ast.For | ast.While,
+            record: Record) -> None:
+    """The body and the `else` (or `elif`, a nested `if`) of a compound statement."""
+    body = _suite(node.body)
+    if len(body) == len(twin.body):
+        for child, twin_child in zip(body, twin.body):
+            _statement(child, twin_child, record)
+    orelse = node.orelse
+    if isinstance(orelse, cst.If):  # elif: ast nests it as the only statement of orelse
+        if len(twin.orelse) == 1:
+            _statement(orelse, twin.orelse[0], record)
+    elif isinstance(orelse, cst.Else):
+        rest = _suite(orelse.body)
+        if len(rest) == len(twin.orelse):
+            for child, twin_child in zip(rest, twin.orelse):
+                _statement(child, twin_child, record)
 
 
 def _expression(node: cst.BaseExpression, twin: Optional[ast.expr], record: Record) -> None:
@@ -111,6 +136,17 @@ def _expression(node: cst.BaseExpression, twin: Optional[ast.expr], record: Reco
                 not any(a.keyword or a.star for a in node.args):
             for arg, twin_arg in zip(node.args, twin.args):
                 _expression(arg.value, twin_arg, record)
+    elif isinstance(node, cst.Comparison) and isinstance(twin, ast.Compare) and \
+            len(node.comparisons) == len(twin.comparators):
+        record(node, twin)
+        _expression(node.left, twin.left, record)
+        for target, twin_right in zip(node.comparisons, twin.comparators):
+            _expression(target.comparator, twin_right, record)
+    elif isinstance(node, cst.IfExp) and isinstance(twin, ast.IfExp):
+        record(node, twin)
+        _expression(node.test, twin.test, record)
+        _expression(node.body, twin.body, record)
+        _expression(node.orelse, twin.orelse, record)
     elif isinstance(node, cst.Attribute) and isinstance(twin, ast.Attribute):
         record(node, twin)
         _expression(node.value, twin.value, record)

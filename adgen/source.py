@@ -63,9 +63,11 @@ class ParsedModule:
         except cst.ParserSyntaxError as exc:
             raise AdgenError([self._syntax_error(exc)]) from None
         try:
-            self._fast = map_positions(self.module, ast.parse(text), self.lines)
+            self._tree: Optional[ast.Module] = ast.parse(text)
+            self._fast = map_positions(self.module, self._tree, self.lines)
         except (SyntaxError, ValueError):
-            self._fast = {}
+            self._tree, self._fast = None, {}
+        self._twins: Optional[dict[tuple[int, str], ast.AST]] = None
         self._exact = None
         self.scope = _collect_scope(self)
         self._modules: dict[str, Optional[ParsedModule]] = {}
@@ -104,6 +106,19 @@ class ParsedModule:
         """Where a node starts: from the fast ast-paired map, else libcst's exact provider."""
         found = self._fast.get(node)
         return found if found is not None else self.exact_pos(node)
+
+    def twin(self, fn: cst.FunctionDef) -> Optional[ast.FunctionDef]:
+        """Python's own tree of a function (cheap to walk, unlike libcst's), or None if it
+        cannot be paired: for quick questions such as "does it call anything?"."""
+        found = self._fast.get(fn)
+        if found is None or self._tree is None:
+            return None
+        if self._twins is None:
+            self._twins = {}
+            for node in ast.walk(self._tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self._twins[(node.lineno, node.name)] = node
+        return self._twins.get((found.line, fn.name.value))
 
     def exact_pos(self, node: cst.CSTNode) -> ir.Pos:
         """libcst's own position (resolved once, on first use: it costs a whole codegen)."""

@@ -9,6 +9,7 @@ the forward pass computed.  The stager assumes the fence accepted the function.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import dataclasses
 import re
@@ -1598,14 +1599,26 @@ def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bo
 
 
 def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
-    """The functions of the same file that `fn` calls, directly or through others."""
+    """The functions of the same file that `fn` calls, directly or through others (asked
+    several times per compilation: remembered per node of the parsed file)."""
+    cache = parsed.__dict__.setdefault("_callees_cache", {})
+    hit = cache.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return list(hit[1])
     found: list[str] = []
     pending = [fn]
     while pending:
-        for name in called_functions(parsed.scope, pending.pop().body):
+        current = pending.pop()
+        twin = parsed.twin(current)
+        if twin is not None and not any(  # a quick walk of ast: no call of a function here
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and
+                node.func.id in parsed.scope.functions for node in ast.walk(twin)):
+            continue
+        for name in called_functions(parsed.scope, current.body):
             if name not in found:
                 found.append(name)
                 pending.append(parsed.scope.functions[name])
+    cache[id(fn)] = (fn, tuple(found))
     return found
 
 

@@ -196,7 +196,10 @@ def concrete_branches(point: dict) -> Iterator[None]:
 
 
 def _decided(condition, point: dict) -> bool:
-    value = sp.sympify(condition).subs(point)
+    condition = sp.sympify(condition)
+    # Only the symbols the condition reads (`subs` with the whole point is slow), and
+    # xreplace: the point maps symbols to numbers, which is all `subs` would do here.
+    value = condition.xreplace({s: point[s] for s in condition.free_symbols if s in point})
     if value in (sp.true, sp.false):
         return value == sp.true
     value = sp.N(value, 30)

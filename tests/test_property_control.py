@@ -40,6 +40,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import functools
 import math
 import operator
 import types
@@ -664,14 +665,26 @@ def _instrumented(text: str, name: str, hooks: dict, symbolic_env: bool):
     """The program's function `name`, instrumented, with its helpers, bound to globals that
     hold `hooks` (and `__builtins__`, if given) -- and with `math` and the builtins replaced
     by sympy stand-ins if `symbolic_env`."""
-    tree = _Instrument().visit(ast.parse(text))
-    ast.fix_missing_locations(tree)
     namespace: dict = {"__name__": "prop", **hooks}
-    exec(compile(tree, "prop.py", "exec"), namespace)
+    exec(_instrumented_code(text), namespace)  # (module-level assignments call the hooks)
     fn = namespace[name]
     if symbolic_env:
-        return symbolic.symbolic_function(fn)
+        # The hooks are the test's own functions: rebinding them (and everything their
+        # module reaches) to sympy stand-ins is wasted work, so they are put back after.
+        for key in hooks:
+            del namespace[key]
+        fn = symbolic.symbolic_function(fn)
+        fn.__globals__.update(hooks)
     return fn
+
+
+@functools.lru_cache(maxsize=64)
+def _instrumented_code(text: str):
+    """The instrumented program, compiled once per text (each point and each step of the
+    finite differences runs it again)."""
+    tree = _Instrument().visit(ast.parse(text))
+    ast.fix_missing_locations(tree)
+    return compile(tree, "prop.py", "exec")
 
 
 class _PathTrace(_KinkTrace):
@@ -748,7 +761,18 @@ def symbolic_gradient(case: Case, point: list) -> list[sp.Expr]:
             grad = [g + partial * d for g, d in zip(grad, grads[b])]
         return fresh(value, grad)
 
+    def at_point(v):
+        if isinstance(v, sp.Basic) and v.free_symbols:
+            return v.xreplace({b: values[b] for b in v.free_symbols}).evalf(DIGITS)
+        return v
+
     def cmp(left, op, right):
+        # Decided on the two sides' values at the point (to DIGITS digits): a relation
+        # between expressions would ask sympy's assumptions first, which is slow.
+        sides = [at_point(left), at_point(right)]
+        if all(isinstance(v, (int, float)) or (isinstance(v, sp.Basic) and v.is_Number)
+               for v in sides):
+            return bool(_COMPARE_BY_NAME[op](*sides))
         return bool(_COMPARE_BY_NAME[op](left, right))
 
     args = []
