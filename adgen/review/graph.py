@@ -55,6 +55,7 @@ class Diagram:
     edges: list[Edge]
     clusters: dict[str, Cluster]
     output: str  # the output node's id
+    node_of: dict = dataclasses.field(default_factory=dict)  # ir.Assign -> node id
 
 
 def _walk(stmts, chain: tuple, out: list, loops: list) -> None:
@@ -162,4 +163,4 @@ def build(grad: ir.Gradient, values: Optional[Run], findings=()) -> Diagram:
             marked = [n for n in nodes if n.cluster and clusters[n.cluster].line == finding.line]
         for n in marked:
             n.findings.append(finding)
-    return Diagram(nodes, edges, clusters, "out")
+    return Diagram(nodes, edges, clusters, "out", {s: i for i, s in stmt_of.items()})
