@@ -35,7 +35,7 @@ from adgen.leaks import lens
 
 def __getattr__(name: str):
     if name == "review":  # the review page: imported when it is asked for
-        from adgen.review import review
+        from adgen.page import review
 
         return review
     if name == "GradCheck":  # the verifier imports sympy: load it when it is asked for

@@ -13,8 +13,8 @@ from typing import Optional
 
 from adgen import ir
 from adgen.emit import comment_line
-from adgen.review.links import user_lines
-from adgen.review.values import Run, exact, summary
+from adgen.page.links import user_lines
+from adgen.page.values import Run, exact, summary
 
 
 @dataclasses.dataclass
@@ -79,6 +79,20 @@ def _loop_label(loop: ir.Loop, steps: Optional[int]) -> str:
     return f"{head} (line {loop.pos.line}{count}): values of the last step"
 
 
+def node_label(stmt: ir.Assign) -> str:
+    """What a node computes: a fused gate by what it is (`the softmax of x`), a sigmoid as
+    `sigmoid(a)`, anything else as its line in the generated code."""
+    from adgen import fuse
+    from adgen.printer import to_source
+
+    fused = fuse.label(stmt, to_source)
+    if fused:
+        return f"{stmt.target} = {fused.removesuffix(' (fused)')}"
+    if "sigmoid" in stmt.prim:
+        return f"{stmt.target} = sigmoid({', '.join(to_source(a) for a in stmt.args)})"
+    return comment_line(stmt).split(": ", 1)[1].split(" (in ", 1)[0]
+
+
 def build(grad: ir.Gradient, values: Optional[Run], findings=()) -> Diagram:
     """The diagram of `grad`, with the values of `values` (None: no values)."""
     fn = grad.function
@@ -120,7 +134,7 @@ def build(grad: ir.Gradient, values: Optional[Run], findings=()) -> Diagram:
                 clusters[key] = Cluster(key, f"{helper}, inlined ({stmt.via.split(', ', 1)[-1]})",
                                         user_lines(stmt)[-1], cluster)
             cluster = key
-        label = comment_line(stmt).split(": ", 1)[1].split(" (in ", 1)[0]
+        label = node_label(stmt)
         stmt_of[f"n{i}"] = stmt
         add(Node(f"n{i}", stmt.target, label, user_lines(stmt), cluster, "gate"),
             values.value(stmt.target) if values else None,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import html
 import json
 
-from adgen.review import assets, dot
-from adgen.review.model import Review
-from adgen.review.values import summary
+from adgen.page import assets, dot
+from adgen.page.model import Review
+from adgen.page.values import summary
 
 
 def _highlight(text: str) -> list[str]:

@@ -9,7 +9,7 @@ import dataclasses
 from typing import Callable, Optional, Sequence
 
 from adgen import ir
-from adgen.review import graph, links, values
+from adgen.page import graph, links, values
 
 
 @dataclasses.dataclass

@@ -12,9 +12,10 @@ import html
 import re
 import shutil
 import subprocess
+import textwrap
 from typing import Optional
 
-from adgen.review.graph import Diagram, Edge, Node
+from adgen.page.graph import Diagram, Edge, Node
 
 GREEN, RED = "#1b7f2a", "#c0392b"
 FONT = "DejaVu Sans"
@@ -49,9 +50,10 @@ def _node_line(node: Node, label: Optional[str] = None) -> str:
         text = f"<b>{_esc(node.name)}</b><br/><font point-size=\"9\">output</font>"
     else:
         shape = 'shape=box, style="rounded,filled", fillcolor="#ffffff", color="#555555"'
-        expr = node.label.split(" = ", 1)[-1]
+        expr = "<br/>".join(_esc(part) for part in textwrap.wrap(
+            node.label.split(" = ", 1)[-1], 34, break_long_words=False) or [""])
         text = (f"<b>{_esc(node.name)}</b><br/>"
-                f"<font point-size=\"9\" face=\"DejaVu Sans Mono\">{_esc(expr)}</font>")
+                f"<font point-size=\"9\" face=\"DejaVu Sans Mono\">{expr}</font>")
     if label is not None:
         text = label
     if node.findings:

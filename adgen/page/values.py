@@ -134,7 +134,7 @@ def summary(x) -> Optional[str]:
     shape = "\u00d7".join(str(n) for n in a.shape)
     if a.size == 0 or a.dtype.kind not in "biuf":
         return shape
-    return (f"{shape} \u2016\u2016={number(float(np.linalg.norm(a.astype(float))))} "
+    return (f"{shape} \u2016{number(float(np.linalg.norm(a.astype(float))))}\u2016 "
             f"[{number(float(a.min()))}, {number(float(a.max()))}]")
 
 

@@ -9,7 +9,7 @@ self-contained HTML file.
 Modules: `links` (which generated lines come from which user line, from the emitter's
 structure), `values` (the generated code run at the inputs, instrumented), `graph` (the
 diagram as data), `dot` (laid out by Graphviz's dot into SVG), `model` (all of it for one
-function), `page` (the HTML), `assets` (its style sheet and script), `cli` (--html/--svg).
+function), `render` (the HTML), `assets` (its style sheet and script), `cli` (--html/--svg).
 Imported only for the page: plain generation never imports this package.
 """
 
@@ -19,7 +19,7 @@ import inspect
 import linecache
 from typing import Callable, Optional
 
-from adgen.review.dot import NoGraphviz
+from adgen.page.dot import NoGraphviz
 
 __all__ = ["review", "NoGraphviz"]
 
@@ -32,7 +32,7 @@ def review(f: Callable, *args, path: Optional[str] = None, svg: Optional[str] = 
     from adgen import api
     from adgen.diagnostics import AdgenError
     from adgen.output import write_output
-    from adgen.review import dot, model, page
+    from adgen.page import dot, model, render
 
     try:
         bound = inspect.signature(f).bind(*args, **kwargs)
@@ -47,9 +47,9 @@ def review(f: Callable, *args, path: Optional[str] = None, svg: Optional[str] = 
     text = "".join(linecache.getlines(f.__code__.co_filename, f.__globals__))
     built = model.build(compiled.gradient, text, forward_fn=f, args=values,
                         command=compiled.command)
-    html = page.render(built)
+    html = render.render(built)
     if path is not None:
         write_output(path, html)
     if svg is not None:
-        write_output(svg, dot.standalone(page.svgs(built)[0]))
+        write_output(svg, dot.standalone(render.svgs(built)[0]))
     return html

@@ -156,6 +156,11 @@ JS = r"""
     var box = full.slice();
     function set() { svg.setAttribute("viewBox", box.join(" ")); }
     view.fit = function () { box = full.slice(); set(); };
+    // a drawing wider than the view starts at its own size, from the left (fit shows it all)
+    var cw = view.clientWidth * 0.75, ch = view.clientHeight * 0.75;
+    if (cw > 0 && full[2] > cw * 1.25) {
+      box = [full[0], full[1] + Math.max(0, (full[3] - ch) / 2), cw, ch];
+    }
     view.zoom = function (k, cx, cy) {
       var r = view.getBoundingClientRect();
       var fx = cx === undefined ? 0.5 : (cx - r.left) / r.width;
