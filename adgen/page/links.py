@@ -85,8 +85,12 @@ def linked_module(grad: ir.Gradient, *, source_path: str, command: str
             while first > 1 and not kept[first - 1].lstrip().startswith(f"{node.target} ="):
                 first -= 1
             spans.append(Span(first, before, "forward", user_lines(node), node))
-        elif kind in "BL":  # after the block's `# line N:` comment
-            opened[number] = before  # the comment is line `before` (1-based)
+        elif kind in "BL":  # after the block's `# line N:` comment (wrapped, perhaps)
+            start = before  # the comment's last line (1-based)
+            while start > 1 and not kept[start - 1].lstrip().startswith("# line") \
+                    and kept[start - 2].lstrip().startswith("#"):
+                start -= 1
+            opened[number] = start
         else:
             start = opened.pop(number - 1)
             spans.append(Span(start, before, "backward" if kind == "E" else "loop",

@@ -57,9 +57,11 @@ def _forward_pane(review: Review) -> str:
 def _generated_pane(review: Review) -> str:
     lines = _highlight(review.module)
     owner: dict = {}
-    for number, span in enumerate(review.spans):
+    # a line belongs to the innermost span holding it (a block inside a backward loop)
+    for number, span in sorted(enumerate(review.spans),
+                               key=lambda item: item[1].first - item[1].last):
         for line in range(span.first, span.last + 1):
-            owner.setdefault(line, (number, span))
+            owner[line] = (number, span)
     node_of = review.diagram.node_of
     out = []
     for i, text in enumerate(lines, start=1):
