@@ -32,8 +32,8 @@ NAME_grad(p1, p2, ..., d<out>=1.0), returning the gradients with respect to
 the chosen parameters (--wrt) in parameter order.
 
 Generating code never executes FILE: adgen reads its source text only.  Only
---verify imports (and so runs) FILE, to compare the generated gradients with
-finite differences and sympy.
+--verify, --html and --svg import (and so run) FILE, to compare the generated
+gradients with finite differences and sympy.
 """
 
 EPILOG = """\
