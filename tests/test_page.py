@@ -133,3 +133,25 @@ def test_a_file_that_fails_to_import_is_reported_not_drawn(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "could not run" in err and "Traceback" not in err
     assert not (tmp_path / "f.html").exists()
+
+
+def test_the_lens_findings_are_on_their_nodes_and_lines():
+    import numpy as np
+
+    from adgen.page import render
+
+    saturated = load("leaky/saturated_mlp")
+    rng = np.random.default_rng(0)
+    N, D, H, C = 64, 100, 50, 10
+    X = rng.standard_normal((N, D))
+    Y = np.eye(C)[rng.integers(0, C, size=N)]
+    args = (X, rng.standard_normal((D, H)), np.zeros(H), rng.standard_normal((H, C)),
+            np.zeros(C), Y)  # weights from N(0, 1): the hidden sigmoids saturate
+    _, review = _review(saturated.loss, *args)
+    kinds = {(f.kind, f.line, f.call_line) for f in review.findings}
+    assert ("saturated", 19, 23) in kinds  # sigmoid's line, called on line 23 (h)
+    marked = {n.name for n in review.diagram.nodes if n.findings}
+    assert "h" in marked
+    page = render.render(review)
+    assert re.search(r'class="ln linked finding" data-line="23"', page)
+    assert "\u26a0 saturated" in page

@@ -143,6 +143,10 @@ JS = r"""
       reveal(fwd[line]); reveal(pin([line], "f" + line));
     });
   });
+  // the generated pane opens at NAME_grad, below the module's header
+  var pane = document.getElementById("generated");
+  var start = document.getElementById("gen-" + pane.dataset.start);
+  if (start) { pane.scrollTop = start.offsetTop - pane.offsetTop; }
   // zoom and pan: the SVG's viewBox
   document.querySelectorAll(".view").forEach(function (view) {
     var svg = view.querySelector("svg");

@@ -172,7 +172,9 @@ def build(grad: ir.Gradient, values: Optional[Run], findings=()) -> Diagram:
         src = ids[producers[-1]]
         edges.append(Edge(src.id, "out", output.value, output.grad))
     for finding in findings:
-        marked = [n for n in nodes if n.kind == "gate" and finding.line in n.lines]
+        call = getattr(finding, "call_line", None)  # in a helper: at that call only
+        marked = [n for n in nodes if n.kind == "gate" and finding.line in n.lines
+                  and (call is None or call in n.lines)]
         if not marked:
             marked = [n for n in nodes if n.cluster and clusters[n.cluster].line == finding.line]
         for n in marked:

@@ -38,8 +38,9 @@ def _forward_pane(review: Review) -> str:
     lines = _highlight(review.text)
     linked = {line for span in review.spans for line in span.lines}
     findings: dict = {}
-    for f in review.findings:
-        findings.setdefault(f.line, []).append(f"{f.kind}: {f.message}")
+    for f in review.findings:  # at its line, and at the call of the helper it is in
+        for line in dict.fromkeys([f.line] + ([f.call_line] if f.call_line else [])):
+            findings.setdefault(line, []).append(f"{f.kind}: {f.message}")
     out = []
     for n, (first, last) in enumerate(review.segments):
         if n:
@@ -74,6 +75,13 @@ def _generated_pane(review: Review) -> str:
                      + (f' data-node="{node}"' if node else ""))
         out.append(f'<span {attrs}><span class="no">{i}</span>{text}</span>')
     return "".join(out)
+
+
+def _start(review: Review) -> int:
+    """The generated module's line that defines NAME_grad: where its pane opens."""
+    head = f"def {review.grad.function.name}_grad("
+    lines = review.module.split("\n")
+    return next((i for i, line in enumerate(lines, start=1) if line.startswith(head)), 1)
 
 
 def _inputs(review: Review) -> str:
@@ -180,7 +188,7 @@ def render(review: Review) -> str:
 <div class="pane"><h2>forward: {_esc(fn.path)}</h2><div class="scroll" id="forward">
 <pre class="code">{_forward_pane(review)}</pre></div></div>
 <div class="pane"><h2>generated backward pass: {_esc(fn.name)}_grad</h2>
-<div class="scroll" id="generated"><pre class="code">{_generated_pane(review)}</pre></div></div>
+<div class="scroll" id="generated" data-start="{_start(review)}"><pre class="code">{_generated_pane(review)}</pre></div></div>
 </section>
 <section id="diagram"><h2>circuit diagram</h2>
 <div class="bar"><button id="zoom-in" title="zoom in">+</button>

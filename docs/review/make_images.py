@@ -48,9 +48,11 @@ def shots() -> None:
         browser.save_screenshot(str(HERE / "cs231n-page.png"))
         browser.find_element(By.ID, "src-22").click()
         _shoot(browser, "view-expanded", "cs231n-diagram.png")
+        browser.set_window_size(2100, 900)  # the MLP is a long chain: a wider window
         browser.get((HERE / "mlp.html").as_uri())
         browser.find_element(By.ID, "zoom-fit").click()
         _shoot(browser, "view-expanded", "mlp-diagram.png")
+        browser.set_window_size(1500, 900)
         browser.get((HERE / "rnn.html").as_uri())
         browser.find_element(By.ID, "zoom-fit").click()
         _shoot(browser, "view-expanded", "rnn-diagram.png")
