@@ -155,3 +155,15 @@ def test_the_lens_findings_are_on_their_nodes_and_lines():
     page = render.render(review)
     assert re.search(r'class="ln linked finding" data-line="23"', page)
     assert "\u26a0 saturated" in page
+
+
+def test_a_loop_finding_is_on_the_loop_not_on_a_statement():
+    piecewise = load("piecewise")
+    _, review = _review(piecewise.newton_until_converged, 1.37769)
+    (loop,) = review.diagram.clusters.values()
+    assert [f.kind for f in loop.findings] == ["vanishing"]  # Newton's iteration converges
+    assert not any(n.findings for n in review.diagram.nodes)
+    from adgen.page import dot
+
+    assert "\u26a0 vanishing" in dot.expanded(review.diagram, "n")
+    assert "\u26a0 vanishing" in dot.collapsed(review.diagram, "n")

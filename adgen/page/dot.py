@@ -101,9 +101,13 @@ def expanded(diagram: Diagram, name: str) -> str:
             cluster = diagram.clusters[child]
             number = list(diagram.clusters).index(child)
             lines.append(f'{indent}subgraph "cluster_{number}" {{')
-            lines.append(f'{indent}  id="cluster-{number}"; label=<{_esc(cluster.label)}>; '
-                         'labeljust=l; style="rounded,dashed"; color="#8a8a8a"; '
-                         'fontcolor="#444444";')
+            label, color = _esc(cluster.label), '"#8a8a8a"; fontcolor="#444444"'
+            if cluster.findings:
+                kinds = ", ".join(dict.fromkeys(f.kind for f in cluster.findings))
+                label += f'<br/><font color="{RED}">\u26a0 {_esc(kinds)}</font>'
+                color = f'"{RED}"; penwidth=2; fontcolor="#444444"'
+            lines.append(f'{indent}  id="cluster-{number}"; label=<{label}>; '
+                         f'labeljust=l; style="rounded,dashed"; color={color};')
             emit(child, indent + "  ")
             lines.append(indent + "}")
 
@@ -128,8 +132,13 @@ def collapsed(diagram: Diagram, name: str) -> str:
             inside = sum(1 for n in diagram.nodes if owner[n.id] == key)
             text = (f"<b>{_esc(cluster.label.split(':')[0])}</b><br/>"
                     f"<font point-size=\"9\">{inside} statements (collapsed)</font>")
+            fill = '"#f4f4f4"'
+            if cluster.findings:
+                kinds = ", ".join(dict.fromkeys(f.kind for f in cluster.findings))
+                text += f'<br/><font point-size="9" color="{RED}">\u26a0 {_esc(kinds)}</font>'
+                fill = f'"#fdecea", color="{RED}", penwidth=2'
             lines.append(f'  "cluster-{number}" [id="group-{number}", shape=box3d, '
-                         f'style="filled", fillcolor="#f4f4f4", label=<{text}>];')
+                         f'style="filled", fillcolor={fill}, label=<{text}>];')
     for node in diagram.nodes:
         if owner[node.id] is None:
             lines.append(_node_line(node))

@@ -23,6 +23,7 @@ class Cluster:
     label: str
     line: int
     parent: Optional[str]
+    findings: list = dataclasses.field(default_factory=list)  # a loop's (exploding, ...)
 
 
 @dataclasses.dataclass
@@ -172,6 +173,11 @@ def build(grad: ir.Gradient, values: Optional[Run], findings=()) -> Diagram:
         src = ids[producers[-1]]
         edges.append(Edge(src.id, "out", output.value, output.grad))
     for finding in findings:
+        loops_here = [c for k, c in clusters.items() if k.startswith("loop")
+                      and c.line == finding.line]
+        if finding.kind in ("exploding", "vanishing") and loops_here:
+            loops_here[0].findings.append(finding)  # the loop itself, not a statement
+            continue
         call = getattr(finding, "call_line", None)  # in a helper: at that call only
         marked = [n for n in nodes if n.kind == "gate" and finding.line in n.lines
                   and (call is None or call in n.lines)]
