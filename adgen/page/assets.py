@@ -192,7 +192,10 @@ JS = r"""
     set();
   });
   function current() { return document.querySelector(".view:not([hidden])"); }
-  function on(id, f) { var b = document.getElementById(id); if (b) { b.addEventListener("click", f); } }
+  function on(id, f) {
+    var b = document.getElementById(id);
+    if (b) { b.addEventListener("click", f); }
+  }
   on("zoom-in", function () { current().zoom(1 / 1.25); });
   on("zoom-out", function () { current().zoom(1.25); });
   on("zoom-fit", function () { current().fit(); });

@@ -188,7 +188,8 @@ def render(review: Review) -> str:
 <div class="pane"><h2>forward: {_esc(fn.path)}</h2><div class="scroll" id="forward">
 <pre class="code">{_forward_pane(review)}</pre></div></div>
 <div class="pane"><h2>generated backward pass: {_esc(fn.name)}_grad</h2>
-<div class="scroll" id="generated" data-start="{_start(review)}"><pre class="code">{_generated_pane(review)}</pre></div></div>
+<div class="scroll" id="generated" data-start="{_start(review)}"><pre class="code">
+{_generated_pane(review)}</pre></div></div>
 </section>
 <section id="diagram"><h2>circuit diagram</h2>
 <div class="bar"><button id="zoom-in" title="zoom in">+</button>
