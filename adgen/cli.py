@@ -297,7 +297,8 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
         point = parse_point(args.at) if args.at else ([], {})
         try:
             if not write_review(args.file, text, compiled, command_for(args), point,
-                                args.html or "", args.svg or "", stderr):
+                                args.html or "", args.svg or "", stderr,
+                                parse_wrt(args.wrt)):
                 status = EXIT_FAIL
         except KeyboardInterrupt:
             stderr.write("adgen: interrupted: the review page was not written\n")

@@ -169,3 +169,20 @@ def test_a_loop_finding_is_on_the_loop_not_on_a_statement():
 
     assert "\u26a0 vanishing" in dot.expanded(review.diagram, "n")
     assert "\u26a0 vanishing" in dot.collapsed(review.diagram, "n")
+
+
+def test_structured_parameters_are_inputs_of_their_own():
+    import numpy as np
+
+    structure = load("../tests/corpus/python_structure")
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.standard_normal((4, 5)), "b1": np.zeros(5),
+              "W2": rng.standard_normal((5, 3)), "b2": np.zeros(3)}
+    _, review = _review(structure.two_layer_params, params, rng.standard_normal((6, 4)),
+                        rng.integers(0, 3, 6))
+    inputs = {n.name: n for n in review.diagram.nodes if n.kind == "input"}
+    assert set(inputs) == {"W1", "b1", "W2", "b2", "X"}
+    assert inputs["W1"].value == values.summary(params["W1"])
+    assert (len(review.diagram.nodes), len(review.diagram.edges)) == expected_counts(
+        review.grad)
+    assert review.lens_error == "" and review.check.ok

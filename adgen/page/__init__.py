@@ -46,7 +46,7 @@ def review(f: Callable, *args, path: Optional[str] = None, svg: Optional[str] = 
         raise exc.with_traceback(None) from None
     text = "".join(linecache.getlines(f.__code__.co_filename, f.__globals__))
     built = model.build(compiled.gradient, text, forward_fn=f, args=values,
-                        command=compiled.command)
+                        command=compiled.command, wrt=wrt)
     html = render.render(built)
     if path is not None:
         write_output(path, html)

@@ -19,7 +19,8 @@ from adgen.page import dot, model, render
 
 
 def write_review(path: str, text: str, compiled: Compiled, command: str,
-                 point: tuple[list, dict], html: str, svg: str, stderr: TextIO) -> bool:
+                 point: tuple[list, dict], html: str, svg: str, stderr: TextIO,
+                 wrt=None) -> bool:
     """Write the page to `html` and/or the diagram to `svg` (either may be empty); report
     on `stderr`.  True when written and the gradient verified."""
     grad = compiled.gradients[0]
@@ -41,7 +42,8 @@ def write_review(path: str, text: str, compiled: Compiled, command: str,
                 "with --at"))
             return False
         try:
-            review = model.build(grad, text, forward_fn=forward, args=args, command=command)
+            review = model.build(grad, text, forward_fn=forward, args=args, command=command,
+                                 wrt=wrt)
             page = render.render(review) if html else ""
             diagram = dot.standalone(render.svgs(review)[0]) if svg else ""
         except dot.NoGraphviz as exc:

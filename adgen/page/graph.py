@@ -120,11 +120,13 @@ def build(grad: ir.Gradient, values: Optional[Run], findings=()) -> Diagram:
         nodes.append(node)
         by_name.setdefault(node.name, []).append(node.id)
 
-    for p in fn.params:
-        if p.name in grad.wrt:
-            add(Node(f"i{len(nodes)}", p.name, p.name, (p.pos.line,), None, "input"),
-                values.value(p.name) if values else None,
-                values.gradient(p.name) if values else None)
+    inputs = [(p.name, p.pos.line) for p in fn.params] + [
+        (m.name, fn.pos.line) for m in fn.members]  # params['W1'] read as W1
+    for name, line in inputs:
+        if name in grad.wrt:
+            add(Node(f"i{len(nodes)}", name, name, (line,), None, "input"),
+                values.value(name) if values else None,
+                values.gradient(name) if values else None)
     active = [(s, chain) for s, chain in statements if s.target in grad.grad_names]
     for i, (stmt, chain) in enumerate(active):
         cluster = f"loop{chain[-1].key}" if chain else None

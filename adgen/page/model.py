@@ -64,9 +64,9 @@ def upstream(grad: ir.Gradient, forward_fn: Optional[Callable], args: Sequence):
 
 
 def build(grad: ir.Gradient, text: str, *, forward_fn: Optional[Callable], args: Sequence,
-          command: str, lens: bool = True, verify: bool = True) -> Review:
+          command: str, wrt=None, lens: bool = True, verify: bool = True) -> Review:
     """The review of `grad` at `args`; `forward_fn` is the user's function (for the lens
-    and the verification, which compare against it)."""
+    and the verification, which compare against it); `wrt` as the user gave it."""
     module, spans = links.linked_module(grad, source_path=grad.function.path, command=command)
     seed = upstream(grad, forward_fn, args)
     run = values.run(grad, args, seed)
@@ -76,7 +76,7 @@ def build(grad: ir.Gradient, text: str, *, forward_fn: Optional[Callable], args:
             from adgen.leaks import lens as make_lens
 
             kwargs = {} if seed is None else {grad.seed: seed}
-            report = make_lens(forward_fn, wrt=tuple(grad.wrt))(*args, **kwargs)
+            report = make_lens(forward_fn, wrt=wrt)(*args, **kwargs)
             review.findings = list(report.findings)
         except Exception as exc:  # noqa: BLE001 - the page says so, and goes on
             review.lens_error = f"{type(exc).__name__}: {exc}"

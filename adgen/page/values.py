@@ -105,8 +105,15 @@ def run(grad: ir.Gradient, args: Sequence, seed=None) -> Run:
     namespace: dict = {"__name__": f"adgen_review_{grad.function.name}"}
     exec(compile(source, f"<adgen review: {grad.function.name}>", "exec"), namespace)
     recorder = Recorder()
+    from adgen.members import value_of
+
     params = [p.name for p in grad.function.params]
     inputs = dict(zip(params, [_copy(a) for a in args]))
+    for member in grad.function.members:  # W1 = params['W1']: an input of its own
+        try:
+            inputs[member.name] = _copy(value_of(member, inputs))
+        except (KeyError, AttributeError, IndexError, TypeError):
+            pass
     kwargs = {} if seed is None else {grad.seed: seed}
     result = Run(inputs, recorder.values, recorder.grads, seed=1.0 if seed is None else seed)
     with np.errstate(all="ignore"):
