@@ -9,7 +9,6 @@ import re
 import pytest
 
 import adgen
-from adgen import ir
 from adgen.cli import main
 from adgen.page import graph, links, model, values
 from page_cases import ROOT, expected_counts, load, rnn_arguments

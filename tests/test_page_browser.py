@@ -6,7 +6,6 @@ saved next to each page (pytest's tmp_path) for a person to look at."""
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 

@@ -41,7 +41,7 @@ def _wire_label(value: Optional[str], grad: Optional[str]) -> str:
             + "".join(rows) + "</table>>")
 
 
-def _node_line(node: Node, label: Optional[str] = None) -> str:
+def _node_line(node: Node) -> str:
     if node.kind == "input":
         shape = 'shape=box, style="rounded,filled", fillcolor="#e8f0fe", color="#4a6fa5"'
         text = f"<b>{_esc(node.name)}</b>"
@@ -54,8 +54,6 @@ def _node_line(node: Node, label: Optional[str] = None) -> str:
             node.label.split(" = ", 1)[-1], 34, break_long_words=False) or [""])
         text = (f"<b>{_esc(node.name)}</b><br/>"
                 f"<font point-size=\"9\" face=\"DejaVu Sans Mono\">{expr}</font>")
-    if label is not None:
-        text = label
     if node.findings:
         kinds = ", ".join(dict.fromkeys(f.kind for f in node.findings))
         shape = ('shape=box, style="rounded,filled", fillcolor="#fdecea", color="#c0392b", '
