@@ -156,6 +156,29 @@ def test_the_cs231n_diagram_matches_the_staged_function_and_the_generated_number
         assert gradient == _show(local[f"d{source}" if source != "f" else "df"]), source
     assert "f = num * invden" not in str(drawn)  # node labels are the operation only
     assert ["f", "num * invden"] in [n["text"] for n in drawn["nodes"]]
+    # a node's tooltip has the full-precision numbers
+    tips = browser.execute_script(
+        "return Array.prototype.map.call(document.querySelectorAll('#view-expanded g.node a'),"
+        " function (a) { return a.getAttributeNS('http://www.w3.org/1999/xlink', 'title'); });")
+    assert f"sigy = sigmoid(y)\nvalue: {local['sigy']!r}\ngradient: {local['dsigy']!r}" \
+        in tips
+
+
+def test_a_click_pins_the_link_and_scrolls_the_block_into_view(browser, pages):
+    _open(browser, pages / "cs231n.html")
+    browser.find_element(By.ID, "src-16").click()  # sigy: its block is the last one
+    pinned = _lines_highlighted(browser, "#generated .gl.pinned")
+    comment = next(i for i in pinned if browser.find_element(By.ID, i).text.split(None, 1)[1]
+                   .startswith("# line 16:"))
+    visible = browser.execute_script(
+        "var el = document.getElementById(arguments[0]), box = el.closest('.scroll');"
+        "var a = el.getBoundingClientRect(), b = box.getBoundingClientRect();"
+        "return a.top >= b.top && a.bottom <= b.bottom;", comment)
+    assert visible
+    assert "node-n0" in _lines_highlighted(browser, "#view-expanded g.node.pinned")
+    browser.find_element(By.ID, "src-16").click()  # a second click unpins
+    assert _lines_highlighted(browser, ".pinned") == []
+    assert console_errors(browser) == []
 
 
 def _summary(a) -> str:

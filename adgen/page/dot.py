@@ -59,7 +59,13 @@ def _node_line(node: Node) -> str:
         shape = ('shape=box, style="rounded,filled", fillcolor="#fdecea", color="#c0392b", '
                  'penwidth=2')
         text += f'<br/><font point-size="9" color="{RED}">\u26a0 {_esc(kinds)}</font>'
-    return f'  "{node.id}" [id="node-{node.id}", {shape}, label=<{text}>];'
+    tip = [node.label if node.kind == "gate" else node.name]
+    tip += [f"value: {node.value_exact}"] if node.value_exact else []
+    tip += [f"gradient: {node.grad_exact}"] if node.grad_exact else []
+    tip += [f"{f.kind}: {f.message}" for f in node.findings]
+    tooltip = _esc("\n".join(tip)).replace("\n", "&#10;")
+    return (f'  "{node.id}" [id="node-{node.id}", {shape}, label=<{text}>, '
+            f'tooltip="{tooltip}"];')
 
 
 def _edge_line(edge: Edge, number: int) -> str:
