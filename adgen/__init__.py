@@ -11,6 +11,7 @@
     g.grad(3.0, -4.0)
 
     print(adgen.lens(f)(3.0, -4.0))  # where the gradient leaks (saturates, dies, explodes)
+    adgen.review(f, 3.0, -4.0, path="f.html")  # the review page: code, diagram, values
 
 The command line tool `adgen FILE.py` writes the same code as a standalone module.
 
@@ -33,6 +34,10 @@ from adgen.leaks import lens
 
 
 def __getattr__(name: str):
+    if name == "review":  # the review page: imported when it is asked for
+        from adgen.page import review
+
+        return review
     if name == "GradCheck":  # the verifier imports sympy: load it when it is asked for
         from adgen.verify import GradCheck
 
@@ -50,6 +55,7 @@ __all__ = [
     "differentiable",
     "grad",
     "lens",
+    "review",
     "source",
     "value_and_grad",
     "vjp",

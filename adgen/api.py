@@ -49,6 +49,7 @@ class CompiledFunction:
     source: str  # the module as `adgen.source` shows it (NAME_grad only)
     grad: Callable
     value_and_grad: Callable
+    command: str = ""  # the command in the module's header (adgen FILE -f NAME ...)
 
 
 def _display_path(filename: str) -> str:
@@ -151,6 +152,7 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
         function=fn, gradient=gradient, source=shown,
         grad=namespace[f"{fn.__name__}_grad"],
         value_and_grad=namespace[f"{fn.__name__}_value_and_grad"],
+        command=command,
     )
     per_function[key] = result
     return result

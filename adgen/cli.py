@@ -32,8 +32,8 @@ NAME_grad(p1, p2, ..., d<out>=1.0), returning the gradients with respect to
 the chosen parameters (--wrt) in parameter order.
 
 Generating code never executes FILE: adgen reads its source text only.  Only
---verify imports (and so runs) FILE, to compare the generated gradients with
-finite differences and sympy.
+--verify, --html and --svg import (and so run) FILE, to compare the generated
+gradients with finite differences and sympy.
 """
 
 EPILOG = """\
@@ -45,6 +45,8 @@ examples:
                                          exit 1 if model_grad.py is stale (CI)
   adgen model.py --verify --at w=2.0     check the gradients at a point
   adgen model.py --lens                  notes: where the gradient can leak
+  adgen model.py -f loss --html loss.html
+                                         the review page: code, diagram, values
   adgen layers.py --layer                affine_forward(...) -> (out, cache),
                                          affine_backward(dout, cache)
 
@@ -90,9 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "backprop can leak (saturating gates, ReLUs, clips, products over "
                         "a loop's steps, exp without the max shift) as notes on standard "
                         "error and as comments in the module; notes are not errors")
-    parser.add_argument("--at", metavar="VALUES", help="with --verify: the point, as "
-                        "'3.0,-4.0' (positional) or 'x=3.0,y=-4.0' (default: a reproducible "
-                        "random point)")
+    parser.add_argument("--html", metavar="OUT.html", help="write the review page of one "
+                        "function (-f NAME): its source beside the backward pass, linked "
+                        "line by line, the circuit diagram with each wire's value and "
+                        "gradient, the lens's findings and the verification table; imports "
+                        "FILE like --verify, needs Graphviz's dot (docs/review.md)")
+    parser.add_argument("--svg", metavar="OUT.svg", help="write the circuit diagram alone, "
+                        "as SVG (as --html draws it)")
+    parser.add_argument("--at", metavar="VALUES", help="with --verify, --html or --svg: the "
+                        "point, as '3.0,-4.0' (positional) or 'x=3.0,y=-4.0' (default: a "
+                        "reproducible random point)")
     parser.add_argument("--version", action="version", version=f"adgen {__version__}")
     return parser
 
@@ -166,8 +175,13 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
         stderr.write("adgen: error: --layer emits NAME_forward/NAME_backward; it does not go "
                      "with --value-and-grad or --verify (verify without --layer)\n")
         return EXIT_USAGE
-    if args.at and not args.verify:
-        stderr.write("adgen: error: --at only applies with --verify\n")
+    review = bool(args.html or args.svg)
+    if args.at and not (args.verify or review):
+        stderr.write("adgen: error: --at only applies with --verify, --html or --svg\n")
+        return EXIT_USAGE
+    if review and args.layer:
+        stderr.write("adgen: error: --html and --svg review NAME_grad; they do not go with "
+                     "--layer\n")
         return EXIT_USAGE
     if args.at:
         try:
@@ -246,7 +260,11 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
         args.functions = [node.name.value
                           if parsed.scope.functions.get(node.name.value) is node
                           else methods.get(node.name.value, node.name.value) for node in nodes]
-    if args.verify and args.at:
+    if (args.html or args.svg) and len(nodes) != 1:
+        stderr.write(f"adgen: error: --html and --svg draw one function, and {args.file} "
+                     f"defines {len(nodes)}: choose one with -f NAME\n")
+        return EXIT_USAGE
+    if (args.verify or args.html or args.svg) and args.at:
         unknown = _unknown_point_names(args.at, nodes)
         if unknown:
             stderr.write(f"adgen: error: --at gives {', '.join(unknown)}, which no selected "
@@ -269,10 +287,22 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
         status = _write(args.output, compiled.source, stderr)
         if status != EXIT_OK:
             return status
-    else:
+    elif not (args.html or args.svg):  # the page, not the module, is what was asked for
         stdout.write(compiled.source)
     if args.lens:
         stderr.write(format_report(compiled.notes) + "\n")
+    if args.html or args.svg:
+        from adgen.page.cli import write_review  # imports sympy and numpy: only the page
+
+        point = parse_point(args.at) if args.at else ([], {})
+        try:
+            if not write_review(args.file, text, compiled, command_for(args), point,
+                                args.html or "", args.svg or "", stderr,
+                                parse_wrt(args.wrt)):
+                status = EXIT_FAIL
+        except KeyboardInterrupt:
+            stderr.write("adgen: interrupted: the review page was not written\n")
+            return EXIT_INTERRUPTED
     if args.verify:
         from adgen.cli_verify import verify_file  # imports sympy: only --verify needs it
 

@@ -91,20 +91,10 @@ def _import_file(path: str):
 def _check_one(module, grad_fn, grad, point: tuple[list, dict], source: str):
     """The report for one function; CouldNotRun when it or its gradient cannot be run."""
     fn = grad.function
-    forward = getattr(module, fn.name, None)
-    if not callable(forward):
-        raise CouldNotRun(f"after importing, {fn.name} is not a function but "
-                          f"{type(forward).__name__}",
-                          f"keep the name {fn.name} bound to the function adgen compiles")
+    forward = forward_function(module, fn)
     positional, named = point
-    params = [p.name for p in fn.params]
     try:
-        fixed = {i: _default_value(p.default) for i, p in enumerate(fn.params)
-                 if p.default is not None}
-        fixed.update(enumerate(positional))
-        fixed.update({params.index(k): v for k, v in named.items() if k in params})
-        sampled = forward if fn.cache is None else first_of(forward)  # (out, cache): out
-        values = sample_point(sampled, len(params), fixed=fixed, types=sampling_types(fn))
+        values = point_values(forward, fn, positional, named)
         return check(forward, grad_fn, grad, values, grad_source=source)
     except KeyboardInterrupt:
         raise
@@ -115,6 +105,28 @@ def _check_one(module, grad_fn, grad, point: tuple[list, dict], source: str):
         help = ("choose another point with --at" if positional or named else
                 "give a point where the function and its gradient evaluate, with --at")
         raise CouldNotRun(_describe(exc), help) from None
+
+
+def point_values(forward, fn, positional: list, named: dict) -> list:
+    """The arguments at which to check (or review) `fn`: the values given (positional and
+    by name), defaults, and a reproducible random draw for the rest."""
+    params = [p.name for p in fn.params]
+    fixed = {i: _default_value(p.default) for i, p in enumerate(fn.params)
+             if p.default is not None}
+    fixed.update(enumerate(positional))
+    fixed.update({params.index(k): v for k, v in named.items() if k in params})
+    sampled = forward if fn.cache is None else first_of(forward)  # (out, cache): out
+    return sample_point(sampled, len(params), fixed=fixed, types=sampling_types(fn))
+
+
+def forward_function(module, fn):
+    """The user's function `fn` names in the imported FILE; CouldNotRun if it is not one."""
+    forward = getattr(module, fn.name, None)
+    if not callable(forward):
+        raise CouldNotRun(f"after importing, {fn.name} is not a function but "
+                          f"{type(forward).__name__}",
+                          f"keep the name {fn.name} bound to the function adgen compiles")
+    return forward
 
 
 def _exit_code(exc: SystemExit) -> str:

@@ -13,7 +13,7 @@ import sys
 import textwrap
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-HEAVY = ("sympy", "numpy", "adgen.verify", "adgen.symbolic")
+HEAVY = ("sympy", "numpy", "adgen.verify", "adgen.symbolic", "adgen.page", "pygments")
 
 # Prints, as the last line of stderr, which of HEAVY a piece of code left in sys.modules.
 _REPORT = "import json, sys\n" \
