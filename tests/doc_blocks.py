@@ -23,6 +23,7 @@ examples.  An output may use `...` for "anything" (doctest's ELLIPSIS); duration
 from __future__ import annotations
 
 import contextlib
+import difflib
 import doctest
 import io
 import os
@@ -43,7 +44,7 @@ from sybil.parsers.markdown.lexers import RawFencedCodeBlockLexer
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
 INFO = re.compile(r"(?P<language>[\w-]*)(?:[ \t]+(?P<role>[^\n]*?))?[ \t]*$\n", re.M)
-FLAGS = doctest.ELLIPSIS
+FLAGS = doctest.ELLIPSIS | doctest.DONT_ACCEPT_BLANKLINE
 DURATION = re.compile(r"\bin \d+(?:\.\d+)?s\b")
 IN_PROCESS = {"adgen", "head", "cat", "echo"}
 STATE = "_docs"  # the page's state in its namespace
@@ -77,9 +78,11 @@ def parse_blocks(document: Document):
             region.evaluator = write_file(role[len("file="):])
         elif role.startswith("excerpt="):
             region.evaluator = check_excerpt(role[len("excerpt="):])
+        elif role.startswith("generated="):
+            region.evaluator = check_generated(role[len("generated="):])
         elif role:
             raise ValueError(f"{document.path}: unknown block role {role!r} "
-                             "(file=NAME, excerpt=PATH or output)")
+                             "(file=NAME, excerpt=PATH, generated=ARGS or output)")
         elif language == "console":
             region.evaluator = run_console
         elif language == "python" and source.startswith(">>>"):
@@ -135,11 +138,31 @@ def write_file(name: str):
 def check_excerpt(name: str):
     def evaluator(example) -> Optional[str]:
         text = (page_of(example).directory / name).read_text(encoding="utf-8")
-        if str(example.parsed) not in text:
-            return (f"this block is not an excerpt of {name} (verbatim, whole lines); "
-                    f"{name} now reads:\n{text}")
-        return None
+        return excerpt_problem(str(example.parsed), text, name)
     return evaluator
+
+
+def check_generated(arguments: str):
+    """The block is part of the module `adgen ARGUMENTS` prints."""
+    def evaluator(example) -> Optional[str]:
+        page = page_of(example)
+        output = run_here(f"adgen {arguments}", page)
+        if page.status != 0:
+            return f"`adgen {arguments}` failed (exit status {page.status}):\n{output}"
+        return excerpt_problem(str(example.parsed), output, f"what `adgen {arguments}` prints")
+    return evaluator
+
+
+def excerpt_problem(block: str, text: str, what: str) -> Optional[str]:
+    """None if the block's lines appear together in `text` (a line `...` stands for any
+    lines); else what `text` is, to compare."""
+    parts = [re.escape(line) if line.strip() != "..." else ".*?"
+             for line in block.splitlines(keepends=True)]
+    pattern = "".join(p if p == ".*?" else f"{p}" for p in parts)
+    if re.search(pattern, text, re.S | re.M):
+        return None
+    return (f"this block is not an excerpt of {what} (whole lines, in order; a line '...' "
+            f"stands for any lines).  The real text:\n{text}")
 
 
 # -- console blocks ----------------------------------------------------------------------
@@ -262,12 +285,16 @@ def run_in_bash(command: str, page: Page) -> str:
 
 
 def difference(shown: str, real: str, what: str) -> Optional[str]:
-    """None when the page shows `real`; else a diff (- shown on the page, + real)."""
-    shown_n, real_n = DURATION.sub("in <time>", shown), DURATION.sub("in <time>", real)
-    checker = doctest.OutputChecker()
-    if checker.check_output(shown_n, real_n, FLAGS):
+    """None when the page shows `real` (`...` stands for anything; trailing blank lines and
+    durations do not count); else a diff, `-` the page, `+` the program."""
+    def normal(text: str) -> str:
+        return DURATION.sub("in <time>", text).rstrip("\n") + "\n"
+
+    shown_n, real_n = normal(shown), normal(real)
+    if doctest.OutputChecker().check_output(shown_n, real_n, FLAGS):
         return None
-    example = doctest.Example("", shown_n)
-    diff = checker.output_difference(example, real_n, FLAGS | doctest.REPORT_UDIFF)
-    return (f"the page does not show {what}.\n{diff}\n"
+    diff = "".join(difflib.unified_diff(shown_n.splitlines(keepends=True),
+                                        real_n.splitlines(keepends=True),
+                                        "shown on the page", "printed by the program"))
+    return (f"the page does not show {what}:\n{diff}\n"
             f"The real output, to paste into the page if the change is deliberate:\n{real}")
