@@ -59,6 +59,23 @@ class Page:
         self.printed: Optional[str] = None
         self.status = 0
         self.bin = directory / ".bin"
+        self.update = False  # pytest --update-golden: rewrite what drifted
+        self.updates: list[tuple[int, int, str]] = []  # (start, end, text) in the page
+
+
+def propose(example, text: str) -> None:
+    """Under --update-golden: the block's text becomes `text`."""
+    page = page_of(example)
+    source = example.region.lexemes["source"]
+    start = example.region.start + source.offset
+    page.updates.append((start, start + len(str(source)), text))
+
+
+def rewrite(path: pathlib.Path, page: Page) -> None:
+    text = path.read_text(encoding="utf-8")
+    for start, end, new in sorted(page.updates, reverse=True):
+        text = text[:start] + new + text[end:]
+    path.write_text(text, encoding="utf-8")
 
 
 def sybil() -> Sybil:
@@ -123,7 +140,11 @@ def compare_printed(example) -> Optional[str]:
     printed = page_of(example).printed
     if printed is None:
         return "an output block must follow a python block that prints"
-    return difference(str(example.parsed), printed, "what the python block above printed")
+    problem = difference(str(example.parsed), printed, "what the python block above printed")
+    if problem and page_of(example).update:
+        propose(example, printed)
+        return None
+    return problem
 
 
 def write_file(name: str):
@@ -138,7 +159,7 @@ def write_file(name: str):
 def check_excerpt(name: str):
     def evaluator(example) -> Optional[str]:
         text = (page_of(example).directory / name).read_text(encoding="utf-8")
-        return excerpt_problem(str(example.parsed), text, name)
+        return excerpt_problem(example, text, name)
     return evaluator
 
 
@@ -149,18 +170,28 @@ def check_generated(arguments: str):
         output = run_here(f"adgen {arguments}", page)
         if page.status != 0:
             return f"`adgen {arguments}` failed (exit status {page.status}):\n{output}"
-        return excerpt_problem(str(example.parsed), output, f"what `adgen {arguments}` prints")
+        return excerpt_problem(example, output, f"what `adgen {arguments}` prints")
     return evaluator
 
 
-def excerpt_problem(block: str, text: str, what: str) -> Optional[str]:
+def excerpt_problem(example, text: str, what: str) -> Optional[str]:
     """None if the block's lines appear together in `text` (a line `...` stands for any
-    lines); else what `text` is, to compare."""
+    lines); else what `text` is, to compare.  --update-golden takes the lines of `text`
+    from the block's first line to its last."""
+    block = str(example.parsed)
     parts = [re.escape(line) if line.strip() != "..." else ".*?"
              for line in block.splitlines(keepends=True)]
     pattern = "".join(p if p == ".*?" else f"{p}" for p in parts)
     if re.search(pattern, text, re.S | re.M):
         return None
+    lines, real = block.splitlines(keepends=True), text.splitlines(keepends=True)
+    if page_of(example).update and lines and lines[0] in real and "...\n" not in lines:
+        first = real.index(lines[0])
+        last = next((i for i in range(len(real) - 1, first - 1, -1) if real[i] == lines[-1]),
+                    None)
+        if last is not None:
+            propose(example, "".join(real[first:last + 1]))
+            return None
     return (f"this block is not an excerpt of {what} (whole lines, in order; a line '...' "
             f"stands for any lines).  The real text:\n{text}")
 
@@ -183,6 +214,7 @@ def commands(text: str) -> list[tuple[str, str]]:
 
 def run_console(example) -> Optional[str]:
     page = page_of(example)
+    problems, real_block = [], []
     for command, shown in commands(str(example.parsed)):
         if all(p in IN_PROCESS for p in _programs(command)) and \
                 not re.search(r"\$\(|`|\|\||>>|\d>|<|\*", command):
@@ -190,9 +222,12 @@ def run_console(example) -> Optional[str]:
         else:
             output = run_in_bash(command, page)
         problem = difference(shown, output, f"the output of `$ {command}`")
-        if problem:
-            return problem
-    return None
+        problems += [problem] if problem else []
+        real_block.append(f"$ {command}\n" + (output if problem else shown))
+    if problems and page.update:
+        propose(example, "".join(real_block))
+        return None
+    return problems[0] if problems else None
 
 
 def _programs(command: str) -> list[str]:

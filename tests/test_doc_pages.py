@@ -11,13 +11,16 @@ import unittest
 import pytest
 
 from adgen.api import clear_cache
-from doc_blocks import PAGES, ROOT, STATE, Page, sybil
+from doc_blocks import PAGES, ROOT, STATE, Page, rewrite, sybil
 
 sys.path.insert(0, os.path.dirname(__file__))
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_page_shows_what_runs(page, tmp_path, monkeypatch):
+def test_page_shows_what_runs(page, tmp_path, monkeypatch, update_golden):
+    """`pytest --update-golden tests/test_doc_pages.py` pastes the real outputs into the
+    pages instead (not those of doctests, nor outputs shortened with `...`): review the
+    diff."""
     directory = tmp_path / "page"
     directory.mkdir()
     (directory / "examples").symlink_to(ROOT / "examples")
@@ -27,13 +30,16 @@ def test_page_shows_what_runs(page, tmp_path, monkeypatch):
     modules = set(sys.modules)
     clear_cache()
     document = sybil().parse(page)
-    document.namespace[STATE] = Page(directory)
+    document.namespace[STATE] = state = Page(directory)
+    state.update = update_golden
     try:
         for example in document.examples():
             try:
                 example.evaluate()
             except unittest.SkipTest:  # <!-- skip: next "reason" -->: that block only
                 continue
+        if state.updates:
+            rewrite(page, state)
     finally:
         for name in set(sys.modules) - modules:  # the page's own modules (model.py ...)
             if str(directory) in str(getattr(sys.modules[name], "__file__", "") or ""):
