@@ -63,12 +63,24 @@ class Page:
         self.updates: list[tuple[int, int, str]] = []  # (start, end, text) in the page
 
 
+def body(example) -> tuple[int, str]:
+    """Where the block's text starts in the page, and the text as the page has it (Sybil's
+    lexeme is dedented)."""
+    region = example.document.text[example.region.start:example.region.end]
+    start = region.index("\n") + 1
+    end = region.rstrip("`~").rindex("\n", 0) + 1 if region.rstrip("`~").endswith("\n") \
+        else len(region)
+    return example.region.start + start, region[start:end]
+
+
+def raw(example) -> str:
+    return body(example)[1]
+
+
 def propose(example, text: str) -> None:
     """Under --update-golden: the block's text becomes `text`."""
-    page = page_of(example)
-    source = example.region.lexemes["source"]
-    start = example.region.start + source.offset
-    page.updates.append((start, start + len(str(source)), text))
+    start, old = body(example)
+    page_of(example).updates.append((start, start + len(old), text))
 
 
 def rewrite(path: pathlib.Path, page: Page) -> None:
@@ -140,7 +152,7 @@ def compare_printed(example) -> Optional[str]:
     printed = page_of(example).printed
     if printed is None:
         return "an output block must follow a python block that prints"
-    problem = difference(str(example.parsed), printed, "what the python block above printed")
+    problem = difference(raw(example), printed, "what the python block above printed")
     if problem and page_of(example).update:
         propose(example, printed)
         return None
@@ -152,7 +164,7 @@ def write_file(name: str):
         path = (page_of(example).directory / name)
         assert not path.resolve().is_relative_to(ROOT), f"file={name} is inside the repository"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(str(example.parsed), encoding="utf-8")
+        path.write_text(raw(example), encoding="utf-8")
     return evaluator
 
 
@@ -178,7 +190,7 @@ def excerpt_problem(example, text: str, what: str) -> Optional[str]:
     """None if the block's lines appear together in `text` (a line `...` stands for any
     lines); else what `text` is, to compare.  --update-golden takes the lines of `text`
     from the block's first line to its last."""
-    block = str(example.parsed)
+    block = raw(example)
     parts = [re.escape(line) if line.strip() != "..." else ".*?"
              for line in block.splitlines(keepends=True)]
     pattern = "".join(p if p == ".*?" else f"{p}" for p in parts)
@@ -215,7 +227,7 @@ def commands(text: str) -> list[tuple[str, str]]:
 def run_console(example) -> Optional[str]:
     page = page_of(example)
     problems, real_block = [], []
-    for command, shown in commands(str(example.parsed)):
+    for command, shown in commands(raw(example)):
         if all(p in IN_PROCESS for p in _programs(command)) and \
                 not re.search(r"\$\(|`|\|\||>>|\d>|<|\*", command):
             output = run_here(command, page)

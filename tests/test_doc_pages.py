@@ -38,9 +38,9 @@ def test_page_shows_what_runs(page, tmp_path, monkeypatch, update_golden):
                 example.evaluate()
             except unittest.SkipTest:  # <!-- skip: next "reason" -->: that block only
                 continue
-        if state.updates:
-            rewrite(page, state)
     finally:
+        if state.updates:  # what ran before a failure is pasted too
+            rewrite(page, state)
         for name in set(sys.modules) - modules:  # the page's own modules (model.py ...)
             if str(directory) in str(getattr(sys.modules[name], "__file__", "") or ""):
                 del sys.modules[name]
