@@ -197,7 +197,8 @@ def excerpt_problem(example, text: str, what: str) -> Optional[str]:
     if re.search(pattern, text, re.S | re.M):
         return None
     lines, real = block.splitlines(keepends=True), text.splitlines(keepends=True)
-    if page_of(example).update and lines and lines[0] in real and "...\n" not in lines:
+    if page_of(example).update and lines and lines[0] in real and \
+            not any(line.strip() == "..." for line in lines):
         first = real.index(lines[0])
         last = next((i for i in range(len(real) - 1, first - 1, -1) if real[i] == lines[-1]),
                     None)
