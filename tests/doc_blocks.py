@@ -200,8 +200,9 @@ def excerpt_problem(example, text: str, what: str) -> Optional[str]:
     if page_of(example).update and lines and lines[0] in real and \
             not any(line.strip() == "..." for line in lines):
         first = real.index(lines[0])
-        last = next((i for i in range(len(real) - 1, first - 1, -1) if real[i] == lines[-1]),
-                    None)
+        ends = [i for i in range(first, len(real)) if real[i] == lines[-1]]
+        # the end that keeps the block's length best
+        last = min(ends, key=lambda i: abs(i - first + 1 - len(lines)), default=None)
         if last is not None:
             propose(example, "".join(real[first:last + 1]))
             return None
