@@ -11,7 +11,11 @@ are executed") is the fence's info string:
 - ```` ```python ````: run in the page's namespace; a block starting with `>>>` is a doctest.
 - ```` ```python file=NAME ````: the text of the file NAME, written to the page's directory
   for the blocks after it (not run).
-- ```` ```python excerpt=PATH ````: must appear, verbatim, in PATH (e.g. examples/...).
+- ```` ```python append=NAME ````: the same, added at the end of NAME (two blank lines
+  between), so that one file can be shown a function at a time.
+- ```` ```python excerpt=PATH ````: must appear in PATH, a file of the repository
+  (examples/..., adgen/...), verbatim, whole lines; a line `...` stands for any lines.
+- ```` ```python generated=ARGS ````: must appear the same way in what `adgen ARGS` prints.
 - ```` ```text output ```` (or `python output`): what the block before it printed.
 - `<!-- skip: next "reason" -->` (Sybil's skip directive): the next block is not run.
 
@@ -105,6 +109,8 @@ def parse_blocks(document: Document):
             region.evaluator = compare_printed
         elif role.startswith("file="):
             region.evaluator = write_file(role[len("file="):])
+        elif role.startswith("append="):
+            region.evaluator = write_file(role[len("append="):], append=True)
         elif role.startswith("excerpt="):
             region.evaluator = check_excerpt(role[len("excerpt="):])
         elif role.startswith("generated="):
@@ -159,18 +165,20 @@ def compare_printed(example) -> Optional[str]:
     return problem
 
 
-def write_file(name: str):
+def write_file(name: str, append: bool = False):
     def evaluator(example):
         path = (page_of(example).directory / name)
         assert not path.resolve().is_relative_to(ROOT), f"file={name} is inside the repository"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(raw(example), encoding="utf-8")
+        before = path.read_text(encoding="utf-8") + "\n\n" if append else ""
+        path.write_text(before + raw(example), encoding="utf-8")
+        sys.modules.pop(path.stem, None)  # a later import reads the file as it is now
     return evaluator
 
 
 def check_excerpt(name: str):
     def evaluator(example) -> Optional[str]:
-        text = (page_of(example).directory / name).read_text(encoding="utf-8")
+        text = (ROOT / name).read_text(encoding="utf-8")
         return excerpt_problem(example, text, name)
     return evaluator
 
