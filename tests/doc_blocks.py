@@ -5,8 +5,9 @@ module only says what each kind of block means.  The convention (docs/design.md,
 are executed") is the fence's info string:
 
 - ```` ```console ````: `$ ` lines are commands, the lines up to the next `$ ` their output
-  (standard output and standard error, as a terminal shows them).  `adgen`, `head`, `cat`
-  and `echo $?` run in this process (`adgen.cli.main`: cheap); anything else (`python ...`)
+  (standard output and standard error, as a terminal shows them).  `adgen`, `head`, `cat`,
+  `echo $?` and `python SCRIPT.py` run in this process (`adgen.cli.main`, `runpy`: cheap),
+  joined by `|`, `;`, `&&` and `> FILE`; anything else (`python -c ...`, `python -m pytest`)
   runs in bash, with an `adgen` on PATH that runs this checkout.
 - ```` ```python ````: run in the page's namespace; a block starting with `>>>` is a doctest.
 - ```` ```python file=NAME ````: the text of the file NAME, written to the page's directory
@@ -33,6 +34,7 @@ import io
 import os
 import pathlib
 import re
+import runpy
 import shlex
 import subprocess
 import sys
@@ -50,7 +52,7 @@ PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
 INFO = re.compile(r"(?P<language>[\w-]*)(?:[ \t]+(?P<role>[^\n]*?))?[ \t]*$\n", re.M)
 FLAGS = doctest.ELLIPSIS | doctest.DONT_ACCEPT_BLANKLINE
 DURATION = re.compile(r"\bin \d+(?:\.\d+)?s\b")
-IN_PROCESS = {"adgen", "head", "cat", "echo"}
+IN_PROCESS = {"adgen", "head", "cat", "echo", "python"}
 STATE = "_docs"  # the page's state in its namespace
 
 
@@ -239,7 +241,7 @@ def run_console(example) -> Optional[str]:
     problems, real_block = [], []
     for command, shown in commands(raw(example)):
         if all(p in IN_PROCESS for p in _programs(command)) and \
-                not re.search(r"\$\(|`|\|\||>>|\d>|<|\*", command):
+                not re.search(r"\$\(|`|\|\||>>|\d>|<|\*|python +-", command):
             output = run_here(command, page)
         else:
             output = run_in_bash(command, page)
@@ -304,6 +306,13 @@ def builtin(argv: list[str], stdin: Optional[str], stdout, stderr, page: Page) -
         from adgen.cli import main
 
         return main(args, stdout=stdout, stderr=stderr)
+    if program == "python":  # python SCRIPT.py: run as __main__, here
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                runpy.run_path(str(page.directory / args[0]), run_name="__main__")
+            except SystemExit as exc:
+                return exc.code if isinstance(exc.code, int) else 1
+        return 0
     if program == "echo":
         stdout.write(" ".join(str(page.status) if a == "$?" else a for a in args) + "\n")
         return 0
