@@ -4,7 +4,6 @@ are executed").  A failure names the page, the block's line and the difference."
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import unittest
@@ -13,8 +12,6 @@ import pytest
 
 from adgen.api import clear_cache
 from doc_blocks import PAGES, ROOT, STATE, Page, rewrite, sybil
-
-sys.path.insert(0, os.path.dirname(__file__))
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
