@@ -234,6 +234,8 @@ def member_groups(fn: ir.Function) -> dict[str, list]:
     for m in fn.members:
         if len(m.path) == 1 and m.path[0][0] in ("key", "get"):
             groups.setdefault(m.param, []).append((m.path[0][1], m))
+        elif len(m.path) == 1 and m.path[0][0] == "item":  # a, b = pair: a tuple parameter
+            groups.setdefault(m.param, []).append((m.path[0][1], m))
         elif len(m.path) == 2 and m.path[0][0] == "attr" and m.path[1][0] in ("key", "get"):
             groups.setdefault(m.path[0][1], []).append((m.path[1][1], m))
     return groups

@@ -217,12 +217,20 @@ def _results(grad: ir.Gradient) -> list[str]:
     """What NAME_grad returns: the gradients for wrt, as a 1-tuple's text if need be (a
     structured input's as a dict with its keys: {'W1': dW1, ...})."""
     results = [grad.grad_names[p] for p in grad.wrt] if not grad.outputs else [
-        grad.grad_names[name] if parts is None else
-        "{" + ", ".join(f"{key!r}: {grad.grad_names[m]}" for key, m in parts) + "}"
+        grad.grad_names[name] if parts is None else _structured(grad, parts)
         for name, parts in grad.outputs]
     if grad.single:
         return [results[0]]
     return [f"({results[0]},)"] if len(results) == 1 else results
+
+
+def _structured(grad: ir.Gradient, parts) -> str:
+    """A structured input's gradient: a dict with its keys, or a tuple for a tuple
+    parameter (its items by position)."""
+    if all(isinstance(key, int) for key, _ in parts):
+        items = [grad.grad_names[m] for _, m in sorted(parts)]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    return "{" + ", ".join(f"{key!r}: {grad.grad_names[m]}" for key, m in parts) + "}"
 
 
 def _return_lines(returned: list[str]) -> list[str]:

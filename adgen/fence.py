@@ -67,7 +67,12 @@ _EXPRESSION_MESSAGES = {
     cst.Ellipsis: ("'...'", "only numeric constants are supported"),
 }
 _SIMPLE_EXPRESSIONS = (cst.Name, cst.Attribute, cst.Integer, cst.Float, cst.BinaryOperation,
-                       cst.UnaryOperation, cst.Call, cst.Comparison, cst.Subscript, cst.IfExp)
+                       cst.UnaryOperation, cst.Call, cst.Comparison, cst.Subscript, cst.IfExp,
+                       cst.Tuple, cst.List, cst.Dict, cst.ListComp, cst.GeneratorExp)
+# list methods that may stand as statements (hs.append(h)): the stager follows the list
+LIST_METHODS = ("append", "extend")
+# builtins over a container of values, written out by the stager: sum(hs), len(hs)
+CONTAINER_FOLDS = ("sum", "numpy.prod", "math.prod")
 
 
 _BINDING_EXPRESSIONS = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
@@ -226,6 +231,20 @@ def called_functions(scope, node: cst.CSTNode) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _names_only(target) -> bool:
+    """A name, or a tuple or list of names (nested): a loop's target."""
+    if isinstance(target, cst.Name):
+        return True
+    return isinstance(target, (cst.Tuple, cst.List)) and all(
+        isinstance(el, cst.Element) and _names_only(el.value) for el in target.elements)
+
+
+def _name_nodes(target) -> list:
+    if isinstance(target, cst.Name):
+        return [target]
+    return [n for el in target.elements for n in _name_nodes(el.value)]
+
+
 def _target_names(target: cst.BaseExpression, into: set[str]) -> None:
     if isinstance(target, cst.Name):
         into.add(target.value)
@@ -346,27 +365,33 @@ class Fence:
                             f"here, got {n}", "use range(stop), range(start, stop) or "
                             "range(start, stop, step), or enumerate(x)")
             for arg in call.args:
-                self.check_expr(arg.value)
-        elif isinstance(iterable, cst.Name):
-            self.check_expr(iterable)
+                self.check_iterable(arg.value)
+        elif isinstance(iterable, (cst.Name, cst.Tuple, cst.List)) or (
+                callee == "zip" and call.args and not any(a.keyword or a.star
+                                                          for a in call.args)):
+            self.check_iterable(iterable)  # an array, a list or tuple (written out), zip(...)
         else:
             self.report("AD101", iterable, "loop over this kind of iterable is not supported",
                         "loop over range(...), an array (its first axis), or enumerate(array)")
         target = stmt.target
-        if callee == "enumerate":
-            ok = isinstance(target, cst.Tuple) and len(target.elements) == 2 and all(
-                isinstance(el.value, cst.Name) for el in target.elements)
-        else:
-            ok = isinstance(target, cst.Name)
-        if not ok:
+        if not _names_only(target) or (callee == "range" and not isinstance(target, cst.Name)):
             self.report("AD105", target, "unsupported loop variable",
-                        "use one name (for t in range(T)), or two with enumerate (for i, x "
-                        "in enumerate(xs))")
+                        "use one name (for t in range(T)), two with enumerate (for i, x "
+                        "in enumerate(xs)), or names for zip's values")
         else:
             _target_names(target, targets)
-            for el in (target.elements if isinstance(target, cst.Tuple) else [target]):
-                self.check_name_free(el.value if isinstance(el, cst.Element) else el)
+            for name in _name_nodes(target):
+                self.check_name_free(name)
         self.check_loop_body(stmt, targets)
+
+    def check_iterable(self, node: cst.BaseExpression) -> None:
+        """What a loop or comprehension runs over: range, enumerate and zip of values."""
+        if isinstance(node, cst.Call) and self.scope.qualify(node.func) in (
+                "range", "enumerate", "zip") and not any(a.keyword or a.star for a in node.args):
+            for arg in node.args:
+                self.check_iterable(arg.value)
+        else:
+            self.check_expr(node)
 
     def check_while(self, stmt: cst.While) -> None:
         self.check_condition(stmt.test)
@@ -413,7 +438,14 @@ class Fence:
         if isinstance(stmt, cst.Expr):
             is_docstring = is_first and isinstance(
                 stmt.value, (cst.SimpleString, cst.ConcatenatedString))
-            if not is_docstring:
+            call = stmt.value
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and \
+                    call.func.attr.value in LIST_METHODS and \
+                    isinstance(call.func.value, cst.Name) and len(call.args) == 1 and \
+                    call.args[0].keyword is None and not call.args[0].star:
+                self.check_expr(call.func.value)  # hs.append(h): the list gains a value
+                self.check_expr(call.args[0].value)
+            elif not is_docstring:
                 self.report("AD101", stmt, "expression statement (its value is discarded)",
                             "remove it; adgen differentiates the returned value")
         elif isinstance(stmt, cst.Pass):
@@ -494,9 +526,8 @@ class Fence:
                 or self.parsed.user_function(self.scope.qualify(value.func)) is not None):
             self.check_expr(value)
             return
-        if not isinstance(value, (cst.Tuple, cst.List)):
-            self.report("AD204", value, "can only unpack a literal tuple of expressions",
-                        "write a, b = expr1, expr2, or assign the names one by one")
+        if not isinstance(value, (cst.Tuple, cst.List)):  # x, w, b = cache: the stager checks
+            self.check_expr(value)
             return
         if len(value.elements) != len(target.elements):
             self.report("AD204", value, f"cannot unpack {len(value.elements)} values into "
@@ -551,18 +582,10 @@ class Fence:
         if stmt.value is None:
             self.report("AD104", stmt, "return without a value",
                         "return the scalar to differentiate")
-        elif isinstance(stmt.value, (cst.Tuple, cst.List)) and (
-                not self.callee or not isinstance(stmt.value, cst.Tuple)):
+        elif isinstance(stmt.value, (cst.Tuple, cst.List, cst.Dict)) and not self.callee:
             self.report("AD104", stmt.value, "returning several values",
                         "return a single scalar; differentiate each output separately "
                         "(a helper it calls may return a tuple)")
-        elif isinstance(stmt.value, cst.Tuple):
-            for el in stmt.value.elements:
-                if isinstance(el, cst.StarredElement):
-                    self.report("AD204", el, "starred expression in a return",
-                                "return the values one by one")
-                else:
-                    self.check_expr(el.value)
         else:
             self.check_expr(stmt.value)
 
@@ -649,7 +672,53 @@ class _ExpressionChecker:
                          "numeric constant")
         return False
 
+    def visit_Tuple(self, node) -> bool:
+        """A tuple or list of values (containers.py): its elements are checked."""
+        for el in node.elements:
+            if isinstance(el, cst.StarredElement):
+                self.fence.report("AD204", el, "starred expression in a tuple or list",
+                                  "write the values out one by one")
+            else:
+                self.check(el.value)
+        return False
+
+    visit_List = visit_Tuple
+
+    def visit_ListComp(self, node) -> bool:
+        """`[f(h) for h in hs]`: one `for`, no `if` (written out by the stager)."""
+        clause = node.for_in
+        if clause.inner_for_in is not None or clause.ifs or clause.asynchronous:
+            self.fence.report("AD102", node, "a comprehension with several 'for' or an 'if'",
+                              "use one 'for' over a list, a tuple or range() of constants")
+            return False
+        self.fence.check_iterable(clause.iter)
+        added = set()
+        _target_names(clause.target, added)
+        added -= self.fence.defined
+        self.fence.defined |= added
+        self.check(node.elt)
+        self.fence.defined -= added
+        return False
+
+    visit_GeneratorExp = visit_ListComp
+
+    def visit_Dict(self, node: cst.Dict) -> bool:
+        """A dict with constant keys (`{'x': x, 'w': w}`): its values are checked."""
+        for el in node.elements:
+            if not isinstance(el, cst.DictElement):
+                self.fence.report("AD204", el, "'**' in a dict", "write the entries out")
+            elif not isinstance(el.key, (cst.SimpleString, cst.Integer)):
+                self.fence.report("AD204", el.key, "a dict key must be a string or integer "
+                                  "constant", "use a literal key: {'x': x}")
+            else:
+                self.check(el.value)
+        return False
+
     def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if node.attr.value == "shape" and is_value_attribute(
+                node, self.scope, self.fence.defined | self.fence.locals):
+            self.check(node.value)  # x.shape as a value: the tuple of its sizes
+            return False
         if is_value_attribute(node, self.scope, self.fence.defined | self.fence.locals):
             rule = REGISTRY.by_spelling("." + node.attr.value)
             if rule is None or rule.arity != 1 or node.attr.value not in VALUE_ATTRIBUTES:
@@ -719,6 +788,8 @@ class _ExpressionChecker:
                         self.check(part)
             elif is_newaxis(index.value, self.scope):
                 continue
+            elif isinstance(index.value, cst.SimpleString):
+                continue  # cache['x']: a dict's entry by its key (containers.py)
             elif isinstance(index.value, cst.Ellipsis):
                 self.fence.report("AD102", index.value, "'...' in an index is not supported",
                                   "write the slices out (x[:, :, 0])")
@@ -785,6 +856,11 @@ class _ExpressionChecker:
             fence.report("AD303", func, "call of a computed function",
                          "call math functions or builtins by name")
             return
+        if name in CONTAINER_FOLDS and REGISTRY.by_spelling(name) is None:
+            if len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star:
+                fence.report("AD302", node, f"'{name}' takes one argument here: a list or "
+                             "tuple of values", "write the sum or product out")
+            return  # sum(hs): of a container (the stager checks it is one)
         rule = REGISTRY.by_spelling(name)
         if rule is None or not _is_call_spelling(name):
             fence.report("AD301", func, f"no derivative rule for '{name}'", _suggest(name))

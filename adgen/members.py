@@ -93,6 +93,25 @@ def _aliases(fn: cst.FunctionDef, params: set[str]) -> dict[tuple, str]:
     return {key: name for key, name in pairs if counts.get(name) == 1 and name not in params}
 
 
+def _assigned_once(fn: cst.FunctionDef) -> set[str]:
+    from adgen.fence import assigned_in, function_body
+
+    names = assigned_in(function_body(fn))
+    counts: dict[str, int] = {}
+    pending: list = [fn.body]
+    while pending:
+        current = pending.pop()
+        pending.extend(current.children)
+        if isinstance(current, cst.Assign):
+            for t in current.targets:
+                for n in _target_names(t.target):
+                    counts[n] = counts.get(n, 0) + 1
+        elif isinstance(current, (cst.AugAssign, cst.AnnAssign, cst.For)):
+            for n in _target_names(current.target):
+                counts[n] = counts.get(n, 2) + 2
+    return {n for n in names if counts.get(n) == 1}
+
+
 def _target_names(target) -> list[str]:
     if isinstance(target, cst.Name):
         return [target.value]
@@ -112,6 +131,31 @@ def _literal(node) -> Optional[object]:
     if isinstance(node, cst.SimpleString):
         return node.evaluated_value
     return None
+
+
+def _unpacked(fn: cst.FunctionDef, params: set[str]) -> list:
+    """`a, b, c = abc` of a parameter that is never rebound: a tuple parameter, each of
+    its items a member ("item", i) named after its target (first unpacking wins)."""
+    found, seen, rebound = [], set(), set()
+    pending: list = [fn.body]
+    while pending:
+        current = pending.pop(0)
+        pending[0:0] = list(current.children)
+        if isinstance(current, (cst.AugAssign, cst.AnnAssign)):
+            rebound.update(_target_names(current.target))
+        if not isinstance(current, cst.Assign):
+            continue
+        for t in current.targets:
+            if not isinstance(t.target, (cst.Tuple, cst.List)):
+                rebound.update(_target_names(t.target))
+        target, value = current.targets[0].target, current.value
+        if len(current.targets) == 1 and isinstance(target, (cst.Tuple, cst.List)) and \
+                isinstance(value, cst.Name) and value.value in params and \
+                value.value not in seen and \
+                all(isinstance(el.value, cst.Name) for el in target.elements):
+            seen.add(value.value)
+            found.append((value.value, [el.value.value for el in target.elements]))
+    return [(param, names) for param, names in found if param not in rebound]
 
 
 def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code) -> list[ir.Member]:
@@ -150,6 +194,16 @@ def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code) -> list[i
         default = path[-1][2] if path[-1][0] == "get" else None
         found[key] = ir.Member(name, param, tuple(s[:2] for s in path),
                                code(default) if default is not None else None)
+    once = _assigned_once(fn)
+    used = {m.name for m in found.values()}
+    for param, targets in _unpacked(fn, params):  # a, b, c = abc: a tuple parameter
+        for i, target in enumerate(targets):
+            name = target if target in once and target not in used else f"{param}_{i}"
+            while name in names and name != target:
+                name = f"{name}_"
+            used.add(name)
+            names.add(name)
+            found[(param, (("item", i),))] = ir.Member(name, param, (("item", i),))
     return list(found.values())
 
 
@@ -172,6 +226,8 @@ def expression(member: ir.Member) -> str:
     for i, (kind, key) in enumerate(member.path):
         if kind == "attr":
             text += f".{key}"
+        elif kind == "item":
+            text += f"[{key}]"
         elif kind == "get" and i == len(member.path) - 1:
             default = f", {member.default}" if member.default is not None else ""
             text += f".get({key!r}{default})"

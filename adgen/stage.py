@@ -17,6 +17,7 @@ from typing import Optional
 import libcst as cst
 
 from adgen import gates, ir, shapes
+from adgen.containers import DictValue, ListValue, describe, entry, is_container, items_of
 from adgen.diagnostics import AdgenError
 from adgen.inference import stage_with_inference
 from adgen.members import matches as member_matches
@@ -29,7 +30,7 @@ from adgen.naming import RUNTIME, Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
-from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_operands,
+from adgen.staticargs import (JOINERS, is_newaxis, is_shape, is_value_attribute, joined_operands,
                               shape_index, static_value)
 
 _BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
@@ -47,6 +48,7 @@ _ARRAY_FORMS = {"abs": "np_abs", "max": "np_maximum", "min": "np_minimum"}
 RUNTIME_EXCEPTIONS = frozenset(n for n in dir(builtins)
                                if n.endswith(("Error", "Exception", "Warning")))
 STATIC = shapes.VType("static", None)  # a string, None: compared, never differentiated
+_FOLDS = ("sum", "len", "numpy.prod", "math.prod")
 RETURN = "<return>"
 EXIT = "<exit>"  # the path leaves the loop body: continue, or break
 RAISED = "<raised>"  # the path raises: it never goes on  # the environment's entry for the value a block returns
@@ -94,6 +96,11 @@ class Stager:
             self.env[p.name] = ir.Name(p.name)
         self.members = members_of(parsed, fn)  # params['W1']: read once, at the start
         self.member_names = {m.name for m in self.members}
+        self.tuple_params: dict[str, tuple] = {}  # a, b, c = abc: abc's items (members)
+        for m in self.members:
+            if m.path[0][0] == "item":
+                self.tuple_params[m.param] = self.tuple_params.get(m.param, ()) + (
+                    ir.Name(m.name),)
         for m in self.members:
             self.names.reserve(m.name)
             self.env[m.name] = ir.Name(m.name)
@@ -132,6 +139,7 @@ class Stager:
         self.current = fn  # the function (or inlined helper) being staged
         self.loop_nodes: list = []  # the loops around the statement being staged
         self.break_flags: list = []  # each loop's break flag (an environment key), or None
+        self.region = 0  # the block being staged: a list is changed only where it was made
 
     def _default_text(self, p: cst.Param) -> Optional[str]:
         if p.default is None:
@@ -194,6 +202,8 @@ class Stager:
                 self.stage_assign(stmt.target, stmt.value)
             elif isinstance(stmt, cst.AugAssign):
                 self.stage_aug_assign(stmt)
+            elif isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call):
+                self.stage_list_method(stmt.value)
             elif isinstance(stmt, cst.Return):
                 self.stage_return(stmt.value)
                 return
@@ -303,11 +313,12 @@ class Stager:
         test = self.stage_condition(stmt.test)
         before, outer = dict(self.env), self.body
         paths = []
+        region = self.region
         for statements in (block_statements(stmt.body), else_statements(stmt)):
-            self.env, self.body = dict(before), []
+            self.env, self.body, self.region = dict(before), [], self.new_key()
             self.stage_block(statements, continuation)
             paths.append((self.body, self.env))
-        self.body = outer
+        self.body, self.region = outer, region
         body, orelse = self.merge(before, paths, stmt)
         self.body.append(ir.If(test, tuple(body), tuple(orelse), self.parsed.pos(stmt),
                                self.new_key()))
@@ -334,13 +345,16 @@ class Stager:
             if a == b:
                 env[var] = a
                 continue
-            if a is None or b is None or isinstance(a, (_Unbound, tuple)) or \
-                    isinstance(b, (_Unbound, tuple)):
+            if a is None or b is None or isinstance(a, _Unbound) or isinstance(b, _Unbound) \
+                    or is_container(a) or is_container(b):
                 if var == RETURN:
                     self.report("AD104", node, "returning several values from inside an if",
                                 "return one value on each path")
-                env[var] = _Unbound("it is assigned on only some paths through the if "
-                                    "before it")
+                env[var] = _Unbound(
+                    "it holds a tuple, list or dict made differently on the paths of the if "
+                    "before it (build it after the if, from names both paths assign)"
+                    if a is not None and b is not None and (is_container(a) or is_container(b))
+                    else "it is assigned on only some paths through the if before it")
                 continue
             merged = self.merged_name(var, (a, b), (body, orelse))
             if self.array_mode:
@@ -393,7 +407,8 @@ class Stager:
         loop's break flag): each gets the name it has on entry to every iteration (its
         current name when this block assigned it, else a copy)."""
         carried = [v for v in assigned_in(statements, subscripts=True)
-                   if v in self.env and not isinstance(self.env[v], (_Unbound, tuple, _Local))]
+                   if v in self.env and not isinstance(self.env[v], (_Unbound, _Local))
+                   and not is_container(self.env[v])]
         carried += list(extra)
         carried += self.aliases_of(assigned_in(statements, in_place=True), carried)
         names = {}
@@ -427,10 +442,10 @@ class Stager:
         test = self.env[flag]
         before, outer = dict(self.env), self.body
         paths = [([], dict(before))]
-        self.env, self.body = dict(before), []
+        self.env, self.body, region, self.region = dict(before), [], self.region, self.new_key()
         self.stage_block(statements, [])
         paths.append((self.body, self.env))
-        self.body = outer
+        self.body, self.region = outer, region
         body, orelse = self.merge(before, paths, node)
         self.body.append(ir.If(test, tuple(body), tuple(orelse), self.parsed.pos(node),
                                self.new_key()))
@@ -475,7 +490,7 @@ class Stager:
         in_place = set(assigned_in(statements, in_place=True))
         for v in carried:
             value = self.env[v]
-            if isinstance(value, (_Unbound, tuple)):
+            if isinstance(value, _Unbound) or is_container(value):
                 self.report("AD203", node, f"'{v}' is not assigned on every path through "
                             "the loop body", "assign it on every path")
                 value = ir.Name(names[v])
@@ -514,6 +529,19 @@ class Stager:
 
     def stage_for(self, stmt: cst.For) -> None:
         statements = block_statements(stmt.body)
+        if self.unrolled(stmt, statements):
+            return
+        callee = self.scope.qualify(stmt.iter.func) if isinstance(stmt.iter, cst.Call) else None
+        if not isinstance(stmt.target, cst.Name) and not (
+                callee == "enumerate" and len(stmt.target.elements) == 2 and
+                all(isinstance(el.value, cst.Name) for el in stmt.target.elements)):
+            self.report("AD105", stmt.target, "several loop variables over an array or a "
+                        "range", "use one name (for t in range(T)), or two with enumerate "
+                        "(for i, x in enumerate(xs)); unpack inside the loop")
+            return
+        if callee == "zip" or isinstance(stmt.iter, (cst.Tuple, cst.List)):
+            self.static_items(stmt.iter, "this loop")  # (reported: its values are not known)
+            return
         iterable, target = stmt.iter, stmt.target
         callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
         array = None
@@ -547,10 +575,12 @@ class Stager:
                                          (("index", (("arg", 1),)),))
         self.loop_nodes.append(stmt)
         self.break_flags.append(flag)
+        region, self.region = self.region, self.new_key()
         if flag:
             self.stage_guarded(flag, statements, stmt)
         else:
             self.stage_block(statements, [])
+        self.region = region
         self.break_flags.pop()
         self.env.pop(EXIT, None)  # the iteration ends: continue and break paths join
         self.loop_nodes.pop()
@@ -576,7 +606,9 @@ class Stager:
         header = self.body
         self.body = []
         self.break_flags.append(flag)
+        region, self.region = self.region, self.new_key()
         self.stage_block(statements, [])
+        self.region = region
         self.break_flags.pop()
         self.env.pop(EXIT, None)
         self.loop_nodes.pop()
@@ -604,10 +636,10 @@ class Stager:
         bound: dict = {}
         positional = [a for a in node.args if a.keyword is None]
         for p, a in zip(params, positional):
-            bound[p.name.value] = self.stage_expr(a.value)
+            bound[p.name.value] = self.stage_value(a.value)
         for a in node.args:
             if a.keyword is not None:
-                bound[a.keyword.value] = self.stage_expr(a.value)
+                bound[a.keyword.value] = self.stage_value(a.value)
         for p in params:
             if p.name.value not in bound:
                 value = evaluate_constant(p.default, parsed.scope)
@@ -635,12 +667,13 @@ class Stager:
          self.param_names, self.parsed, self.scope, self.current, self.loop_nodes) = saved
         self.callers.pop()
         if target is not None and not (isinstance(result, ir.Name) and result.id == target) \
-                and not isinstance(result, tuple):
+                and not is_container(result):
             return self.add("copy", (result,), node, target, user)
         return result
 
     def stage_assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        if isinstance(target, (cst.Tuple, cst.List)) and is_shape(value):  # N, D = x.shape
+        if isinstance(target, (cst.Tuple, cst.List)) and is_shape(value) and \
+                not self.holds_container(value.value):  # N, D = x.shape
             array = self.stage_expr(value.value)
             for axis, element in enumerate(target.elements):
                 name = element.value.value
@@ -648,43 +681,316 @@ class Stager:
                                           (("axis", axis),))
             return
         if isinstance(target, cst.Subscript):
-            self.stage_setitem(target, self.stage_expr(value), target)
+            self.stage_setitem(target, self.stage_value(value), target)
             return
-        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, cst.Call):
-            result = self.stage_expr(value)  # a, b = helper(x)
-            names = [el.value.value for el in target.elements]
-            if not isinstance(result, tuple) or len(result) != len(names):
-                count = len(result) if isinstance(result, tuple) else 1
-                self.report("AD204", value, f"cannot unpack {count} value"
-                            f"{'s' if count != 1 else ''} into {len(names)} names",
-                            "give one name per returned value")
-                for name in names:  # bound, so that staging goes on to find more problems
-                    self.env[name] = ir.Num(0.0)
-                return
-            for name, operand in zip(names, result):
-                self.env[name] = self.add("copy", (operand,), value, self.version(name), name)
+        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)) \
+                and len(target.elements) == len(value.elements):
+            staged = []  # a, b = x * 2, y: each value named after its target
+            for el, v in zip(target.elements, value.elements):
+                n = el.value.value if isinstance(el.value, cst.Name) else None
+                if n is None or self.may_hold_container(v.value):
+                    staged.append(self.stage_value(v.value))
+                elif n in self.member_names and self.leaf(v.value) == ir.Name(n):
+                    staged.append(self.leaf(v.value))
+                else:
+                    staged.append(self.stage_expr(v.value, self.version(n), user=n))
+            for el, operand in zip(target.elements, staged):
+                self.bind(el.value, operand, value, copy=False)
             return
-        if isinstance(target, (cst.Tuple, cst.List)):
-            names = [el.value.value for el in target.elements]
-            values = [el.value for el in value.elements]
-            staged = [self.leaf(v) if n in self.member_names and self.leaf(v) == ir.Name(n)
-                      else self.stage_expr(v, self.version(n), user=n)
-                      for n, v in zip(names, values)]
-            for name, operand in zip(names, staged):
-                self.env[name] = operand
-        elif isinstance(value, cst.Lambda):
+        if isinstance(target, (cst.Tuple, cst.List)):  # a, b = helper(x); x, w, b = cache
+            self.bind(target, self.stage_value(value), value, copy=isinstance(value, cst.Call))
+            return
+        if isinstance(value, cst.Lambda):
             self.env[target.value] = _Local(value)
-        else:
-            name = target.value
-            member = self.leaf(value) if name in self.member_names else None
-            if member == ir.Name(name):  # W1 = params['W1']: the local is the member
+            return
+        name = target.value
+        member = self.leaf(value) if name in self.member_names else None
+        if member == ir.Name(name):  # W1 = params['W1']: the local is the member
+            return
+        if self.may_hold_container(value) and not isinstance(value, cst.Call):
+            # cache = (x, w, b): the values, no code (a helper's result is named after
+            # the target by stage_expr, a container returned as it is)
+            staged = self.stage_value(value)
+            if is_container(staged):
+                self.env[name] = staged
                 return
-            self.env[name] = self.stage_expr(value, self.version(name), user=name)
+            self.env[name] = self.add("copy", (staged,), value, self.version(name), name)
+            return
+        self.env[name] = self.stage_expr(value, self.version(name), user=name)
+
+    def bind(self, target: cst.BaseExpression, value, node: cst.CSTNode, copy: bool) -> None:
+        """Bind an assignment target (a name, a subscript, or a tuple of targets, nested)
+        to a staged value; a value that is not a container is unpacked along its first
+        axis, as numpy does."""
+        if isinstance(target, cst.Name):
+            if copy and not is_container(value):  # a, b = helper(x): named after a and b
+                value = self.add("copy", (value,), node, self.version(target.value),
+                                 target.value)
+            self.env[target.value] = value
+            return
+        if isinstance(target, cst.Subscript):
+            self.stage_setitem(target, value, node)
+            return
+        names = [el.value for el in target.elements]
+        items = items_of(value)
+        if items is None:
+            what = describe(value) if is_container(value) else "one value"
+            self.report("AD204", node, f"cannot unpack {what} into {len(names)} names",
+                        "unpack a tuple or a list (a, b = helper(x)); index an array "
+                        "instead: a = x[0]")
+            items = [ir.Num(0.0)] * len(names)  # bound, to go on finding problems
+        elif len(items) != len(names):
+            self.report("AD204", node, f"cannot unpack {describe(value)} into {len(names)} "
+                        "names", "give one name per value")
+            items = (items + [ir.Num(0.0)] * len(names))[:len(names)]
+        for name, item in zip(names, items):
+            self.bind(name, item, node, copy)
+
+    # ------------------------------------------------------------ containers
+
+    def may_hold_container(self, node: cst.BaseExpression) -> bool:
+        """Whether `node` may stage to a container (then stage_value stages it)."""
+        if isinstance(node, (cst.Tuple, cst.List, cst.Dict, cst.ListComp, cst.GeneratorExp)):
+            return True
+        if isinstance(node, cst.Call):
+            func = node.func
+            return isinstance(func, cst.Name) and (
+                isinstance(self.env.get(func.value), _Local) or
+                (func.value in self.scope.functions and func.value not in self.env)) or \
+                self.parsed.user_function(self.scope.qualify(func)) is not None
+        return self.holds_container(node)
+
+    def holds_container(self, node: cst.BaseExpression) -> bool:
+        """Whether `node` names a container (or an entry of one that may be one)."""
+        if isinstance(node, cst.Name):
+            return is_container(self.env.get(node.value)) or (
+                node.value in self.tuple_params and not self.callers)
+        if isinstance(node, cst.Subscript):
+            return shape_index(node) is None and self.may_hold_container(node.value)
+        if is_shape(node) and not self.holds_container(node.value):
+            return True  # x.shape: a tuple of sizes
+        return False
+
+    def stage_value(self, node: cst.BaseExpression):
+        """Stage `node` where a container may stand (an assignment, an argument of a
+        helper, an element of a container, a returned value): a container of staged
+        values (containers.py), or an operand."""
+        if isinstance(node, (cst.Tuple, cst.List)):
+            items = [self.stage_value(el.value) for el in node.elements]
+            return tuple(items) if isinstance(node, cst.Tuple) else \
+                ListValue(items, self.region)
+        if isinstance(node, cst.Dict):
+            return DictValue({self.constant_key(el.key): self.stage_value(el.value)
+                              for el in node.elements}, self.region)
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
+            return self.stage_comprehension(node)
+        if isinstance(node, cst.Name) and is_container(self.env.get(node.value)):
+            return self.env[node.value]
+        if isinstance(node, cst.Name) and node.value in self.tuple_params and \
+                self.env.get(node.value) == ir.Name(node.value) and not self.callers:
+            return self.tuple_params[node.value]  # a tuple parameter's items
+        if is_shape(node) and not self.holds_container(node.value):
+            return self.shape_tuple(node)
+        if isinstance(node, cst.Subscript) and shape_index(node) is None and \
+                self.may_hold_container(node.value):
+            base = self.stage_value(node.value)
+            if is_container(base):
+                return self.pick(base, node, None, None, container_ok=True)
+        if isinstance(node, cst.Call) and self.may_hold_container(node):
+            return self.stage_expr(node)  # a helper's result: maybe a tuple
+        return self.stage_expr(node)
+
+    def static_items(self, iterable: cst.BaseExpression, why: str) -> Optional[list]:
+        """The values a loop or comprehension runs over when they are known as the function
+        is staged: `range` of constants, a container, `enumerate`/`zip` of those; else
+        None (reported, with `why` it needed them)."""
+        callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
+        args = [a.value for a in iterable.args] if callee else []
+        if callee == "range":
+            bounds = [self.constant_count(a) for a in args]
+            if None not in bounds:
+                return [ir.Num(k) for k in range(*bounds)]
+        elif callee in ("enumerate", "zip") and args:
+            parts = [self.static_items(a, why) for a in args]
+            if any(p is None for p in parts):
+                return None
+            if callee == "enumerate":
+                return [(ir.Num(i), v) for i, v in enumerate(parts[0])]
+            return [tuple(vs) for vs in zip(*parts)]
+        elif self.may_hold_container(iterable):
+            value = self.stage_value(iterable)
+            if items_of(value) is not None:
+                return items_of(value)
+            if isinstance(value, DictValue):
+                return [ir.Lit(repr(k)) for k in value.items]
+        self.report("AD204", iterable, f"{why} needs values known when the function is "
+                    "compiled: range() of constants, or a list or tuple",
+                    "for a count known only at run time, write a for loop over range(n) "
+                    "and collect into an array (hs[t] = h)")
+        return None
+
+    def constant_count(self, node: cst.BaseExpression) -> Optional[int]:
+        """An integer known as the function is staged (a literal, a module constant, a
+        parameter's integer default is not: it may be passed)."""
+        try:
+            value = static_value(node)
+        except ValueError:
+            value = evaluate_constant(node, self.scope) if not (
+                isinstance(node, cst.Name) and node.value in self.env) else None
+        if value is None:  # len(terms), a name bound to a constant: staged, without code
+            outer, self.body = self.body, []
+            staged = self.stage_value(node)
+            self.body = outer
+            value = staged.value if isinstance(staged, ir.Num) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def stage_comprehension(self, node) -> ListValue:
+        """`[f(h) for h in hs]`, `sum(x[i] * w[i] for i in range(3))`: one value per item,
+        written out (the items must be known as the function is staged)."""
+        clause = node.for_in
+        items = self.static_items(clause.iter, "a list comprehension") or []
+        saved = dict(self.env)
+        values = []
+        for item in items:
+            self.bind_static(clause.target, item, clause)
+            values.append(self.stage_value(node.elt))
+        self.env = {**saved, **{k: v for k, v in self.env.items() if k.startswith("<")}}
+        return ListValue(values, self.region)
+
+    def bind_static(self, target: cst.BaseExpression, value, node) -> None:
+        """A loop's or comprehension's target bound to one item, without code."""
+        if isinstance(target, cst.Name):
+            self.env[target.value] = value
+            return
+        names = [el.value for el in target.elements]
+        items = items_of(value)
+        if items is None or len(items) != len(names):
+            self.report("AD204", node, "cannot unpack this item into "
+                        f"{len(names)} names", "give one name per value")
+            items = [ir.Num(0.0)] * len(names)
+        for name, item in zip(names, items):
+            self.bind_static(name, item, node)
+
+    def unrolled(self, stmt: cst.For, statements) -> bool:
+        """A for loop over values known as the function is staged (a list or tuple, zip or
+        enumerate of them; or range() of constants when the body changes a list made
+        before the loop): its body staged once per item.  False if it is not one."""
+        iterable = stmt.iter
+        callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
+        over_values = self.over_values(iterable)
+        if not over_values and not (callee == "range" and self.changes_outer_list(statements)):
+            return False
+        if may_exit(statements):
+            self.report("AD101", stmt, "break or continue in a loop over a list, a tuple or "
+                        "range() of constants that changes a list (it is written out)",
+                        "use an if around the rest of the body")
+            return True
+        items = self.static_items(iterable, "this loop")
+        for item in items or []:
+            self.bind_static(stmt.target, item, stmt)
+            self.stage_block(statements, [])
+        return True
+
+    def over_values(self, iterable: cst.BaseExpression) -> bool:
+        """Whether a loop runs over a container (maybe through zip or enumerate)."""
+        callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
+        if callee in ("zip", "enumerate"):
+            return any(self.over_values(a.value) for a in iterable.args)
+        return callee is None and self.may_hold_container(iterable)
+
+    def changes_outer_list(self, statements) -> bool:
+        for stmt in statements:
+            call = stmt.value if isinstance(stmt, cst.Expr) else None
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and \
+                    isinstance(call.func.value, cst.Name) and \
+                    isinstance(self.env.get(call.func.value.value), ListValue):
+                return True
+        return False
+
+    def shape_tuple(self, node: cst.Attribute) -> tuple:
+        """`x.shape` as a value: the tuple of its sizes (its rank must be known)."""
+        array = self.stage_expr(node.value)
+        t = self.type_of(array)
+        if not t.is_array or t.shape is None:
+            self.report("AD305", node, "'.shape' as a whole needs the array's rank",
+                        "unpack the sizes (N, D = x.shape) or index them (x.shape[0]), or "
+                        "annotate the parameter (x: \"N D\") or pass --shapes")
+            return ()
+        return tuple(self.add("dim", (array,), node, None, None, (("axis", axis),))
+                     for axis in range(len(t.shape)))
+
+    def constant_key(self, node) -> object:
+        """A dict key or a container index that must be constant: its value, or None
+        (reported)."""
+        if isinstance(node, cst.SimpleString):
+            return node.evaluated_value
+        try:
+            return static_value(node)
+        except ValueError:
+            pass
+        self.report("AD204", node, "a container's key or index must be a constant here",
+                    "use a string or an integer literal, or build an array and index it")
+        return None
+
+    def stage_list_method(self, call: cst.Call) -> None:
+        """`hs.append(h)`, `hs.extend(more)`: the list gains the staged values (in the block
+        that made it; the fence lets only these calls stand as statements)."""
+        func = call.func
+        name = func.value.value
+        lst = self.env.get(name)
+        if not isinstance(lst, ListValue):
+            self.report("AD101", call, f"'{name}.{func.attr.value}(...)' on a value that is "
+                        "not a list made in this function",
+                        "build the list in the function (hs = []), or assign the result")
+            return
+        value = self.stage_value(call.args[0].value)
+        self.may_change(lst, name, call)  # (reported; the value is added to go on checking)
+        if func.attr.value == "append":
+            lst.items.append(value)
+        else:
+            more = items_of(value)
+            if more is None:
+                self.report("AD204", call, f"'{name}.extend' needs a list or a tuple",
+                            f"use {name}.append(value)")
+                return
+            lst.items.extend(more)
+
+    def may_change(self, container, name: str, node) -> bool:
+        """A list or dict is changed only in the block that made it: in a branch or loop
+        around which it was made, its entries would depend on the path taken."""
+        if container.region == self.region:
+            return True
+        inside = "loop" if self.loop_nodes else "branch"
+        self.report("AD204", node, f"'{name}' is changed inside a {inside} but was made "
+                    "outside it: its entries would depend on the path taken",
+                    "in a loop, collect into an array instead: hs = np.zeros((T, N, H)) "
+                    "before the loop and hs[t] = h inside it; in a branch, build the list "
+                    "after the if from names both paths assign")
+        return False
 
     def stage_setitem(self, target: cst.Subscript, value: ir.Operand,
                       node: cst.CSTNode) -> None:
         """`x[index] = value`: a new version of x, with the index's values as operands."""
         name = target.value.value
+        if isinstance(self.env.get(name), (ListValue, DictValue)):  # hs[0] = h, cache['x'] = x
+            container = self.env[name]
+            key = self.constant_key(target.slice[0].slice.value) \
+                if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index) \
+                else None
+            if key is not None and self.may_change(container, name, node):
+                if isinstance(container, ListValue):
+                    try:
+                        entry(container, key)
+                        container.items[key] = value
+                    except LookupError as exc:
+                        self.report("AD204", target, str(exc), "append to the list instead")
+                else:
+                    container.items[key] = value
+            return
+        if not isinstance(value, (ir.Name, ir.Num, ir.Attr, ir.Lit)):  # a container
+            self.report("AD204", node, f"assigning {describe(value)} into an array",
+                        "assign one array (np.stack(values) makes one of a list)")
+            return
         array = self.lookup(name, target.value)
         operands, spec = self.stage_index(target, [array, value])
         kinds = {self.type_of(operands[entry[1]]).kind for entry in spec if entry[0] == "arg"}
@@ -808,8 +1114,8 @@ class Stager:
     def stage_return(self, value: cst.BaseExpression) -> None:
         """`return value`: the value of the block (a name the function computed is returned
         as it is; anything else is assigned to the output's name)."""
-        if isinstance(value, cst.Tuple):  # a helper's tuple of results
-            self.env[RETURN] = tuple(self.stage_expr(el.value) for el in value.elements)
+        if self.callers and self.may_hold_container(value) and not isinstance(value, cst.Call):
+            self.env[RETURN] = self.stage_value(value)
             return
         if isinstance(value, cst.Name) and value.value in self.env:
             operand = self.env[value.value]
@@ -831,9 +1137,9 @@ class Stager:
             self.report("AD203", node, f"'{name}' may be unassigned here: {value.why}",
                         "assign it before the branch or loop, or on every path")
             return ir.Num(0.0)
-        if isinstance(value, tuple):
-            self.report("AD204", node, f"'{name}' holds several values",
-                        "unpack them: a, b = helper(x)")
+        if is_container(value):
+            self.report("AD204", node, f"'{name}' holds {describe(value)}, not a single value",
+                        f"index it ({name}[0]) or unpack it (a, b = {name})")
             return ir.Num(0.0)
         if isinstance(value, _Local):
             self.report("AD303", node, f"'{name}' is a local function: it can only be called",
@@ -900,12 +1206,34 @@ class Stager:
             joined = joined_operands(node, self.scope)
             if joined is not None:  # np.concatenate([a, b], axis=1): the arrays are operands
                 positional = joined + positional[1:]
-            if is_value_attribute(func, self.scope, self.env):  # a method: x.sum(axis=0)
-                rule = REGISTRY.by_spelling("." + func.attr.value)
+            spelling = "." + func.attr.value if is_value_attribute(func, self.scope, self.env) \
+                else self.scope.qualify(func)
+            if spelling in _FOLDS and len(positional) == 1 and \
+                    self.may_hold_container(positional[0]):  # sum(hs), np.prod(x.shape[1:])
+                return self.fold(spelling, self.stage_value(positional[0]), node, target, user)
+            if spelling.startswith("."):  # a method: x.sum(axis=0)
                 positional.insert(0, func.value)
-            else:
-                rule = REGISTRY.by_spelling(self.scope.qualify(func))
-            args = tuple(self.stage_expr(a) for a in positional)
+            rule = REGISTRY.by_spelling(spelling)
+            if rule is None:  # sum(x) of an array: the fence lets it through for containers
+                self.report("AD301", node, f"'{spelling}' of something that is not a list "
+                            "or tuple of values", "for an array, use np.sum(x, axis=0) or "
+                            "np.prod(x, axis=0)")
+                return ir.Num(0.0)
+            args = []
+            for a in positional:
+                value = self.stage_value(a) if self.may_hold_container(a) else self.stage_expr(a)
+                if is_container(value):  # np.stack(hs), x.reshape((N, -1)), np.zeros(shape)
+                    items = items_of(value)
+                    if (rule.name == "reshape" or spelling in JOINERS) and items is not None \
+                            and not any(is_container(i) for i in items) and a is positional[-1]:
+                        args += items
+                        continue
+                    self.report("AD204", a, f"{describe(value)} as an argument of "
+                                f"'{spelling.lstrip('.')}'", "pass single values (arrays, "
+                                "numbers); np.stack(values) makes one array of a list")
+                    value = ir.Num(0.0)
+                args.append(value)
+            args = tuple(args)
             return self.add(self.array_form(rule.name, args), args, node, target, user, attrs)
         if isinstance(node, cst.Comparison):
             comparison = node.comparisons[0]
@@ -921,6 +1249,29 @@ class Stager:
             rule = REGISTRY.by_spelling("." + node.attr.value)
             return self.add(rule.name, (self.stage_expr(node.value),), node, target, user)
         raise AssertionError(f"stager reached an unfenced node {type(node).__name__}")
+
+    def fold(self, spelling: str, container, node, target, user) -> ir.Operand:
+        """`sum(values)`, `np.prod(sizes)`, `len(values)` of a container: written out."""
+        items = items_of(container)
+        if items is None or any(is_container(i) for i in items):
+            self.report("AD204", node, f"'{spelling}' of {describe(container)}",
+                        "pass a list or tuple of single values")
+            return ir.Num(0.0)
+        if spelling == "len":
+            value = ir.Num(len(items))
+            return value if target is None else self.add("copy", (value,), node, target, user)
+        prim = "add" if spelling == "sum" else "mul"
+        if not items:
+            value = ir.Num(0 if prim == "add" else 1)
+            return value if target is None else self.add("copy", (value,), node, target, user)
+        total = items[0]
+        for i, item in enumerate(items[1:]):
+            last = i == len(items) - 2
+            total = self.add(prim, (total, item), node, target if last else None,
+                             user if last else None)
+        if len(items) == 1 and target is not None:
+            total = self.add("copy", (total,), node, target, user)
+        return total
 
     def stage_ifexp(self, node: cst.IfExp, target: Optional[str], user: Optional[str]):
         """`a if c else b`: a branch, each path computing its value into the same name."""
@@ -941,28 +1292,44 @@ class Stager:
 
     def stage_getitem(self, node: cst.Subscript, target, user) -> ir.Operand:
         """`x[index]`: the array and the index's values are operands; the index's structure
-        (slices, constants, np.newaxis) is a static attribute.  A helper's tuple of results
-        indexed by a constant (`helper(x)[0]`) is that result."""
-        value = self.stage_expr(node.value)
-        if isinstance(value, tuple):
+        (slices, constants, np.newaxis) is a static attribute.  An entry of a container
+        (`cache[0]`, `hs[-1]`, `helper(x)[0]`) is that entry."""
+        value = self.stage_value(node.value) if self.may_hold_container(node.value) \
+            else self.stage_expr(node.value)
+        if is_container(value):
             return self.pick(value, node, target, user)
         operands, spec = self.stage_index(node, [value])
         return self.add("getitem", tuple(operands), node, target, user,
                         (("index", tuple(spec)),))
 
-    def pick(self, values: tuple, node: cst.Subscript, target, user) -> ir.Operand:
-        """One of several values, by a constant index."""
-        try:
-            k = static_value(node.slice[0].slice.value) if len(node.slice) == 1 and \
-                isinstance(node.slice[0].slice, cst.Index) else None
-        except ValueError:
-            k = None
-        if not isinstance(k, int) or isinstance(k, bool) or not -len(values) <= k < len(values):
-            self.report("AD204", node, f"cannot index the {len(values)} values a call returns "
-                        "with this index", f"use a constant from 0 to {len(values) - 1}, or "
-                        "unpack them: a, b = helper(x)")
+    def pick(self, container, node: cst.Subscript, target, user, container_ok=False):
+        """An entry of a container, by a constant index or key (or a slice of constants)."""
+        key = None
+        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            key = self.constant_key(node.slice[0].slice.value)
+        elif len(node.slice) == 1:  # hs[1:], x.shape[1:]
+            bounds = node.slice[0].slice
+            try:
+                key = slice(*(None if b is None else static_value(b)
+                              for b in (bounds.lower, bounds.upper, bounds.step)))
+            except ValueError:
+                key = None
+        if key is None:
+            self.report("AD204", node, f"indexing {describe(container)} needs a constant "
+                        "index here", "use a constant, or unpack it: a, b = values; in a loop, "
+                        "collect into an array (hs[t] = h) and index that")
             return ir.Num(0.0)
-        chosen = values[k]
+        try:
+            chosen = entry(container, key)
+        except LookupError as exc:
+            self.report("AD204", node, str(exc), "use an index or key the container has")
+            return ir.Num(0.0)
+        if is_container(chosen):
+            if container_ok:
+                return chosen
+            self.report("AD204", node, f"this is {describe(chosen)}, not a single value",
+                        "index it again, or unpack it")
+            return ir.Num(0.0)
         return chosen if target is None else self.add("copy", (chosen,), node, target, user)
 
     def stage_index(self, node: cst.Subscript, operands: list) -> tuple[list, list]:
@@ -978,7 +1345,11 @@ class Stager:
                     return ("const", value)
             except ValueError:
                 pass
-            operands.append(self.stage_expr(expr))
+            staged = self.stage_expr(expr)
+            if isinstance(staged, ir.Num) and isinstance(staged.value, int) and \
+                    not isinstance(staged.value, bool):  # x[i], i of a written-out loop
+                return ("const", staged.value)
+            operands.append(staged)
             return ("arg", len(operands) - 1)
 
         spec = []

@@ -502,7 +502,8 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
             inputs.append(_check_array(phi, fn, values, point, index, w, a, rng, magnitude))
     note = "" if dout is None else ("array output: checked the vector-Jacobian product with a "
                                     "random upstream gradient dout")
-    scalar_point = all(np.ndim(v) == 0 for v in values) and dout is None
+    scalar_point = all(not isinstance(v, (tuple, list)) and np.ndim(v) == 0
+                       for v in values) and dout is None
     if fn.members:  # structured parameters: checked numerically only
         grad_source = None
         for item in inputs:
@@ -555,6 +556,10 @@ def _put(container, path, value):
         setattr(clone, key, _put(inner, rest, value) if rest else value)
         return clone
     inner = container.get(key) if kind == "get" else container[key]
+    if isinstance(container, tuple):  # a tuple parameter's item
+        items = list(container)
+        items[key] = _put(inner, rest, value) if rest else value
+        return tuple(items)
     clone = dict(container) if isinstance(container, dict) else copy.copy(container)
     clone[key] = _put(inner, rest, value) if rest else value
     return clone

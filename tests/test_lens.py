@@ -196,11 +196,16 @@ def test_the_instrumented_variant_computes_what_value_and_grad_does(case):
 
 
 def _assert_same(a, b):
-    """Bit for bit the same gradient: an array, or a dict of them (a parameter dict's)."""
+    """Bit for bit the same gradient: an array, or a dict or tuple of them (a structured
+    parameter's)."""
     if isinstance(b, dict):
         assert isinstance(a, dict) and a.keys() == b.keys()
         for key in b:
             _assert_same(a[key], b[key])
+    elif isinstance(b, tuple):  # a tuple parameter's
+        assert isinstance(a, tuple) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_same(x, y)
     else:
         assert np.array_equal(a, b, equal_nan=True)
 

@@ -1,0 +1,116 @@
+"""Tuples, lists and dicts of values (issue 9), as training code writes them: a layer's
+`(out, cache)`, caches unpacked again, lists of parameters and of partial results,
+comprehensions over constants, dicts used as caches, shapes as tuples."""
+
+import numpy as np
+
+INPUTS = {
+    "helper_pair": {"x": (-1.5, 1.5), "y": (-1.5, 1.5)},
+    "two_layer_with_caches": {"X": ((5, 4), -2.0, 2.0), "W1": ((4, 3), -1.0, 1.0),
+                              "b1": ((3,), -0.5, 0.5), "W2": ((3, 2), -1.0, 1.0),
+                              "b2": ((2,), -0.5, 0.5)},
+    "flatten_input": {"x": ((3, 2, 2), -1.0, 1.0), "w": ((4, 2), -1.0, 1.0)},
+    "layer_list": {"x": ((4, 3), -1.0, 1.0), "W1": ((3, 5), -1.0, 1.0),
+                   "b1": ((5,), -0.5, 0.5), "W2": ((5, 2), -1.0, 1.0), "b2": ((2,), -0.5, 0.5)},
+    "collected_terms": {"x": ((3,), -1.0, 1.0)},
+    "polynomial_by_comprehension": {"x": (-1.2, 1.2), "c": ((4,), -1.0, 1.0)},
+    "dict_cache": {"x": ((3,), -1.0, 1.0), "w": ((3,), -1.0, 1.0)},
+    "zipped_pairs": {"x": ((3,), -1.0, 1.0), "y": ((3,), -1.0, 1.0)},
+    "list_of_rows": {"x": ((3, 2), -1.0, 1.0)},
+    "tuple_parameter": {"abc": ("tuple", (-1.0, 1.0), ((3,), -1.0, 1.0), (0.5, 1.5)),
+                        "x": ((3,), -1.0, 1.0)},
+}
+
+
+def pair(x, y):
+    return x * y, x + y
+
+
+def helper_pair(x, y):
+    """Issue 9's first silent zero: a helper returning a tuple, unpacked."""
+    a, b = pair(x, y)
+    return a * b + pair(x, y)[1]
+
+
+def affine_forward(x, w, b):
+    out = x.reshape(x.shape[0], -1).dot(w) + b
+    cache = (x, w, b)
+    return out, cache
+
+
+def relu_forward(x):
+    out = np.maximum(0, x)
+    cache = x
+    return out, cache
+
+
+def affine_relu_forward(x, w, b):
+    a, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(a)
+    cache = (fc_cache, relu_cache)
+    return out, cache
+
+
+def two_layer_with_caches(X, W1, b1, W2, b2):
+    hidden, cache1 = affine_relu_forward(X, W1, b1)
+    scores, cache2 = affine_forward(hidden, W2, b2)
+    fc_cache, relu_cache = cache1
+    x, w, b = fc_cache
+    return np.sum(scores ** 2) + 0.5 * np.sum(w * w) + np.sum(relu_cache) * 0.1
+
+
+def flatten_input(x: "N A B", w):  # (x.shape as a whole needs x's rank)
+    D = np.prod(x.shape[1:])
+    flat = x.reshape((x.shape[0], D))
+    return np.sum(np.tanh(flat @ w))
+
+
+def layer_list(x, W1, b1, W2, b2):
+    layers = [(W1, b1), (W2, b2)]
+    h = x
+    for W, b in layers:
+        h = np.tanh(h @ W + b)
+    return np.sum(h ** 2)
+
+
+def collected_terms(x):
+    parts = []
+    for k in range(3):
+        parts.append(np.sin(x * (k + 1)))
+    stacked = np.stack(parts)
+    return np.sum(stacked) + np.sum(parts[-1] * parts[0]) + np.sum(sum(parts))
+
+
+def polynomial_by_comprehension(x, c):
+    terms = [c[k] * x ** k for k in range(4)]
+    return sum(terms) + sum(c[k] * c[k] for k in range(len(terms)))
+
+
+def dict_cache(x, w):
+    cache = {}
+    h = np.tanh(x * w)
+    cache['h'] = h
+    cache['x'] = x
+    more = {'w': w, 'scale': 2.0}
+    return np.sum(cache['h'] * cache['x']) + more['scale'] * np.sum(more['w'] ** 2)
+
+
+def zipped_pairs(x, y):
+    us = [x, 2.0 * x]
+    vs = [y, y * y]
+    total = 0.0
+    for i, (u, v) in enumerate(zip(us, vs)):
+        total = total + (i + 1) * np.sum(u * v)
+    return total
+
+
+def list_of_rows(x):
+    rows = [x[0], x[1], x[2]]
+    first, second = rows[0], rows[1]
+    return np.sum(np.stack(rows) ** 2) + np.sum(first * second)
+
+
+def tuple_parameter(abc, x):
+    """A tuple parameter unpacked: its gradient comes back as a tuple."""
+    a, w, c = abc
+    return np.sum(np.tanh(a * x + w) * c)
