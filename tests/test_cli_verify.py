@@ -82,3 +82,17 @@ def test_a_function_that_changes_its_array_argument_is_refused(tmp_path):
                    "    return np.sum(x * x)\n")
     status, out, err = run([src, "--verify"])
     assert status == 1 and "AD208" in err and out == "", err
+
+
+def test_a_small_absolute_error_says_why_it_passes(tmp_path):
+    """`y  1e-10  0  1.0e+00  ok` once read as a failure: the row says ok* and a footnote
+    gives the absolute error and the tolerance that applied."""
+    src = tmp_path / "tiny.py"
+    src.write_text("def f(x, y):\n    return x + 1e-10 * y ** 2\n")
+    status, _, err = run([src, "--verify", "--at", "1.0,0.5"])
+    assert status == 0, err
+    rows = {line.split()[0]: line.split() for line in err.splitlines()[2:4]}
+    assert rows["x"][4] == "ok" and rows["y"][4] == "ok*" and rows["y"][3] == "1.0e+00"
+    footnote = [line for line in err.splitlines() if line.startswith("  * y:")]
+    assert footnote and "|adgen - numeric| = 1.0e-10" in footnote[0]
+    assert "rounding error" in footnote[0] and "relative error is large" in footnote[0]

@@ -84,7 +84,8 @@ def test_cli_md_shows_what_help_prints(monkeypatch):
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     parser = build_parser()
     usage = parser.format_usage().rstrip("\n")
-    assert text.split("```text\n", 1)[1].startswith(usage + "\n```"), (
+    assert text.split("```console\n$ adgen --help | head -4\n", 1)[1].startswith(
+        usage + "\n```"), (
         "the synopsis at the top of docs/cli.md is not what `adgen --help` prints:\n" + usage)
     assert DESCRIPTION in text and EPILOG in text, "paste `adgen --help` into docs/cli.md"
     headings = re.findall(r"^### (.+)$", text, re.M)
