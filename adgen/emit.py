@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 
 from adgen import fuse, ir
 from adgen.members import expression as member_expression
-from adgen.prelude import HELPERS, command_lines, facts_paragraphs, shape_check, uses
+from adgen.prelude import HELPER_MODULES, HELPERS, command_lines, facts_paragraphs, shape_check, uses
 from adgen.printer import (MAX_LINE, closed_docstring, docstring_lines, fit, index_source,
                            to_source, bracketed, wrap_items, PREC_ADD)
 from adgen.rules import instance_of, substitute
@@ -497,8 +497,9 @@ def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
             consts.setdefault(c.name, c)
     parts = ["\n".join(header) + "\n"]
     helpers = [name for name in HELPERS if uses(name, exprs)]
-    uses_np = uses("np.", exprs) or bool(helpers) or any(g.function.types for g in grads)
-    imports = ["import math"] if uses("math.", exprs) else []
+    modules = {HELPER_MODULES.get(name, "np") for name in helpers}
+    uses_np = uses("np.", exprs) or "np" in modules or any(g.function.types for g in grads)
+    imports = ["import math"] if uses("math.", exprs) or "math" in modules else []
     imports += ["import numpy as np"] if uses_np else []
     if imports:
         parts.append("\n".join(imports) + "\n")

@@ -873,8 +873,13 @@ def _is_call_spelling(name: str) -> bool:
 
 
 def _suggest(name: str) -> str:
-    spellings = [s for s in REGISTRY.spellings() if _is_call_spelling(s)]
-    close = difflib.get_close_matches(name, spellings, n=3, cutoff=0.8)
+    """`did you mean ...?` only for a really close name of the same module (`numpy.tanh`
+    for `numpy.tahn`; not `numpy.var` for `numpy.array`, which share only their module)."""
+    module, _, leaf = name.rpartition(".")
+    spellings = {s.rpartition(".")[2]: s for s in REGISTRY.spellings()
+                 if _is_call_spelling(s) and s.rpartition(".")[0] == module}
+    close = [spellings[c] for c in difflib.get_close_matches(leaf, list(spellings), n=3,
+                                                              cutoff=0.8)]
     if close:
         return "did you mean " + " or ".join(f"'{c}'" for c in close) + "? (docs/rules.md)"
     return ("supported functions are listed in docs/rules.md; rewrite it with them, or pass "

@@ -1,9 +1,10 @@
 """Prelude: what a generated module holds besides its functions, and the checks each
 function makes first.
 
-* The helpers array code may need, defined in the module itself (it never imports adgen):
-  `_unbroadcast` (a broadcast gradient summed back to its operand's shape) and
-  `_argmax_mask` / `_argmin_mask` (where a max or min reduction came from).
+* The helpers generated code may need, defined in the module itself (it never imports adgen):
+  `_unbroadcast` (a broadcast gradient summed back to its operand's shape),
+  `_argmax_mask` / `_argmin_mask` (where a max or min reduction came from) and `_digamma`
+  (the derivative of `math.lgamma`).
 * `shape_check`: the guard at the top of a generated function, raising ValueError when the
   arguments' ranks or dimensions differ from the facts the code was generated for.
 """
@@ -53,11 +54,33 @@ MASK = '''def _{pick}_mask(a, axis=None):
 '''
 
 
+# math has no digamma (the derivative of lgamma): recurrence up to 10, then the asymptotic
+# series (error below 1e-15 there); reflection for a < 0.5.
+DIGAMMA = '''def _digamma(a):
+    """psi(a) = d lgamma(a) / da (math has no digamma)."""
+    if a <= 0 and a == math.floor(a):
+        return math.nan
+    if a < 0.5:
+        return _digamma(1.0 - a) - math.pi / math.tan(math.pi * a)
+    psi = 0.0
+    while a < 10.0:
+        psi -= 1.0 / a
+        a += 1.0
+    r = 1.0 / (a * a)
+    series = r * (1 / 12 - r * (1 / 120 - r * (1 / 252 - r * (
+        1 / 240 - r * (1 / 132 - r * 691 / 32760)))))
+    return psi + math.log(a) - 0.5 / a - series
+'''
+
+
 HELPERS = {
     "_unbroadcast": UNBROADCAST,
     "_argmax_mask": MASK.format(pick="argmax", word="largest"),
     "_argmin_mask": MASK.format(pick="argmin", word="smallest"),
+    "_digamma": DIGAMMA,
 }
+# The module each helper's body uses ("np" when not listed).
+HELPER_MODULES = {"_digamma": "math"}
 
 
 def shape_check(grad: ir.Gradient, name: str) -> list[str]:

@@ -37,18 +37,23 @@ from adgen.shapes import VType
 # `dir(numpy)` so that loading the rules does not import numpy; tests/test_rules_arrays.py
 # checks that each exists.  A rule that needs another one adds it here.
 NUMPY_FUNCTIONS = frozenset({
-    "abs", "arange", "broadcast_to", "clip", "concatenate", "copy", "cos", "exp", "expand_dims",
-    "full_like",
+    "abs", "arange", "broadcast_to", "clip", "concatenate", "copy", "cos", "cosh", "exp",
+    "expand_dims", "full_like", "sinh",
     "linalg.norm", "log", "max", "maximum", "mean", "min", "minimum", "ones", "ones_like",
     "outer", "ravel", "shape", "sign", "sin", "size", "sqrt", "square", "squeeze", "stack",
     "std", "sum", "swapaxes", "tanh", "transpose", "var", "where", "zeros", "zeros_like",
+    # element-wise (adgen/rules/elementwise.py)
+    "tan", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "log2", "log10",
+    "log1p", "expm1", "exp2", "reciprocal", "cbrt", "rad2deg", "degrees", "deg2rad",
+    "radians", "fmax", "fmin", "logaddexp", "logaddexp2", "arctan2", "hypot", "floor", "ceil",
+    "trunc", "fix", "rint", "round", "around",
 })
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
     | {f"np.{n}" for n in NUMPY_FUNCTIONS}
     | {"abs", "max", "min", "pow", "round", "int", "len", "slice", "_unbroadcast",
-       "_argmax_mask",
+       "_argmax_mask", "_digamma",
        "_argmin_mask", "_setitem"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan", "np.newaxis",
@@ -126,6 +131,10 @@ class Rule:
     shaped: Optional[Callable[["Context"], tuple[str, Sequence[str]]]] = None
     infer: Optional[Callable[["Context"], VType]] = None
     passive: tuple[int, ...] = ()  # operands a fused gate routes the gradient around
+    # Operand shapes and static arguments the array rule table (tests/test_rules_arrays.py)
+    # checks the rule at: (attrs, operands), an operand a shape tuple (a float array drawn
+    # from the domain; () a number), a list (an integer array) or a number (as given).
+    samples: tuple = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.sympy, str):
