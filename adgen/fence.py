@@ -743,8 +743,11 @@ class _ExpressionChecker:
 
     def visit_Call(self, node: cst.Call) -> bool:
         self.check_callee(node)
-        for arg in node.args:
+        statics = self.static_positions(node)
+        for i, arg in enumerate(node.args):
             if arg.keyword is not None or arg.star:  # those are reported with the call
+                continue
+            if i in statics:  # a constant (np.tile's reps): checked with the call
                 continue
             if joined_operands(node, self.scope) is not None and \
                     isinstance(arg.value, (cst.List, cst.Tuple)):
@@ -753,6 +756,18 @@ class _ExpressionChecker:
             else:
                 self.check(arg.value)
         return False
+
+    def static_positions(self, node: cst.Call) -> set[int]:
+        """The indices in `node.args` of the arguments its rule takes as constants
+        (Rule.statics, whose positions count a method's receiver as 0)."""
+        fence, func = self.fence, node.func
+        if is_value_attribute(func, self.scope, fence.defined | fence.locals):
+            rule, receiver = REGISTRY.by_spelling("." + func.attr.value), 1
+        else:
+            name = self.scope.qualify(func) if isinstance(func, (cst.Name, cst.Attribute)) \
+                else None
+            rule, receiver = (REGISTRY.by_spelling(name) if name else None), 0
+        return {p - receiver for p, _ in rule.statics} if rule is not None else set()
 
     def check_callee(self, node: cst.Call) -> None:
         fence, func = self.fence, node.func
@@ -833,12 +848,20 @@ class _ExpressionChecker:
         """Positional operands, and static keyword arguments (axis=..., keepdims=...) where
         the rule takes them."""
         fence = self.fence
+        statics = dict(rule.statics)
+        position = receiver - 1
         for arg in node.args:
             if arg.star:
                 fence.report("AD303", arg, f"starred argument to '{name}'",
                              "pass the arguments one by one")
                 return
             if arg.keyword is None:
+                position += 1
+                if position in statics and not _is_static(arg.value):
+                    fence.report("AD303", arg.value, f"'{statics[position]}' of '{name}' "
+                                 "must be a constant", "write it as a literal: an int, a "
+                                 "string, or a tuple of them")
+                    return
                 continue
             if arg.keyword.value not in rule.keywords:
                 allowed = ", ".join(rule.keywords) or "none"
@@ -854,12 +877,23 @@ class _ExpressionChecker:
                 return
         joined = joined_operands(node, self.scope)
         n = receiver + (len(joined) if joined is not None else
-                        sum(1 for a in node.args if a.keyword is None))
+                        sum(1 for a in node.args if a.keyword is None)) - \
+            sum(1 for p in statics if p < receiver + len(node.args) and
+                not any(a.keyword is not None and a.keyword.value == statics[p]
+                        for a in node.args))
         if not rule.accepts(n):
             expected = (f"at least {rule.arity}" if rule.variadic else str(rule.arity))
             fence.report("AD302", node, f"'{name}' takes {expected} argument"
                          f"{'s' if expected != '1' else ''} here, got {n}",
                          "adgen supports the positional forms listed in docs/rules.md")
+
+
+def _is_static(node) -> bool:
+    try:
+        static_value(node)
+    except ValueError:
+        return False
+    return True
 
 
 def _static_literal(node) -> bool:

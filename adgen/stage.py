@@ -28,6 +28,7 @@ from adgen.fence import (assigned_in, assigned_names, block_statements, called_f
 from adgen.naming import RUNTIME, Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
+from adgen.staticargs import static_positionals
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
 from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_operands,
                               shape_index, static_value)
@@ -905,6 +906,7 @@ class Stager:
                 positional.insert(0, func.value)
             else:
                 rule = REGISTRY.by_spelling(self.scope.qualify(func))
+            positional, attrs = static_positionals(rule, positional, attrs)
             args = tuple(self.stage_expr(a) for a in positional)
             return self.add(self.array_form(rule.name, args), args, node, target, user, attrs)
         if isinstance(node, cst.Comparison):

@@ -68,6 +68,8 @@ def _reduce_call(func: str, ctx: Context) -> str:
         parts.append(f"axis={ctx.attr('axis')!r}")
     if ctx.attr("keepdims", False):
         parts.append("keepdims=True")
+    if ctx.attr("ddof", 0):
+        parts.append(f"ddof={ctx.attr('ddof')!r}")
     return f"np.{func}({', '.join(parts)})"
 
 
@@ -100,14 +102,15 @@ def _mean_shaped(ctx: Context):
     return _reduce_call("mean", ctx), [_spread(ctx, f"g / ({_count(ctx)})")]
 
 
-def _reduction(name, shaped, sympy, doc, aliases=()):
+def _reduction(name, shaped, sympy, doc, aliases=(), keywords=("axis", "keepdims"),
+               samples=()):
     methods = () if "." in name else (f".{name}",)
     return REGISTRY.add(Rule(
         name=f"np_{name.replace('.', '_')}", spellings=(f"numpy.{name}", *methods, *aliases),
         arity=1,
         build=lambda n: shaped(Context(1)), shaped=shaped,
         stem=_fmt(name.split(".")[-1] + "{0}"), noun=name.split(".")[-1], sympy=sympy, domain=_fixed(DEFAULT_DOMAIN), elementwise=False,
-        keywords=("axis", "keepdims"), infer=_reduce_type, doc=doc,
+        keywords=keywords, infer=_reduce_type, doc=doc, samples=samples,
     ))
 
 
@@ -130,21 +133,31 @@ def _centered(ctx: Context) -> str:
     return f"(a - {mean})"
 
 
+def _dof(ctx: Context) -> str:
+    """The divisor of var and std: n, or n - ddof."""
+    ddof = ctx.attr("ddof", 0)
+    return f"({_count(ctx)})" if not ddof else f"({_count(ctx)} - {ddof!r})"
+
+
 def _var_shaped(ctx: Context):
     return (_reduce_call("var", ctx),
-            [f"{_expand(ctx, 'g')} * 2 * {_centered(ctx)} / ({_count(ctx)})"])
+            [f"{_expand(ctx, 'g')} * 2 * {_centered(ctx)} / {_dof(ctx)}"])
 
 
 def _std_shaped(ctx: Context):
     safe = "g / np.where(out == 0, 1.0, out)"  # a constant slice: gradient 0, not nan
     return (_reduce_call("std", ctx),
-            [f"{_expand(ctx, safe)} * {_centered(ctx)} / ({_count(ctx)})"])
+            [f"{_expand(ctx, safe)} * {_centered(ctx)} / {_dof(ctx)}"])
 
 
+_DDOF = tuple(((("ddof", 1),) + axis, [(3, 4, 2)]) for axis in ((), (("axis", 1),),
+                                                                  (("axis", (0, 2)),)))
 _reduction("var", _var_shaped, lambda a: a * 0,
-           "population variance: 2 * (a - mean) / n times the broadcast gradient")
+           "variance: 2 * (a - mean) / (n - ddof) times the broadcast gradient",
+           keywords=("axis", "keepdims", "ddof"), samples=_DDOF)
 _reduction("std", _std_shaped, lambda a: a * 0,
-           "standard deviation: (a - mean) / (n * std) times the broadcast gradient")
+           "standard deviation: (a - mean) / ((n - ddof) * std) times the broadcast gradient",
+           keywords=("axis", "keepdims", "ddof"), samples=_DDOF)
 
 
 def _extreme_shaped(func: str, arg: str):
@@ -153,21 +166,23 @@ def _extreme_shaped(func: str, arg: str):
 
     def shaped(ctx: Context):
         axis = ctx.attr("axis")
-        if isinstance(axis, tuple):
-            raise RuleError(f"np.{func} over several axes is not supported; reduce one axis "
-                            "at a time")
-        mask = f"_{arg}_mask(a)" if axis is None else f"_{arg}_mask(a, {axis})"
+        if isinstance(axis, tuple):  # the first extreme element of each block of axes
+            mask = f"_{arg}_mask_axes(a, {axis!r})"
+        else:
+            mask = f"_{arg}_mask(a)" if axis is None else f"_{arg}_mask(a, {axis})"
         return _reduce_call(func, ctx), [f"{mask} * {_expand(ctx, 'g')}"]
 
     return shaped
 
 
+_EXTREME_AXES = tuple(((("axis", axes),) + keep, [(3, 4, 2)]) for axes in ((0, 2), (1, 2), (0, 1, 2))
+                      for keep in ((), (("keepdims", True),)))
 _reduction("max", _extreme_shaped("max", "argmax"), lambda a: a,
-           "the gradient goes to the first maximal element along the axis (as np.argmax)",
-           aliases=("numpy.amax",))
+           "the gradient goes to the first maximal element along the axis or axes (as "
+           "np.argmax)", aliases=("numpy.amax",), samples=_EXTREME_AXES)
 _reduction("min", _extreme_shaped("min", "argmin"), lambda a: a,
-           "the gradient goes to the first minimal element along the axis (as np.argmin)",
-           aliases=("numpy.amin",))
+           "the gradient goes to the first minimal element along the axis or axes (as "
+           "np.argmin)", aliases=("numpy.amin",), samples=_EXTREME_AXES)
 
 
 # ---------------------------------------------------------------- selection and comparison

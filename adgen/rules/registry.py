@@ -47,13 +47,18 @@ NUMPY_FUNCTIONS = frozenset({
     "log1p", "expm1", "exp2", "reciprocal", "cbrt", "rad2deg", "degrees", "deg2rad",
     "radians", "fmax", "fmin", "logaddexp", "logaddexp2", "arctan2", "hypot", "floor", "ceil",
     "trunc", "fix", "rint", "round", "around",
+    # reordering, selecting, building (adgen/rules/shaping.py)
+    "prod", "cumsum", "cumprod", "flip", "fliplr", "flipud", "roll", "moveaxis", "triu",
+    "tril", "diag", "diagonal", "eye", "tile", "repeat", "pad", "atleast_1d", "atleast_2d",
+    "atleast_3d", "take", "take_along_axis", "trace", "sort", "array",
 })
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
     | {f"np.{n}" for n in NUMPY_FUNCTIONS}
     | {"abs", "max", "min", "pow", "round", "int", "len", "slice", "_unbroadcast",
-       "_argmax_mask", "_digamma",
+       "_argmax_mask", "_digamma", "_argmax_mask_axes", "_argmin_mask_axes", "_prod_others",
+       "_unsort", "_undiag", "_untake", "_untake_along", "_cumprod_grad",
        "_argmin_mask", "_setitem"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan", "np.newaxis",
@@ -135,6 +140,10 @@ class Rule:
     # checks the rule at: (attrs, operands), an operand a shape tuple (a float array drawn
     # from the domain; () a number), a list (an integer array) or a number (as given).
     samples: tuple = ()
+    # Positional arguments that are static (constants), as (position, name): the value is
+    # an attribute under that name, like a keyword (`np.tile(a, (2, 1))`: reps; position 0
+    # for `np.einsum('ij,jk', a, b)`).  Positions count a method's receiver as 0.
+    statics: tuple[tuple[int, str], ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.sympy, str):
