@@ -19,6 +19,7 @@ from adgen.members import path_of
 from adgen.naming import RUNTIME
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
+from adgen.multiresults import results_rule
 from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_operands,
                               shape_index, static_value)
 
@@ -248,6 +249,7 @@ class Fence:
         self.defined: set[str] = set(enclosing)  # a nested function reads its closure
         self.local_functions: set[str] = set()  # nested defs and lambdas, called inline
         self.locals = assigned_names(fn)
+        self.unpacked: Optional[cst.Call] = None  # the call being unpacked: a, b = f(x)
         self.calls = calls + ((parsed.path, fn.name.value),)  # the calls that led here
         self.checked = checked if checked is not None else set()  # helpers already fenced
         self.callee = bool(calls)
@@ -492,6 +494,10 @@ class Fence:
         if isinstance(value, cst.Call) and (  # a, b = helper(x)
                 (isinstance(value.func, cst.Name) and value.func.value in self.scope.functions)
                 or self.parsed.user_function(self.scope.qualify(value.func)) is not None):
+            self.check_expr(value)
+            return
+        if results_rule(value, self.scope, self.defined | self.locals) is not None:
+            self.unpacked = value  # w, v = np.linalg.eigh(a)
             self.check_expr(value)
             return
         if not isinstance(value, (cst.Tuple, cst.List)):
@@ -803,6 +809,11 @@ class _ExpressionChecker:
         rule = REGISTRY.by_spelling(name)
         if rule is None or not _is_call_spelling(name):
             fence.report("AD301", func, f"no derivative rule for '{name}'", _suggest(name))
+            return
+        if rule.results and rule.nondifferentiable and fence.unpacked is not node:  # a function with several results, used as one value
+            names = ", ".join(REGISTRY[r].noun for r in rule.results)
+            fence.report("AD204", node, f"'{name}' returns {len(rule.results)} values",
+                         f"unpack them: {names} = {name.replace('numpy.', 'np.')}(...)")
             return
         self.check_arguments(node, name, rule)
 

@@ -151,6 +151,65 @@ UNTAKE_ALONG = '''def _untake_along(g, a, indices, axis):
 '''
 
 
+CHOLESKY_GRAD = '''def _cholesky_grad(low, g):
+    """The gradient of low = np.linalg.cholesky(a) (Murray 2016), on the lower
+    triangle of a (the part numpy reads)."""
+    p = np.tril(low.T @ g)
+    p = p - np.diag(np.diag(p)) / 2
+    s = np.linalg.solve(low.T, np.linalg.solve(low.T, p.T).T)
+    s = (s + s.T) / 2
+    return np.tril(2 * s) - np.diag(np.diag(s))
+'''
+
+
+EIGH_GRAD = '''def _eigh_grad(a, gw, gv):
+    """The gradient of np.linalg.eigh(a)'s eigenvalues (gw) or eigenvectors
+    (gv), on the lower triangle of a (the part numpy reads)."""
+    w, v = np.linalg.eigh(a)
+    if gv is None:
+        s = (v * gw) @ v.T
+    else:
+        gaps = w[np.newaxis, :] - w[:, np.newaxis]
+        off = ~np.eye(len(w), dtype=bool)
+        if np.any(gaps[off] == 0):
+            raise ValueError("eigh: repeated eigenvalues, its eigenvectors "
+                             "have no gradient there")
+        f = np.where(off, 1.0 / np.where(off, gaps, 1.0), 0.0)
+        s = v @ (f * (v.T @ gv)) @ v.T
+        s = (s + s.T) / 2
+    return np.tril(2 * s) - np.diag(np.diag(s))
+'''
+
+
+SVD_GRAD = '''def _svd_grad(a, gu, gs, gvh):
+    """The gradient of np.linalg.svd(a, full_matrices=False) from the gradient
+    of one of u, s, vh (Townsend 2016)."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    if gs is not None:
+        return (u * gs) @ vh
+    m, n = np.shape(a)
+    squares = s ** 2
+    gaps = squares[np.newaxis, :] - squares[:, np.newaxis]
+    off = ~np.eye(len(s), dtype=bool)
+    if np.any(gaps[off] == 0) or np.any(s == 0):
+        raise ValueError("svd: repeated or zero singular values, its u and vh "
+                         "have no gradient there")
+    f = np.where(off, 1.0 / np.where(off, gaps, 1.0), 0.0)
+    if gu is not None:
+        ug = u.T @ gu
+        da = u @ (f * (ug - ug.T) * s[np.newaxis, :]) @ vh
+        if m > n:
+            da = da + (np.eye(m) - u @ u.T) @ (gu / s) @ vh
+        return da
+    v, gv = vh.T, gvh.T
+    vg = v.T @ gv
+    da = u @ (s[:, np.newaxis] * (f * (vg - vg.T))) @ vh
+    if m < n:
+        da = da + (u / s) @ gv.T @ (np.eye(n) - v @ vh)
+    return da
+'''
+
+
 # math has no digamma (the derivative of lgamma): recurrence up to 10, then the asymptotic
 # series (error below 1e-15 there); reflection for a < 0.5.
 DIGAMMA = '''def _digamma(a):
@@ -179,6 +238,9 @@ HELPERS = {
     "_argmin_mask_axes": MASK_AXES.format(pick="argmin", word="smallest"),
     "_prod_others": PROD_OTHERS,
     "_cumprod_grad": CUMPROD_GRAD,
+    "_cholesky_grad": CHOLESKY_GRAD,
+    "_eigh_grad": EIGH_GRAD,
+    "_svd_grad": SVD_GRAD,
     "_unsort": UNSORT,
     "_undiag": UNDIAG,
     "_untake": UNTAKE,

@@ -28,6 +28,7 @@ from adgen.fence import (assigned_in, assigned_names, block_statements, called_f
 from adgen.naming import RUNTIME, Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
+from adgen.multiresults import stage_results
 from adgen.staticargs import static_positionals
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
 from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_operands,
@@ -650,6 +651,8 @@ class Stager:
             return
         if isinstance(target, cst.Subscript):
             self.stage_setitem(target, self.stage_expr(value), target)
+            return
+        if stage_results(self, target, value):  # sign, logdet = np.linalg.slogdet(a)
             return
         if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, cst.Call):
             result = self.stage_expr(value)  # a, b = helper(x)

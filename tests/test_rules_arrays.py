@@ -66,6 +66,16 @@ def _sampled(shape, interval):
     return float(RNG.uniform(low, high)) if shape == () else _array(*shape, low=low, high=high)
 
 
+def _matrix(kind, *dims):
+    """("nonsingular", [batch,] n): a random matrix plus n times the identity; ("spd", n):
+    symmetric positive definite, b @ b.T + n * I (the linear algebra rules' domains)."""
+    n = dims[-1]
+    b = _array(*dims[:-1], n, n)
+    if kind == "spd":
+        return b @ np.swapaxes(b, -1, -2) + n * np.eye(n)
+    return b + n * np.eye(n)
+
+
 def _on_arrays(rule) -> bool:
     """An element-wise rule that takes arrays: a numpy function or an operator numpy also
     spells (np.add is `+`)."""
@@ -93,7 +103,9 @@ for rule in REGISTRY:
             len(rule.domain(len(operands))) == len(operands) else None
         values = []
         for i, spec in enumerate(operands):
-            if isinstance(spec, tuple):
+            if isinstance(spec, tuple) and spec and isinstance(spec[0], str):
+                values.append(_matrix(*spec))
+            elif isinstance(spec, tuple):
                 values.append(_sampled(spec, domain[i] if domain else (-2.0, 2.0)))
             elif isinstance(spec, list):
                 values.append(np.array(spec))

@@ -50,7 +50,10 @@ NUMPY_FUNCTIONS = frozenset({
     # reordering, selecting, building (adgen/rules/shaping.py)
     "prod", "cumsum", "cumprod", "flip", "fliplr", "flipud", "roll", "moveaxis", "triu",
     "tril", "diag", "diagonal", "eye", "tile", "repeat", "pad", "atleast_1d", "atleast_2d",
-    "atleast_3d", "take", "take_along_axis", "trace", "sort", "array",
+    "atleast_3d", "take", "take_along_axis", "trace", "sort", "array", "identity",
+    # linear algebra (adgen/rules/linalg.py)
+    "einsum", "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky",
+    "linalg.eigh", "linalg.eigvalsh", "linalg.svd",
 })
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(
@@ -58,7 +61,8 @@ TEMPLATE_FUNCTIONS = frozenset(
     | {f"np.{n}" for n in NUMPY_FUNCTIONS}
     | {"abs", "max", "min", "pow", "round", "int", "len", "slice", "_unbroadcast",
        "_argmax_mask", "_digamma", "_argmax_mask_axes", "_argmin_mask_axes", "_prod_others",
-       "_unsort", "_undiag", "_untake", "_untake_along", "_cumprod_grad",
+       "_unsort", "_undiag", "_untake", "_untake_along", "_cumprod_grad", "_cholesky_grad",
+       "_eigh_grad", "_svd_grad",
        "_argmin_mask", "_setitem"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan", "np.newaxis",
@@ -144,6 +148,9 @@ class Rule:
     # an attribute under that name, like a keyword (`np.tile(a, (2, 1))`: reps; position 0
     # for `np.einsum('ij,jk', a, b)`).  Positions count a method's receiver as 0.
     statics: tuple[tuple[int, str], ...] = ()
+    # A function with several results (np.linalg.slogdet): the rules of its results, in
+    # order; the user unpacks them (adgen/multiresults.py) and each is its own statement.
+    results: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.sympy, str):
@@ -261,6 +268,8 @@ def _convert(node: ast.AST, names: set[str], where: str, text: str) -> ir.Expr:
         return ir.Name(node.id)
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return ir.Num(node.value, ast.unparse(node))
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):  # einsum subscripts
+        return ir.Lit(repr(node.value))
     if isinstance(node, ast.Constant) and node.value in (True, False, None):
         return ir.Lit(repr(node.value))
     if isinstance(node, ast.Tuple):

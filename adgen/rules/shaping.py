@@ -408,3 +408,21 @@ REGISTRY.add(Rule(
     doc="np.array([x, y, ...]) of numbers (or of arrays of one shape): each gets its item "
         "of the gradient", samples=(((), [(), (), ()]), ((), [(4,), (4,)])),
 ))
+
+
+def _eye_type(ctx: Context) -> VType:
+    dims = [t.dim if t.kind == "int" and t.dim else unknown_dim() for t in ctx.types[:2]]
+    return shapes.array((dims[0], dims[-1] if len(dims) == 2 else dims[0]))
+
+
+for _name in ("eye", "identity"):
+    REGISTRY.add(Rule(
+        name=f"np_{_name}", spellings=(f"numpy.{_name}",), arity=1,
+        variadic=_name == "eye",
+        build=lambda n, f=_name: (f"np.{f}({', '.join(f'x{i}' for i in range(n))})"
+                                  if n > 1 or f == "eye" else f"np.{f}(a)", ["0.0"] * n),
+        stem=lambda f: None, noun="eye", sympy=lambda *a: a[0] * 0, elementwise=False,
+        domain=lambda n: (DEFAULT_DOMAIN,) * n, infer=_eye_type, nondifferentiable=True,
+        keywords=("k",) if _name == "eye" else (),
+        doc="the identity matrix (ones on a diagonal): a constant, no gradient",
+    ))
