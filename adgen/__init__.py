@@ -30,6 +30,7 @@ from adgen.api import (
     vjp,
 )
 from adgen.leaks import lens
+from adgen.userrules import primitive
 
 
 def __getattr__(name: str):
@@ -50,6 +51,7 @@ __all__ = [
     "differentiable",
     "grad",
     "lens",
+    "primitive",
     "source",
     "value_and_grad",
     "vjp",

@@ -20,6 +20,7 @@ from adgen.naming import RUNTIME
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
 from adgen.multiresults import results_rule
+from adgen.userrules import called_primitive, params_of, primitives_of
 from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_operands,
                               shape_index, static_value)
 
@@ -27,7 +28,7 @@ RESERVED_NAMES = frozenset({"math", "np", "numpy"})  # the modules: never a vari
 VALUE_ATTRIBUTES = frozenset({"T"})
 COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual,
                cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)
-DECORATORS = frozenset({"adgen.differentiable", "adgen.api.differentiable"})
+DECORATORS = frozenset({"adgen.differentiable", "adgen.api.differentiable", "adgen.primitive"})
 AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign,
                  cst.PowerAssign, cst.FloorDivideAssign, cst.ModuloAssign)
 BIN_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power,
@@ -266,12 +267,23 @@ class Fence:
         for dec in self.fn.decorators:
             self.check_decorator(dec)
         self.check_params(self.fn.params)
+        if self.fn.name.value in primitives_of(self.parsed):  # its code is not read
+            self.check_backward(self.fn.name.value, self.parsed, self.fn.name)
+            return self.diagnostics
         statements = [s for s, _ in small_statements(self.fn)]
         if not self.check_block(statements, first=True):
             self.report("AD104", self.fn.name, f"function '{self.fn.name.value}' does not end "
                         "with a return statement", "return the value to differentiate "
                         "(on every path through its branches)")
         return self.diagnostics
+
+    def check_backward(self, name: str, parsed: ParsedModule, node: cst.CSTNode) -> None:
+        """A primitive (@adgen.primitive) needs its backward declared."""
+        if primitives_of(parsed)[name] is None:
+            self.report("AD301", node, f"'{name}' is an @adgen.primitive with no backward",
+                        f"declare it after the function: @{name}.backward, then def "
+                        f"{name}_backward(g, out, <{name}'s parameters>) returning their "
+                        "gradients (docs/rules.md#adding-your-own-rule)")
 
     def check_block(self, statements, first: bool = False) -> bool:
         """Check a block's statements in order; True if it returns on every path.  After an
@@ -784,6 +796,12 @@ class _ExpressionChecker:
             fence.report("AD303", func, f"'{func.value}' is a variable, not a function",
                          "call a math function or a builtin")
             return
+        declared = called_primitive(fence.parsed, self.scope, func,
+                                    fence.defined | fence.locals)
+        if declared is not None:  # a primitive: called, its code is not read
+            fence.check_backward(declared[1], declared[0], func)
+            self.check_primitive_call(node, *declared)
+            return
         if isinstance(func, cst.Name) and func.value in self.scope.functions:
             self.check_helper_call(node, func.value, fence.parsed)
             return
@@ -816,6 +834,15 @@ class _ExpressionChecker:
                          f"unpack them: {names} = {name.replace('numpy.', 'np.')}(...)")
             return
         self.check_arguments(node, name, rule)
+
+    def check_primitive_call(self, node: cst.Call, parsed: ParsedModule, name: str) -> None:
+        """A call to a primitive passes one positional operand per parameter."""
+        params = params_of(parsed.scope.functions[name])
+        if any(arg.keyword is not None or arg.star for arg in node.args) or \
+                len(node.args) != len(params):
+            self.fence.report("AD302", node, f"'{name}' takes {len(params)} positional "
+                              f"argument{'s' if len(params) != 1 else ''} here",
+                              f"pass one value per parameter, in order: {', '.join(params)}")
 
     def check_helper_call(self, node: cst.Call, name: str, parsed: ParsedModule) -> None:
         """A call to a function of the same file (or of a user module): its arguments match
@@ -927,5 +954,5 @@ def _suggest(name: str) -> str:
                                                               cutoff=0.8)]
     if close:
         return "did you mean " + " or ".join(f"'{c}'" for c in close) + "? (docs/rules.md)"
-    return ("supported functions are listed in docs/rules.md; rewrite it with them, or pass "
-            "its value in as a parameter")
+    return ("supported functions are listed in docs/rules.md; rewrite it with them, or "
+            "declare its derivative yourself: docs/rules.md#adding-your-own-rule")

@@ -29,6 +29,7 @@ from adgen.naming import RUNTIME, Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
 from adgen.multiresults import stage_results
+from adgen.userrules import called_primitive, stage_own_primitive, stage_primitive
 from adgen.staticargs import static_positionals
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
 from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_operands,
@@ -147,7 +148,8 @@ class Stager:
     # ------------------------------------------------------------ statements
 
     def stage(self) -> ir.Function:
-        self.stage_block([stmt for stmt, _ in small_statements(self.fn)], [])
+        if not stage_own_primitive(self):
+            self.stage_block([stmt for stmt, _ in small_statements(self.fn)], [])
         output = self.env.get(RETURN, ir.Num(0.0))
         stem = self.return_stem or (output.id if isinstance(output, ir.Name)
                                     else self.fn.name.value)
@@ -883,6 +885,10 @@ class Stager:
             return self.add(rule.name, (left, right), node, target, user)
         if isinstance(node, cst.IfExp):
             return self.stage_ifexp(node, target, user)
+        if isinstance(node, cst.Call):  # a primitive the user declared: one statement
+            declared = called_primitive(self.parsed, self.scope, node.func, set(self.env))
+            if declared is not None:
+                return stage_primitive(self, node, target, user, *declared)
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
                 isinstance(self.env.get(node.func.value), _Local):  # a nested def, a lambda
             local = self.env[node.func.value].node
