@@ -161,8 +161,8 @@ def _flip_shaped(ctx: Context):
 
 
 rule("np_flip", ("numpy.flip",), _flip_shaped, "the gradient flipped back", noun="flipped",
-     keywords=("axis",), statics=((1, "axis"),), samples=[((), [(3, 4)]), ((("axis", 1),), [(3, 4)]),
-                                  ((("axis", (0, 2)),), [(2, 3, 4)])])
+     keywords=("axis",), statics=((1, "axis"),),
+     samples=[((), [(3, 4)]), ((("axis", 1),), [(3, 4)]), ((("axis", (0, 2)),), [(2, 3, 4)])])
 for _name in ("fliplr", "flipud"):
     rule(f"np_{_name}", (f"numpy.{_name}",),
          lambda ctx, f=_name: (f"np.{f}(a)", [f"np.{f}(g)"]), "the gradient flipped back",
