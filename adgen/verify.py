@@ -213,8 +213,11 @@ def executed_statements(fn: ir.Function, args: dict[str, float]) -> int:
 
 def _interpret(fn: ir.Function, args: dict[str, float]) -> tuple[tuple, int, int]:
     env: dict[str, float] = dict(args)
-    for c in fn.consts:
-        env[c.name] = c.value
+    for c in fn.consts:  # as the generated module has it: `D = 3` is an int (np.eye(D))
+        try:
+            env[c.name] = ast.literal_eval(c.text)
+        except (ValueError, SyntaxError):
+            env[c.name] = c.value
     signature = []
     executed = [0]
     iterations = [0]
