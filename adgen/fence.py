@@ -828,9 +828,11 @@ class _ExpressionChecker:
         if rule is None or not _is_call_spelling(name):
             fence.report("AD301", func, f"no derivative rule for '{name}'", _suggest(name))
             return
-        if rule.results and rule.nondifferentiable and fence.unpacked is not node:  # a function with several results, used as one value
-            names = ", ".join(REGISTRY[r].noun for r in rule.results)
-            fence.report("AD204", node, f"'{name}' returns {len(rule.results)} values",
+        if (rule.results or rule.parts) and rule.nondifferentiable and \
+                fence.unpacked is not node:  # a function with several results, used as one value
+            names = ", ".join(REGISTRY[r].noun for r in rule.results) or "a, b"
+            count = len(rule.results) or "several"
+            fence.report("AD204", node, f"'{name}' returns {count} values",
                          f"unpack them: {names} = {name.replace('numpy.', 'np.')}(...)")
             return
         self.check_arguments(node, name, rule)

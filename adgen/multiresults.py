@@ -25,7 +25,7 @@ def results_rule(value: cst.BaseExpression, scope, names: set):
         return None
     qualified = scope.qualify(value.func)
     rule = REGISTRY.by_spelling(qualified) if qualified else None
-    return rule if rule is not None and rule.results else None
+    return rule if rule is not None and (rule.results or rule.parts) else None
 
 
 def stage_results(stager, target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
@@ -37,7 +37,11 @@ def stage_results(stager, target: cst.BaseExpression, value: cst.BaseExpression)
     if rule is None:
         return False
     names = [el.value.value for el in target.elements]
-    if len(names) != len(rule.results):
+    if rule.parts:  # a, b, c = np.split(x, 3): one part each
+        results = [rule.parts] * len(names)
+    else:
+        results = list(rule.results)
+    if len(names) != len(results):
         stager.report("AD204", value, f"'{rule.spellings[0]}' returns {len(rule.results)} "
                       f"values, unpacked into {len(names)} names",
                       "give one name per returned value")
@@ -49,6 +53,9 @@ def stage_results(stager, target: cst.BaseExpression, value: cst.BaseExpression)
     positional, attrs = static_positionals(
         rule, [a.value for a in value.args if a.keyword is None], attrs)
     args = tuple(stager.stage_expr(a) for a in positional)
-    for name, prim in zip(names, rule.results):
-        stager.env[name] = stager.add(prim, args, value, stager.version(name), name, attrs)
+    for k, (name, prim) in enumerate(zip(names, results)):
+        extra = (("func", rule.spellings[0]), ("part", k), ("parts", len(names))) \
+            if rule.parts else ()
+        stager.env[name] = stager.add(prim, args, value, stager.version(name), name,
+                                      attrs + extra)
     return True

@@ -210,6 +210,15 @@ SVD_GRAD = '''def _svd_grad(a, gu, gs, gvh):
 '''
 
 
+UNSPLIT = '''def _unsplit(g, a, sections, axis, part):
+    """The gradient of one part of np.array_split(a, sections, axis): g in its
+    place, 0.0 elsewhere."""
+    out = np.zeros(np.shape(a))
+    np.array_split(out, sections, axis=axis)[part][...] = g
+    return out
+'''
+
+
 # math has no digamma (the derivative of lgamma): recurrence up to 10, then the asymptotic
 # series (error below 1e-15 there); reflection for a < 0.5.
 DIGAMMA = '''def _digamma(a):
@@ -241,6 +250,7 @@ HELPERS = {
     "_cholesky_grad": CHOLESKY_GRAD,
     "_eigh_grad": EIGH_GRAD,
     "_svd_grad": SVD_GRAD,
+    "_unsplit": UNSPLIT,
     "_unsort": UNSORT,
     "_undiag": UNDIAG,
     "_untake": UNTAKE,

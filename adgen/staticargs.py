@@ -36,7 +36,7 @@ def static_value(node: cst.BaseExpression):
         return -literal_value(node.expression)
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
-    if isinstance(node, cst.Tuple):
+    if isinstance(node, (cst.Tuple, cst.List)):  # np.split(x, [2, 5]): a tuple
         return tuple(static_value(el.value) for el in node.elements)
     raise ValueError(f"not a static argument: {type(node).__name__}")
 

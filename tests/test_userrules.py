@@ -133,6 +133,8 @@ def test_a_primitive_called_with_the_wrong_arguments_is_refused(tmp_path):
      "constant"),
     ("return np.sum(np.einsum('ii->i', a))", "AD305", "repeated index"),
     ("return np.sum(np.linalg.svd(a))", "AD305", "unpack them"),
+    ("return np.sum(np.split(a, 3)[0])", "AD204", "'numpy.split' returns several values"),
+    ("p, q = np.split(a, 3)\n    return np.sum(p)", "AD305", "3 sections unpacked into 2"),
 ])
 def test_several_results_and_static_arguments_are_diagnosed(tmp_path, body, code, message):
     source = f"import numpy as np\n\n\ndef f(a: \"3 3\"):\n    {body}\n"

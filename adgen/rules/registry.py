@@ -53,7 +53,8 @@ NUMPY_FUNCTIONS = frozenset({
     "atleast_3d", "take", "take_along_axis", "trace", "sort", "array", "identity",
     # linear algebra (adgen/rules/linalg.py)
     "einsum", "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky",
-    "linalg.eigh", "linalg.eigvalsh", "linalg.svd",
+    "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "split", "array_split", "hsplit", "vsplit",
+    "dsplit",
 })
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(
@@ -62,7 +63,7 @@ TEMPLATE_FUNCTIONS = frozenset(
     | {"abs", "max", "min", "pow", "round", "int", "len", "slice", "_unbroadcast",
        "_argmax_mask", "_digamma", "_argmax_mask_axes", "_argmin_mask_axes", "_prod_others",
        "_unsort", "_undiag", "_untake", "_untake_along", "_cumprod_grad", "_cholesky_grad",
-       "_eigh_grad", "_svd_grad",
+       "_eigh_grad", "_svd_grad", "_unsplit",
        "_argmin_mask", "_setitem"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan", "np.newaxis",
@@ -152,6 +153,9 @@ class Rule:
     # A function with several results (np.linalg.slogdet): the rules of its results, in
     # order; the user unpacks them (adgen/multiresults.py) and each is its own statement.
     results: tuple[str, ...] = ()
+    # ... or, for np.split and its kin, one rule for every part, as many as names unpacked
+    # (each part's statement gets the attributes `part` and `parts`)
+    parts: Optional[str] = None
     # A rule a user declared (adgen/userrules.py): (module, function, backward, arity); its
     # templates may call `functions`, and its gradients share the one backward call
     # `shared` (named `shared` in the gradient templates).

@@ -426,3 +426,49 @@ for _name in ("eye", "identity"):
         keywords=("k",) if _name == "eye" else (),
         doc="the identity matrix (ones on a diagonal): a constant, no gradient",
     ))
+
+
+# ---------------------------------------------------------------- splitting
+
+_SPLIT_AXIS = {"numpy.split": None, "numpy.array_split": None, "numpy.vsplit": 0,
+               "numpy.hsplit": "h", "numpy.dsplit": 2}
+
+
+def _part_shaped(ctx: Context):
+    """One part of np.split(a, sections, axis) (or array_split, hsplit, vsplit, dsplit),
+    unpacked: a, b, c = np.split(x, 3)."""
+    func, k = ctx.attr("func", "numpy.split"), ctx.attr("part", 0)
+    sections = ctx.attr("indices_or_sections", 2)
+    fixed = _SPLIT_AXIS[func]
+    if fixed == "h":  # columns, or the elements of a vector
+        fixed = 0 if _rank(ctx, "np.hsplit") == 1 else 1
+    axis = fixed if fixed is not None else ctx.attr("axis", 0)
+    if isinstance(sections, int) and ctx.attr("parts", sections) != sections:
+        raise RuleError(f"{sections} sections unpacked into {ctx.attr('parts')} names")
+    short = func.replace("numpy.", "np.")
+    tail = "" if fixed is not None else f", axis={axis}"
+    return (f"{short}(a, {sections!r}{tail})[{k}]",
+            [f"_unsplit(g, a, {sections!r}, {axis}, {k})"])
+
+
+rule("np_split_part", (), _part_shaped,
+     "a part of np.split (array_split, hsplit, vsplit, dsplit): the gradient in its place",
+     keywords=("axis",), infer=_unknown, noun="part",
+     samples=[((("func", "numpy.split"), ("indices_or_sections", 3), ("part", 1),
+                ("parts", 3)), [(6, 2)]),
+              ((("func", "numpy.array_split"), ("indices_or_sections", (1, 3)),
+                ("axis", 1), ("part", 2), ("parts", 3)), [(2, 5)]),
+              ((("func", "numpy.hsplit"), ("indices_or_sections", 2), ("part", 0),
+                ("parts", 2)), [(3, 4)]),
+              ((("func", "numpy.dsplit"), ("indices_or_sections", 2), ("part", 1),
+                ("parts", 2)), [(2, 2, 4)])])
+for _name in _SPLIT_AXIS:
+    REGISTRY.add(Rule(
+        name=f"np_{_name[6:]}", spellings=(_name,), arity=1,
+        build=lambda n: ("a", ["0.0"]), stem=lambda f: None, noun="parts",
+        sympy=lambda a: a, domain=_fixed(DEFAULT_DOMAIN), elementwise=False,
+        keywords=("indices_or_sections",) + (("axis",) if _SPLIT_AXIS[_name] is None else ()),
+        statics=((1, "indices_or_sections"),), nondifferentiable=True, parts="np_split_part",
+        doc="several results: unpack them, a, b = " + _name.replace("numpy.", "np.") +
+            "(x, 2); each part is np_split_part",
+    ))
