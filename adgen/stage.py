@@ -915,6 +915,8 @@ class Stager:
                 positional.insert(0, func.value)
             else:
                 rule = REGISTRY.by_spelling(self.scope.qualify(func))
+                if rule.name == "np_array" and joined is None:  # np.array(x): a copy of x
+                    rule = REGISTRY["np_copy"]
             positional, attrs = static_positionals(rule, positional, attrs)
             args = tuple(self.stage_expr(a) for a in positional)
             return self.add(self.array_form(rule.name, args), args, node, target, user, attrs)

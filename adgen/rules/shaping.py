@@ -341,7 +341,7 @@ REGISTRY.add(Rule(
     domain=lambda n: (DEFAULT_DOMAIN,) * n,
     infer=_array_type,
     doc="np.array([x, y, ...]) of numbers (or of arrays of one shape): each gets its item "
-        "of the gradient", samples=(((), [(), (), ()]), ((), [(4,), (4,)])),
+        "of the gradient; np.array(x) of a value is np.copy(x)", samples=(((), [(), (), ()]), ((), [(4,), (4,)])),
 ))
 
 

@@ -21,6 +21,7 @@ INPUTS = {
     "gaussian_logpdf": {"x": ((N, D), -2.0, 2.0), "mu": ((D,), -1.0, 1.0),
                         "b": ((D, D), -1.0, 1.0)},
     "spectral": {"b": ((D, D), -1.0, 1.0)},
+    "array_of_an_array": {"x": ((D,), -2.0, 2.0)},
 }
 SHAPES = {
     "elementwise_tour": "x=N,D w=D",
@@ -28,6 +29,7 @@ SHAPES = {
     "einsum_bilinear": "x=N,D a=D,D y=N,D",
     "gaussian_logpdf": "x=N,D mu=D b=D,D",
     "spectral": "b=D,D",
+    "array_of_an_array": "x=D",
     "reductions": "x=N,D,K",
     "prod_with_zeros": "x=N,D",
 }
@@ -88,3 +90,9 @@ def spectral(b):
     w, v = np.linalg.eigh(s)
     u, sv, vh = np.linalg.svd(b, full_matrices=False)
     return np.sum(w ** 2) + np.sum(v[:, 0] ** 4) + np.sum(sv) + np.sum(u[0] * vh[1] ** 2)
+
+
+def array_of_an_array(x):
+    """np.array(x) of an array is a copy of it (not np.array([x]), a new first axis)."""
+    y = np.array(x)
+    return y[0] * np.sum(x)
