@@ -146,3 +146,8 @@ def test_a_missing_rule_says_how_to_declare_one(tmp_path):
     status, out, err = _cli(tmp_path, "import numpy as np\n\n\ndef f(x: \"3\"):\n"
                             "    return np.sum(np.unique(x))\n")
     assert "AD301" in err and "did you mean" not in err and "adding-your-own-rule" in err
+
+
+def test_the_lens_runs_through_declared_backwards():
+    report = adgen.lens(dr.loss)(np.array([0.3, -0.2, 0.5]), np.arange(15.0).reshape(5, 3) / 10)
+    assert "every value is finite" in str(report)
