@@ -262,7 +262,7 @@ variadic("hypot", _hypot_build, spellings=("math.hypot",),
          doc="gradient 0 at the origin")
 
 binary("copysign", "math.copysign(a, b)",
-       "(g if a > 0 else -g if a < 0 else 0.0) * math.copysign(1.0, b)", "0.0",
+       "((a > 0) - (a < 0)) * math.copysign(1, b) * g", "0.0",
        spellings=("math.copysign",), sympy=lambda a, b: sp.Abs(a) * sp.sign(b),
        stem=_fmt("copysign{0}{1}"), noun="signed", branch=lambda a, b: (_sign(a), _sign(b)),
        doc="|a| with the sign of b: the sign's gradient is 0 (it jumps at 0); abs'(0) = 0")
