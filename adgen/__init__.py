@@ -31,6 +31,7 @@ from adgen.api import (
     vjp,
 )
 from adgen.leaks import lens
+from adgen.userrules import primitive
 
 
 def __getattr__(name: str):
@@ -55,6 +56,7 @@ __all__ = [
     "differentiable",
     "grad",
     "lens",
+    "primitive",
     "review",
     "source",
     "value_and_grad",

@@ -130,6 +130,7 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
     if cached is not None:
         return cached
     parsed, node = _source_of(fn)
+    parsed.import_name = fn.__module__  # where generated code imports declared primitives
     given, shapes = None, ""
     if values is not None:
         annotated = declared_types(parsed, node)

@@ -42,7 +42,15 @@ def verify_file(path: str, compiled: Compiled, point: tuple[list, dict],
             _report(stderr, path, exc)
             return False
         namespace: dict = {}
-        exec(compile(compiled.source, f"<adgen: {path}>", "exec"), namespace)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        try:  # `from FILE import f, f_backward`: the primitives FILE declares
+            exec(compile(compiled.source, f"<adgen: {path}>", "exec"), namespace)
+        except ImportError as exc:
+            _report(stderr, path, CouldNotRun(f"the generated code cannot import: {exc}",
+                                              "run adgen from where FILE is importable"))
+            return False
+        finally:
+            sys.path.pop(0)
         ok = True
         for grad in compiled.gradients:
             name = grad.function.name

@@ -25,6 +25,7 @@ from adgen.reverse import reverse
 from adgen.facts import Fact
 from adgen.members import of_function as members_of
 from adgen.shapes import FLOAT, VType, parse_annotation
+from adgen.userrules import backward_names
 from adgen.source import ParsedModule
 from adgen.stage import stage_function
 
@@ -87,6 +88,7 @@ def select_functions(parsed: ParsedModule, names: Optional[Sequence[str]]) -> li
     if names is None:
         helpers = {h for name, node in available.items()
                    for h in called_functions(parsed.scope, node.body) if h != name}
+        helpers |= backward_names(parsed)  # a primitive's backward (adgen/userrules.py)
         return [node for name, node in available.items()
                 if name not in helpers or _is_layer(node)] or list(available.values())
     methods = {n: _method(parsed, n) for n in names if "." in n}

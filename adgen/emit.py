@@ -12,10 +12,12 @@ from typing import Optional, Sequence
 
 from adgen import fuse, ir
 from adgen.members import expression as member_expression
-from adgen.prelude import HELPERS, command_lines, facts_paragraphs, shape_check, uses
+from adgen.prelude import (HELPER_MODULES, HELPERS, calls, command_lines, facts_paragraphs,
+                           shape_check, uses)
 from adgen.printer import (MAX_LINE, closed_docstring, docstring_lines, fit, index_source,
                            to_source, bracketed, wrap_items, PREC_ADD)
 from adgen.rules import instance_of, substitute
+from adgen.userrules import import_lines
 from adgen.version import __version__
 
 LABELLED_GATES = {"sigmoid": "sigmoid", "softplus": "softplus", "softplus1p": "softplus"}
@@ -454,10 +456,12 @@ def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
         for c in g.function.consts:
             consts.setdefault(c.name, c)
     parts = ["\n".join(header) + "\n"]
-    helpers = [name for name in HELPERS if uses(name, exprs)]
-    uses_np = uses("np.", exprs) or bool(helpers) or any(g.function.types for g in grads)
-    imports = ["import math"] if uses("math.", exprs) else []
+    helpers = [name for name in HELPERS if calls(name, exprs)]
+    modules = {HELPER_MODULES.get(name, "np") for name in helpers}
+    uses_np = uses("np.", exprs) or "np" in modules or any(g.function.types for g in grads)
+    imports = ["import math"] if uses("math.", exprs) or "math" in modules else []
     imports += ["import numpy as np"] if uses_np else []
+    imports += import_lines(grads)  # the primitives users declared (adgen/userrules.py)
     if imports:
         parts.append("\n".join(imports) + "\n")
     if consts:

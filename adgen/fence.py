@@ -19,6 +19,8 @@ from adgen.members import path_of
 from adgen.naming import RUNTIME
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant
+from adgen.multiresults import results_rule
+from adgen.userrules import called_primitive, params_of, primitives_of
 from adgen.staticargs import (is_newaxis, is_shape, is_value_attribute, joined_operands,
                               shape_index, static_value)
 
@@ -26,7 +28,7 @@ RESERVED_NAMES = frozenset({"math", "np", "numpy"})  # the modules: never a vari
 VALUE_ATTRIBUTES = frozenset({"T"})
 COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual,
                cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)
-DECORATORS = frozenset({"adgen.differentiable", "adgen.api.differentiable"})
+DECORATORS = frozenset({"adgen.differentiable", "adgen.api.differentiable", "adgen.primitive"})
 AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign,
                  cst.PowerAssign, cst.FloorDivideAssign, cst.ModuloAssign)
 BIN_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power,
@@ -276,6 +278,7 @@ class Fence:
         self.defined: set[str] = set(enclosing)  # a nested function reads its closure
         self.local_functions: set[str] = set()  # nested defs and lambdas, called inline
         self.locals = assigned_names(fn)
+        self.unpacked: Optional[cst.Call] = None  # the call being unpacked: a, b = f(x)
         self.calls = calls + ((parsed.path, fn.name.value),)  # the calls that led here
         self.checked = checked if checked is not None else set()  # helpers already fenced
         self.callee = bool(calls)
@@ -293,12 +296,23 @@ class Fence:
         for dec in self.fn.decorators:
             self.check_decorator(dec)
         self.check_params(self.fn.params)
+        if self.fn.name.value in primitives_of(self.parsed):  # its code is not read
+            self.check_backward(self.fn.name.value, self.parsed, self.fn.name)
+            return self.diagnostics
         statements = [s for s, _ in small_statements(self.fn)]
         if not self.check_block(statements, first=True):
             self.report("AD104", self.fn.name, f"function '{self.fn.name.value}' does not end "
                         "with a return statement", "return the value to differentiate "
                         "(on every path through its branches)")
         return self.diagnostics
+
+    def check_backward(self, name: str, parsed: ParsedModule, node: cst.CSTNode) -> None:
+        """A primitive (@adgen.primitive) needs its backward declared."""
+        if primitives_of(parsed)[name] is None:
+            self.report("AD301", node, f"'{name}' is an @adgen.primitive with no backward",
+                        f"declare it after the function: @{name}.backward, then def "
+                        f"{name}_backward(g, out, <{name}'s parameters>) returning their "
+                        "gradients (docs/rules.md#adding-your-own-rule)")
 
     def check_block(self, statements, first: bool = False) -> bool:
         """Check a block's statements in order; True if it returns on every path.  After an
@@ -543,6 +557,10 @@ class Fence:
         if isinstance(value, cst.Call) and (  # a, b = helper(x)
                 (isinstance(value.func, cst.Name) and value.func.value in self.scope.functions)
                 or self.parsed.user_function(self.scope.qualify(value.func)) is not None):
+            self.check_expr(value)
+            return
+        if results_rule(value, self.scope, self.defined | self.locals) is not None:
+            self.unpacked = value  # w, v = np.linalg.eigh(a)
             self.check_expr(value)
             return
         if not isinstance(value, (cst.Tuple, cst.List)):  # x, w, b = cache: the stager checks
@@ -839,8 +857,11 @@ class _ExpressionChecker:
 
     def visit_Call(self, node: cst.Call) -> bool:
         self.check_callee(node)
-        for arg in node.args:
+        statics = self.static_positions(node)
+        for i, arg in enumerate(node.args):
             if arg.keyword is not None or arg.star:  # those are reported with the call
+                continue
+            if i in statics:  # a constant (np.tile's reps): checked with the call
                 continue
             if joined_operands(node, self.scope) is not None and \
                     isinstance(arg.value, (cst.List, cst.Tuple)):
@@ -850,6 +871,18 @@ class _ExpressionChecker:
                 self.check(arg.value)
         return False
 
+    def static_positions(self, node: cst.Call) -> set[int]:
+        """The indices in `node.args` of the arguments its rule takes as constants
+        (Rule.statics, whose positions count a method's receiver as 0)."""
+        fence, func = self.fence, node.func
+        if is_value_attribute(func, self.scope, fence.defined | fence.locals):
+            rule, receiver = REGISTRY.by_spelling("." + func.attr.value), 1
+        else:
+            name = self.scope.qualify(func) if isinstance(func, (cst.Name, cst.Attribute)) \
+                else None
+            rule, receiver = (REGISTRY.by_spelling(name) if name else None), 0
+        return {p - receiver for p, _ in rule.statics} if rule is not None else set()
+
     def check_callee(self, node: cst.Call) -> None:
         fence, func = self.fence, node.func
         if isinstance(func, cst.Name) and func.value in fence.local_functions:
@@ -858,6 +891,12 @@ class _ExpressionChecker:
                                            func.value in fence.locals):
             fence.report("AD303", func, f"'{func.value}' is a variable, not a function",
                          "call a math function or a builtin")
+            return
+        declared = called_primitive(fence.parsed, self.scope, func,
+                                    fence.defined | fence.locals)
+        if declared is not None:  # a primitive: called, its code is not read
+            fence.check_backward(declared[1], declared[0], func)
+            self.check_primitive_call(node, *declared)
             return
         if isinstance(func, cst.Name) and func.value in self.scope.functions:
             self.check_helper_call(node, func.value, fence.parsed)
@@ -890,7 +929,23 @@ class _ExpressionChecker:
         if rule is None or not _is_call_spelling(name):
             fence.report("AD301", func, f"no derivative rule for '{name}'", _suggest(name))
             return
+        if (rule.results or rule.parts) and rule.nondifferentiable and \
+                fence.unpacked is not node:  # a function with several results, used as one value
+            names = ", ".join(REGISTRY[r].noun for r in rule.results) or "a, b"
+            count = len(rule.results) or "several"
+            fence.report("AD204", node, f"'{name}' returns {count} values",
+                         f"unpack them: {names} = {name.replace('numpy.', 'np.')}(...)")
+            return
         self.check_arguments(node, name, rule)
+
+    def check_primitive_call(self, node: cst.Call, parsed: ParsedModule, name: str) -> None:
+        """A call to a primitive passes one positional operand per parameter."""
+        params = params_of(parsed.scope.functions[name])
+        if any(arg.keyword is not None or arg.star for arg in node.args) or \
+                len(node.args) != len(params):
+            self.fence.report("AD302", node, f"'{name}' takes {len(params)} positional "
+                              f"argument{'s' if len(params) != 1 else ''} here",
+                              f"pass one value per parameter, in order: {', '.join(params)}")
 
     def check_helper_call(self, node: cst.Call, name: str, parsed: ParsedModule) -> None:
         """A call to a function of the same file (or of a user module): its arguments match
@@ -934,12 +989,20 @@ class _ExpressionChecker:
         """Positional operands, and static keyword arguments (axis=..., keepdims=...) where
         the rule takes them."""
         fence = self.fence
+        statics = dict(rule.statics)
+        position = receiver - 1
         for arg in node.args:
             if arg.star:
                 fence.report("AD303", arg, f"starred argument to '{name}'",
                              "pass the arguments one by one")
                 return
             if arg.keyword is None:
+                position += 1
+                if position in statics and not _is_static(arg.value):
+                    fence.report("AD303", arg.value, f"'{statics[position]}' of '{name}' "
+                                 "must be a constant", "write it as a literal: an int, a "
+                                 "string, or a tuple of them")
+                    return
                 continue
             if arg.keyword.value not in rule.keywords:
                 allowed = ", ".join(rule.keywords) or "none"
@@ -955,12 +1018,23 @@ class _ExpressionChecker:
                 return
         joined = joined_operands(node, self.scope)
         n = receiver + (len(joined) if joined is not None else
-                        sum(1 for a in node.args if a.keyword is None))
+                        sum(1 for a in node.args if a.keyword is None)) - \
+            sum(1 for p in statics if p < receiver + len(node.args) and
+                not any(a.keyword is not None and a.keyword.value == statics[p]
+                        for a in node.args))
         if not rule.accepts(n):
             expected = (f"at least {rule.arity}" if rule.variadic else str(rule.arity))
             fence.report("AD302", node, f"'{name}' takes {expected} argument"
                          f"{'s' if expected != '1' else ''} here, got {n}",
                          "adgen supports the positional forms listed in docs/rules.md")
+
+
+def _is_static(node) -> bool:
+    try:
+        static_value(node)
+    except ValueError:
+        return False
+    return True
 
 
 def _static_literal(node) -> bool:
@@ -974,9 +1048,14 @@ def _is_call_spelling(name: str) -> bool:
 
 
 def _suggest(name: str) -> str:
-    spellings = [s for s in REGISTRY.spellings() if _is_call_spelling(s)]
-    close = difflib.get_close_matches(name, spellings, n=3, cutoff=0.8)
+    """`did you mean ...?` only for a really close name of the same module (`numpy.tanh`
+    for `numpy.tahn`; not `numpy.var` for `numpy.array`, which share only their module)."""
+    module, _, leaf = name.rpartition(".")
+    spellings = {s.rpartition(".")[2]: s for s in REGISTRY.spellings()
+                 if _is_call_spelling(s) and s.rpartition(".")[0] == module}
+    close = [spellings[c] for c in difflib.get_close_matches(leaf, list(spellings), n=3,
+                                                              cutoff=0.8)]
     if close:
         return "did you mean " + " or ".join(f"'{c}'" for c in close) + "? (docs/rules.md)"
-    return ("supported functions are listed in docs/rules.md; rewrite it with them, or pass "
-            "its value in as a parameter")
+    return ("supported functions are listed in docs/rules.md; rewrite it with them, or "
+            "declare its derivative yourself: docs/rules.md#adding-your-own-rule")

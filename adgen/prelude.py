@@ -1,9 +1,10 @@
 """Prelude: what a generated module holds besides its functions, and the checks each
 function makes first.
 
-* The helpers array code may need, defined in the module itself (it never imports adgen):
-  `_unbroadcast` (a broadcast gradient summed back to its operand's shape) and
-  `_argmax_mask` / `_argmin_mask` (where a max or min reduction came from).
+* The helpers generated code may need, defined in the module itself (it never imports adgen):
+  `_unbroadcast` (a broadcast gradient summed back to its operand's shape),
+  `_argmax_mask` / `_argmin_mask` (where a max or min reduction came from) and `_digamma`
+  (the derivative of `math.lgamma`).
 * `shape_check`: the guard at the top of a generated function, raising ValueError when the
   arguments' ranks or dimensions differ from the facts the code was generated for.
 """
@@ -17,6 +18,12 @@ from adgen import ir
 from adgen.facts import describe
 from adgen.printer import MAX_LINE, docstring_lines, pack_words
 from adgen.shapes import multiple_of
+
+def calls(name: str, exprs) -> bool:
+    """Whether any expression calls the function `name` (a helper)."""
+    return any(isinstance(node, ir.Call) and node.func == name
+               for expr in exprs for node in ir.walk(expr))
+
 
 def uses(prefix: str, exprs) -> bool:
     """Whether any expression calls a function or reads an attribute starting with `prefix`
@@ -53,11 +60,204 @@ MASK = '''def _{pick}_mask(a, axis=None):
 '''
 
 
+MASK_AXES = '''def _{pick}_mask_axes(a, axes):
+    """1.0 at the first {word} element of each block over axes, else 0.0."""
+    axes = tuple(k % np.ndim(a) for k in axes)
+    order = tuple(k for k in range(np.ndim(a)) if k not in axes) + axes
+    moved = np.transpose(a, order)
+    kept = moved.shape[:np.ndim(a) - len(axes)]
+    flat = moved.reshape(kept + (-1,))
+    mask = np.zeros(np.shape(flat))
+    first = np.expand_dims(np.{pick}(flat, axis=-1), -1)
+    np.put_along_axis(mask, first, 1.0, -1)
+    return np.transpose(mask.reshape(moved.shape), np.argsort(order))
+'''
+
+
+PROD_OTHERS = '''def _prod_others(a, axis=None):
+    """The product of the other elements of a along axis (all for None): the
+    gradient of np.prod, without dividing (exact where a has zeros)."""
+    if axis is None:
+        axis = tuple(range(np.ndim(a)))
+    axes = tuple(k % np.ndim(a) for k in np.atleast_1d(axis))
+    order = tuple(k for k in range(np.ndim(a)) if k not in axes) + axes
+    moved = np.transpose(a, order)
+    flat = moved.reshape(moved.shape[:np.ndim(a) - len(axes)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,))
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1),
+                       axis=-1)
+    others = (left * right[..., ::-1]).reshape(moved.shape)
+    return np.transpose(others, np.argsort(order))
+'''
+
+
+CUMPROD_GRAD = '''def _cumprod_grad(g, a, axis=None):
+    """The gradient of np.cumprod, without dividing (exact where a has zeros):
+    element i gets the sum over j >= i of g[j] times the product of a[:j + 1]
+    without a[i]."""
+    if axis is None:
+        return _cumprod_grad(g, np.ravel(a), 0).reshape(np.shape(a))
+    a, g = np.moveaxis(a, axis, -1), np.moveaxis(g, axis, -1)
+    n = np.shape(a)[-1]
+    others = np.where(np.eye(n, dtype=bool), 1.0, a[..., np.newaxis, :])
+    products = np.cumprod(others, axis=-1)
+    later = np.triu(np.ones((n, n)))
+    da = np.sum(products * later * g[..., np.newaxis, :], axis=-1)
+    return np.moveaxis(da, -1, axis)
+'''
+
+
+UNSORT = '''def _unsort(g, a, axis=-1):
+    """The gradient of np.sort: each element of g back where it came from."""
+    if axis is None:
+        return _unsort(g, np.ravel(a), 0).reshape(np.shape(a))
+    out = np.zeros(np.shape(a))
+    np.put_along_axis(out, np.argsort(a, axis=axis), g, axis)
+    return out
+'''
+
+
+UNDIAG = '''def _undiag(g, a, k=0):
+    """The gradient of the k-th diagonal of the matrix a: g on it, else 0.0."""
+    out = np.zeros(np.shape(a))
+    rows = np.arange(np.shape(g)[-1]) + max(-k, 0)
+    out[rows, rows + k] = g
+    return out
+'''
+
+
+UNTAKE = '''def _untake(g, a, indices, axis=None):
+    """The gradient of np.take: g added back at the indices (repeated ones add
+    up)."""
+    out = np.zeros(np.shape(a))
+    if axis is None:
+        np.add.at(out.reshape(-1), indices, g)
+    else:
+        index = (slice(None),) * (axis % np.ndim(a)) + (indices,)
+        np.add.at(out, index, g)
+    return out
+'''
+
+
+UNTAKE_ALONG = '''def _untake_along(g, a, indices, axis):
+    """The gradient of np.take_along_axis: g added back at the indices."""
+    axis = axis % np.ndim(a)
+    grid = list(np.indices(np.shape(indices), sparse=True))
+    grid[axis] = indices
+    out = np.zeros(np.shape(a))
+    np.add.at(out, tuple(grid), g)
+    return out
+'''
+
+
+CHOLESKY_GRAD = '''def _cholesky_grad(low, g):
+    """The gradient of low = np.linalg.cholesky(a) (Murray 2016), on the lower
+    triangle of a (the part numpy reads)."""
+    p = np.tril(low.T @ g)
+    p = p - np.diag(np.diag(p)) / 2
+    s = np.linalg.solve(low.T, np.linalg.solve(low.T, p.T).T)
+    s = (s + s.T) / 2
+    return np.tril(2 * s) - np.diag(np.diag(s))
+'''
+
+
+EIGH_GRAD = '''def _eigh_grad(a, gw, gv):
+    """The gradient of np.linalg.eigh(a)'s eigenvalues (gw) or eigenvectors
+    (gv), on the lower triangle of a (the part numpy reads)."""
+    w, v = np.linalg.eigh(a)
+    if gv is None:
+        s = (v * gw) @ v.T
+    else:
+        gaps = w[np.newaxis, :] - w[:, np.newaxis]
+        off = ~np.eye(len(w), dtype=bool)
+        if np.any(gaps[off] == 0):
+            raise ValueError("eigh: repeated eigenvalues, its eigenvectors "
+                             "have no gradient there")
+        f = np.where(off, 1.0 / np.where(off, gaps, 1.0), 0.0)
+        s = v @ (f * (v.T @ gv)) @ v.T
+        s = (s + s.T) / 2
+    return np.tril(2 * s) - np.diag(np.diag(s))
+'''
+
+
+SVD_GRAD = '''def _svd_grad(a, gu, gs, gvh):
+    """The gradient of np.linalg.svd(a, full_matrices=False) from the gradient
+    of one of u, s, vh (Townsend 2016)."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    if gs is not None:
+        return (u * gs) @ vh
+    m, n = np.shape(a)
+    squares = s ** 2
+    gaps = squares[np.newaxis, :] - squares[:, np.newaxis]
+    off = ~np.eye(len(s), dtype=bool)
+    if np.any(gaps[off] == 0) or np.any(s == 0):
+        raise ValueError("svd: repeated or zero singular values, its u and vh "
+                         "have no gradient there")
+    f = np.where(off, 1.0 / np.where(off, gaps, 1.0), 0.0)
+    if gu is not None:
+        ug = u.T @ gu
+        da = u @ (f * (ug - ug.T) * s[np.newaxis, :]) @ vh
+        if m > n:
+            da = da + (np.eye(m) - u @ u.T) @ (gu / s) @ vh
+        return da
+    v, gv = vh.T, gvh.T
+    vg = v.T @ gv
+    da = u @ (s[:, np.newaxis] * (f * (vg - vg.T))) @ vh
+    if m < n:
+        da = da + (u / s) @ gv.T @ (np.eye(n) - v @ vh)
+    return da
+'''
+
+
+UNSPLIT = '''def _unsplit(g, a, sections, axis, part):
+    """The gradient of one part of np.array_split(a, sections, axis): g in its
+    place, 0.0 elsewhere."""
+    out = np.zeros(np.shape(a))
+    np.array_split(out, sections, axis=axis)[part][...] = g
+    return out
+'''
+
+
+# math has no digamma (the derivative of lgamma): recurrence up to 10, then the asymptotic
+# series (error below 1e-15 there); reflection for a < 0.5.
+DIGAMMA = '''def _digamma(a):
+    """psi(a) = d lgamma(a) / da (math has no digamma)."""
+    if a <= 0 and a == math.floor(a):
+        return math.nan
+    if a < 0.5:
+        return _digamma(1.0 - a) - math.pi / math.tan(math.pi * a)
+    psi = 0.0
+    while a < 10.0:
+        psi -= 1.0 / a
+        a += 1.0
+    r = 1.0 / (a * a)
+    series = r * (1 / 12 - r * (1 / 120 - r * (1 / 252 - r * (
+        1 / 240 - r * (1 / 132 - r * 691 / 32760)))))
+    return psi + math.log(a) - 0.5 / a - series
+'''
+
+
 HELPERS = {
     "_unbroadcast": UNBROADCAST,
     "_argmax_mask": MASK.format(pick="argmax", word="largest"),
     "_argmin_mask": MASK.format(pick="argmin", word="smallest"),
+    "_digamma": DIGAMMA,
+    "_argmax_mask_axes": MASK_AXES.format(pick="argmax", word="largest"),
+    "_argmin_mask_axes": MASK_AXES.format(pick="argmin", word="smallest"),
+    "_prod_others": PROD_OTHERS,
+    "_cumprod_grad": CUMPROD_GRAD,
+    "_cholesky_grad": CHOLESKY_GRAD,
+    "_eigh_grad": EIGH_GRAD,
+    "_svd_grad": SVD_GRAD,
+    "_unsplit": UNSPLIT,
+    "_unsort": UNSORT,
+    "_undiag": UNDIAG,
+    "_untake": UNTAKE,
+    "_untake_along": UNTAKE_ALONG,
 }
+# The module each helper's body uses ("np" when not listed).
+HELPER_MODULES = {"_digamma": "math"}
 
 
 def shape_check(grad: ir.Gradient, name: str) -> list[str]:

@@ -15,6 +15,7 @@ from adgen import ir
 from adgen.analyze import Facts
 from adgen.naming import Names
 from adgen.optimize import simplify
+from adgen.prelude import HELPERS
 from adgen.rules import REGISTRY, instance_of, substitute
 from adgen.shapes import decided, reduction_axes
 
@@ -110,6 +111,10 @@ class _Reverser:
         mapping["g"] = ir.Name(grad_names[stmt.target])
         out: list = []
         passive = REGISTRY[stmt.prim].passive
+        if inst.shared is not None:  # a declared backward: called once for every operand
+            shared = self.names.fresh(f"{stmt.target}_backward")
+            out.append(ir.GradAssign(shared, simplify(substitute(inst.shared, mapping)), False))
+            mapping["shared"] = ir.Name(shared)
         repeated = _repeated(stmt, inst, mapping)  # x * x: one contribution, 2 * x * g
         for position, (template, arg) in enumerate(zip(inst.grads, stmt.args)):
             if not (isinstance(arg, ir.Name) and facts.active(arg.id)) or position in passive:
@@ -376,7 +381,9 @@ def _axis_expr(axes: tuple[int, ...]) -> ir.Expr:
 
 
 _VIEWS = frozenset({"np.broadcast_to", "np.expand_dims", "np.transpose", "np.reshape",
-                    "np.moveaxis", "_unbroadcast"})
+                    "np.moveaxis", "_unbroadcast", "np.swapaxes", "np.flip", "np.fliplr",
+                    "np.flipud", "np.diagonal", "np.atleast_1d", "np.atleast_2d",
+                    "np.atleast_3d", "np.einsum", "np.squeeze", "np.ravel"})
 
 
 def allocates(expr: ir.Expr) -> bool:
@@ -384,8 +391,9 @@ def allocates(expr: ir.Expr) -> bool:
     to a name, a view (`.T`, `np.broadcast_to`), or a helper that may return its input."""
     if isinstance(expr, (ir.BinOp, ir.Neg)):
         return True
-    if isinstance(expr, ir.Call):
-        return expr.func not in _VIEWS
+    if isinstance(expr, ir.Call):  # numpy's, math's, a helper's; a user's may return g
+        known = expr.func.startswith(("np.", "math.")) or expr.func in HELPERS
+        return known and expr.func not in _VIEWS
     if isinstance(expr, ir.Method):
         return expr.name in ("sum", "mean", "copy")
     return False

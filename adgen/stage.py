@@ -31,6 +31,9 @@ from adgen.fence import (returns_cache, assigned_in, assigned_names, block_state
 from adgen.naming import RUNTIME, Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
+from adgen.multiresults import stage_results
+from adgen.userrules import called_primitive, stage_own_primitive, stage_primitive
+from adgen.staticargs import static_positionals
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
 from adgen.staticargs import (JOINERS, is_newaxis, is_shape, is_value_attribute, joined_operands,
                               shape_index, static_value)
@@ -159,7 +162,8 @@ class Stager:
     # ------------------------------------------------------------ statements
 
     def stage(self) -> ir.Function:
-        self.stage_block([stmt for stmt, _ in small_statements(self.fn)], [])
+        if not stage_own_primitive(self):
+            self.stage_block([stmt for stmt, _ in small_statements(self.fn)], [])
         output = self.env.get(RETURN, ir.Num(0.0))
         stem = self.return_stem or (output.id if isinstance(output, ir.Name)
                                     else self.fn.name.value)
@@ -691,6 +695,8 @@ class Stager:
             return
         if isinstance(target, cst.Subscript):
             self.stage_setitem(target, self.stage_value(value), target)
+            return
+        if stage_results(self, target, value):  # sign, logdet = np.linalg.slogdet(a)
             return
         if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)) \
                 and len(target.elements) == len(value.elements):
@@ -1230,6 +1236,10 @@ class Stager:
             return self.add(rule.name, (left, right), node, target, user)
         if isinstance(node, cst.IfExp):
             return self.stage_ifexp(node, target, user)
+        if isinstance(node, cst.Call):  # a primitive the user declared: one statement
+            declared = called_primitive(self.parsed, self.scope, node.func, set(self.env))
+            if declared is not None:
+                return stage_primitive(self, node, target, user, *declared)
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
                 isinstance(self.env.get(node.func.value), _Local):  # a nested def, a lambda
             local = self.env[node.func.value].node
@@ -1264,6 +1274,9 @@ class Stager:
                             "or tuple of values", "for an array, use np.sum(x, axis=0) or "
                             "np.prod(x, axis=0)")
                 return ir.Num(0.0)
+            if rule.name == "np_array" and joined is None:  # np.array(x): a copy of x
+                rule = REGISTRY["np_copy"]
+            positional, attrs = static_positionals(rule, positional, attrs)
             args = []
             for a in positional:
                 value = self.stage_value(a) if self.may_hold_container(a) else self.stage_expr(a)

@@ -26,7 +26,9 @@ def is_value_attribute(node: cst.BaseExpression, scope, local_names) -> bool:
 
 
 def static_value(node: cst.BaseExpression):
-    """A static argument's value: an int, a tuple of ints, True, False or None."""
+    """A static argument's value: an int, a string, a tuple of them, True, False or None."""
+    if isinstance(node, cst.SimpleString):  # np.einsum's subscripts, a mode
+        return node.evaluated_value
     if isinstance(node, cst.Integer):
         return literal_value(node)
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) \
@@ -34,7 +36,7 @@ def static_value(node: cst.BaseExpression):
         return -literal_value(node.expression)
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
-    if isinstance(node, cst.Tuple):
+    if isinstance(node, (cst.Tuple, cst.List)):  # np.split(x, [2, 5]): a tuple
         return tuple(static_value(el.value) for el in node.elements)
     raise ValueError(f"not a static argument: {type(node).__name__}")
 
@@ -59,7 +61,7 @@ def is_newaxis(node: cst.BaseExpression, scope) -> bool:
 
 
 JOINERS = frozenset({"numpy.concatenate", "numpy.stack", "numpy.hstack", "numpy.vstack",
-                     "numpy.zeros", "numpy.ones"})
+                     "numpy.zeros", "numpy.ones", "numpy.array"})
 
 
 def joined_operands(node: cst.Call, scope):
@@ -76,3 +78,15 @@ def joined_operands(node: cst.Call, scope):
 def is_shape(node: cst.BaseExpression) -> bool:
     """`value.shape` (to unpack: N, D = x.shape)."""
     return isinstance(node, cst.Attribute) and node.attr.value == "shape"
+
+
+def static_positionals(rule, positional: list, attrs: tuple) -> tuple[list, tuple]:
+    """A call's positional arguments that its rule takes as static values (`Rule.statics`:
+    the reps of `np.tile(a, (2, 1))`): moved from the operands to the attributes."""
+    if not rule.statics:
+        return positional, attrs
+    statics = dict(rule.statics)
+    kept = [a for i, a in enumerate(positional) if i not in statics]
+    moved = tuple((statics[i], static_value(a)) for i, a in enumerate(positional)
+                  if i in statics)
+    return kept, moved + attrs

@@ -72,7 +72,10 @@ MATH = types.SimpleNamespace(
     asin=sp.asin, acos=sp.acos, atan=sp.atan, asinh=sp.asinh, acosh=sp.acosh, atanh=sp.atanh,
     atan2=sp.atan2, log1p=lambda x: sp.log(1 + x), expm1=lambda x: sp.exp(x) - 1,
     erf=sp.erf, erfc=sp.erfc, hypot=_hypot, pow=lambda a, b: a ** b, fabs=sp.Abs,
-    copysign=lambda a, b: sp.Abs(a) * sp.sign(b),
+    copysign=lambda a, b: sp.Abs(a) * sp.sign(b), gamma=sp.gamma, lgamma=sp.loggamma,
+    degrees=lambda a: a * 180 / sp.pi, radians=lambda a: a * sp.pi / 180,
+    exp2=lambda a: 2 ** a, cbrt=lambda a: a ** sp.Rational(1, 3),
+    fmod=lambda a, b: a - b * trunc_step(a / b), remainder=lambda a, b: a - b * round_step(a / b),
     floor=floor_step, ceil=ceil_step, trunc=trunc_step,
     pi=sp.pi, e=sp.E, tau=2 * sp.pi, inf=sp.oo, nan=sp.nan,
 )
@@ -111,6 +114,26 @@ NP = types.SimpleNamespace(
     square=_elementwise(lambda a: a ** 2), abs=_elementwise(sp.Abs),
     sign=_elementwise(_sign), sin=_elementwise(sp.sin), cos=_elementwise(sp.cos),
     tanh=_elementwise(sp.tanh), maximum=_elementwise(sp.Max), minimum=_elementwise(sp.Min),
+    tan=_elementwise(sp.tan), sinh=_elementwise(sp.sinh), cosh=_elementwise(sp.cosh),
+    arcsin=_elementwise(sp.asin), arccos=_elementwise(sp.acos), arctan=_elementwise(sp.atan),
+    arcsinh=_elementwise(sp.asinh), arccosh=_elementwise(sp.acosh),
+    arctanh=_elementwise(sp.atanh), log2=_elementwise(lambda a: sp.log(a, 2)),
+    log10=_elementwise(lambda a: sp.log(a, 10)), log1p=_elementwise(lambda a: sp.log(1 + a)),
+    expm1=_elementwise(lambda a: sp.exp(a) - 1), exp2=_elementwise(lambda a: 2 ** a),
+    reciprocal=_elementwise(lambda a: 1 / a), cbrt=_elementwise(lambda a: a ** sp.Rational(1, 3)),
+    rad2deg=_elementwise(lambda a: a * 180 / sp.pi), degrees=_elementwise(lambda a: a * 180 / sp.pi),
+    deg2rad=_elementwise(lambda a: a * sp.pi / 180), radians=_elementwise(lambda a: a * sp.pi / 180),
+    fmax=_elementwise(sp.Max), fmin=_elementwise(sp.Min),
+    logaddexp=_elementwise(lambda a, b: sp.log(sp.exp(a) + sp.exp(b))),
+    logaddexp2=_elementwise(lambda a, b: sp.log(2 ** a + 2 ** b, 2)),
+    arctan2=_elementwise(sp.atan2), hypot=_elementwise(lambda a, b: sp.sqrt(a ** 2 + b ** 2)),
+    floor=_elementwise(floor_step), ceil=_elementwise(ceil_step), trunc=_elementwise(trunc_step),
+    fix=_elementwise(trunc_step), rint=_elementwise(round_step), round=_elementwise(round_step),
+    around=_elementwise(round_step), subtract=np.subtract, multiply=np.multiply,
+    divide=np.divide, true_divide=np.true_divide, power=np.power, negative=np.negative,
+    mod=_elementwise(lambda a, b: a - b * floor_step(a / b)),
+    remainder=_elementwise(lambda a, b: a - b * floor_step(a / b)),
+    absolute=_elementwise(sp.Abs), fabs=_elementwise(sp.Abs),
     sum=np.sum, mean=np.mean, broadcast_to=np.broadcast_to, expand_dims=np.expand_dims,
     shape=np.shape, size=np.size, outer=np.outer, dot=np.dot, matmul=np.matmul,
     transpose=np.transpose, zeros_like=lambda a: np.zeros(np.shape(a), dtype=object),
@@ -141,7 +164,11 @@ def _mod(a, b):
     return a % b
 
 
-BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow, "round": _round}
+BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow, "round": _round,
+            "_digamma": lambda a: sp.polygamma(0, a)}
+# Helpers a generated module defines (adgen/prelude.py) that have a sympy counterpart in
+# BUILTINS: their definitions are dropped when the module runs on symbols.
+SYMBOLIC_HELPERS = frozenset({"_digamma"})
 
 
 def _int(a):
@@ -229,6 +256,13 @@ def _compare(left, *pairs):
 
 
 class _Symbolize(ast.NodeTransformer):
+    def visit_FunctionDef(self, node: ast.FunctionDef):
+        """A helper with a sympy counterpart (`_digamma`): the counterpart, not its loop."""
+        if node.name in SYMBOLIC_HELPERS:
+            return None
+        self.generic_visit(node)
+        return node
+
     def visit_Import(self, node: ast.Import):
         """`import math` would replace the symbolic stand-in: drop it (generated modules import
         nothing else)."""

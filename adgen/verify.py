@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import ast
 import contextlib
+import importlib
 import math
 import random
 import sys
@@ -31,6 +32,7 @@ from adgen.members import value_of as member_value
 from adgen.source import MATH_CONSTANTS
 from adgen.shapes import multiple_of
 from adgen.rules import REGISTRY, instance_of
+from adgen.userrules import declared_backwards
 
 RTOL = 1e-5
 MAX_SYMBOLIC_STATEMENTS = 150
@@ -158,11 +160,14 @@ def central_difference(f: Callable, args: list, index: int,
 def _evaluator(stmt: ir.Assign) -> Callable:
     """A staged statement's forward value as a Python function of its operands."""
     inst = instance_of(stmt)
-    key = (inst.slots, inst.forward_text)
+    declared = REGISTRY[stmt.prim].declared_in  # a primitive the user declared
+    key = (inst.slots, inst.forward_text, declared)
     fn = _EVALUATORS.get(key)
     if fn is None:
-        fn = eval(f"lambda {', '.join(inst.slots)}: {inst.forward_text}",
-                  {"math": math, "np": np, "_setitem": _setitem})
+        env = {"math": math, "np": np, "_setitem": _setitem}
+        if declared is not None:  # the user's function, from the module that defines it
+            env[declared[1]] = getattr(importlib.import_module(declared[0]), declared[1])
+        fn = eval(f"lambda {', '.join(inst.slots)}: {inst.forward_text}", env)
         _EVALUATORS[key] = fn
     return fn
 
@@ -208,8 +213,11 @@ def executed_statements(fn: ir.Function, args: dict[str, float]) -> int:
 
 def _interpret(fn: ir.Function, args: dict[str, float]) -> tuple[tuple, int, int]:
     env: dict[str, float] = dict(args)
-    for c in fn.consts:
-        env[c.name] = c.value
+    for c in fn.consts:  # as the generated module has it: `D = 3` is an int (np.eye(D))
+        try:
+            env[c.name] = ast.literal_eval(c.text)
+        except (ValueError, SyntaxError):
+            env[c.name] = c.value
     signature = []
     executed = [0]
     iterations = [0]
@@ -542,6 +550,12 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
         note = (note + "; " if note else "") + (
             "the point is on (or within one step of) a kink; the generated gradient follows "
             "the convention in docs/non-differentiable.md")
+    declared = declared_backwards(grad)
+    if declared and not all(i.ok for i in inputs):
+        note = (note + "; " if note else "") + (
+            f"the gradient calls the backward{'s' if len(declared) > 1 else ''} declared "
+            f"for {', '.join(declared)}: check {'them' if len(declared) > 1 else 'it'} "
+            f"alone with adgen.check_grad({declared[0].split(' ')[0]}, ...)")
     shown = {p.name: point[p.name] for p in fn.params}  # (not the members read out of them)
     return GradCheck(fn.name, shown, value, inputs, note)
 

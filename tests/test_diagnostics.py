@@ -234,7 +234,7 @@ CASES = {
         def helper(x):
             return x
         def f(x, y):
-            a = math.gamma(x) + np.sort(x)
+            a = math.frexp(x) + np.unique(x)
             b = helper(x)
             c = math.exp(x, y) + max(x)
             d = math.log(x=y) + y(x)

@@ -107,7 +107,9 @@ class Probes(Tap):
             before.append(self.call("zeroed", self.number("zeroing", stmt, site),
                                     self.grad.grad_names[stmt.target], local))
         before += self._passes(stmt.target)
-        targets = list(dict.fromkeys(g.target for g in block.stmts))
+        gradients = set(self.grad.grad_names.values())  # (not a declared backward's results)
+        targets = list(dict.fromkeys(g.target for g in block.stmts
+                                     if getattr(g, "target", None) in gradients))
         after = [self.call("grads", self.number("grads", stmt, names=targets), *targets)
                  ] if targets else []
         return before, after

@@ -1,4 +1,6 @@
-"""Derivative rules for numpy arrays: element-wise functions, reductions, matrix products.
+"""Derivative rules for numpy arrays: reductions, selection, shapes, indexing, matrix products.
+
+Element-wise numpy functions are in adgen/rules/elementwise.py.
 
 The arithmetic operators are the scalar rules (adgen/rules/scalar.py) applied element-wise;
 when their operands broadcast, the reverse pass sums each operand's gradient back to its own
@@ -19,6 +21,7 @@ import itertools
 
 from adgen import shapes
 from adgen.lazy import LazyModule
+from adgen.rules.elementwise import elementwise_type
 from adgen.rules.registry import REGISTRY, Context, Rule, RuleError
 from adgen.rules.scalar import DEFAULT_DOMAIN, POSITIVE, _fixed, _fmt
 from adgen.shapes import VType, unknown_dim
@@ -27,61 +30,6 @@ from adgen.shapes import VType, unknown_dim
 np = LazyModule("numpy")
 sp = LazyModule("sympy")
 
-
-
-def elementwise_type(ctx: Context) -> VType:
-    """The type of an element-wise result: broadcast of the operands."""
-    types = [t for t in ctx.types if t is not None]
-    if not types or all(t.kind in ("float", "int") for t in types):
-        return shapes.FLOAT
-    if any(t.is_array for t in types):
-        known = [t.shape if t.is_array else () for t in types if t.kind != "unknown"]
-        unknown = any(t.kind == "unknown" for t in types)
-        return shapes.array(None if unknown else shapes.broadcast(*known))
-    return shapes.UNKNOWN
-
-
-def np_unary(name, forward, grad, *, sympy, domain=DEFAULT_DOMAIN, doc="", stem=None):
-    """An element-wise numpy function of one array: `np.exp(a)`."""
-    return REGISTRY.add(Rule(
-        name=f"np_{name}", spellings=(f"numpy.{name}",), arity=1,
-        build=lambda n: (forward, [grad]), stem=stem or _fmt(name + "{0}"), noun=name,
-        sympy=sympy, domain=_fixed(domain), doc=doc, infer=elementwise_type,
-    ))
-
-
-np_unary("exp", "np.exp(a)", "out * g", sympy="exp")
-np_unary("log", "np.log(a)", "g / a", sympy="log", domain=POSITIVE)
-np_unary("sqrt", "np.sqrt(a)", "g / (2 * out)", sympy="sqrt", domain=POSITIVE)
-np_unary("square", "np.square(a)", "2 * a * g", sympy=lambda a: a ** 2,
-         stem=_fmt("{0}sqr"))
-np_unary("abs", "np.abs(a)", "np.sign(a) * g", sympy="Abs", doc="abs'(0) = 0 (np.sign)")
-np_unary("sin", "np.sin(a)", "np.cos(a) * g", sympy="sin")
-np_unary("cos", "np.cos(a)", "-np.sin(a) * g", sympy="cos")
-np_unary("tanh", "np.tanh(a)", "(1 - out ** 2) * g", sympy="tanh")
-
-REGISTRY.add(Rule(
-    name="np_sigmoid", spellings=(), arity=1,
-    build=lambda n: ("1.0 / (1 + np.exp(-a))", ["(1 - out) * out * g"]),
-    stem=_fmt("sig{0}"), noun="sig", sympy=lambda a: 1 / (1 + sp.exp(-a)),
-    domain=_fixed(DEFAULT_DOMAIN), infer=elementwise_type,
-    doc="sigmoid gate on arrays: (1 - s) * s from the forward value",
-))
-
-
-def _np_binary(name, forward, grad_a, grad_b, sympy, doc):
-    return REGISTRY.add(Rule(
-        name=f"np_{name}", spellings=(f"numpy.{name}",), arity=2,
-        build=lambda n: (forward, [grad_a, grad_b]), stem=_fmt(name + "{0}{1}"), noun=name,
-        sympy=sympy, domain=_fixed(DEFAULT_DOMAIN, DEFAULT_DOMAIN), doc=doc,
-        infer=elementwise_type, branch=lambda a, b: (np.sign(np.subtract(a, b)),),
-    ))
-
-
-_np_binary("maximum", "np.maximum(a, b)", "g * (a >= b)", "g * (a < b)", "Max",
-           "element-wise max gate: ties go to the first argument")
-_np_binary("minimum", "np.minimum(a, b)", "g * (a <= b)", "g * (a > b)", "Min",
-           "element-wise min gate: ties go to the first argument")
 
 
 # ---------------------------------------------------------------- reductions
@@ -120,6 +68,8 @@ def _reduce_call(func: str, ctx: Context) -> str:
         parts.append(f"axis={ctx.attr('axis')!r}")
     if ctx.attr("keepdims", False):
         parts.append("keepdims=True")
+    if ctx.attr("ddof", 0):
+        parts.append(f"ddof={ctx.attr('ddof')!r}")
     return f"np.{func}({', '.join(parts)})"
 
 
@@ -152,14 +102,15 @@ def _mean_shaped(ctx: Context):
     return _reduce_call("mean", ctx), [_spread(ctx, f"g / ({_count(ctx)})")]
 
 
-def _reduction(name, shaped, sympy, doc, aliases=()):
+def _reduction(name, shaped, sympy, doc, aliases=(), keywords=("axis", "keepdims"),
+               samples=()):
     methods = () if "." in name else (f".{name}",)
     return REGISTRY.add(Rule(
         name=f"np_{name.replace('.', '_')}", spellings=(f"numpy.{name}", *methods, *aliases),
         arity=1,
         build=lambda n: shaped(Context(1)), shaped=shaped,
         stem=_fmt(name.split(".")[-1] + "{0}"), noun=name.split(".")[-1], sympy=sympy, domain=_fixed(DEFAULT_DOMAIN), elementwise=False,
-        keywords=("axis", "keepdims"), infer=_reduce_type, doc=doc,
+        keywords=keywords, infer=_reduce_type, doc=doc, samples=samples,
     ))
 
 
@@ -182,21 +133,31 @@ def _centered(ctx: Context) -> str:
     return f"(a - {mean})"
 
 
+def _dof(ctx: Context) -> str:
+    """The divisor of var and std: n, or n - ddof."""
+    ddof = ctx.attr("ddof", 0)
+    return f"({_count(ctx)})" if not ddof else f"({_count(ctx)} - {ddof!r})"
+
+
 def _var_shaped(ctx: Context):
     return (_reduce_call("var", ctx),
-            [f"{_expand(ctx, 'g')} * 2 * {_centered(ctx)} / ({_count(ctx)})"])
+            [f"{_expand(ctx, 'g')} * 2 * {_centered(ctx)} / {_dof(ctx)}"])
 
 
 def _std_shaped(ctx: Context):
     safe = "g / np.where(out == 0, 1.0, out)"  # a constant slice: gradient 0, not nan
     return (_reduce_call("std", ctx),
-            [f"{_expand(ctx, safe)} * {_centered(ctx)} / ({_count(ctx)})"])
+            [f"{_expand(ctx, safe)} * {_centered(ctx)} / {_dof(ctx)}"])
 
 
+_DDOF = tuple(((("ddof", 1),) + axis, [(3, 4, 2)]) for axis in ((), (("axis", 1),),
+                                                                  (("axis", (0, 2)),)))
 _reduction("var", _var_shaped, lambda a: a * 0,
-           "population variance: 2 * (a - mean) / n times the broadcast gradient")
+           "variance: 2 * (a - mean) / (n - ddof) times the broadcast gradient",
+           keywords=("axis", "keepdims", "ddof"), samples=_DDOF)
 _reduction("std", _std_shaped, lambda a: a * 0,
-           "standard deviation: (a - mean) / (n * std) times the broadcast gradient")
+           "standard deviation: (a - mean) / ((n - ddof) * std) times the broadcast gradient",
+           keywords=("axis", "keepdims", "ddof"), samples=_DDOF)
 
 
 def _extreme_shaped(func: str, arg: str):
@@ -205,21 +166,23 @@ def _extreme_shaped(func: str, arg: str):
 
     def shaped(ctx: Context):
         axis = ctx.attr("axis")
-        if isinstance(axis, tuple):
-            raise RuleError(f"np.{func} over several axes is not supported; reduce one axis "
-                            "at a time")
-        mask = f"_{arg}_mask(a)" if axis is None else f"_{arg}_mask(a, {axis})"
+        if isinstance(axis, tuple):  # the first extreme element of each block of axes
+            mask = f"_{arg}_mask_axes(a, {axis!r})"
+        else:
+            mask = f"_{arg}_mask(a)" if axis is None else f"_{arg}_mask(a, {axis})"
         return _reduce_call(func, ctx), [f"{mask} * {_expand(ctx, 'g')}"]
 
     return shaped
 
 
+_EXTREME_AXES = tuple(((("axis", axes),) + keep, [(3, 4, 2)]) for axes in ((0, 2), (1, 2), (0, 1, 2))
+                      for keep in ((), (("keepdims", True),)))
 _reduction("max", _extreme_shaped("max", "argmax"), lambda a: a,
-           "the gradient goes to the first maximal element along the axis (as np.argmax)",
-           aliases=("numpy.amax",))
+           "the gradient goes to the first maximal element along the axis or axes (as "
+           "np.argmax)", aliases=("numpy.amax",), samples=_EXTREME_AXES)
 _reduction("min", _extreme_shaped("min", "argmin"), lambda a: a,
-           "the gradient goes to the first minimal element along the axis (as np.argmin)",
-           aliases=("numpy.amin",))
+           "the gradient goes to the first minimal element along the axis or axes (as "
+           "np.argmin)", aliases=("numpy.amin",), samples=_EXTREME_AXES)
 
 
 # ---------------------------------------------------------------- selection and comparison
@@ -279,12 +242,6 @@ for _name, _op in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", 
                    ("ne", "!=")):
     _comparison(_name, _op)
 
-REGISTRY.add(Rule(
-    name="np_sign", spellings=("numpy.sign",), arity=1, build=lambda n: ("np.sign(a)", ["0.0"]),
-    stem=_fmt("sign{0}"), noun="sign", sympy="sign", branch=lambda a: (np.sign(a),),
-    domain=_fixed(DEFAULT_DOMAIN), infer=elementwise_type, nondifferentiable=True,
-    doc="piecewise constant: no gradient",
-))
 
 
 # ---------------------------------------------------------------- shapes

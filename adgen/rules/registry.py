@@ -37,18 +37,33 @@ from adgen.shapes import VType
 # `dir(numpy)` so that loading the rules does not import numpy; tests/test_rules_arrays.py
 # checks that each exists.  A rule that needs another one adds it here.
 NUMPY_FUNCTIONS = frozenset({
-    "abs", "arange", "broadcast_to", "clip", "concatenate", "copy", "cos", "exp", "expand_dims",
-    "full_like",
+    "abs", "arange", "broadcast_to", "clip", "concatenate", "copy", "cos", "cosh", "exp",
+    "expand_dims", "full_like", "sinh",
     "linalg.norm", "log", "max", "maximum", "mean", "min", "minimum", "ones", "ones_like",
     "outer", "ravel", "shape", "sign", "sin", "size", "sqrt", "square", "squeeze", "stack",
     "std", "sum", "swapaxes", "tanh", "transpose", "var", "where", "zeros", "zeros_like",
+    # element-wise (adgen/rules/elementwise.py)
+    "tan", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "log2", "log10",
+    "log1p", "expm1", "exp2", "reciprocal", "cbrt", "rad2deg", "degrees", "deg2rad",
+    "radians", "fmax", "fmin", "logaddexp", "logaddexp2", "arctan2", "hypot", "floor", "ceil",
+    "trunc", "fix", "rint", "round", "around",
+    # reordering, selecting, building (adgen/rules/shaping.py)
+    "prod", "cumsum", "cumprod", "flip", "fliplr", "flipud", "roll", "moveaxis", "triu",
+    "tril", "diag", "diagonal", "eye", "tile", "repeat", "pad", "atleast_1d", "atleast_2d",
+    "atleast_3d", "take", "take_along_axis", "trace", "sort", "array", "identity",
+    # linear algebra (adgen/rules/linalg.py)
+    "einsum", "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky",
+    "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "split", "array_split", "hsplit", "vsplit",
+    "dsplit",
 })
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
     | {f"np.{n}" for n in NUMPY_FUNCTIONS}
     | {"abs", "max", "min", "pow", "round", "int", "len", "slice", "_unbroadcast",
-       "_argmax_mask",
+       "_argmax_mask", "_digamma", "_argmax_mask_axes", "_argmin_mask_axes", "_prod_others",
+       "_unsort", "_undiag", "_untake", "_untake_along", "_cumprod_grad", "_cholesky_grad",
+       "_eigh_grad", "_svd_grad", "_unsplit",
        "_argmin_mask", "_setitem"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan", "np.newaxis",
@@ -86,6 +101,7 @@ class Instance:
     # reverse pass adds dx[index] += value.
     scatter: Optional[tuple[ir.Expr, ir.Expr]] = None
     scatter_texts: Optional[tuple[str, str]] = None
+    shared: Optional[ir.Expr] = None  # a user rule's backward call, computed once
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +142,26 @@ class Rule:
     shaped: Optional[Callable[["Context"], tuple[str, Sequence[str]]]] = None
     infer: Optional[Callable[["Context"], VType]] = None
     passive: tuple[int, ...] = ()  # operands a fused gate routes the gradient around
+    # Operand shapes and static arguments the array rule table (tests/test_rules_arrays.py)
+    # checks the rule at: (attrs, operands), an operand a shape tuple (a float array drawn
+    # from the domain; () a number), a list (an integer array) or a number (as given).
+    samples: tuple = ()
+    # Positional arguments that are static (constants), as (position, name): the value is
+    # an attribute under that name, like a keyword (`np.tile(a, (2, 1))`: reps; position 0
+    # for `np.einsum('ij,jk', a, b)`).  Positions count a method's receiver as 0.
+    statics: tuple[tuple[int, str], ...] = ()
+    # A function with several results (np.linalg.slogdet): the rules of its results, in
+    # order; the user unpacks them (adgen/multiresults.py) and each is its own statement.
+    results: tuple[str, ...] = ()
+    # ... or, for np.split and its kin, one rule for every part, as many as names unpacked
+    # (each part's statement gets the attributes `part` and `parts`)
+    parts: Optional[str] = None
+    # A rule a user declared (adgen/userrules.py): (module, function, backward, arity); its
+    # templates may call `functions`, and its gradients share the one backward call
+    # `shared` (named `shared` in the gradient templates).
+    declared_in: Optional[tuple] = None
+    functions: frozenset = frozenset()
+    shared: Optional[str] = None
 
     def __post_init__(self) -> None:
         if isinstance(self.sympy, str):
@@ -196,15 +232,20 @@ def _parse_instance(rule: Rule, n: int, forward_text: str, grad_texts,
     grad_texts = tuple(grad_texts)
     if len(grad_texts) != n:
         raise RuleError(f"rule {rule.name!r}: {len(grad_texts)} gradients for {n} operands")
-    forward = parse_template(forward_text, set(slots), f"{rule.name} forward")
+    extra = rule.functions
+    forward = parse_template(forward_text, set(slots), f"{rule.name} forward", extra)
+    gradient_names = set(slots) | {"out", "g"} | ({"shared"} if rule.shared else set())
     grads = tuple(
-        parse_template(t, set(slots) | {"out", "g"}, f"{rule.name} gradient {i}")
+        parse_template(t, gradient_names, f"{rule.name} gradient {i}", extra)
         for i, t in enumerate(grad_texts)
     )
     scatter = None if scatter_texts is None else tuple(
         parse_template(t, set(slots) | {"out", "g"}, f"{rule.name} scatter")
         for t in scatter_texts)
-    return Instance(slots, forward, grads, forward_text, grad_texts, scatter, scatter_texts)
+    shared = None if rule.shared is None else parse_template(
+        rule.shared, set(slots) | {"out", "g"}, f"{rule.name} shared", extra)
+    return Instance(slots, forward, grads, forward_text, grad_texts, scatter, scatter_texts,
+                    shared)
 
 
 # ---------------------------------------------------------------- template parsing
@@ -215,13 +256,15 @@ _CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
            ast.Is: "is", ast.IsNot: "is not"}
 
 
-def parse_template(text: str, names: set[str], where: str) -> ir.Expr:
-    """Parse a Python expression template into IR, allowing only `names` as variables."""
+def parse_template(text: str, names: set[str], where: str,
+                   functions: frozenset = frozenset()) -> ir.Expr:
+    """Parse a Python expression template into IR, allowing only `names` as variables (and
+    `functions`, besides TEMPLATE_FUNCTIONS, as functions)."""
     try:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError as exc:
         raise RuleError(f"{where}: template {text!r} does not parse: {exc}") from None
-    return _convert(tree, names, where, text)
+    return _convert(tree, names, where, text, functions)
 
 
 def _dotted(node: ast.AST) -> Optional[str]:
@@ -233,9 +276,10 @@ def _dotted(node: ast.AST) -> Optional[str]:
     return None
 
 
-def _convert(node: ast.AST, names: set[str], where: str, text: str) -> ir.Expr:
+def _convert(node: ast.AST, names: set[str], where: str, text: str,
+             functions: frozenset = frozenset()) -> ir.Expr:
     def conv(n: ast.AST) -> ir.Expr:
-        return _convert(n, names, where, text)
+        return _convert(n, names, where, text, functions)
 
     if isinstance(node, ast.Name):
         if node.id not in names:
@@ -243,6 +287,8 @@ def _convert(node: ast.AST, names: set[str], where: str, text: str) -> ir.Expr:
         return ir.Name(node.id)
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return ir.Num(node.value, ast.unparse(node))
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):  # einsum subscripts
+        return ir.Lit(repr(node.value))
     if isinstance(node, ast.Constant) and node.value in (True, False, None):
         return ir.Lit(repr(node.value))
     if isinstance(node, ast.Tuple):
@@ -271,7 +317,7 @@ def _convert(node: ast.AST, names: set[str], where: str, text: str) -> ir.Expr:
         return ir.Neg(conv(node.operand))
     if isinstance(node, ast.Call) and all(k.arg for k in node.keywords):
         func = _dotted(node.func)
-        if func not in TEMPLATE_FUNCTIONS:
+        if func not in TEMPLATE_FUNCTIONS and func not in functions:
             hint = " (the numpy functions templates may call are NUMPY_FUNCTIONS in " \
                 "adgen/rules/registry.py)" if (func or "").startswith("np.") else ""
             raise RuleError(f"{where}: template {text!r} calls unknown function {func!r}{hint}")
@@ -350,11 +396,27 @@ class Registry:
                 raise RuleError(f"rule {rule.name!r}: domain has the wrong number of intervals")
         return rule
 
+    def declare(self, rule: Rule) -> Rule:
+        """Add (or replace) a rule a user declared (adgen/userrules.py): it has no
+        spelling, and it is not one of adgen's rules (iteration leaves it out)."""
+        old = self._by_name.get(rule.name)
+        if old is not None and old.declared_in is None:
+            raise RuleError(f"a declared rule may not replace adgen's rule {rule.name!r}")
+        self._by_name[rule.name] = rule
+        for cache in (_INSTANCES, _SHAPED):
+            for key in [k for k in cache if k[0] == rule.name]:
+                del cache[key]
+        rule.instance(rule.arity)  # its templates are checked now
+        return rule
+
+    def get(self, name: str) -> Optional[Rule]:
+        return self._by_name.get(name)
+
     def __getitem__(self, name: str) -> Rule:
         return self._by_name[name]
 
     def __iter__(self):
-        return iter(self._by_name.values())
+        return (rule for rule in self._by_name.values() if rule.declared_in is None)
 
     def by_spelling(self, spelling: str) -> Optional[Rule]:
         return self._by_spelling.get(spelling)

@@ -61,12 +61,13 @@ def unary(name, forward, grad, *, spellings=(), sympy, stem=None, noun=None,
 
 
 def binary(name, forward, grad_a, grad_b, *, spellings=(), sympy, stem, noun,
-           domain=(DEFAULT_DOMAIN, DEFAULT_DOMAIN), doc="", shaped=None):
+           domain=(DEFAULT_DOMAIN, DEFAULT_DOMAIN), doc="", shaped=None, branch=None):
     """A two-operand rule, slots `a` and `b`."""
     return REGISTRY.add(Rule(
         name=name, spellings=tuple(spellings), arity=2,
         build=lambda n: (forward, [grad_a, grad_b]),
         stem=stem, noun=noun, sympy=sympy, domain=_fixed(*domain), doc=doc, shaped=shaped,
+        branch=branch,
     ))
 
 
@@ -81,11 +82,11 @@ def variadic(name, build, *, spellings, sympy, stem, noun, minimum=2, branch=Non
 
 # ---------------------------------------------------------------- operators
 
-binary("add", "a + b", "g", "g", spellings=("+",), sympy=lambda a, b: a + b,
+binary("add", "a + b", "g", "g", spellings=("+", "numpy.add"), sympy=lambda a, b: a + b,
        stem=_fmt("{0}p{1}"), noun="sum", doc="add gate: passes the gradient to both inputs")
-binary("sub", "a - b", "g", "-g", spellings=("-",), sympy=lambda a, b: a - b,
+binary("sub", "a - b", "g", "-g", spellings=("-", "numpy.subtract"), sympy=lambda a, b: a - b,
        stem=_fmt("{0}m{1}"), noun="diff")
-binary("mul", "a * b", "b * g", "a * g", spellings=("*",), sympy=lambda a, b: a * b,
+binary("mul", "a * b", "b * g", "a * g", spellings=("*", "numpy.multiply"), sympy=lambda a, b: a * b,
        stem=_fmt("{0}{1}"), noun="prod",
        doc="multiply gate: each input gets the other input times the gradient")
 
@@ -99,7 +100,8 @@ def _div_stem(frags):
     return None if a is None else f"{a}over{b}"
 
 
-binary("div", "a / b", "g / b", "-out * g / b", spellings=("/",), sympy=lambda a, b: a / b,
+binary("div", "a / b", "g / b", "-out * g / b", spellings=("/", "numpy.divide", "numpy.true_divide"),
+       sympy=lambda a, b: a / b,
        stem=_div_stem, noun="quot", domain=(DEFAULT_DOMAIN, POSITIVE),
        doc="d(a/b)/db = -(a/b)/b, reusing the forward value")
 
@@ -128,14 +130,14 @@ def _pow_shaped(ctx):
 _POW_BASE = "b * {p} * g if a else (g if b == 1 else (math.inf * g if 0 < b < 1 else 0.0))"
 _POW_EXPONENT = "out * {log}(a) * g if a else 0.0"
 binary("pow", "a ** b", _POW_BASE.format(p="a ** (b - 1)"), _POW_EXPONENT.format(log="math.log"),
-       spellings=("**", "pow"), sympy=lambda a, b: a ** b, stem=_pow_stem, noun="pow",
+       spellings=("**", "pow", "numpy.power"), sympy=lambda a, b: a ** b, stem=_pow_stem, noun="pow",
        domain=(POSITIVE, DEFAULT_DOMAIN), shaped=_pow_shaped,
        doc="with a constant exponent only the base gets a gradient: 2 * x * g for x**2")
 binary("fpow", "math.pow(a, b)", _POW_BASE.format(p="math.pow(a, b - 1)"),
        _POW_EXPONENT.format(log="math.log"),
        spellings=("math.pow",), sympy=lambda a, b: a ** b, stem=_pow_stem, noun="pow",
        domain=(POSITIVE, DEFAULT_DOMAIN))
-unary("neg", "-a", "-g", spellings=("u-",), sympy=lambda a: -a, stem=_fmt("neg{0}"))
+unary("neg", "-a", "-g", spellings=("u-", "numpy.negative"), sympy=lambda a: -a, stem=_fmt("neg{0}"))
 unary("copy", "a", "g", spellings=("u+",), sympy=lambda a: a, stem=lambda f: None, noun="t",
       doc="a = b: the gradient passes through unchanged")
 
@@ -177,6 +179,20 @@ unary("erf", "math.erf(a)", "2 / math.sqrt(math.pi) * math.exp(-a ** 2) * g",
       spellings=("math.erf",), sympy="erf")
 unary("erfc", "math.erfc(a)", "-2 / math.sqrt(math.pi) * math.exp(-a ** 2) * g",
       spellings=("math.erfc",), sympy="erfc")
+unary("gamma", "math.gamma(a)", "out * _digamma(a) * g", spellings=("math.gamma",),
+      sympy="gamma", domain=POSITIVE,
+      doc="gamma(a) * digamma(a); digamma is a helper of the generated module (math has none)")
+unary("lgamma", "math.lgamma(a)", "_digamma(a) * g", spellings=("math.lgamma",),
+      sympy="loggamma", domain=POSITIVE, doc="digamma(a), a helper of the generated module")
+unary("degrees", "math.degrees(a)", "180 / math.pi * g", spellings=("math.degrees",),
+      sympy=lambda a: a * 180 / sp.pi)
+unary("radians", "math.radians(a)", "math.pi / 180 * g", spellings=("math.radians",),
+      sympy=lambda a: a * sp.pi / 180)
+if hasattr(math, "exp2"):  # Python 3.11
+    unary("exp2", "math.exp2(a)", "out * math.log(2) * g", spellings=("math.exp2",),
+          sympy=lambda a: 2 ** a)
+    unary("cbrt", "math.cbrt(a)", "g / (3 * out ** 2) if out else math.inf * g",
+          spellings=("math.cbrt",), sympy=lambda a: a ** sp.Rational(1, 3), domain=POSITIVE)
 binary("atan2", "math.atan2(a, b)", "b * g / (a ** 2 + b ** 2) if abs(a) + abs(b) else math.nan",
        "-a * g / (a ** 2 + b ** 2) if abs(a) + abs(b) else math.nan",
        spellings=("math.atan2",), sympy="atan2", stem=_fmt("atan2{0}{1}"), noun="angle",
@@ -245,6 +261,21 @@ variadic("hypot", _hypot_build, spellings=("math.hypot",),
          noun="norm", branch=lambda *xs: (0 if all(x == 0 for x in xs) else 1,),
          doc="gradient 0 at the origin")
 
+binary("copysign", "math.copysign(a, b)",
+       "((a > 0) - (a < 0)) * math.copysign(1, b) * g", "0.0",
+       spellings=("math.copysign",), sympy=lambda a, b: sp.Abs(a) * sp.sign(b),
+       stem=_fmt("copysign{0}{1}"), noun="signed", branch=lambda a, b: (_sign(a), _sign(b)),
+       doc="|a| with the sign of b: the sign's gradient is 0 (it jumps at 0); abs'(0) = 0")
+binary("fmod", "math.fmod(a, b)", "g", "-math.trunc(a / b) * g", spellings=("math.fmod",),
+       sympy=lambda a, b: a - b * symbolic.trunc_step(a / b), stem=_fmt("{0}fmod{1}"),
+       noun="rem", domain=((-3.0, 3.0), (0.5, 2.0)), branch=lambda a, b: (math.trunc(a / b),),
+       doc="a - b * trunc(a / b): 1 for a, -trunc(a / b) for b, between its jumps")
+binary("remainder", "math.remainder(a, b)", "g", "-round(a / b) * g",
+       spellings=("math.remainder",), sympy=lambda a, b: a - b * symbolic.round_step(a / b),
+       stem=_fmt("{0}rem{1}"), noun="rem", domain=((-3.0, 3.0), (0.5, 2.0)),
+       branch=lambda a, b: (round(a / b),),
+       doc="a - b * round(a / b): 1 for a, -round(a / b) for b, between its jumps")
+
 # ---------------------------------------------------------------- piecewise constant
 
 
@@ -275,7 +306,7 @@ REGISTRY.add(Rule(
     branch=lambda a, b: (math.floor(a / b),),
     doc="floor division (sizes, indices): piecewise constant, zero gradient",
 ))
-binary("mod", "a % b", "g", "-(a // b) * g", spellings=("%",),
+binary("mod", "a % b", "g", "-(a // b) * g", spellings=("%", "numpy.mod", "numpy.remainder"),
        sympy=lambda a, b: a - b * symbolic.floor_step(a / b), stem=_fmt("{0}mod{1}"),
        noun="rem", domain=((-3.0, 3.0), (0.5, 2.0)),
        doc="a % b = a - b * (a // b): 1 for a, -(a // b) for b, between its jumps")
