@@ -54,6 +54,7 @@ RUNTIME_EXCEPTIONS = frozenset(n for n in dir(builtins)
                                if n.endswith(("Error", "Exception", "Warning")))
 STATIC = shapes.VType("static", None)  # a string, None: compared, never differentiated
 _FOLDS = ("sum", "len", "numpy.prod", "math.prod")
+_MASKS = frozenset({"lt", "le", "gt", "ge", "eq", "ne"})
 RETURN = "<return>"
 EXIT = "<exit>"  # the path leaves the loop body: continue, or break
 RAISED = "<raised>"  # the path raises: it never goes on  # the environment's entry for the value a block returns
@@ -147,6 +148,7 @@ class Stager:
         self.break_flags: list = []  # each loop's break flag (an environment key), or None
         self.region = 0  # the block being staged: a list is changed only where it was made
         self.cache = None  # return out, cache: the cache as staged
+        self.masks: set[str] = set()  # values made by comparisons: boolean masks
         self.call_sites: list = []  # (helper, line of its call) of the calls being inlined
         self.sites: dict = {}  # a helper's diagnostic -> the lines of the calls it came from
 
@@ -1008,7 +1010,9 @@ class Stager:
             return
         array = self.lookup(name, target.value)
         operands, spec = self.stage_index(target, [array, value])
-        kinds = {self.type_of(operands[entry[1]]).kind for entry in spec if entry[0] == "arg"}
+        kinds = {"bool" if isinstance(operands[entry[1]], ir.Name) and
+                 operands[entry[1]].id in self.masks else self.type_of(operands[entry[1]]).kind
+                 for entry in spec if entry[0] == "arg"}
         if isinstance(value, ir.Name) and self.type_of(value).differentiable and \
                 kinds - {"int", "float", "bool"}:
             if "intarray" in kinds:
@@ -1473,6 +1477,9 @@ class Stager:
             self.current_args = args
             self.types[target] = self.check_types(rule, Context(len(args), attrs, types), node)
         self.body.append(ir.Assign(target, prim, args, self.parsed.pos(node), user, attrs, types))
+        if prim in _MASKS or (prim == "copy" and isinstance(args[0], ir.Name) and
+                              args[0].id in self.masks):  # a boolean mask, whatever its shape
+            self.masks.add(target)
         if self.infer:
             self.defs[target] = self.body[-1]
             self.request_ranks(rule, args, types, attrs, target, node)

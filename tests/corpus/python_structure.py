@@ -32,6 +32,7 @@ INPUTS = {
     "nested_helper": {"x": (-1.5, 1.5), "y": (0.5, 2.0)},
     "closure_over_parameter": {"x": ((5,), -1.0, 1.0), "scale": (0.5, 2.0)},
     "stable_sigmoid_loss": {"x": ((3, 4), -3.0, 3.0), "w": ((4, 2), -1.0, 1.0)},
+    "masks_computed_unannotated": {"x": ((5,), -2.0, 2.0)},
     "masked_assign": {"x": ((3, 4), -1.0, 1.0), "mask": ("bool", (3, 4))},
 }
 SHAPES = {"asserted_shapes": "x=N,D w=D", "conv_like": "stride=int pad=int",
@@ -223,3 +224,16 @@ def masked_assign(x, mask: "bool N D"):  # a mask parameter is declared boolean
     out = np.zeros_like(x)
     out[mask] = x[mask] * 2.0
     return np.sum(out * out)
+
+
+def masks_computed_unannotated(x):
+    """The staff's stable sigmoid with masks made by comparisons, no annotations: the masks
+    are boolean whatever x's shape (issue 9, found in review of the docs)."""
+    pos = x >= 0
+    neg = x < 0
+    z = np.zeros_like(x)
+    z[pos] = np.exp(-x[pos])
+    z[neg] = np.exp(x[neg])
+    top = np.ones_like(x)
+    top[neg] = z[neg]
+    return np.sum(top / (1 + z))
