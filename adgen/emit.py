@@ -198,7 +198,9 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
         output = grad.result
     if out_t is not None and out_t.kind == "unknown" and isinstance(fn.output, ir.Name):
         # the output may be an array: a gradient needs a scalar (or the upstream gradient)
-        body.append(f"if np.ndim({fn.output.id}) != np.ndim({grad.seed}):")
+        test = f"if np.ndim({fn.output.id}) != np.ndim({grad.seed}):"
+        body += [test] if len(test) + 4 <= MAX_LINE else [
+            f"if (np.ndim({fn.output.id})", f"        != np.ndim({grad.seed})):"]
         body.append('    raise ValueError("an array output needs its upstream gradient")')
     body += backward_lines(grad, tap)
     for line in body:

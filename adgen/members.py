@@ -225,10 +225,13 @@ def of_function(parsed, fn: cst.FunctionDef) -> list[ir.Member]:
         set(scope.imported) | set(scope.functions) | set(scope.others)
     twin = parsed.twin(fn)
     if twin is not None and not any(
-            isinstance(node, (ast.Subscript, ast.Attribute)) and
-            isinstance(node.value, ast.Name) and node.value.id in params
+            (isinstance(node, (ast.Subscript, ast.Attribute)) and
+             isinstance(node.value, ast.Name) and node.value.id in params) or
+            (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and
+             node.value.id in params and isinstance(node.targets[0], (ast.Tuple, ast.List)))
             for node in ast.walk(twin)):
-        found = []  # no `p[...]` or `p.attr` anywhere: no member (a quick walk of ast)
+        # no `p[...]`, `p.attr` or `a, b = p` anywhere: no member (a quick walk of ast)
+        found = []
     else:
         found = find(fn, set(params), taken, parsed.code)
     cache[id(fn)] = (fn, tuple(found))
