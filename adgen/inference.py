@@ -255,8 +255,14 @@ def _code(parsed, node) -> str:
 
 def _wants(stager, found: dict, fresh) -> dict[str, Fact]:
     """Parameter facts that would let the rules the stager could not apply go on."""
-    # the first request that gives any; the fallbacks (x[0]: a vector) only when no other does
-    for operands, rank, line, what in stager.rank_requests + stager.fallback_requests:
+    # the first request that gives any; the fallbacks (x[0]: a vector) only when no other
+    # does, the one with the most axes for each parameter
+    most: dict = {}
+    for request in stager.fallback_requests:
+        key = request[0][0].id
+        if key not in most or request[1] > most[key][1]:
+            most[key] = request
+    for operands, rank, line, what in stager.rank_requests + list(most.values()):
         wants: dict[str, Fact] = {}  # (the later ones may be known once it is)
         for operand in operands:
             _trace(stager, operand, rank, f"{what} on line {line}", wants, fresh, set())
@@ -417,6 +423,18 @@ def sampling_types(fn: ir.Function) -> list:
             axis = attrs["axis"]
             rank = max(axis if isinstance(axis, tuple) else (axis,)) + 1
         least[name] = max(least.get(name, 0), rank)
+    flat = {s.target: s.args[0].id for s in ir.assigns(fn.body)  # x.reshape(N, -1)
+            if s.prim == "reshape" and len(s.args) == 3 and isinstance(s.args[0], ir.Name)
+            and isinstance(s.args[2], ir.Num) and s.args[2].value == -1}
+    for stmt in ir.assigns(fn.body):  # ... @ w: the flattened axes are w's first
+        if stmt.prim in ("matmul", "dot", "dot_method") and len(stmt.args) == 2 and \
+                isinstance(stmt.args[0], ir.Name) and stmt.args[0].id in flat and \
+                isinstance(stmt.args[1], ir.Name):
+            other = fn.types.get(stmt.args[1].id)
+            if other is not None and other.shape and isinstance(other.shape[0], str):
+                param = flat[stmt.args[0].id]
+                least[param] = max(least.get(param, 0), 2)
+                named.setdefault((param, 1), other.shape[0])
     types = []
     for k, p in enumerate(fn.params):
         t = fn.types.get(p.name)

@@ -1502,21 +1502,14 @@ class Stager:
             rank = max(axes) + 1 if min(axes) >= 0 else max(2, -min(axes))
             self.rank_requests.append(([args[0]], rank, self.parsed.pos(node).line,
                                        f"reduced along axis {axis}"))
-        if rule.name == "reshape" and len(args) == 3 and types[0].rank is None and \
-                isinstance(args[2], ir.Num) and args[2].value == -1 and \
-                isinstance(args[1], ir.Name) and \
-                isinstance(args[0], ir.Name) and args[0].id in self.param_types and \
-                getattr(self.defs.get(args[1].id), "prim", None) == "dim":
-            # x.reshape(x.shape[0], -1): x is taken as a matrix (rows kept, the rest flat)
-            self.rank_requests.append(([args[0]], 2, self.parsed.pos(node).line,
-                                       "reshaped to (x.shape[0], -1)"))
         spec = dict(attrs).get("index") if rule.name == "getitem" else None
         if spec and types[0].rank is None and isinstance(args[0], ir.Name) and \
-                args[0].id in self.param_types and all(e[0] == "const" for e in spec):
-            # x[0] * x[1]: when nothing else says, x has one axis per integer index
-            self.fallback_requests.append(([args[0]], len(spec), self.parsed.pos(node).line,
-                                           f"indexed by {len(spec)} integer"
-                                           f"{'s' if len(spec) > 1 else ''}"))
+                args[0].id in self.param_types:
+            # x[0] * x[1]: when nothing else says, x has one axis per index (the most any
+            # of its indexings uses: x[0] and x[:, t, :] make three)
+            count = sum(1 for e in spec if e[0] != "newaxis")
+            self.fallback_requests.append(([args[0]], count, self.parsed.pos(node).line,
+                                           f"indexed by {count} ind{'ices' if count > 1 else 'ex'}"))
         if rule.name not in ("add", "sub"):  # a product may as well be of equal shapes
             return
         known = [t for t in types if t.rank is not None and t.shape]  # a number says nothing
