@@ -54,7 +54,8 @@ NUMPY_FUNCTIONS = frozenset({
     # linear algebra (adgen/rules/linalg.py)
     "einsum", "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky",
     "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "split", "array_split", "hsplit", "vsplit",
-    "dsplit",
+    "dsplit", "tensordot", "inner", "kron", "cross", "linalg.pinv", "diff", "rot90", "full",
+    "sinc", "nan_to_num", "isfinite",
 })
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(
