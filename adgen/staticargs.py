@@ -34,10 +34,16 @@ def _is_inf(node: cst.BaseExpression) -> bool:
 
 
 def static_value(node: cst.BaseExpression):
-    """A static argument's value: an int, a string, a tuple of them, True, False, None, or
-    infinity (`np.inf`, `math.inf`, negated or not)."""
+    """A static argument's value: an int, a string, a tuple of them, True, False, None,
+    infinity (`np.inf`, `math.inf`, negated or not), or a dtype's name (`float`,
+    `np.float64`: "float", "float64")."""
     if _is_inf(node):
         return math.inf
+    if isinstance(node, cst.Name) and node.value in ("float", "int", "bool", "complex"):
+        return node.value  # a dtype: .astype(float)
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and \
+            node.value.value in ("np", "numpy") and node.attr.value != "newaxis":
+        return node.attr.value  # a dtype: .astype(np.float64)
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) \
             and _is_inf(node.expression):
         return -math.inf

@@ -299,6 +299,33 @@ REGISTRY.add(Rule(
     domain=lambda n: (DEFAULT_DOMAIN,) * n, infer=_reshape_type,
     doc="the gradient is reshaped back to the operand's shape (sizes as separate arguments)",
 ))
+_FLOAT64 = ("float", "float64", "double", "float_")
+
+
+def _astype_shaped(ctx: Context):
+    """`.astype(float)` / `.astype(np.float64)`: a float64 copy, the gradient passes through.
+    Another dtype is refused: an integer or bool cast is a step (no gradient), a narrower
+    float rounds the values (the gradient would not be exact)."""
+    dtype = ctx.attr("dtype")
+    if dtype not in _FLOAT64:
+        shown = dtype if isinstance(dtype, str) else repr(dtype)
+        raise RuleError(f".astype({shown}) is not differentiable here: only .astype(float) / "
+                        ".astype(np.float64), a float64 copy, is (a cast to an integer "
+                        "type is a step with no gradient: np.trunc says so explicitly)")
+    return "a.astype('float64')", ["g"]
+
+
+REGISTRY.add(Rule(
+    name="astype", spellings=(".astype",), arity=1,
+    build=lambda n: _astype_shaped(Context(1, (("dtype", "float"),))), shaped=_astype_shaped,
+    stem=lambda f: None, noun="copy", sympy=lambda a: a, elementwise=False,
+    domain=_fixed(DEFAULT_DOMAIN), keywords=("dtype",), statics=((1, "dtype"),),
+    infer=lambda ctx: shapes.array(ctx.types[0].shape) if ctx.types and
+    ctx.types[0] is not None and ctx.types[0].is_array else shapes.FLOAT,
+    doc=".astype(float) or .astype(np.float64): a float64 copy, the gradient passes through "
+        "(other dtypes are refused)",
+    samples=(((("dtype", "float"),), [(3, 4)]), ((("dtype", "float64"),), [(5,)])),
+))
 for _name, _spelling, _forward in (("np_copy", "numpy.copy", "np.copy(a)"),
                                    ("copy_method", ".copy", "a.copy()")):
     REGISTRY.add(Rule(
