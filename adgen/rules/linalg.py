@@ -1,5 +1,5 @@
-"""Linear algebra: np.einsum and numpy.linalg (inv, solve, det, slogdet, cholesky, eigh,
-eigvalsh, svd).
+"""Linear algebra: np.einsum, np.tensordot, np.inner, np.kron, np.cross and numpy.linalg
+(inv, solve, det, slogdet, cholesky, eigh, eigvalsh, svd, pinv).
 
 The gradient of np.einsum is an einsum: the upstream gradient contracted with the other
 operands, with the subscripts permuted so that the result has the operand's indices.

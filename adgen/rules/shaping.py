@@ -1,7 +1,7 @@
 """Rules that reorder, select, split or build arrays: np.sort, flip, roll, diag, diagonal,
 triu, tril, tile, repeat, pad, take, take_along_axis, atleast_1d/2d/3d, swapaxes, moveaxis,
-split and its kin, `np.array([x, y, ...])` of numbers, eye (adgen/rules/reductions.py has
-np.prod, cumsum, cumprod and trace).
+split and its kin, `np.array([x, y, ...])` of numbers, eye, diff, rot90, broadcast_to, full
+and full_like (adgen/rules/reductions.py has np.prod, cumsum, cumprod and trace).
 
 Each gradient is the forward operation run backwards: a flip flips back, a roll rolls back,
 a tile sums its copies, a sort or a take puts each element back where it came from (the
