@@ -238,8 +238,20 @@ DIGAMMA = '''def _digamma(a):
 '''
 
 
+SINC_GRAD = '''def _sinc_grad(a, out):
+    """d sinc(a) / da for out = np.sinc(a): (cos(pi a) - sinc(a)) / a, whose
+    digits cancel near 0, where its Taylor series is used (0 at 0)."""
+    near = np.abs(a) < 0.01
+    a2 = a * a
+    series = a * (a2 * (np.pi ** 4 / 30 - np.pi ** 6 / 840 * a2) - np.pi ** 2 / 3)
+    closed = (np.cos(np.pi * a) - out) / np.where(near, 1.0, a)
+    return np.where(near, series, closed)
+'''
+
+
 HELPERS = {
     "_unbroadcast": UNBROADCAST,
+    "_sinc_grad": SINC_GRAD,
     "_argmax_mask": MASK.format(pick="argmax", word="largest"),
     "_argmin_mask": MASK.format(pick="argmin", word="smallest"),
     "_digamma": DIGAMMA,

@@ -166,11 +166,17 @@ def _mod(a, b):
     return a % b
 
 
+def _sinc_derivative(a):
+    x = sp.Dummy("x", real=True)
+    return sp.diff(sp.sinc(sp.pi * x), x).subs(x, a)
+
+
 BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow, "round": _round,
-            "_digamma": lambda a: sp.polygamma(0, a)}
+            "_digamma": lambda a: sp.polygamma(0, a),
+            "_sinc_grad": lambda a, out: _sinc_derivative(a)}
 # Helpers a generated module defines (adgen/prelude.py) that have a sympy counterpart in
 # BUILTINS: their definitions are dropped when the module runs on symbols.
-SYMBOLIC_HELPERS = frozenset({"_digamma"})
+SYMBOLIC_HELPERS = frozenset({"_digamma", "_sinc_grad"})
 
 
 def _int(a):

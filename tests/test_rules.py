@@ -23,8 +23,7 @@ ARITIES = [(rule, n) for rule in REGISTRY if rule.elementwise
 IDS = [f"{rule.name}/{n}" for rule, n in ARITIES]
 # Rules whose template equals sympy's derivative only on the rule's domain (sympy cannot use
 # a > 1 for acosh's sqrt(a - 1) * sqrt(a + 1)): checked at the sampled points only.
-DOMAIN_DEPENDENT = {"acosh", "asin", "acos",  # an edge case sympy cannot rule out
-                    "np_sinc"}  # its Taylor series near 0: equal to rounding, not exactly
+DOMAIN_DEPENDENT = {"acosh", "asin", "acos"}  # an edge case sympy cannot rule out
 
 
 def _numeric(text: str, slots, extra=()):

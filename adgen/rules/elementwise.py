@@ -86,16 +86,9 @@ for _name in ("rad2deg", "degrees"):
 for _name in ("deg2rad", "radians"):
     np_unary(_name, f"np.{_name}(a)", "math.pi / 180 * g", sympy=lambda a: a * sp.pi / 180)
 
-# sinc(a) = sin(pi a) / (pi a): its derivative (cos(pi a) - sinc(a)) / a loses digits to
-# cancellation near 0 (5e-13 of its value at |a| = 0.01, worse closer in), where the Taylor
-# series -pi^2 a / 3 + pi^4 a^3 / 30 - pi^6 a^5 / 840 is used instead (its next term is
-# 0.064 (a)^6 of the first: below 1e-13 for |a| < 0.01).
-np_unary("sinc", "np.sinc(a)",
-         "np.where(np.abs(a) < 0.01, "
-         "a * (a * a * (math.pi ** 4 / 30 - math.pi ** 6 / 840 * a * a) - math.pi ** 2 / 3), "
-         "(np.cos(math.pi * a) - out) / np.where(a == 0, 1.0, a)) * g",
-         sympy=lambda a: sp.sinc(sp.pi * a),
-         doc="(cos(pi a) - sinc(a)) / a; its Taylor series for |a| < 0.01 (0 at 0)")
+np_unary("sinc", "np.sinc(a)", "_sinc_grad(a, out) * g", sympy=lambda a: sp.sinc(sp.pi * a),
+         doc="(cos(pi a) - sinc(a)) / a; its Taylor series for |a| < 0.01, where that "
+             "cancels (0 at 0): the helper _sinc_grad")
 np_unary("nan_to_num", "np.nan_to_num(a)", "np.where(np.isfinite(a), g, 0.0)",
          sympy=lambda a: a, stem=_fmt("{0}num"),
          doc="the gradient where a is finite, 0 where nan or inf was replaced (a constant)")

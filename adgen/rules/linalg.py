@@ -363,6 +363,20 @@ linalg("np_inner", _inner_shaped, "the sum over the last axes: each gradient is 
                 ((), [(2, 3, 4), (5, 4)])])
 
 
+def _same_rank_type(ctx: Context) -> VType:
+    """np.kron's result: the operands' rank, its sizes products (not known here)."""
+    ranks = {None if t is None else t.rank for t in ctx.types}
+    rank = ranks.pop() if len(ranks) == 1 else None
+    return shapes.array(None if rank is None else tuple(unknown_dim() for _ in range(rank)))
+
+
+def _cross_type(ctx: Context) -> VType:
+    a, b = ctx.types
+    if a is None or b is None or a.shape is None or b.shape is None:
+        return shapes.array(None)
+    return shapes.array(shapes.broadcast(a.shape, b.shape))
+
+
 def _kron_shaped(ctx: Context):
     """np.kron(a, b) of operands of one rank r: out reshaped to (a0, b0, a1, b1, ...) is
     a[i, j] * b[k, l], so each gradient is that reshaped g contracted with the other."""
@@ -379,7 +393,7 @@ def _kron_shaped(ctx: Context):
 
 linalg("np_kron", _kron_shaped, "every product a[i] * b[k]: g reshaped to pair the "
        "operands' axes, contracted with the other operand (operands of one rank)", arity=2,
-       noun="kron", infer=lambda ctx: shapes.array(None),
+       noun="kron", infer=lambda ctx: _same_rank_type(ctx),
        samples=[((), [(3, 2), (2, 4)]), ((), [(3,), (4,)]), ((), [(2, 1, 2), (1, 3, 2)])])
 
 
@@ -404,8 +418,7 @@ def _cross_shaped(ctx: Context):
 
 
 linalg("np_cross", _cross_shaped, "da = b x g, db = g x a (3-vectors along the last axis; "
-       "broadcast operands summed back)", arity=2, noun="cross",
-       infer=lambda ctx: shapes.array(None),
+       "broadcast operands summed back)", arity=2, noun="cross", infer=_cross_type,
        samples=[((), [(3,), (3,)]), ((), [(4, 3), (3,)]), ((), [(3,), (2, 3)]),
                 ((), [(2, 4, 3), (4, 3)])])
 
@@ -421,5 +434,6 @@ def _pinv_shaped(ctx: Context):
 linalg("np_linalg_pinv", _pinv_shaped,
        "X = pinv(a): -X.T g X.T + (I - a X) g.T X X.T + X.T X g.T (I - X a) (Golub and "
        "Pereyra; a of full rank, where pinv is differentiable)", noun="pinv",
-       infer=lambda ctx: shapes.array(None),
+       infer=lambda ctx: shapes.array(None) if ctx.types[0].shape is None or
+       len(ctx.types[0].shape) != 2 else shapes.array(ctx.types[0].shape[::-1]),
        samples=[((), [(3, 3)]), ((), [(4, 2)]), ((), [(2, 5)])])
