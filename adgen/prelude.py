@@ -249,8 +249,20 @@ SINC_GRAD = '''def _sinc_grad(a, out):
 '''
 
 
+PINV_GRAD = '''def _pinv_grad(a, x, g):
+    """The gradient of x = np.linalg.pinv(a) (Golub and Pereyra): a must have
+    full rank, where pinv is differentiable (it jumps where the rank changes)."""
+    if np.linalg.matrix_rank(a) < min(np.shape(a)):
+        raise ValueError("pinv: a rank-deficient matrix, where pinv has no "
+                         "gradient")
+    return (-x.T @ g @ x.T + (g.T - a @ (x @ g.T)) @ x @ x.T
+            + x.T @ x @ (g.T - g.T @ x @ a))
+'''
+
+
 HELPERS = {
     "_unbroadcast": UNBROADCAST,
+    "_pinv_grad": PINV_GRAD,
     "_sinc_grad": SINC_GRAD,
     "_argmax_mask": MASK.format(pick="argmax", word="largest"),
     "_argmin_mask": MASK.format(pick="argmin", word="smallest"),

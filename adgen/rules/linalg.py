@@ -426,14 +426,13 @@ linalg("np_cross", _cross_shaped, "da = b x g, db = g x a (3-vectors along the l
 def _pinv_shaped(ctx: Context):
     if _rank(ctx.types[0]) != 2:
         raise RuleError("np.linalg.pinv is supported for one matrix (rank 2)")
-    return "np.linalg.pinv(a)", [
-        "-out.T @ g @ out.T + (g.T - a @ (out @ g.T)) @ out @ out.T"
-        " + out.T @ out @ (g.T - g.T @ out @ a)"]
+    return "np.linalg.pinv(a)", ["_pinv_grad(a, out, g)"]
 
 
 linalg("np_linalg_pinv", _pinv_shaped,
        "X = pinv(a): -X.T g X.T + (I - a X) g.T X X.T + X.T X g.T (I - X a) (Golub and "
-       "Pereyra; a of full rank, where pinv is differentiable)", noun="pinv",
+       "Pereyra; a of full rank, where pinv is differentiable: the helper raises ValueError "
+       "otherwise)", noun="pinv",
        infer=lambda ctx: shapes.array(None) if ctx.types[0].shape is None or
        len(ctx.types[0].shape) != 2 else shapes.array(ctx.types[0].shape[::-1]),
        samples=[((), [(3, 3)]), ((), [(4, 2)]), ((), [(2, 5)])])

@@ -65,7 +65,7 @@ TEMPLATE_FUNCTIONS = frozenset(
        "_argmax_mask", "_digamma", "_argmax_mask_axes", "_argmin_mask_axes", "_prod_others",
        "_unsort", "_undiag", "_untake", "_untake_along", "_cumprod_grad", "_cholesky_grad",
        "_eigh_grad", "_svd_grad", "_unsplit",
-       "_argmin_mask", "_setitem", "_sinc_grad"}
+       "_argmin_mask", "_setitem", "_sinc_grad", "_pinv_grad"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan", "np.newaxis",
                             "np.index_exp"})
