@@ -3,8 +3,9 @@ function makes first.
 
 * The helpers generated code may need, defined in the module itself (it never imports adgen):
   `_unbroadcast` (a broadcast gradient summed back to its operand's shape),
-  `_argmax_mask` / `_argmin_mask` (where a max or min reduction came from) and `_digamma`
-  (the derivative of `math.lgamma`).
+  `_argmax_mask` / `_argmin_mask` (where a max or min reduction came from), `_digamma`
+  (the derivative of `math.lgamma`), `_sinc_grad` (np.sinc's, by its series near 0) and
+  the linear algebra's (`_svd_grad`, `_pinv_grad`, ...).
 * `shape_check`: the guard at the top of a generated function, raising ValueError when the
   arguments' ranks or dimensions differ from the facts the code was generated for.
 """
