@@ -1017,11 +1017,10 @@ class _ExpressionChecker:
                              "use an int, a tuple of ints, True, False or None")
                 return
         joined = joined_operands(node, self.scope)
-        n = receiver + (len(joined) if joined is not None else
-                        sum(1 for a in node.args if a.keyword is None)) - \
-            sum(1 for p in statics if p < receiver + len(node.args) and
-                not any(a.keyword is not None and a.keyword.value == statics[p]
-                        for a in node.args))
+        positional = sum(1 for a in node.args if a.keyword is None)
+        # a static given positionally is not an operand (np.diff(a, axis=0) gives none)
+        n = receiver + (len(joined) if joined is not None else positional) - \
+            sum(1 for p in statics if p < receiver + positional)
         if not rule.accepts(n):
             expected = (f"at least {rule.arity}" if rule.variadic else str(rule.arity))
             fence.report("AD302", node, f"'{name}' takes {expected} argument"

@@ -3,8 +3,9 @@ function makes first.
 
 * The helpers generated code may need, defined in the module itself (it never imports adgen):
   `_unbroadcast` (a broadcast gradient summed back to its operand's shape),
-  `_argmax_mask` / `_argmin_mask` (where a max or min reduction came from) and `_digamma`
-  (the derivative of `math.lgamma`).
+  `_argmax_mask` / `_argmin_mask` (where a max or min reduction came from), `_digamma`
+  (the derivative of `math.lgamma`), `_sinc_grad` (np.sinc's, by its series near 0) and
+  the linear algebra's (`_svd_grad`, `_pinv_grad`, ...).
 * `shape_check`: the guard at the top of a generated function, raising ValueError when the
   arguments' ranks or dimensions differ from the facts the code was generated for.
 """
@@ -238,8 +239,32 @@ DIGAMMA = '''def _digamma(a):
 '''
 
 
+SINC_GRAD = '''def _sinc_grad(a, out):
+    """d sinc(a) / da for out = np.sinc(a): (cos(pi a) - sinc(a)) / a, whose
+    digits cancel near 0, where its Taylor series is used (0 at 0)."""
+    near = np.abs(a) < 0.01
+    a2 = a * a
+    series = a * (a2 * (np.pi ** 4 / 30 - np.pi ** 6 / 840 * a2) - np.pi ** 2 / 3)
+    closed = (np.cos(np.pi * a) - out) / np.where(near, 1.0, a)
+    return np.where(near, series, closed)
+'''
+
+
+PINV_GRAD = '''def _pinv_grad(a, x, g):
+    """The gradient of x = np.linalg.pinv(a) (Golub and Pereyra): a must have
+    full rank, where pinv is differentiable (it jumps where the rank changes)."""
+    if np.linalg.matrix_rank(a) < min(np.shape(a)):
+        raise ValueError("pinv: a rank-deficient matrix, where pinv has no "
+                         "gradient")
+    return (-x.T @ g @ x.T + (g.T - a @ (x @ g.T)) @ x @ x.T
+            + x.T @ x @ (g.T - g.T @ x @ a))
+'''
+
+
 HELPERS = {
     "_unbroadcast": UNBROADCAST,
+    "_pinv_grad": PINV_GRAD,
+    "_sinc_grad": SINC_GRAD,
     "_argmax_mask": MASK.format(pick="argmax", word="largest"),
     "_argmin_mask": MASK.format(pick="argmin", word="smallest"),
     "_digamma": DIGAMMA,

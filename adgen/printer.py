@@ -213,10 +213,14 @@ def _fit_call(line: str, indent: str) -> list[str]:
     open_at = line.find("(")
     if open_at < 0 or not line.endswith(")"):
         return [indent + line]
-    args, current, depth = [], "", 0
+    args, current, depth, quote = [], "", 0, None
     for ch in line[open_at + 1:-1]:
-        depth += (ch in "([") - (ch in ")]")
-        if ch == "," and depth == 0:
+        if quote is None and ch in "'\"":
+            quote = ch  # inside a string literal (np.einsum's 'ij,jk->ik'): no break
+        elif ch == quote:
+            quote = None
+        depth += (ch in "([") - (ch in ")]") if quote is None else 0
+        if ch == "," and depth == 0 and quote is None:
             args.append(current.strip())
             current = ""
         else:

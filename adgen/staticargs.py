@@ -7,6 +7,8 @@ static arguments that become part of the staged statement, not operands.
 
 from __future__ import annotations
 
+import math
+
 import libcst as cst
 
 from adgen.source import literal_value
@@ -25,8 +27,26 @@ def is_value_attribute(node: cst.BaseExpression, scope, local_names) -> bool:
         base.value not in scope.modules and base.value not in scope.imported)
 
 
+def _is_inf(node: cst.BaseExpression) -> bool:
+    """`np.inf` / `numpy.inf` / `math.inf` (np.linalg.norm's ord)."""
+    return isinstance(node, cst.Attribute) and node.attr.value == "inf" and \
+        isinstance(node.value, cst.Name) and node.value.value in ("np", "numpy", "math")
+
+
 def static_value(node: cst.BaseExpression):
-    """A static argument's value: an int, a string, a tuple of them, True, False or None."""
+    """A static argument's value: an int, a string, a tuple of them, True, False, None,
+    infinity (`np.inf`, `math.inf`, negated or not), or a dtype's name (`float`,
+    `np.float64`: "float", "float64")."""
+    if _is_inf(node):
+        return math.inf
+    if isinstance(node, cst.Name) and node.value in ("float", "int", "bool", "complex"):
+        return node.value  # a dtype: .astype(float)
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and \
+            node.value.value in ("np", "numpy") and node.attr.value != "newaxis":
+        return node.attr.value  # a dtype: .astype(np.float64)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) \
+            and _is_inf(node.expression):
+        return -math.inf
     if isinstance(node, cst.SimpleString):  # np.einsum's subscripts, a mode
         return node.evaluated_value
     if isinstance(node, cst.Integer):

@@ -128,6 +128,8 @@ NP = types.SimpleNamespace(
     logaddexp2=_elementwise(lambda a, b: sp.log(2 ** a + 2 ** b, 2)),
     arctan2=_elementwise(sp.atan2), hypot=_elementwise(lambda a, b: sp.sqrt(a ** 2 + b ** 2)),
     floor=_elementwise(floor_step), ceil=_elementwise(ceil_step), trunc=_elementwise(trunc_step),
+    sinc=_elementwise(lambda a: sp.sinc(sp.pi * a)), nan_to_num=_elementwise(lambda a: a),
+    isfinite=_elementwise(lambda a: sp.Piecewise((0, sp.Eq(sp.Abs(a), sp.oo)), (1, True))),
     fix=_elementwise(trunc_step), rint=_elementwise(round_step), round=_elementwise(round_step),
     around=_elementwise(round_step), subtract=np.subtract, multiply=np.multiply,
     divide=np.divide, true_divide=np.true_divide, power=np.power, negative=np.negative,
@@ -164,11 +166,17 @@ def _mod(a, b):
     return a % b
 
 
+def _sinc_derivative(a):
+    x = sp.Dummy("x", real=True)
+    return sp.diff(sp.sinc(sp.pi * x), x).subs(x, a)
+
+
 BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow, "round": _round,
-            "_digamma": lambda a: sp.polygamma(0, a)}
+            "_digamma": lambda a: sp.polygamma(0, a),
+            "_sinc_grad": lambda a, out: _sinc_derivative(a)}
 # Helpers a generated module defines (adgen/prelude.py) that have a sympy counterpart in
 # BUILTINS: their definitions are dropped when the module runs on symbols.
-SYMBOLIC_HELPERS = frozenset({"_digamma"})
+SYMBOLIC_HELPERS = frozenset({"_digamma", "_sinc_grad"})
 
 
 def _int(a):

@@ -172,8 +172,8 @@ def test_array_rule_matches_finite_differences(name, attrs, values):
     checked = 0
     for i, (slot, value) in enumerate(zip(inst.slots, values)):
         t = _type(value)
-        if not t.differentiable or rule.nondifferentiable:
-            continue
+        if not t.differentiable or rule.nondifferentiable or i in rule.passive:
+            continue  # a passive operand's gradient is never taken (np.full_like's array)
         if name == "setitem" and i == 1 and any(np.ndim(v) for v in values[2:]):
             continue  # a value through an integer-array index: rejected when staged (AD305)
         template = eval(f"lambda {', '.join(inst.slots)}, out, g: {inst.grad_texts[i]}", env)
@@ -393,3 +393,52 @@ def test_every_elementwise_numpy_spelling_runs_on_symbols():
         for spelling in rule.spellings:
             if rule.elementwise and spelling.startswith("numpy."):
                 assert hasattr(symbolic.NP, spelling[len("numpy."):]), spelling
+
+
+@pytest.mark.parametrize("name,attrs,shapes_,message", [
+    ("np_linalg_norm", (("ord", 2),), [(3, 4)], "matrix with ord=2"),
+    ("np_linalg_norm", (("ord", 1), ("axis", (0, 1))), [(3, 4)], "matrix with ord=1"),
+    ("np_linalg_norm", (("ord", 3),), [(4,)], "vector with ord=3"),
+    ("np_linalg_norm", (("ord", -math.inf), ("axis", 0)), [(3, 4)], "vector with ord=-inf"),
+    ("np_linalg_norm", (("ord", "fro"),), [(4,)], "vector with ord='fro'"),
+    ("astype", (("dtype", "int"),), [(3,)], r"\.astype\(int\)"),
+    ("astype", (("dtype", "float32"),), [(3,)], r"\.astype\(float32\)"),
+    ("np_diff", (("n", 2),), [(5,)], "n=1"),
+    ("np_kron", (), [(3,), (2, 2)], "one rank"),
+    ("np_tensordot", (("axes", ((0, 1), (0,))),), [(3, 4), (3, 4)], "one length"),
+    ("np_tensordot", (("axes", 3),), [(3, 4), (3, 4)], "axes=3"),
+    ("np_cross", (), [(2,), (2,)], "3-vectors"),
+    ("np_inner", (), [(), (3,)], "a product"),
+    ("np_linalg_pinv", (), [(2, 3, 3)], "one matrix"),
+    ("np_broadcast_to", (("shape", "n"),), [(3,)], "literal tuple"),
+])
+def test_array_rules_refuse_what_they_cannot_differentiate_exactly(name, attrs, shapes_,
+                                                                   message):
+    """A form with no exact gradient here is refused (a RuleError the stager reports, located,
+    as AD305), never given an approximate one."""
+    from adgen.rules.registry import RuleError
+
+    types = tuple(shapes.array(s) if s else shapes.FLOAT for s in shapes_)
+    with pytest.raises(RuleError, match=message):
+        REGISTRY[name].specialized(Context(len(types), attrs, types))
+
+
+def test_refused_forms_are_located_diagnostics():
+    import adgen
+    from adgen.diagnostics import AdgenError
+
+    def cast(a):
+        return np.sum(a.astype(int) * a)
+
+    with pytest.raises(AdgenError, match=r"AD305.*\.astype\(int\)"):
+        adgen.grad(cast)(np.ones(3))
+
+
+def test_norm_with_ord_and_the_fence_read_numpy_infinity():
+    import adgen
+
+    def f(a):
+        return np.linalg.norm(a, np.inf) + np.linalg.norm(a, ord=1)
+
+    a = np.array([0.5, -2.0, 1.0])
+    assert np.allclose(adgen.grad(f)(a), [1.0, -2.0, 1.0])  # sign(a) + (-1 at |a|'s max)

@@ -15,6 +15,7 @@ ties go to the first argument, `np.clip` passes the gradient on the closed inter
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import itertools
@@ -298,6 +299,33 @@ REGISTRY.add(Rule(
     domain=lambda n: (DEFAULT_DOMAIN,) * n, infer=_reshape_type,
     doc="the gradient is reshaped back to the operand's shape (sizes as separate arguments)",
 ))
+_FLOAT64 = ("float", "float64", "double", "float_")
+
+
+def _astype_shaped(ctx: Context):
+    """`.astype(float)` / `.astype(np.float64)`: a float64 copy, the gradient passes through.
+    Another dtype is refused: an integer or bool cast is a step (no gradient), a narrower
+    float rounds the values (the gradient would not be exact)."""
+    dtype = ctx.attr("dtype")
+    if dtype not in _FLOAT64:
+        shown = dtype if isinstance(dtype, str) else repr(dtype)
+        raise RuleError(f".astype({shown}) is not differentiable here: only .astype(float) / "
+                        ".astype(np.float64), a float64 copy, is (a cast to an integer "
+                        "type is a step with no gradient: np.trunc says so explicitly)")
+    return "a.astype('float64')", ["g"]
+
+
+REGISTRY.add(Rule(
+    name="astype", spellings=(".astype",), arity=1,
+    build=lambda n: _astype_shaped(Context(1, (("dtype", "float"),))), shaped=_astype_shaped,
+    stem=lambda f: None, noun="copy", sympy=lambda a: a, elementwise=False,
+    domain=_fixed(DEFAULT_DOMAIN), keywords=("dtype",), statics=((1, "dtype"),),
+    infer=lambda ctx: shapes.array(ctx.types[0].shape) if ctx.types and
+    ctx.types[0] is not None and ctx.types[0].is_array else shapes.FLOAT,
+    doc=".astype(float) or .astype(np.float64): a float64 copy, the gradient passes through "
+        "(other dtypes are refused)",
+    samples=(((("dtype", "float"),), [(3, 4)]), ((("dtype", "float64"),), [(5,)])),
+))
 for _name, _spelling, _forward in (("np_copy", "numpy.copy", "np.copy(a)"),
                                    ("copy_method", ".copy", "a.copy()")):
     REGISTRY.add(Rule(
@@ -443,16 +471,88 @@ REGISTRY.add(Rule(
 ))
 
 
+def _norm_kind(ctx: Context):
+    """Which norm np.linalg.norm(a, ord, axis) computes: ("vector", ord) or ("matrix", ord),
+    refusing those it has no exact gradient for here (a RuleError, located by the caller)."""
+    ord_, axis = ctx.attr("ord"), ctx.attr("axis")
+    t = ctx.types[0] if ctx.types else None
+    rank = t.rank if t is not None else None
+    if isinstance(axis, tuple) and len(axis) == 2:
+        matrix = True
+    elif isinstance(axis, tuple) and len(axis) != 1:
+        raise RuleError("np.linalg.norm takes an axis or a pair of axes")
+    elif axis is not None:
+        matrix = False
+    elif ord_ is None:
+        return ("vector", None)  # the 2-norm of all elements (Frobenius for a matrix)
+    elif rank is None:
+        raise RuleError("np.linalg.norm with ord and no axis needs an operand of known rank "
+                        "(annotate it)")
+    else:
+        matrix = rank == 2
+        if rank not in (1, 2):
+            raise RuleError("np.linalg.norm with ord and no axis takes a vector or a matrix")
+    if matrix:
+        if ord_ in (None, "fro"):
+            return ("matrix", "fro")
+        raise RuleError(f"np.linalg.norm of a matrix with ord={ord_!r} is not supported: "
+                        "ord='fro' (the default) is")
+    if ord_ in (None, 2):
+        return ("vector", None)
+    if ord_ == 1 or ord_ == math.inf:
+        return ("vector", ord_)
+    raise RuleError(f"np.linalg.norm of a vector with ord={ord_!r} is not supported: ord 1, "
+                    "2 (the default) and np.inf are")
+
+
+def _norm_call(ctx: Context) -> str:
+    parts = ["a"]
+    ord_ = ctx.attr("ord")
+    if ord_ is not None:
+        parts.append("ord=" + ("math.inf" if ord_ == math.inf else repr(ord_)))
+    if ctx.attr("axis") is not None:
+        parts.append(f"axis={ctx.attr('axis')!r}")
+    if ctx.attr("keepdims", False):
+        parts.append("keepdims=True")
+    return f"np.linalg.norm({', '.join(parts)})"
+
+
 def _norm_shaped(ctx: Context):
-    """The 2-norm (Frobenius over all elements, or along an axis): gradient a / norm times
-    the broadcast gradient, and 0 where the norm is 0 (as for math.hypot at the origin)."""
-    call = _reduce_call("linalg.norm", ctx)
+    """The 2-norm (Frobenius over all elements or a pair of axes, or along an axis):
+    gradient a / norm times the broadcast gradient, and 0 where the norm is 0 (as for
+    math.hypot at the origin).  ord=1: sign(a) times it (0 at 0, as for abs); ord=inf: to
+    the first element of largest magnitude (as for max), with its sign."""
+    _, ord_ = _norm_kind(ctx)
+    call = _norm_call(ctx)
+    if ord_ == 1:
+        return call, [f"np.sign(a) * {_expand(ctx, 'g')}"]
+    if ord_ == math.inf:
+        axis = ctx.attr("axis")
+        axis = axis[0] if isinstance(axis, tuple) else axis
+        mask = "_argmax_mask(np.abs(a))" if axis is None else \
+            f"_argmax_mask(np.abs(a), {axis})"
+        return call, [f"np.sign(a) * {mask} * {_expand(ctx, 'g')}"]
     safe = _expand(ctx, "g / np.where(out == 0, 1.0, out)")
     return call, [f"a * {safe}"]
 
 
-_reduction("linalg.norm", _norm_shaped, lambda a: sp.Abs(a),
-           "2-norm: a / norm times the gradient; 0 where the norm is 0")
+REGISTRY.add(Rule(
+    name="np_linalg_norm", spellings=("numpy.linalg.norm",), arity=1,
+    build=lambda n: _norm_shaped(Context(1)), shaped=_norm_shaped, stem=_fmt("norm{0}"),
+    noun="norm", sympy=lambda a: sp.Abs(a), domain=_fixed(DEFAULT_DOMAIN), elementwise=False,
+    keywords=("ord", "axis", "keepdims"), statics=((1, "ord"), (2, "axis")),
+    infer=_reduce_type,
+    doc="2-norm (ord None or 2; 'fro' for a matrix): a / norm times the gradient, 0 where the "
+        "norm is 0; vector ord=1: sign(a) times it; vector ord=np.inf: to the first element "
+        "of largest magnitude, with its sign",
+    samples=tuple(((("ord", o),) + extra, [shape]) for o, extra, shape in (
+        (1, (), (5,)), (1, (("axis", 1),), (3, 4)), (1, (("axis", 0), ("keepdims", True)),
+                                                     (3, 4)),
+        (math.inf, (), (5,)), (math.inf, (("axis", 1),), (3, 4)),
+        (math.inf, (("axis", -1), ("keepdims", True)), (2, 3, 4)),
+        (2, (), (5,)), (2, (("axis", 0),), (3, 4)), ("fro", (), (3, 4)),
+        ("fro", (("axis", (1, 2)),), (2, 3, 4)), (None, (("axis", (0, 2)),), (2, 3, 4)))),
+))
 
 
 def _softmax_shaped(ctx: Context):

@@ -86,6 +86,13 @@ for _name in ("rad2deg", "degrees"):
 for _name in ("deg2rad", "radians"):
     np_unary(_name, f"np.{_name}(a)", "math.pi / 180 * g", sympy=lambda a: a * sp.pi / 180)
 
+np_unary("sinc", "np.sinc(a)", "_sinc_grad(a, out) * g", sympy=lambda a: sp.sinc(sp.pi * a),
+         doc="(cos(pi a) - sinc(a)) / a; its Taylor series for |a| < 0.01, where that "
+             "cancels (0 at 0): the helper _sinc_grad")
+np_unary("nan_to_num", "np.nan_to_num(a)", "np.where(np.isfinite(a), g, 0.0)",
+         sympy=lambda a: a, stem=_fmt("{0}num"),
+         doc="the gradient where a is finite, 0 where nan or inf was replaced (a constant)")
+
 REGISTRY.add(Rule(
     name="np_sigmoid", spellings=(), arity=1,
     build=lambda n: ("1.0 / (1 + np.exp(-a))", ["(1 - out) * out * g"]),

@@ -1,5 +1,5 @@
-"""Linear algebra: np.einsum and numpy.linalg (inv, solve, det, slogdet, cholesky, eigh,
-eigvalsh, svd).
+"""Linear algebra: np.einsum, np.tensordot, np.inner, np.kron, np.cross and numpy.linalg
+(inv, solve, det, slogdet, cholesky, eigh, eigvalsh, svd, pinv).
 
 The gradient of np.einsum is an einsum: the upstream gradient contracted with the other
 operands, with the subscripts permuted so that the result has the operand's indices.
@@ -263,3 +263,176 @@ REGISTRY.add(Rule(
         ("i,j->ij", [(3,), (4,)]), ("ijk->kij", [(2, 3, 4)]), ("ij,j->i", [(3, 4), (4,)]),
         ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]), ("ab,cd->", [(2, 3), (3, 2)]))),
 ))
+
+
+# ---------------------------------------------------------------- tensordot, inner, kron
+
+
+def _letters(start: str, k: int) -> str:
+    return "".join(chr(ord(start) + i) for i in range(k))
+
+
+def _contraction(ta: str, tb: str, out: str):
+    """Gradients of a contraction written as einsum(ta, tb -> out), every index of each
+    operand appearing in the output or the other operand (no ones needed)."""
+    return [f"np.einsum('{out},{tb}->{ta}', g, b)", f"np.einsum('{ta},{out}->{tb}', a, g)"]
+
+
+def _tensordot_axes(ctx: Context, ra: int, rb: int) -> tuple[list, list]:
+    axes = ctx.attr("axes", 2)
+    if isinstance(axes, int) and not isinstance(axes, bool):
+        if not 0 <= axes <= min(ra, rb):
+            raise RuleError(f"np.tensordot: axes={axes} for operands of rank {ra} and {rb}")
+        return list(range(ra - axes, ra)), list(range(axes))
+    if not (isinstance(axes, tuple) and len(axes) == 2):
+        raise RuleError("np.tensordot needs axes as an int or a pair of lists of ints")
+    pair = [list(x) if isinstance(x, tuple) else [x] for x in axes]
+    if len(pair[0]) != len(pair[1]) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for x in pair for i in x):
+        raise RuleError("np.tensordot needs axes as an int or a pair of lists of ints of "
+                        "one length")
+    return [i % ra for i in pair[0]], [i % rb for i in pair[1]]
+
+
+def _tensordot_shaped(ctx: Context):
+    """np.tensordot(a, b, axes): a contraction, so each gradient is an einsum of g and the
+    other operand (the indices written out from the ranks and axes)."""
+    ra, rb = (_rank(t) for t in ctx.types)
+    axa, axb = _tensordot_axes(ctx, ra, rb)
+    ta = _letters("i", ra)
+    tb = list(_letters("p", rb))
+    for i, j in zip(axa, axb):
+        tb[j] = ta[i]
+    tb = "".join(tb)
+    out = "".join(c for k, c in enumerate(ta) if k not in axa) + \
+        "".join(c for k, c in enumerate(tb) if k not in axb)
+    return f"np.tensordot(a, b, {ctx.attr('axes', 2)!r})", _contraction(ta, tb, out)
+
+
+def _tensordot_type(ctx: Context) -> VType:
+    try:
+        ra, rb = (_rank(t) for t in ctx.types)
+        axa, axb = _tensordot_axes(ctx, ra, rb)
+    except RuleError:
+        return shapes.array(None)
+    a, b = ctx.types
+    out = tuple(d for k, d in enumerate(a.shape) if k not in axa) + \
+        tuple(d for k, d in enumerate(b.shape) if k not in axb)
+    return shapes.array(out) if out else shapes.FLOAT
+
+
+REGISTRY.add(Rule(
+    name="np_tensordot", spellings=("numpy.tensordot",), arity=2,
+    build=lambda n: _tensordot_shaped(Context(2, (("axes", 1),), (shapes.array((3, 4)),
+                                                                   shapes.array((4, 2))))),
+    shaped=_tensordot_shaped, stem=lambda f: None, noun="tdot", sympy=lambda a, b: a * b,
+    domain=lambda n: (DEFAULT_DOMAIN,) * n, elementwise=False, keywords=("axes",),
+    statics=((2, "axes"),), infer=_tensordot_type,
+    doc="a contraction: each gradient is an einsum of g and the other operand, to the "
+        "operand's indices (axes an int or a pair of lists)",
+    samples=(((("axes", 1),), [(3, 4), (4, 2)]), ((), [(2, 3, 4), (3, 4, 5)]),
+             ((("axes", 0),), [(3,), (2, 2)]), ((("axes", ((0, 2), (2, 1))),),
+                                                [(2, 3, 4), (5, 4, 2)]),
+             ((("axes", (1, 0)),), [(3, 4), (4, 2)]), ((("axes", 2),), [(3, 4), (3, 4)])),
+))
+
+
+def _inner_shaped(ctx: Context):
+    """np.inner(a, b): the sum over the last axes of both."""
+    ra, rb = (_rank(t) for t in ctx.types)
+    if ra == 0 or rb == 0:
+        raise RuleError("np.inner of a number is a product: write a * b")
+    ta, tb = _letters("i", ra - 1) + "z", _letters("p", rb - 1) + "z"
+    if ra == 1 and rb == 1:
+        return "np.inner(a, b)", ["g * b", "g * a"]
+    return "np.inner(a, b)", _contraction(ta, tb, ta[:-1] + tb[:-1])
+
+
+def _inner_type(ctx: Context) -> VType:
+    a, b = ctx.types
+    if a is None or b is None or a.shape is None or b.shape is None or not a.shape \
+            or not b.shape:
+        return shapes.array(None)
+    out = a.shape[:-1] + b.shape[:-1]
+    return shapes.array(out) if out else shapes.FLOAT
+
+
+linalg("np_inner", _inner_shaped, "the sum over the last axes: each gradient is g "
+       "contracted with the other operand", arity=2, noun="inner", infer=_inner_type,
+       samples=[((), [(4,), (4,)]), ((), [(3, 4), (4,)]), ((), [(3, 4), (2, 4)]),
+                ((), [(2, 3, 4), (5, 4)])])
+
+
+def _same_rank_type(ctx: Context) -> VType:
+    """np.kron's result: the operands' rank, its sizes products (not known here)."""
+    ranks = {None if t is None else t.rank for t in ctx.types}
+    rank = ranks.pop() if len(ranks) == 1 else None
+    return shapes.array(None if rank is None else tuple(unknown_dim() for _ in range(rank)))
+
+
+def _cross_type(ctx: Context) -> VType:
+    a, b = ctx.types
+    if a is None or b is None or a.shape is None or b.shape is None:
+        return shapes.array(None)
+    return shapes.array(shapes.broadcast(a.shape, b.shape))
+
+
+def _kron_shaped(ctx: Context):
+    """np.kron(a, b) of operands of one rank r: out reshaped to (a0, b0, a1, b1, ...) is
+    a[i, j] * b[k, l], so each gradient is that reshaped g contracted with the other."""
+    ra, rb = (_rank(t) for t in ctx.types)
+    if ra != rb or ra not in (1, 2, 3):
+        raise RuleError("np.kron is supported for operands of one rank (1, 2 or 3)")
+    ta, tb = _letters("i", ra), _letters("p", ra)
+    dims = ", ".join(f"np.shape({x})[{k}]" for k in range(ra) for x in ("a", "b"))
+    gg = "".join(x + y for x, y in zip(ta, tb))
+    g = f"g.reshape({dims})"
+    return "np.kron(a, b)", [f"np.einsum('{gg},{tb}->{ta}', {g}, b)",
+                             f"np.einsum('{gg},{ta}->{tb}', {g}, a)"]
+
+
+linalg("np_kron", _kron_shaped, "every product a[i] * b[k]: g reshaped to pair the "
+       "operands' axes, contracted with the other operand (operands of one rank)", arity=2,
+       noun="kron", infer=lambda ctx: _same_rank_type(ctx),
+       samples=[((), [(3, 2), (2, 4)]), ((), [(3,), (4,)]), ((), [(2, 1, 2), (1, 3, 2)])])
+
+
+def _cross_shaped(ctx: Context):
+    """np.cross of 3-vectors along the last axis: <g, a x b> = <a, b x g> = <b, g x a>."""
+    ta, tb = ctx.types
+    for t in (ta, tb):
+        if t is not None and t.shape is not None and t.shape and \
+                isinstance(t.shape[-1], int) and t.shape[-1] != 3:
+            raise RuleError("np.cross is supported for 3-vectors along the last axis")
+    ra, rb = (_rank(t) for t in ctx.types)
+    if min(ra, rb) == 0:
+        raise RuleError("np.cross needs vectors (arrays whose last axis has 3 elements)")
+    da, db = "np.cross(b, g)", "np.cross(g, a)"
+    if ra < rb:
+        da = f"_unbroadcast({da}, a)"
+    if rb < ra:
+        db = f"_unbroadcast({db}, b)"
+    if ra == rb and ra > 1:  # axes of size 1 may broadcast
+        da, db = f"_unbroadcast({da}, a)", f"_unbroadcast({db}, b)"
+    return "np.cross(a, b)", [da, db]
+
+
+linalg("np_cross", _cross_shaped, "da = b x g, db = g x a (3-vectors along the last axis; "
+       "broadcast operands summed back)", arity=2, noun="cross", infer=_cross_type,
+       samples=[((), [(3,), (3,)]), ((), [(4, 3), (3,)]), ((), [(3,), (2, 3)]),
+                ((), [(2, 4, 3), (4, 3)])])
+
+
+def _pinv_shaped(ctx: Context):
+    if _rank(ctx.types[0]) != 2:
+        raise RuleError("np.linalg.pinv is supported for one matrix (rank 2)")
+    return "np.linalg.pinv(a)", ["_pinv_grad(a, out, g)"]
+
+
+linalg("np_linalg_pinv", _pinv_shaped,
+       "X = pinv(a): -X.T g X.T + (I - a X) g.T X X.T + X.T X g.T (I - X a) (Golub and "
+       "Pereyra; a of full rank, where pinv is differentiable: the helper raises ValueError "
+       "otherwise)", noun="pinv",
+       infer=lambda ctx: shapes.array(None) if ctx.types[0].shape is None or
+       len(ctx.types[0].shape) != 2 else shapes.array(ctx.types[0].shape[::-1]),
+       samples=[((), [(3, 3)]), ((), [(4, 2)]), ((), [(2, 5)])])

@@ -1,7 +1,7 @@
 """Rules that reorder, select, split or build arrays: np.sort, flip, roll, diag, diagonal,
 triu, tril, tile, repeat, pad, take, take_along_axis, atleast_1d/2d/3d, swapaxes, moveaxis,
-split and its kin, `np.array([x, y, ...])` of numbers, eye (adgen/rules/reductions.py has
-np.prod, cumsum, cumprod and trace).
+split and its kin, `np.array([x, y, ...])` of numbers, eye, diff, rot90, broadcast_to, full
+and full_like (adgen/rules/reductions.py has np.prod, cumsum, cumprod and trace).
 
 Each gradient is the forward operation run backwards: a flip flips back, a roll rolls back,
 a tile sums its copies, a sort or a take puts each element back where it came from (the
@@ -407,3 +407,124 @@ for _name in _SPLIT_AXIS:
         doc="several results: unpack them, a, b = " + _name.replace("numpy.", "np.") +
             "(x, 2); each part is np_split_part",
     ))
+
+
+# ---------------------------------------------------------------- differences, rotations
+
+
+def _widths(rank: int, axis: int, width: tuple) -> str:
+    """np.pad's pad_width: `width` on `axis`, none elsewhere (a pair for a vector)."""
+    if rank == 1:
+        return repr(width)
+    return repr(tuple(width if i == axis else (0, 0) for i in range(rank)))
+
+
+def _diff_shaped(ctx: Context):
+    """out[i] = a[i + 1] - a[i] along the axis, so a[j] gets g[j - 1] - g[j] (g taken as 0
+    outside its range): g padded before the axis minus g padded after it."""
+    n = ctx.attr("n", 1)
+    if n != 1:
+        raise RuleError("np.diff is supported with n=1; apply it again for a higher "
+                        "difference")
+    rank = _rank(ctx, "np.diff")
+    if rank == 0:
+        raise RuleError("np.diff needs an array of rank 1 or more")
+    axis = ctx.attr("axis", -1) % rank
+    call = "np.diff(a)" if axis == rank - 1 else f"np.diff(a, axis={axis})"
+    return call, [f"np.pad(g, {_widths(rank, axis, (1, 0))}) - "
+                  f"np.pad(g, {_widths(rank, axis, (0, 1))})"]
+
+
+def _diff_type(ctx: Context) -> VType:
+    t = _same(ctx)
+    if t.shape is None or not t.shape:
+        return shapes.array(None)
+    dims = list(t.shape)
+    dims[ctx.attr("axis", -1) % len(dims)] = unknown_dim()
+    return shapes.array(tuple(dims))
+
+
+rule("np_diff", ("numpy.diff",), _diff_shaped,
+     "a[j] gets g[j - 1] - g[j]: the gradient padded before the axis minus padded after "
+     "(n=1)", keywords=("n", "axis"), statics=((1, "n"), (2, "axis")), infer=_diff_type,
+     noun="delta",
+     samples=[((), [(5,)]), ((), [(3, 4)]), ((("axis", 0),), [(3, 4)]),
+              ((("axis", 1),), [(2, 3, 4)]), ((("n", 1), ("axis", -2)), [(2, 3, 4)])])
+
+
+def _rot90_shaped(ctx: Context):
+    k, axes = ctx.attr("k", 1), ctx.attr("axes", (0, 1))
+    if not isinstance(k, int) or isinstance(k, bool):
+        raise RuleError("np.rot90 needs k as an int literal")
+    tail = "" if axes == (0, 1) else f", axes={axes!r}"
+    forward = f"np.rot90(a{'' if k == 1 and not tail else f', {k}'}{tail})"
+    return forward, [f"np.rot90(g, {-k}{tail})"]
+
+
+def _rot90_type(ctx: Context) -> VType:
+    t = _same(ctx)
+    k, axes = ctx.attr("k", 1), ctx.attr("axes", (0, 1))
+    if t.shape is None or len(t.shape) < 2 or not isinstance(k, int) or k % 2 == 0:
+        return t if isinstance(k, int) and k % 2 == 0 else shapes.array(None)
+    dims = list(t.shape)
+    i, j = axes[0] % len(dims), axes[1] % len(dims)
+    dims[i], dims[j] = dims[j], dims[i]
+    return shapes.array(tuple(dims))
+
+
+rule("np_rot90", ("numpy.rot90",), _rot90_shaped, "the gradient rotated back (-k)",
+     keywords=("k", "axes"), statics=((1, "k"), (2, "axes")), infer=_rot90_type,
+     noun="rotated",
+     samples=[((), [(3, 4)]), ((("k", 2),), [(3, 4)]), ((("k", -1),), [(3, 4)]),
+              ((("k", 3), ("axes", (1, 2))), [(2, 3, 4)])])
+
+
+# ---------------------------------------------------------------- broadcasting and filling
+
+
+def _shape_attr(ctx: Context, what: str) -> tuple:
+    shape = ctx.attr("shape")
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not (isinstance(shape, tuple) and all(isinstance(d, int) and not isinstance(d, bool)
+                                             for d in shape)):
+        raise RuleError(f"{what} needs its shape as a literal tuple of ints")
+    return shape
+
+
+def _broadcast_to_shaped(ctx: Context):
+    shape = _shape_attr(ctx, "np.broadcast_to")
+    return f"np.broadcast_to(a, {shape!r})", ["_unbroadcast(g, a)"]
+
+
+rule("np_broadcast_to", ("numpy.broadcast_to",), _broadcast_to_shaped,
+     "the gradient summed back over the broadcast axes", keywords=("shape",),
+     statics=((1, "shape"),), noun="spread",
+     infer=lambda ctx: shapes.array(_shape_attr(ctx, "np.broadcast_to")),
+     samples=[((("shape", (3, 4)),), [(4,)]), ((("shape", (2, 3, 4)),), [(3, 1)]),
+              ((("shape", (3,)),), [()]), ((("shape", (3, 4)),), [(3, 4)])])
+
+
+def _full_shaped(ctx: Context):
+    shape = _shape_attr(ctx, "np.full")
+    return f"np.full({shape!r}, a)", ["_unbroadcast(g, a)"]
+
+
+rule("np_full", ("numpy.full",), _full_shaped,
+     "every element is the fill value: its gradient is the gradient summed (back to its "
+     "shape, when it is an array that broadcasts)", keywords=("shape", "fill_value"),
+     statics=((0, "shape"),), noun="filled",
+     infer=lambda ctx: shapes.array(_shape_attr(ctx, "np.full")),
+     samples=[((("shape", (3, 4)),), [()]), ((("shape", (3, 4)),), [(4,)]),
+              ((("shape", (2, 3)),), [(2, 1)])])
+REGISTRY.add(Rule(
+    name="np_full_like", spellings=("numpy.full_like",), arity=2,
+    build=lambda n: ("np.full_like(a, b)", ["0.0", "_unbroadcast(g, b)"]),
+    stem=lambda f: None, noun="filled", sympy=lambda a, b: b, elementwise=False,
+    domain=_fixed(DEFAULT_DOMAIN, DEFAULT_DOMAIN), passive=(0,),
+    infer=lambda ctx: ctx.types[0] if ctx.types and ctx.types[0] is not None and
+    ctx.types[0].is_array else shapes.array(None),
+    doc="the fill value's gradient is the gradient summed; the first operand gives only "
+        "a shape and a dtype (no gradient)",
+    samples=(((), [(3, 4), ()]), ((), [(3, 4), (4,)])),
+))
