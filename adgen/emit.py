@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 
 from adgen import fuse, ir
 from adgen.members import expression as member_expression
+from adgen.optimize import propagate_copies
 from adgen.prelude import HELPERS, command_lines, facts_paragraphs, shape_check, uses
 from adgen.printer import (MAX_LINE, closed_docstring, docstring_lines, fit, index_source,
                            to_source, bracketed, wrap_items, PREC_ADD)
@@ -331,7 +332,11 @@ def backward_lines(grad: ir.Gradient, tap: Optional[Tap] = None) -> list[str]:
     branches and loops like the forward pass's), then the copies of returned views and the
     explicit zeros."""
     fn = grad.function
-    body = _backward_items(grad, grad.blocks, tap)
+    blocks = grad.blocks
+    if tap is None:  # the lens taps every gradient a block sets: it keeps the copies
+        keep = {grad.grad_names[p] for p in grad.wrt} | set(grad.copies) | {grad.seed}
+        blocks = propagate_copies(blocks, keep | {zero for zero, _ in grad.zeros})
+    body = _backward_items(grad, blocks, tap)
     if tap is not None:
         body += tap.end(grad)
     for name in grad.copies:

@@ -51,11 +51,10 @@ def affine_forward_grad(x, w, b, dout):
     view1w = view1 @ w
     out = view1w + b
     # line 12: out = view1w + b
-    dview1w = dout
     db = dout.sum(axis=0)
     # line 12: view1w = view1 @ w
-    dview1 = dview1w @ w.T
-    dw = view1.T @ dview1w
+    dview1 = dout @ w.T
+    dw = view1.T @ dout
     # line 12: view1 = x.reshape(n1, -1)
     dx = dview1.reshape(np.shape(x))
     dx = dx.copy()  # an array of its own, not a view
@@ -71,11 +70,10 @@ def affine_backward(dout, cache):
     n1 = x.shape[0]
     view1 = x.reshape(n1, -1)
     # line 12: out = view1w + b
-    dview1w = dout
     db = dout.sum(axis=0)
     # line 12: view1w = view1 @ w
-    dview1 = dview1w @ w.T
-    dw = view1.T @ dview1w
+    dview1 = dout @ w.T
+    dw = view1.T @ dout
     # line 12: view1 = x.reshape(n1, -1)
     dx = dview1.reshape(np.shape(x))
     dx = dx.copy()  # an array of its own, not a view
@@ -148,18 +146,13 @@ def affine_relu_forward_grad(x, w, b, dout):
     a = out
     out_1 = np.maximum(0, a)
     out_2 = out_1
-    # line 31: out_2 = out_1
-    dout_1 = dout
     # line 18: out_1 = np.maximum(0, a) (in relu_forward, called on line 31)
-    da = dout_1 * (0 < a)
-    # line 30: a = out
-    grad_out = da
+    da = dout * (0 < a)
     # line 12: out = view1w + b (in affine_forward, called on line 30)
-    dview1w = grad_out
-    db = grad_out.sum(axis=0)
+    db = da.sum(axis=0)
     # line 12: view1w = view1 @ w (in affine_forward, called on line 30)
-    dview1 = dview1w @ w.T
-    dw = view1.T @ dview1w
+    dview1 = da @ w.T
+    dw = view1.T @ da
     # line 12: view1 = x.reshape(n1, -1) (in affine_forward, called on line 30)
     dx = dview1.reshape(np.shape(x))
     dx = dx.copy()  # an array of its own, not a view
@@ -175,18 +168,13 @@ def affine_relu_backward(dout, cache):
     n1 = x.shape[0]
     view1 = x.reshape(n1, -1)
     a = out
-    # line 31: out_2 = out_1
-    dout_1 = dout
     # line 18: out_1 = np.maximum(0, a) (in relu_forward, called on line 31)
-    da = dout_1 * (0 < a)
-    # line 30: a = out
-    grad_out = da
+    da = dout * (0 < a)
     # line 12: out = view1w + b (in affine_forward, called on line 30)
-    dview1w = grad_out
-    db = grad_out.sum(axis=0)
+    db = da.sum(axis=0)
     # line 12: view1w = view1 @ w (in affine_forward, called on line 30)
-    dview1 = dview1w @ w.T
-    dw = view1.T @ dview1w
+    dview1 = da @ w.T
+    dw = view1.T @ da
     # line 12: view1 = x.reshape(n1, -1) (in affine_forward, called on line 30)
     dx = dview1.reshape(np.shape(x))
     dx = dx.copy()  # an array of its own, not a view
