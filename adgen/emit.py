@@ -28,6 +28,9 @@ class Tap:
     adds nothing, and without a tap the code is exactly what it is with this one."""
 
     parameter = ""  # a first parameter the function takes (the lens's recorder), or none
+    # whether its lines name the gradients each block sets: then the backward pass keeps
+    # its pure copies (optimize.propagate_copies would remove names the lines read)
+    keeps_copies = False
 
     def forward(self, stmt: ir.Assign) -> list[str]:
         """Lines after a forward statement."""
@@ -333,7 +336,7 @@ def backward_lines(grad: ir.Gradient, tap: Optional[Tap] = None) -> list[str]:
     explicit zeros."""
     fn = grad.function
     blocks = grad.blocks
-    if tap is None:  # the lens taps every gradient a block sets: it keeps the copies
+    if tap is None or not tap.keeps_copies:
         keep = {grad.grad_names[p] for p in grad.wrt} | set(grad.copies) | {grad.seed}
         blocks = propagate_copies(blocks, keep | {zero for zero, _ in grad.zeros})
     body = _backward_items(grad, blocks, tap)

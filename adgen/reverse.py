@@ -386,6 +386,8 @@ def allocates(expr: ir.Expr) -> bool:
     to a name, a view (`.T`, `np.broadcast_to`), or a helper that may return its input."""
     if isinstance(expr, (ir.BinOp, ir.Neg)):
         return True
+    if isinstance(expr, ir.Call) and expr.func == "_unbroadcast":
+        return allocates(expr.args[0])  # g itself, or a sum of it: new when g is
     if isinstance(expr, ir.Call):
         return expr.func not in _VIEWS
     if isinstance(expr, ir.Method):

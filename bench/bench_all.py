@@ -25,19 +25,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import pathlib
 import platform
 import statistics
 import sys
 from typing import Optional
 
-import numpy as np
+# the adgen of this checkout, not whichever one is installed
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-import bench_mlp
-import bench_rnn
-import bench_scalar
-import bench_startup
-import harness
-import timing
+import numpy as np  # noqa: E402
+
+import bench_mlp  # noqa: E402
+import bench_rnn  # noqa: E402
+import bench_scalar  # noqa: E402
+import bench_startup  # noqa: E402
+import harness  # noqa: E402
+import timing  # noqa: E402
 
 COLUMNS = ("adgen", "autograd", "torch", "jax")
 
@@ -125,7 +129,9 @@ def bench(options: argparse.Namespace) -> None:
         all_notes += [f"{title}: {note}" for note in notes]
         print(f"  measured {title}", file=sys.stderr)
     walls = startup(options.startup_runs)
-    print(f"\nnumpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, "
+    import adgen
+    print(f"\nadgen from {pathlib.Path(adgen.__file__).parent}")
+    print(f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, "
           f"{len(os.sched_getaffinity(0))} cores, load average "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (after the run)")
     print("\n| workload | hand-written | " + " | ".join(COLUMNS) + " |")

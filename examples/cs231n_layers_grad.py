@@ -90,8 +90,6 @@ def relu_forward_grad(x, dout=1.0):
         raise ValueError("an array output needs its upstream gradient")
     # line 18: out = np.maximum(0, x)
     dx = _unbroadcast(dout * (0 < x), x)
-    if isinstance(dx, np.ndarray):
-        dx = dx.copy()  # an array of its own, not a view
     return dx
 
 
@@ -101,8 +99,6 @@ def relu_backward(dout, cache):
     x = cache
     # line 18: out = np.maximum(0, x)
     dx = _unbroadcast(dout * (0 < x), x)
-    if isinstance(dx, np.ndarray):
-        dx = dx.copy()  # an array of its own, not a view
     return dx
 
 
@@ -213,7 +209,7 @@ def batchnorm_forward_grad(x, gamma, beta, eps=1e-5, *, dout):
     dxcsqr = np.broadcast_to(np.expand_dims(dvar / np.shape(xcsqr)[0], 0),
                              np.shape(xcsqr))
     # line 39: xcsqr = xc ** 2
-    dxc = dxc + _unbroadcast(2 * xc * dxcsqr, xc)
+    dxc += _unbroadcast(2 * xc * dxcsqr, xc)
     # line 38: xc = x - mu
     dx = _unbroadcast(dxc, x)
     dmu = _unbroadcast(-dxc, mu)
@@ -221,8 +217,6 @@ def batchnorm_forward_grad(x, gamma, beta, eps=1e-5, *, dout):
     dx = (dx +
           np.broadcast_to(np.expand_dims(dmu / np.shape(x)[0], 0),
                           np.shape(x)))
-    if isinstance(dgamma, np.ndarray):
-        dgamma = dgamma.copy()  # an array of its own, not a view
     if isinstance(dbeta, np.ndarray):
         dbeta = dbeta.copy()  # an array of its own, not a view
     return dx, dgamma, dbeta
@@ -260,7 +254,7 @@ def batchnorm_backward(dout, cache):
     dxcsqr = np.broadcast_to(np.expand_dims(dvar / np.shape(xcsqr)[0], 0),
                              np.shape(xcsqr))
     # line 39: xcsqr = xc ** 2
-    dxc = dxc + _unbroadcast(2 * xc * dxcsqr, xc)
+    dxc += _unbroadcast(2 * xc * dxcsqr, xc)
     # line 38: xc = x - mu
     dx = _unbroadcast(dxc, x)
     dmu = _unbroadcast(-dxc, mu)
@@ -268,8 +262,6 @@ def batchnorm_backward(dout, cache):
     dx = (dx +
           np.broadcast_to(np.expand_dims(dmu / np.shape(x)[0], 0),
                           np.shape(x)))
-    if isinstance(dgamma, np.ndarray):
-        dgamma = dgamma.copy()  # an array of its own, not a view
     if isinstance(dbeta, np.ndarray):
         dbeta = dbeta.copy()  # an array of its own, not a view
     return dx, dgamma, dbeta

@@ -113,8 +113,6 @@ def relu_grad(x, drelu=1.0):
         raise ValueError("an array output needs its upstream gradient")
     # line 42: relu = np.maximum(0, x)
     dx = _unbroadcast(drelu * (0 < x), x)
-    if isinstance(dx, np.ndarray):
-        dx = dx.copy()  # an array of its own, not a view
     return dx
 
 
@@ -166,8 +164,6 @@ def batchnorm_grad(x, gamma, beta, eps=1e-5, *, dbatchnorm):
           (x - np.mean(x, axis=0, keepdims=True)) / np.shape(x)[0])
     # line 53: mu = np.mean(x, axis=0)
     dx += np.broadcast_to(np.expand_dims(dmu / np.shape(x)[0], 0), np.shape(x))
-    if isinstance(dgamma, np.ndarray):
-        dgamma = dgamma.copy()  # an array of its own, not a view
     if isinstance(dbeta, np.ndarray):
         dbeta = dbeta.copy()  # an array of its own, not a view
     return dx, dgamma, dbeta
@@ -209,8 +205,6 @@ def layernorm_grad(x, gamma, beta, eps=1e-5, *, dlayernorm):
            np.shape(x)[1])
     # line 62: mu = np.mean(x, axis=1, keepdims=True)
     dx += np.broadcast_to(dmu / np.shape(x)[1], np.shape(x))
-    if isinstance(dgamma, np.ndarray):
-        dgamma = dgamma.copy()  # an array of its own, not a view
     if isinstance(dbeta, np.ndarray):
         dbeta = dbeta.copy()  # an array of its own, not a view
     return dx, dgamma, dbeta
@@ -227,10 +221,6 @@ def dropout_grad(x, mask, ddropout=1.0):
     # line 71: dropout = x * mask
     dx = _unbroadcast(mask * ddropout, x)
     dmask = _unbroadcast(x * ddropout, mask)
-    if isinstance(dx, np.ndarray):
-        dx = dx.copy()  # an array of its own, not a view
-    if isinstance(dmask, np.ndarray):
-        dmask = dmask.copy()  # an array of its own, not a view
     return dx, dmask
 
 

@@ -163,7 +163,6 @@ def lstm_step_grad(x, prev_h, prev_c, Wx, Wh, b, dnext_h):
     # line 54: xWx = x @ Wx
     dx = da @ Wx.T
     dWx = x.T @ da
-    dprev_c = dprev_c.copy()  # an array of its own, not a view
     return dx, dprev_h, dprev_c, dWx, dWh, db
 
 
