@@ -9,6 +9,7 @@ reader could not tell from hand-written code): constant folding of small exact a
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 
@@ -227,8 +228,10 @@ def _sequence(items: list, counts: dict, targets: dict, keep: set) -> list:
         if counts.get(t, 0) != seq_reads.get(t, 0) or first_read.get(t, u + 1) <= u:
             continue  # read outside this sequence, or before the copy (a loop's next turn)
         last = last_read.get(t, u)
-        rebound = [b for b in bound.get(s, ()) if u < b <= last]
-        if rebound and (rebound[0] < last or not isinstance(units[last][2], ir.GradAssign)):
+        bindings = bound.get(s, ())
+        k = bisect.bisect_right(bindings, u)  # the first rebinding of s after the copy
+        if k < len(bindings) and bindings[k] <= last and (
+                bindings[k] < last or not isinstance(units[last][2], ir.GradAssign)):
             continue
         alias[t] = s
         units[u] = (units[u][0], units[u][1], None)

@@ -93,8 +93,8 @@ def workloads():
                           bench_rnn.handwritten))
 
 
-def startup(runs: int) -> dict[str, float]:
-    """Median wall seconds of fresh processes, interleaved."""
+def startup(runs: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds (user + system) of fresh processes, interleaved."""
     env = {**os.environ, "PYTHONPATH": str(bench_startup.ROOT)}
     subjects = [("floor", ["-c", "pass"]), ("adgen", ["-m", "adgen", "examples/cs231n.py"])]
     for module in ("autograd", "torch", "jax"):
@@ -103,13 +103,14 @@ def startup(runs: int) -> dict[str, float]:
         except ImportError:
             continue
         subjects.append((module, ["-c", f"import {module}"]))
-    walls: dict[str, list[float]] = {name: [] for name, _ in subjects}
+    runs_of: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in subjects}
     for round_ in range(runs + 1):
         for name, argv in subjects:
-            wall, _ = bench_startup.run_once(argv, env)
+            measured = bench_startup.run_once(argv, env)
             if round_:  # the first round warms the caches
-                walls[name].append(wall)
-    return {name: statistics.median(values) for name, values in walls.items()}
+                runs_of[name].append(measured)
+    return {name: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
+            for name, values in runs_of.items()}
 
 
 def bench(options: argparse.Namespace) -> None:
@@ -138,15 +139,14 @@ def bench(options: argparse.Namespace) -> None:
     print("| --- | ---: | " + " | ".join("---:" for _ in COLUMNS) + " |")
     for title, base, cells in rows:
         print(f"| {title} | {base} | " + " | ".join(cells.get(c, "-") for c in COLUMNS) + " |")
-    floor = walls["floor"]
-    start = {"adgen": walls["adgen"]}
-    start.update({m: walls[m] for m in ("autograd", "torch", "jax") if m in walls})
-    print(f"| start-up, s wall (floor {floor:.2f} s) | - | " + " | ".join(
-        f"{start[c]:.2f}" if c in start else "-" for c in COLUMNS) + " |")
+    floor_wall, floor_cpu = walls["floor"]
+    print(f"| start-up, s wall (cpu); `python -c pass`: {floor_wall:.2f} ({floor_cpu:.2f}) "
+          "| - | " + " | ".join(f"{walls[c][0]:.2f} ({walls[c][1]:.2f})" if c in walls else "-"
+                                for c in COLUMNS) + " |")
     print("\nRatios: best batch / hand-written's best batch (median of the per-round ratios "
           "in parentheses).  Start-up: `python -m adgen examples/cs231n.py` for adgen, "
-          "`python -c 'import MODULE'` for the peers, median of "
-          f"{options.startup_runs} interleaved runs.")
+          "`python -c 'import MODULE'` for the peers, median wall (and CPU: user + system) "
+          f"seconds of {options.startup_runs} interleaved runs.")
     for note in all_notes:
         print(f"  ({note})")
 
