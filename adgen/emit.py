@@ -338,7 +338,8 @@ def backward_lines(grad: ir.Gradient, tap: Optional[Tap] = None) -> list[str]:
     blocks = grad.blocks
     if tap is None or not tap.keeps_copies:
         keep = {grad.grad_names[p] for p in grad.wrt} | set(grad.copies) | {grad.seed}
-        blocks = propagate_copies(blocks, keep | {zero for zero, _ in grad.zeros})
+        blocks = propagate_copies(blocks, keep | {zero for zero, _ in grad.zeros},
+                                  set(grad.grad_names.values()) | {grad.seed})
     body = _backward_items(grad, blocks, tap)
     if tap is not None:
         body += tap.end(grad)

@@ -141,14 +141,15 @@ def _factors(expr: ir.Expr):
 
 # ---------------------------------------------------------------- copy propagation
 
-def propagate_copies(items, keep) -> tuple:
+def propagate_copies(items, keep, gradients) -> tuple:
     """The backward items without pure copies between gradients: `dw0x0 = dw0x0pw1x1`
     followed by reads of `dw0x0` becomes those reads of `dw0x0pw1x1` (and a block left empty
     is dropped).  A copy `t = s` goes when `t` is assigned nowhere else, is read only after
     the copy in the same sequence of statements (the same loop iteration, the same path of a
     branch), is not a returned gradient (`keep`), and `s` is not rebound before the last read
     of `t` (in the statement of that read itself only as a plain assignment, which reads
-    first).  Both names denote the same object at every read, so every read gives the same
+    first).  Only copies of gradients (`gradients`, the seed among them) go: a backward loop
+    restores forward values by names the IR does not show as assignments.  Both names denote the same object at every read, so every read gives the same
     value, in-place updates included: the numbers are unchanged.  Linear in the size of the
     backward pass (times the nesting depth)."""
     items = tuple(items)
@@ -160,7 +161,8 @@ def propagate_copies(items, keep) -> tuple:
     for node in ir.backward_nodes(items):
         for name in _leaf_targets(node):
             targets[name] = targets.get(name, 0) + 1
-    return tuple(i for i in _sequence(list(items), counts, targets, set(keep)) if i is not None)
+    keep = (set(keep), set(gradients))
+    return tuple(i for i in _sequence(list(items), counts, targets, keep) if i is not None)
 
 
 def _leaf_reads(node) -> dict:
@@ -196,7 +198,7 @@ def _deep(unit):
     return [unit]
 
 
-def _sequence(items: list, counts: dict, targets: dict, keep: set) -> list:
+def _sequence(items: list, counts: dict, targets: dict, keep: tuple) -> list:
     """One sequence of backward items (None for an item removed), nested ones first."""
     items = [_nested(item, counts, targets, keep) for item in items]
     units = []  # (item index, statement index or None, statement or nested item)
@@ -223,7 +225,7 @@ def _sequence(items: list, counts: dict, targets: dict, keep: set) -> list:
                 and isinstance(unit.expr, ir.Name)):
             continue
         t, s = unit.target, alias.get(unit.expr.id, unit.expr.id)
-        if t in keep or t == s or targets.get(t, 0) != 1 or t in alias:
+        if t in keep[0] or s not in keep[1] or t == s or targets.get(t, 0) != 1 or t in alias:
             continue
         if counts.get(t, 0) != seq_reads.get(t, 0) or first_read.get(t, u + 1) <= u:
             continue  # read outside this sequence, or before the copy (a loop's next turn)
@@ -255,7 +257,7 @@ def _sequence(items: list, counts: dict, targets: dict, keep: set) -> list:
     return out
 
 
-def _nested(item, counts: dict, targets: dict, keep: set):
+def _nested(item, counts: dict, targets: dict, keep: tuple):
     if isinstance(item, ir.BackwardIf):
         return ir.BackwardIf(
             item.origin,
