@@ -55,7 +55,9 @@ WRT = {"mean_squared": "pred", "softmax_cross_entropy": "scores"}
 # matrices), a parameter that is never used (its kind)
 SHAPES = {"picks_distinct": "x=N,C y=int:N", "picks_columns": "x=C,N y=int:N",
           "products": "v=M m=M,N u=N", "stacks": "a=B,N,D b=D,M c=B,M,K",
-          "leaky": "labels=int:N"}
+          "leaky": "labels=int:N",
+          # x.reshape(x.shape[0], -1) reads any rank: the command line assumes a matrix
+          "flattened": "x=N,C,H,W"}
 
 
 def affine(x, w, b):
