@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 
 from adgen import fuse, ir
 from adgen.members import expression as member_expression
+from adgen.optimize import propagate_copies
 from adgen.prelude import (HELPER_MODULES, HELPERS, calls, command_lines, facts_paragraphs,
                            shape_check, uses)
 from adgen.printer import (MAX_LINE, closed_docstring, docstring_lines, fit, index_source,
@@ -29,6 +30,9 @@ class Tap:
     adds nothing, and without a tap the code is exactly what it is with this one."""
 
     parameter = ""  # a first parameter the function takes (the lens's recorder), or none
+    # whether its lines name the gradients each block sets: then the backward pass keeps
+    # its pure copies (optimize.propagate_copies would remove names the lines read)
+    keeps_copies = False
 
     def forward(self, stmt: ir.Assign) -> list[str]:
         """Lines after a forward statement."""
@@ -335,7 +339,12 @@ def backward_lines(grad: ir.Gradient, tap: Optional[Tap] = None) -> list[str]:
     branches and loops like the forward pass's), then the copies of returned views and the
     explicit zeros."""
     fn = grad.function
-    body = _backward_items(grad, grad.blocks, tap)
+    blocks = grad.blocks
+    if tap is None or not tap.keeps_copies:
+        keep = {grad.grad_names[p] for p in grad.wrt} | set(grad.copies) | {grad.seed}
+        blocks = propagate_copies(blocks, keep | {zero for zero, _ in grad.zeros},
+                                  set(grad.grad_names.values()) | {grad.seed})
+    body = _backward_items(grad, blocks, tap)
     if tap is not None:
         body += tap.end(grad)
     for name in grad.copies:

@@ -9,6 +9,8 @@ reader could not tell from hand-written code): constant folding of small exact a
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import math
 
 from adgen import ir
@@ -135,3 +137,161 @@ def _factors(expr: ir.Expr):
         power = _num(expr.right)
         return [expr] if power is not None and power > 0 else None
     return None
+
+
+# ---------------------------------------------------------------- copy propagation
+
+def propagate_copies(items, keep, gradients) -> tuple:
+    """The backward items without pure copies between gradients: `dw0x0 = dw0x0pw1x1`
+    followed by reads of `dw0x0` becomes those reads of `dw0x0pw1x1` (and a block left empty
+    is dropped).  A copy `t = s` goes when `t` is assigned nowhere else, is read only after
+    the copy in the same sequence of statements (the same loop iteration, the same path of a
+    branch), is not a returned gradient (`keep`), and `s` is not rebound before the last read
+    of `t` (in the statement of that read itself only as a plain assignment, which reads
+    first).  Only copies of gradients (`gradients`, the seed among them) go: a backward loop
+    restores forward values by names the IR does not show as assignments.  Both names denote the same object at every read, so every read gives the same
+    value, in-place updates included: the numbers are unchanged.  Linear in the size of the
+    backward pass (times the nesting depth)."""
+    items = tuple(items)
+    counts: dict = {}
+    for node in ir.backward_nodes(items):
+        for name, n in _leaf_reads(node).items():
+            counts[name] = counts.get(name, 0) + n
+    targets: dict = {}
+    for node in ir.backward_nodes(items):
+        for name in _leaf_targets(node):
+            targets[name] = targets.get(name, 0) + 1
+    keep = (set(keep), set(gradients))
+    return tuple(i for i in _sequence(list(items), counts, targets, keep) if i is not None)
+
+
+def _leaf_reads(node) -> dict:
+    if isinstance(node, ir.GradAssign):
+        exprs = [node.expr]
+    elif isinstance(node, ir.GradScatter):
+        exprs = [node.index, node.expr] + ([node.init] if node.init is not None else [])
+    elif isinstance(node, ir.GradMasked):
+        exprs = [node.source, node.index]
+    else:
+        return {}  # GradZero reads a forward value; ifs and loops: their nodes are walked
+    found: dict = {}
+    for e in exprs:
+        for n in ir.walk(e):
+            if isinstance(n, ir.Name):
+                found[n.id] = found.get(n.id, 0) + 1
+    return found
+
+
+def _leaf_targets(node) -> tuple:
+    if isinstance(node, ir.GradMasked):
+        return (node.target,) + ((node.temp,) if node.temp else ())
+    if isinstance(node, (ir.GradAssign, ir.GradScatter, ir.GradZero)):
+        return (node.target,)
+    return ()
+
+
+def _deep(unit):
+    """The leaf statements of a unit (a statement, or a whole branch or loop)."""
+    if isinstance(unit, (ir.BackwardIf, ir.BackwardLoop)):
+        return [n for n in ir.backward_nodes([unit])
+                if not isinstance(n, (ir.BackwardIf, ir.BackwardLoop))]
+    return [unit]
+
+
+def _sequence(items: list, counts: dict, targets: dict, keep: tuple) -> list:
+    """One sequence of backward items (None for an item removed), nested ones first."""
+    items = [_nested(item, counts, targets, keep) for item in items]
+    units = []  # (item index, statement index or None, statement or nested item)
+    for i, item in enumerate(items):
+        if isinstance(item, ir.BackwardBlock):
+            units += [(i, k, s) for k, s in enumerate(item.stmts)]
+        else:
+            units.append((i, None, item))
+    first_read: dict = {}
+    last_read: dict = {}
+    seq_reads: dict = {}
+    bound: dict = {}  # name -> unit indices that assign it
+    for u, (_, _, unit) in enumerate(units):
+        for leaf in _deep(unit):
+            for name, n in _leaf_reads(leaf).items():
+                first_read.setdefault(name, u)
+                last_read[name] = u
+                seq_reads[name] = seq_reads.get(name, 0) + n
+            for name in _leaf_targets(leaf):
+                bound.setdefault(name, []).append(u)
+    alias: dict = {}
+    for u, (_, _, unit) in enumerate(units):
+        if not (isinstance(unit, ir.GradAssign) and not unit.accumulate and not unit.rebind
+                and isinstance(unit.expr, ir.Name)):
+            continue
+        t, s = unit.target, alias.get(unit.expr.id, unit.expr.id)
+        if t in keep[0] or s not in keep[1] or t == s or targets.get(t, 0) != 1 or t in alias:
+            continue
+        if counts.get(t, 0) != seq_reads.get(t, 0) or first_read.get(t, u + 1) <= u:
+            continue  # read outside this sequence, or before the copy (a loop's next turn)
+        last = last_read.get(t, u)
+        bindings = bound.get(s, ())
+        k = bisect.bisect_right(bindings, u)  # the first rebinding of s after the copy
+        if k < len(bindings) and bindings[k] <= last and (
+                bindings[k] < last or not isinstance(units[last][2], ir.GradAssign)):
+            continue
+        alias[t] = s
+        units[u] = (units[u][0], units[u][1], None)
+        # chains: later copies of t are copies of s, and s is read where t was
+        seq_reads[s] = seq_reads.get(s, 0) + seq_reads.get(t, 0)
+        counts[s] = counts.get(s, 0) + counts.get(t, 0)
+    if not alias:
+        return items
+    mapping = {t: ir.Name(s) for t, s in alias.items()}
+    kept: dict = {}
+    for i, k, unit in units:
+        if unit is not None:
+            kept.setdefault(i, []).append(_rename(unit, mapping))
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, ir.BackwardBlock):
+            stmts = tuple(kept.get(i, ()))
+            out.append(ir.BackwardBlock(item.origin, stmts) if stmts else None)
+        else:
+            out.append(kept[i][0] if i in kept else None)
+    return out
+
+
+def _nested(item, counts: dict, targets: dict, keep: tuple):
+    if isinstance(item, ir.BackwardIf):
+        return ir.BackwardIf(
+            item.origin,
+            tuple(i for i in _sequence(list(item.body), counts, targets, keep) if i is not None),
+            tuple(i for i in _sequence(list(item.orelse), counts, targets, keep)
+                  if i is not None))
+    if isinstance(item, ir.BackwardLoop):
+        inner = list(item.entry) + list(item.body)
+        done = _sequence(inner, counts, targets, keep)
+        entry = tuple(i for i in done[:len(item.entry)] if i is not None)
+        body = tuple(i for i in done[len(item.entry):] if i is not None)
+        return dataclasses.replace(item, entry=entry, body=body)
+    return item
+
+
+def _rename(unit, mapping: dict):
+    from adgen.rules import substitute
+
+    if isinstance(unit, ir.GradAssign):
+        return dataclasses.replace(unit, expr=substitute(unit.expr, mapping))
+    if isinstance(unit, ir.GradScatter):
+        return dataclasses.replace(
+            unit, index=substitute(unit.index, mapping), expr=substitute(unit.expr, mapping),
+            init=None if unit.init is None else substitute(unit.init, mapping))
+    if isinstance(unit, ir.GradMasked):
+        return dataclasses.replace(unit, source=substitute(unit.source, mapping),
+                                   index=substitute(unit.index, mapping))
+    if isinstance(unit, ir.BackwardBlock):
+        return ir.BackwardBlock(unit.origin, tuple(_rename(s, mapping) for s in unit.stmts))
+    if isinstance(unit, ir.BackwardIf):
+        return ir.BackwardIf(unit.origin, tuple(_rename(s, mapping) for s in unit.body),
+                             tuple(_rename(s, mapping) for s in unit.orelse))
+    if isinstance(unit, ir.BackwardLoop):
+        return dataclasses.replace(
+            unit, entry=tuple(_rename(s, mapping) for s in unit.entry),
+            body=tuple(_rename(s, mapping) for s in unit.body))
+    return unit  # GradZero: reads a forward value

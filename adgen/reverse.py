@@ -72,6 +72,7 @@ class _Reverser:
 
     def __init__(self, fn: ir.Function, facts: Facts, names: Names, grad_names: dict):
         self.fn, self.facts, self.names, self.grad_names = fn, facts, names, grad_names
+        self.aranges = _aranges(fn)
 
     def gname(self, var: str) -> str:
         if var not in self.grad_names:
@@ -133,7 +134,8 @@ class _Reverser:
                 out.append(state.masked(arg.id, gname, mapping["g"], index, names))
             elif stmt.prim == "getitem" and position == 0:
                 index = substitute(inst.forward.item, mapping)
-                out.append(state.scatter(arg.id, gname, index, expr, _fancy(stmt), arg))
+                out.append(state.scatter(arg.id, gname, index, expr,
+                                         _fancy(stmt, self.aranges), arg))
             else:
                 if stmt.prim == "setitem" and position == 1:
                     expr = _value_gradient(expr, arg, fn.types)
@@ -391,6 +393,8 @@ def allocates(expr: ir.Expr) -> bool:
     to a name, a view (`.T`, `np.broadcast_to`), or a helper that may return its input."""
     if isinstance(expr, (ir.BinOp, ir.Neg)):
         return True
+    if isinstance(expr, ir.Call) and expr.func == "_unbroadcast":
+        return allocates(expr.args[0])  # g itself, or a sum of it: new when g is
     if isinstance(expr, ir.Call):  # numpy's, math's, a helper's; a user's may return g
         known = expr.func.startswith(("np.", "math.")) or expr.func in HELPERS
         return known and expr.func not in _VIEWS
@@ -399,12 +403,37 @@ def allocates(expr: ir.Expr) -> bool:
     return False
 
 
-def _fancy(stmt: ir.Assign) -> bool:
-    """Whether an index holds arrays (integer or boolean): then an index may repeat, and the
-    gradient must be scattered with np.add.at (which adds up repeats) rather than +=."""
-    for entry in dict(stmt.attrs)["index"]:
+def _fancy(stmt: ir.Assign, aranges: frozenset = frozenset()) -> bool:
+    """Whether an index holds arrays (integer or boolean) whose positions may repeat: then
+    the gradient must be scattered with np.add.at (which adds up repeats) rather than +=.
+    Integer arrays cannot repeat a position when one of them is an `np.arange` (distinct
+    values) and every other index array is an integer array of exactly its shape, 1-D, or
+    an integer: `probs[np.arange(N), y]` picks N distinct (row, label) pairs."""
+    spec = dict(stmt.attrs)["index"]
+    arrays = []
+    for entry in spec:
         if entry[0] == "arg":
             t = stmt.types[entry[1]] if stmt.types else None
             if t is None or t.kind not in ("int", "float"):
-                return True
-    return False
+                arrays.append((stmt.args[entry[1]], t))
+        elif entry[0] == "newaxis":
+            if any(e[0] == "arg" for e in spec):
+                return True  # (not worth the analysis: keep np.add.at)
+    if not arrays:
+        return False
+    rows = [(a, t) for a, t in arrays if isinstance(a, ir.Name) and a.id in aranges
+            and t is not None and t.shape is not None and len(t.shape) == 1]
+    if not rows:
+        return True
+    shape = rows[0][1].shape
+    return not all(t is not None and t.kind == "intarray" and t.shape == shape
+                   for _, t in arrays)
+
+
+def _aranges(fn: ir.Function) -> frozenset:
+    """Names assigned once in the function, by `np.arange(...)`: arrays of distinct values."""
+    counts: dict = {}
+    for stmt in ir.assigns(fn.body):
+        counts[stmt.target] = counts.get(stmt.target, 0) + 1
+    return frozenset(stmt.target for stmt in ir.assigns(fn.body)
+                     if stmt.prim == "np_arange" and counts[stmt.target] == 1)

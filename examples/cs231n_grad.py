@@ -27,21 +27,17 @@ def f_grad(x, y, df=1.0):
     dinvden = num * df
     # line 22: invden = 1.0 / den
     dden = -invden * dinvden / den
-    # line 21: den = sigx + xpysqr
-    dsigx = dden
-    dxpysqr = dden
     # line 20: xpysqr = xpy ** 2
-    dxpy = 2 * xpy * dxpysqr
+    dxpy = 2 * xpy * dden
     # line 19: xpy = x + y
     dx = dxpy
     dy = dxpy
     # line 18: sigx = sigmoid(x)
-    dx += (1 - sigx) * sigx * dsigx
+    dx += (1 - sigx) * sigx * dden
     # line 17: num = x + sigy
     dx += dnum
-    dsigy = dnum
     # line 16: sigy = sigmoid(y)
-    dy += (1 - sigy) * sigy * dsigy
+    dy += (1 - sigy) * sigy * dnum
     return dx, dy
 
 
@@ -60,21 +56,17 @@ def f_nested_grad(x, y, df_nested=1.0):
     # line 28: f_nested = xpsigy / sum1
     dxpsigy = df_nested / sum1
     dsum1 = -f_nested * df_nested / sum1
-    # line 28: sum1 = sigx + xpysqr
-    dsigx = dsum1
-    dxpysqr = dsum1
     # line 28: xpysqr = xpy ** 2
-    dxpy = 2 * xpy * dxpysqr
+    dxpy = 2 * xpy * dsum1
     # line 28: xpy = x + y
     dx = dxpy
     dy = dxpy
     # line 28: sigx = sigmoid(x)
-    dx += (1 - sigx) * sigx * dsigx
+    dx += (1 - sigx) * sigx * dsum1
     # line 28: xpsigy = x + sigy
     dx += dxpsigy
-    dsigy = dxpsigy
     # line 28: sigy = sigmoid(y)
-    dy += (1 - sigy) * sigy * dsigy
+    dy += (1 - sigy) * sigy * dxpsigy
     return dx, dy
 
 
@@ -92,15 +84,11 @@ def neuron_grad(w0, x0, w1, x1, w2, dneuron=1.0):
     # line 32: neuron = sigmoid(sum1)
     dsum1 = (1 - neuron) * neuron * dneuron
     # line 32: sum1 = w0x0pw1x1 + w2
-    dw0x0pw1x1 = dsum1
     dw2 = dsum1
-    # line 32: w0x0pw1x1 = w0x0 + w1x1
-    dw0x0 = dw0x0pw1x1
-    dw1x1 = dw0x0pw1x1
     # line 32: w1x1 = w1 * x1
-    dw1 = x1 * dw1x1
-    dx1 = w1 * dw1x1
+    dw1 = x1 * dsum1
+    dx1 = w1 * dsum1
     # line 32: w0x0 = w0 * x0
-    dw0 = x0 * dw0x0
-    dx0 = w0 * dw0x0
+    dw0 = x0 * dsum1
+    dx0 = w0 * dsum1
     return dw0, dx0, dw1, dx1, dw2

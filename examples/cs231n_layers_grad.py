@@ -48,11 +48,10 @@ def affine_forward_grad(x, w, b, dout):
     view1w = view1 @ w
     out = view1w + b
     # line 12: out = view1w + b
-    dview1w = dout
     db = dout.sum(axis=0)
     # line 12: view1w = view1 @ w
-    dview1 = dview1w @ w.T
-    dw = view1.T @ dview1w
+    dview1 = dout @ w.T
+    dw = view1.T @ dout
     # line 12: view1 = x.reshape(n1, -1)
     dx = dview1.reshape(np.shape(x))
     if isinstance(dx, np.ndarray):
@@ -69,11 +68,10 @@ def affine_backward(dout, cache):
     n1 = x.shape[0]
     view1 = x.reshape(n1, -1)
     # line 12: out = view1w + b
-    dview1w = dout
     db = dout.sum(axis=0)
     # line 12: view1w = view1 @ w
-    dview1 = dview1w @ w.T
-    dw = view1.T @ dview1w
+    dview1 = dout @ w.T
+    dw = view1.T @ dout
     # line 12: view1 = x.reshape(n1, -1)
     dx = dview1.reshape(np.shape(x))
     if isinstance(dx, np.ndarray):
@@ -91,8 +89,6 @@ def relu_forward_grad(x, dout=1.0):
         raise ValueError("an array output needs its upstream gradient")
     # line 18: out = np.maximum(0, x)
     dx = _unbroadcast(dout * (0 < x), x)
-    if isinstance(dx, np.ndarray):
-        dx = dx.copy()  # an array of its own, not a view
     return dx
 
 
@@ -102,8 +98,6 @@ def relu_backward(dout, cache):
     x = cache
     # line 18: out = np.maximum(0, x)
     dx = _unbroadcast(dout * (0 < x), x)
-    if isinstance(dx, np.ndarray):
-        dx = dx.copy()  # an array of its own, not a view
     return dx
 
 
@@ -146,18 +140,13 @@ def affine_relu_forward_grad(x, w, b, dout):
     a = out
     out_1 = np.maximum(0, a)
     out_2 = out_1
-    # line 31: out_2 = out_1
-    dout_1 = dout
     # line 18: out_1 = np.maximum(0, a) (in relu_forward, called on line 31)
-    da = dout_1 * (0 < a)
-    # line 30: a = out
-    grad_out = da
+    da = dout * (0 < a)
     # line 12: out = view1w + b (in affine_forward, called on line 30)
-    dview1w = grad_out
-    db = grad_out.sum(axis=0)
+    db = da.sum(axis=0)
     # line 12: view1w = view1 @ w (in affine_forward, called on line 30)
-    dview1 = dview1w @ w.T
-    dw = view1.T @ dview1w
+    dview1 = da @ w.T
+    dw = view1.T @ da
     # line 12: view1 = x.reshape(n1, -1) (in affine_forward, called on line 30)
     dx = dview1.reshape(np.shape(x))
     if isinstance(dx, np.ndarray):
@@ -174,18 +163,13 @@ def affine_relu_backward(dout, cache):
     n1 = x.shape[0]
     view1 = x.reshape(n1, -1)
     a = out
-    # line 31: out_2 = out_1
-    dout_1 = dout
     # line 18: out_1 = np.maximum(0, a) (in relu_forward, called on line 31)
-    da = dout_1 * (0 < a)
-    # line 30: a = out
-    grad_out = da
+    da = dout * (0 < a)
     # line 12: out = view1w + b (in affine_forward, called on line 30)
-    dview1w = grad_out
-    db = grad_out.sum(axis=0)
+    db = da.sum(axis=0)
     # line 12: view1w = view1 @ w (in affine_forward, called on line 30)
-    dview1 = dview1w @ w.T
-    dw = view1.T @ dview1w
+    dview1 = da @ w.T
+    dw = view1.T @ da
     # line 12: view1 = x.reshape(n1, -1) (in affine_forward, called on line 30)
     dx = dview1.reshape(np.shape(x))
     if isinstance(dx, np.ndarray):
@@ -225,7 +209,7 @@ def batchnorm_forward_grad(x, gamma, beta, eps=1e-5, *, dout):
     dxcsqr = np.broadcast_to(np.expand_dims(dvar / np.shape(xcsqr)[0], 0),
                              np.shape(xcsqr))
     # line 39: xcsqr = xc ** 2
-    dxc = dxc + _unbroadcast(2 * xc * dxcsqr, xc)
+    dxc += _unbroadcast(2 * xc * dxcsqr, xc)
     # line 38: xc = x - mu
     dx = _unbroadcast(dxc, x)
     dmu = _unbroadcast(-dxc, mu)
@@ -233,8 +217,6 @@ def batchnorm_forward_grad(x, gamma, beta, eps=1e-5, *, dout):
     dx = (dx +
           np.broadcast_to(np.expand_dims(dmu / np.shape(x)[0], 0),
                           np.shape(x)))
-    if isinstance(dgamma, np.ndarray):
-        dgamma = dgamma.copy()  # an array of its own, not a view
     if isinstance(dbeta, np.ndarray):
         dbeta = dbeta.copy()  # an array of its own, not a view
     return dx, dgamma, dbeta
@@ -272,7 +254,7 @@ def batchnorm_backward(dout, cache):
     dxcsqr = np.broadcast_to(np.expand_dims(dvar / np.shape(xcsqr)[0], 0),
                              np.shape(xcsqr))
     # line 39: xcsqr = xc ** 2
-    dxc = dxc + _unbroadcast(2 * xc * dxcsqr, xc)
+    dxc += _unbroadcast(2 * xc * dxcsqr, xc)
     # line 38: xc = x - mu
     dx = _unbroadcast(dxc, x)
     dmu = _unbroadcast(-dxc, mu)
@@ -280,8 +262,6 @@ def batchnorm_backward(dout, cache):
     dx = (dx +
           np.broadcast_to(np.expand_dims(dmu / np.shape(x)[0], 0),
                           np.shape(x)))
-    if isinstance(dgamma, np.ndarray):
-        dgamma = dgamma.copy()  # an array of its own, not a view
     if isinstance(dbeta, np.ndarray):
         dbeta = dbeta.copy()  # an array of its own, not a view
     return dx, dgamma, dbeta

@@ -96,11 +96,10 @@ def affine_grad(x, w, b, daffine):
     xw = x @ w
     affine = xw + b
     # line 37: affine = xw + b
-    dxw = daffine
     db = daffine.sum(axis=0)
     # line 37: xw = x @ w
-    dx = dxw @ w.T
-    dw = x.T @ dxw
+    dx = daffine @ w.T
+    dw = x.T @ daffine
     return dx, dw, db
 
 
@@ -114,8 +113,6 @@ def relu_grad(x, drelu=1.0):
         raise ValueError("an array output needs its upstream gradient")
     # line 42: relu = np.maximum(0, x)
     dx = _unbroadcast(drelu * (0 < x), x)
-    if isinstance(dx, np.ndarray):
-        dx = dx.copy()  # an array of its own, not a view
     return dx
 
 
@@ -167,8 +164,6 @@ def batchnorm_grad(x, gamma, beta, eps=1e-5, *, dbatchnorm):
           (x - np.mean(x, axis=0, keepdims=True)) / np.shape(x)[0])
     # line 53: mu = np.mean(x, axis=0)
     dx += np.broadcast_to(np.expand_dims(dmu / np.shape(x)[0], 0), np.shape(x))
-    if isinstance(dgamma, np.ndarray):
-        dgamma = dgamma.copy()  # an array of its own, not a view
     if isinstance(dbeta, np.ndarray):
         dbeta = dbeta.copy()  # an array of its own, not a view
     return dx, dgamma, dbeta
@@ -202,17 +197,14 @@ def layernorm_grad(x, gamma, beta, eps=1e-5, *, dlayernorm):
     dsqrt1 = (-x_hat * dx_hat / sqrt1).sum(axis=1, keepdims=True)
     # line 64: sqrt1 = np.sqrt(varpeps)
     dvarpeps = dsqrt1 / (2 * sqrt1)
-    # line 64: varpeps = var + eps
-    dvar = dvarpeps
     # line 64: xmmu = x - mu
     dx = dxmmu
     dmu = (-dxmmu).sum(axis=1, keepdims=True)
     # line 63: var = np.var(x, axis=1, keepdims=True)
-    dx += dvar * 2 * (x - np.mean(x, axis=1, keepdims=True)) / np.shape(x)[1]
+    dx += (dvarpeps * 2 * (x - np.mean(x, axis=1, keepdims=True)) /
+           np.shape(x)[1])
     # line 62: mu = np.mean(x, axis=1, keepdims=True)
     dx += np.broadcast_to(dmu / np.shape(x)[1], np.shape(x))
-    if isinstance(dgamma, np.ndarray):
-        dgamma = dgamma.copy()  # an array of its own, not a view
     if isinstance(dbeta, np.ndarray):
         dbeta = dbeta.copy()  # an array of its own, not a view
     return dx, dgamma, dbeta
@@ -229,10 +221,6 @@ def dropout_grad(x, mask, ddropout=1.0):
     # line 71: dropout = x * mask
     dx = _unbroadcast(mask * ddropout, x)
     dmask = _unbroadcast(x * ddropout, mask)
-    if isinstance(dx, np.ndarray):
-        dx = dx.copy()  # an array of its own, not a view
-    if isinstance(dmask, np.ndarray):
-        dmask = dmask.copy()  # an array of its own, not a view
     return dx, dmask
 
 
@@ -322,16 +310,14 @@ def svm_loss_grad(x, y, dsvm_loss=1.0):
     dmargins[rows2, y] = 0.0
     # line 98: margins = np.maximum(0, xmpart1p1)
     dxmpart1p1 = dmargins * (0 < xmpart1p1)
-    # line 98: xmpart1p1 = xmpart1 + 1.0
-    dxmpart1 = dxmpart1p1
     # line 98: xmpart1 = x - part1
-    dx = dxmpart1
-    dpart1 = (-dxmpart1).sum(axis=1, keepdims=True)
+    dx = dxmpart1p1
+    dpart1 = (-dxmpart1p1).sum(axis=1, keepdims=True)
     # line 98: part1 = correct[:, np.newaxis]
     dcorrect = np.zeros_like(correct)
     dcorrect[:, np.newaxis] += dpart1
     # line 97: correct = x[rows1, y]
-    np.add.at(dx, (rows1, y), dcorrect)
+    dx[rows1, y] += dcorrect
     return dx
 
 
@@ -371,42 +357,34 @@ def two_layer_loss_grad(X, y, W1, b1, W2, b2, reg=0.0, dloss=1.0):
     sum2 = sumW1W1 + sumW2W2
     regsum2 = reg * sum2
     loss_1 = loss + regsum2
-    # line 114: loss_1 = loss + regsum2
-    grad_loss = dloss
-    dregsum2 = dloss
     # line 114: regsum2 = reg * sum2
-    dsum2 = reg * dregsum2
-    # line 114: sum2 = sumW1W1 + sumW2W2
-    dsumW1W1 = dsum2
-    dsumW2W2 = dsum2
+    dsum2 = reg * dloss
     # line 114: sumW2W2 = np.sum(W2W2)
-    dW2W2 = np.full_like(W2W2, dsumW2W2)
+    dW2W2 = np.full_like(W2W2, dsum2)
     # line 114: W2W2 = W2 * W2
     dW2 = 2 * W2 * dW2W2
     # line 114: sumW1W1 = np.sum(W1W1)
-    dW1W1 = np.full_like(W1W1, dsumW1W1)
+    dW1W1 = np.full_like(W1W1, dsum2)
     # line 114: W1W1 = W1 * W1
     dW1 = 2 * W1 * dW1W1
     # line 113: loss = -mean1
-    dmean1 = -grad_loss
+    dmean1 = -dloss
     # line 113: mean1 = np.mean(logpart1), the mean of the log-softmax of
     #     scores at [rows1, y] (fused)
     dscores = -dmean1 / N * probs
     dscores[rows1, y] += dmean1 / N
     # line 109: scores = hiddenW2 + b2
-    dhiddenW2 = dscores
     db2 = dscores.sum(axis=0)
     # line 109: hiddenW2 = hidden @ W2
-    dhidden = dhiddenW2 @ W2.T
-    dW2 += hidden.T @ dhiddenW2
+    dhidden = dscores @ W2.T
+    dW2 += hidden.T @ dscores
     # line 108: hidden = np.maximum(0, XW1pb1)
     dXW1pb1 = dhidden * (0 < XW1pb1)
     # line 108: XW1pb1 = XW1 + b1
-    dXW1 = dXW1pb1
     db1 = dXW1pb1.sum(axis=0)
     # line 108: XW1 = X @ W1
-    dX = dXW1 @ W1.T
-    dW1 += X.T @ dXW1
+    dX = dXW1pb1 @ W1.T
+    dW1 += X.T @ dXW1pb1
     return dX, dW1, db1, dW2, db2
 
 
@@ -443,16 +421,14 @@ def td_clipped_loss_grad(q, actions, reward, q_next, gamma=0.99,
     # line 125: clipped = np.clip(delta, -1.0, 1.0)
     ddelta = dclipped * (-1.0 <= delta) * (delta <= 1.0)
     # line 124: delta = sum1 - part1
-    dsum1 = ddelta
     dpart1 = -ddelta
     # line 124: part1 = q[rows1, actions]
     dq = np.zeros_like(q)
-    np.add.at(dq, (rows1, actions), dpart1)
+    dq[rows1, actions] += dpart1
     # line 124: sum1 = reward + prod1
-    dreward = dsum1
-    dprod1 = dsum1
+    dreward = ddelta
     # line 124: prod1 = gamma * maxqnext
-    dmaxqnext = gamma * dprod1
+    dmaxqnext = gamma * ddelta
     # line 124: maxqnext = np.max(q_next, axis=1)
     dq_next = _argmax_mask(q_next, 1) * np.expand_dims(dmaxqnext, 1)
     dreward = dreward.copy()  # an array of its own, not a view
@@ -490,25 +466,21 @@ def td_huber_loss_grad(q, actions, reward, q_next, gamma=0.99,
     # line 136: sel1 = np.where(mask1, prod2, diff1)
     dprod2 = np.where(mask1, dsel1, 0.0)
     ddiff1 = np.where(mask1, 0.0, dsel1)
-    # line 136: diff1 = abs_delta - 0.5
-    dabs_delta = ddiff1
     # line 136: prod2 = 0.5 * deltasqr
     ddeltasqr = 0.5 * dprod2
     # line 136: deltasqr = delta ** 2
     ddelta = 2 * delta * ddeltasqr
     # line 135: abs_delta = np.abs(delta)
-    ddelta += np.sign(delta) * dabs_delta
+    ddelta += np.sign(delta) * ddiff1
     # line 134: delta = sum1 - part1
-    dsum1 = ddelta
     dpart1 = -ddelta
     # line 134: part1 = q[rows1, actions]
     dq = np.zeros_like(q)
-    np.add.at(dq, (rows1, actions), dpart1)
+    dq[rows1, actions] += dpart1
     # line 134: sum1 = reward + prod1
-    dreward = dsum1
-    dprod1 = dsum1
+    dreward = ddelta
     # line 134: prod1 = gamma * maxqnext
-    dmaxqnext = gamma * dprod1
+    dmaxqnext = gamma * ddelta
     # line 134: maxqnext = np.max(q_next, axis=1)
     dq_next = _argmax_mask(q_next, 1) * np.expand_dims(dmaxqnext, 1)
     dreward = dreward.copy()  # an array of its own, not a view

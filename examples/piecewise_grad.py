@@ -39,10 +39,8 @@ def huber_grad(r, delta=1.0, dloss=1.0):
     else:
         # line 36: loss = delta * abs1mprod2
         dabs1mprod2 = delta * dloss
-        # line 36: abs1mprod2 = abs1 - prod2
-        dabs1 = dabs1mprod2
         # line 36: abs1 = abs(r)
-        dr = dabs1 if r > 0 else -dabs1 if r < 0 else 0.0
+        dr = dabs1mprod2 if r > 0 else -dabs1mprod2 if r < 0 else 0.0
     return dr
 
 
@@ -66,15 +64,13 @@ def newton_sqrt_grad(a, steps=6, dx=1.0):
     for _ in reversed(range(steps)):
         aoverx = aoverx_saved.pop()
         x = x_saved.pop()
-        dx_1 = dx
         # line 44: x_1 = 0.5 * xpaoverx
-        dxpaoverx = 0.5 * dx_1
+        dxpaoverx = 0.5 * dx
         # line 44: xpaoverx = x + aoverx
         dx = dxpaoverx
-        daoverx = dxpaoverx
         # line 44: aoverx = a / x
-        da += daoverx / x
-        dx += -aoverx * daoverx / x
+        da += dxpaoverx / x
+        dx += -aoverx * dxpaoverx / x
     # line 42: x = a
     da += dx
     return da
@@ -97,9 +93,8 @@ def halve_until_small_grad(x, threshold=1.0, dhalve_until_small=1.0):
     dy = 2 * y * dhalve_until_small
     # line 51: while loop, backwards (n_steps iterations)
     for _ in range(n_steps):
-        dy_1 = dy
         # line 52: y_1 = y / 2
-        dy = dy_1 / 2
+        dy = dy / 2
     # line 50: y = x
     dx = dy
     return dx
@@ -153,21 +148,18 @@ def newton_until_converged_grad(a, tol=1e-12, max_steps=50, dx=1.0):
         aoverx1 = aoverx1_saved.pop()
         x_1 = x_1_saved.pop()
         step = step_saved.pop()
-        dstep_1 = dstep
-        dx_2 = dx
         # line 65: x_2 = x_new
-        dx_new = dx_2
+        dx_new = dx
         # line 64: step_1 = x_new - x_1
-        dx_new += dstep_1
-        dx = -dstep_1
+        dx_new += dstep
+        dx = -dstep
         # line 63: x_new = 0.5 * x1paoverx1
         dx1paoverx1 = 0.5 * dx_new
         # line 63: x1paoverx1 = x_1 + aoverx1
         dx += dx1paoverx1
-        daoverx1 = dx1paoverx1
         # line 63: aoverx1 = a / x_1
-        da += daoverx1 / x_1
-        dx += -aoverx1 * daoverx1 / x_1
+        da += dx1paoverx1 / x_1
+        dx += -aoverx1 * dx1paoverx1 / x_1
         dstep = 0.0
     # line 62: x_1 = x
     grad_x = dx
@@ -208,11 +200,10 @@ def smooth_step_grad(t, low=0.0, high=1.0, dsmooth_step=1.0):
     smooth_step = y + sel1
     # line 80: smooth_step = y + sel1
     dy = dsmooth_step
-    dsel1 = dsmooth_step
     # line 80: if cond3, backwards
     if cond3:
         # line 80: sel1 = 0.1 * tanht
-        dtanht = 0.1 * dsel1
+        dtanht = 0.1 * dsmooth_step
         # line 80: tanht = math.tanh(t)
         dt = (1 - tanht ** 2) * dtanht
     else:
@@ -234,10 +225,8 @@ def smooth_step_grad(t, low=0.0, high=1.0, dsmooth_step=1.0):
             # line 77: ss = s * s
             ds += 2 * s * dss
         else:
-            # line 79: y = 1.0 + prod2
-            dprod2 = dy
             # line 79: prod2 = 0.0 * s
-            ds = 0.0 * dprod2
+            ds = 0.0 * dy
     # line 73: s = tmlow / highmlow
     dtmlow = ds / highmlow
     # line 73: tmlow = t - low

@@ -27,12 +27,9 @@ def logistic_grad(w, b, x, y, dlogistic=1.0):
     logistic = -sum1
     # line 20: logistic = -sum1
     dsum1 = -dlogistic
-    # line 20: sum1 = ylogp + prod1
-    dylogp = dsum1
-    dprod1 = dsum1
     # line 20: prod1 = diff1 * logdiff2
-    ddiff1 = logdiff2 * dprod1
-    dlogdiff2 = diff1 * dprod1
+    ddiff1 = logdiff2 * dsum1
+    dlogdiff2 = diff1 * dsum1
     # line 20: logdiff2 = math.log(diff2)
     ddiff2 = dlogdiff2 / diff2
     # line 20: diff2 = 1 - p
@@ -40,18 +37,17 @@ def logistic_grad(w, b, x, y, dlogistic=1.0):
     # line 20: diff1 = 1 - y
     dy = -ddiff1
     # line 20: ylogp = y * logp
-    dy += logp * dylogp
-    dlogp = y * dylogp
+    dy += logp * dsum1
+    dlogp = y * dsum1
     # line 20: logp = math.log(p)
     dp += dlogp / p
     # line 19: p = sigmoid(wxpb)
     dwxpb = (1 - p) * p * dp
     # line 19: wxpb = wx + b
-    dwx = dwxpb
     db = dwxpb
     # line 19: wx = w * x
-    dw = x * dwx
-    dx = w * dwx
+    dw = x * dwxpb
+    dx = w * dwxpb
     return dw, db, dx, dy
 
 
@@ -66,11 +62,10 @@ def relu_unit_grad(w, b, x, drelu_unit=1.0):
     # line 25: relu_unit = max(0.0, z)
     dz = drelu_unit if 0.0 < z else 0.0
     # line 24: z = wx + b
-    dwx = dz
     db = dz
     # line 24: wx = w * x
-    dw = x * dwx
-    dx = w * dwx
+    dw = x * dz
+    dx = w * dz
     return dw, db, dx
 
 
@@ -93,13 +88,11 @@ def td_clipped_grad(q, reward, q_next, gamma=0.99, dtd_clipped=1.0):
     # line 30: max1 = max(delta, -1.0)
     ddelta = dmax1 if delta >= -1.0 else 0.0
     # line 29: delta = sum1 - q
-    dsum1 = ddelta
     dq = -ddelta
     # line 29: sum1 = reward + gammaqnext
-    dreward = dsum1
-    dgammaqnext = dsum1
+    dreward = ddelta
     # line 29: gammaqnext = gamma * q_next
-    dq_next = gamma * dgammaqnext
+    dq_next = gamma * ddelta
     return dq, dreward, dq_next
 
 
@@ -119,16 +112,12 @@ def td_huber_grad(q, reward, q_next, gamma=0.99, dtd_huber=1.0):
     abs1 = abs(delta)
     abs1msmall = abs1 - small
     td_huber = prod1 + abs1msmall
-    # line 37: td_huber = prod1 + abs1msmall
-    dprod1 = dtd_huber
-    dabs1msmall = dtd_huber
     # line 37: abs1msmall = abs1 - small
-    dabs1 = dabs1msmall
-    dsmall = -dabs1msmall
+    dsmall = -dtd_huber
     # line 37: abs1 = abs(delta)
-    ddelta = dabs1 if delta > 0 else -dabs1 if delta < 0 else 0.0
+    ddelta = dtd_huber if delta > 0 else -dtd_huber if delta < 0 else 0.0
     # line 37: prod1 = 0.5 * smallsqr
-    dsmallsqr = 0.5 * dprod1
+    dsmallsqr = 0.5 * dtd_huber
     # line 37: smallsqr = small ** 2
     dsmall += 2 * small * dsmallsqr
     # line 36: small = min(absdelta, 1.0)
@@ -136,11 +125,9 @@ def td_huber_grad(q, reward, q_next, gamma=0.99, dtd_huber=1.0):
     # line 36: absdelta = abs(delta)
     ddelta += (dabsdelta if delta > 0 else -dabsdelta if delta < 0 else 0.0)
     # line 35: delta = sum1 - q
-    dsum1 = ddelta
     dq = -ddelta
     # line 35: sum1 = reward + gammaqnext
-    dreward = dsum1
-    dgammaqnext = dsum1
+    dreward = ddelta
     # line 35: gammaqnext = gamma * q_next
-    dq_next = gamma * dgammaqnext
+    dq_next = gamma * ddelta
     return dq, dreward, dq_next

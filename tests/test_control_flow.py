@@ -43,7 +43,7 @@ def test_a_loop_saves_each_value_once_and_runs_backwards():
     # the next step's start, so it is not saved twice
     assert sorted(line.split(".")[0].strip() for line in source.splitlines()
                   if ".append(" in line) == ["h_saved", "part1_saved"]
-    assert "dWhh += h.T @ dhWhh" in source
+    assert "dWhh += h.T @ dsum1pb" in source  # dhWhh = dsum1 = dsum1pb: copies propagated
     assert source.count("np.zeros_like(") == 3  # dWhh, dWxh, db: nothing else allocated
 
 

@@ -68,6 +68,8 @@ def local_gradient(stmt: ir.Assign, operand: int) -> ir.Expr:
 class Probes(Tap):
     """The recording calls, numbered as the emitter asks for them."""
 
+    keeps_copies = True  # its lines name the gradients the blocks set
+
     def __init__(self, grad: ir.Gradient, parameter: str):
         self.grad, self.parameter = grad, parameter
         self.graph = Graph(grad)

@@ -185,6 +185,8 @@ class NotesTap(Tap):
     statement where the gradient leaks, on the forward line of an exponential that can
     overflow."""
 
+    keeps_copies = True  # its lines name the gradients the blocks set
+
     def __init__(self, grad: ir.Gradient):
         graph = Graph(grad)
         self.comments: dict = {}

@@ -422,7 +422,8 @@ REGISTRY.add(Rule(
     shaped=_getitem_shaped, stem=lambda f: None, noun="part", sympy=lambda *a: a[0],
     domain=lambda n: (DEFAULT_DOMAIN,) * n, elementwise=False, infer=_getitem_type,
     doc="indexing: the gradient is scattered back, dx[index] += g for slices and ints, "
-        "np.add.at(dx, index, g) for integer arrays (repeated indices add up)",
+        "np.add.at(dx, index, g) for integer arrays (repeated indices add up), += where "
+        "an np.arange index makes the positions distinct",
 ))
 
 

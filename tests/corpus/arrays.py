@@ -8,6 +8,9 @@ from typing import Annotated
 import numpy as np
 
 INPUTS = {
+    "picks_distinct": {"x": ((4, 3), -2.0, 2.0), "y": ("int", (4,), 0, 3)},
+    "picks_repeating": {"x": ((4, 3), -2.0, 2.0), "y": ("int", (5,), 0, 3)},
+    "picks_columns": {"x": ((3, 4), -2.0, 2.0), "y": ("int", (4,), 0, 3)},
     "affine": {"x": ((4, 3), -2.0, 2.0), "w": ((3, 2), -2.0, 2.0), "b": ((2,), -1.0, 1.0)},
     "relu_loss": {"x": ((4, 3), -2.0, 2.0), "w": ((3, 2), -2.0, 2.0), "b": ((2,), -1.0, 1.0)},
     "broadcasts": {"x": ((3, 4), -1.0, 1.0), "row": ((4,), -1.0, 1.0),
@@ -50,8 +53,11 @@ INPUTS = {
 WRT = {"mean_squared": "pred", "softmax_cross_entropy": "scores"}
 # what the code does not say: vectors and stacks in products (the command line assumes
 # matrices), a parameter that is never used (its kind)
-SHAPES = {"products": "v=M m=M,N u=N", "stacks": "a=B,N,D b=D,M c=B,M,K",
-          "leaky": "labels=int:N"}
+SHAPES = {"picks_distinct": "x=N,C y=int:N", "picks_columns": "x=C,N y=int:N",
+          "products": "v=M m=M,N u=N", "stacks": "a=B,N,D b=D,M c=B,M,K",
+          "leaky": "labels=int:N",
+          # x.reshape(x.shape[0], -1) reads any rank: the command line assumes a matrix
+          "flattened": "x=N,C,H,W"}
 
 
 def affine(x, w, b):
@@ -235,3 +241,25 @@ def filled(x):
 def cancelling(x, c):
     # c's gradient is exactly 0; check_grad once failed it on the rounding of sum(c) - sum(c)
     return x * 10 + np.sum(c) - np.sum(c)
+
+
+def picks_distinct(x, y):
+    # rows = np.arange(N) makes the (row, label) pairs distinct: a direct `+=` scatter
+    N = x.shape[0]
+    rows = np.arange(N)
+    picked = x[rows, y]
+    return np.sum(picked * picked) + np.sum(np.tanh(x[rows, y]))
+
+
+def picks_repeating(x, y):
+    # an arange of length 1 broadcast against 5 labels: (0, y[i]) pairs repeat, so the
+    # gradient must add them up (np.add.at), arange or not
+    first = np.arange(1)
+    picked = x[first, y]
+    return np.sum(picked ** 2)
+
+
+def picks_columns(x, y):
+    # the arange on the second axis, labels per column
+    cols = np.arange(x.shape[1])
+    return np.sum(np.exp(x[y, cols]))
