@@ -47,12 +47,11 @@ def attention_loss_grad(x, wq, wk, wv, target, dattention_loss=1.0):
     # line 34: pow1 = outmtarget ** 2
     doutmtarget = 2 * outmtarget * dpow1
     # line 34: outmtarget = out - target
-    dout = doutmtarget
     dtarget = -doutmtarget
     # line 29: out = np.einsum('qk,kh->qh', p, v) (in attention, called on line
     #     33)
-    dp = np.einsum('qh,kh->qk', dout, v)
-    dv = np.einsum('qh,qk->kh', dout, p)
+    dp = np.einsum('qh,kh->qk', doutmtarget, v)
+    dv = np.einsum('qh,qk->kh', doutmtarget, p)
     # line 28: p = e / sume, the softmax of scores (fused) (in attention,
     #     called on line 33)
     dscores = p * (dp - (dp * p).sum(axis=1, keepdims=True))

@@ -53,15 +53,10 @@ def gaussian_nll_grad(x, mu, cov, dgaussian_nll=1.0):
     sum1 = logdet + dlogprod2
     prod3 = 0.5 * sum1
     gaussian_nll = prod1 + prod3
-    # line 33: gaussian_nll = prod1 + prod3
-    dprod1 = dgaussian_nll
-    dprod3 = dgaussian_nll
     # line 33: prod3 = 0.5 * sum1
-    dsum1 = 0.5 * dprod3
-    # line 33: sum1 = logdet + dlogprod2
-    dlogdet = dsum1
+    dsum1 = 0.5 * dgaussian_nll
     # line 33: prod1 = 0.5 * mean1
-    dmean1 = 0.5 * dprod1
+    dmean1 = 0.5 * dgaussian_nll
     # line 33: mean1 = np.mean(mahalanobis)
     dmahalanobis = np.full_like(mahalanobis, dmean1 / np.size(mahalanobis))
     # line 31: mahalanobis = np.sum(trans1sol, axis=0)
@@ -81,7 +76,7 @@ def gaussian_nll_grad(x, mu, cov, dgaussian_nll=1.0):
     dx = ddiff
     dmu = (-ddiff).sum(axis=0)
     # line 28: logdet = np.linalg.slogdet(cov)[1]
-    dcov += dlogdet * np.linalg.inv(cov).T
+    dcov += dsum1 * np.linalg.inv(cov).T
     return dx, dmu, dcov
 
 
@@ -113,13 +108,10 @@ def chol_nll_grad(x, mu, a, dchol_nll=1.0):
     prod1 = 0.5 * meansum2
     prod2 = 0.5 * logdet
     chol_nll = prod1 + prod2
-    # line 42: chol_nll = prod1 + prod2
-    dprod1 = dchol_nll
-    dprod2 = dchol_nll
     # line 42: prod2 = 0.5 * logdet
-    dlogdet = 0.5 * dprod2
+    dlogdet = 0.5 * dchol_nll
     # line 42: prod1 = 0.5 * meansum2
-    dmeansum2 = 0.5 * dprod1
+    dmeansum2 = 0.5 * dchol_nll
     # line 42: meansum2 = np.mean(sum2)
     dsum2 = np.full_like(sum2, dmeansum2 / np.size(sum2))
     # line 42: sum2 = np.sum(trans1sol, axis=0)
@@ -147,11 +139,9 @@ def chol_nll_grad(x, mu, a, dchol_nll=1.0):
     dlow = _undiag(ddiag1, low)
     # line 38: low = np.linalg.cholesky(cov)
     dcov += _cholesky_grad(low, dlow)
-    # line 37: cov = aaT + eye1
-    daaT = dcov
     # line 37: aaT = a @ aT
-    da = daaT @ aT.T
-    daT = a.T @ daaT
+    da = dcov @ aT.T
+    daT = a.T @ dcov
     # line 37: aT = a.T
     da += daT.T
     return dx, dmu, da

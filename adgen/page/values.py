@@ -21,6 +21,7 @@ from adgen.emit import Tap, emit_function, emit_module
 
 class _Recording(Tap):
     parameter = "_review"
+    keeps_copies = True  # it records every block's gradient by name (a run, never shown)
 
     def __init__(self, grad: ir.Gradient):
         self.grad = grad
