@@ -258,9 +258,10 @@ def _wants(stager, found: dict, fresh) -> dict[str, Fact]:
     # the first request that gives any; the fallbacks (x[0]: a vector) only when no other
     # does, the one with the most axes for each parameter
     most: dict = {}
+    vague = {r[0][0].id for r in stager.fallback_requests if r[1] is None}
     for request in stager.fallback_requests:
         key = request[0][0].id
-        if key not in most or request[1] > most[key][1]:
+        if key not in vague and (key not in most or request[1] > most[key][1]):
             most[key] = request
     for operands, rank, line, what in stager.rank_requests + list(most.values()):
         wants: dict[str, Fact] = {}  # (the later ones may be known once it is)

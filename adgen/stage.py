@@ -1506,9 +1506,12 @@ class Stager:
         if spec and types[0].rank is None and isinstance(args[0], ir.Name) and \
                 args[0].id in self.param_types:
             # x[0] * x[1]: when nothing else says, x has one axis per index (the most any
-            # of its indexings uses: x[0] and x[:, t, :] make three)
+            # of its indexings uses); an index that is a value (W[idx], x[:, t]) says only
+            # "at least", so such a parameter gets no fallback at all
             count = sum(1 for e in spec if e[0] != "newaxis")
-            self.fallback_requests.append(([args[0]], count, self.parsed.pos(node).line,
+            exact = all(e[0] in ("const", "slice", "newaxis") for e in spec)
+            self.fallback_requests.append(([args[0]], count if exact else None,
+                                           self.parsed.pos(node).line,
                                            f"indexed by {count} ind{'ices' if count > 1 else 'ex'}"))
         if rule.name not in ("add", "sub"):  # a product may as well be of equal shapes
             return

@@ -115,6 +115,19 @@ def _grad_module(name: str):
     return namespace
 
 
+def _with_copies(grad):
+    """The generated module with the backward pass's pure copies kept."""
+    from adgen.emit import Tap, emit_module
+
+    class Keep(Tap):
+        keeps_copies = True
+
+    namespace: dict = {}
+    exec(emit_module([grad], source_path="cs231n.py", command="adgen", taps=[Keep()]),
+         namespace)
+    return namespace
+
+
 def _locals_at_return(fn, *args):
     """Every local variable of `fn` (the generated code) when it returns."""
     seen: dict = {}
@@ -146,8 +159,11 @@ def test_the_cs231n_diagram_matches_the_staged_function_and_the_generated_number
     grad = adgen.api.compile_function(cs231n.f).gradient
     drawn = _diagram(browser)
     assert (len(drawn["nodes"]), len(drawn["edges"])) == expected_counts(grad) == (11, 13)
-    # every local of the committed generated module's f_grad at (3, -4): values and d<value>
+    # every local of the committed generated module's f_grad at (3, -4): values and d<value>;
+    # a gradient the module does not write (a pure copy, propagated) from the same code with
+    # its copies kept
     local = _locals_at_return(_grad_module("cs231n")["f_grad"], 3.0, -4.0)
+    local = {**_locals_at_return(_with_copies(grad)["f_grad"], 3.0, -4.0), **local}
     names = {n["id"].removeprefix("node-"): n["text"][0] for n in drawn["nodes"]}
     for edge in drawn["edges"]:
         source = names[edge["title"].split("->")[0]]
