@@ -1505,11 +1505,11 @@ class Stager:
         spec = dict(attrs).get("index") if rule.name == "getitem" else None
         if spec and types[0].rank is None and isinstance(args[0], ir.Name) and \
                 args[0].id in self.param_types:
-            # x[0] * x[1]: when nothing else says, x has one axis per index (the most any
-            # of its indexings uses); an index that is a value (W[idx], x[:, t]) says only
-            # "at least", so such a parameter gets no fallback at all
+            # x[0] * x[1]: when nothing else says, x has one axis per constant index (the
+            # most any of its indexings uses); a slice or a value (W[idx], x[:, t], y[:])
+            # says only "at least", so such a parameter gets no fallback at all
             count = sum(1 for e in spec if e[0] != "newaxis")
-            exact = all(e[0] in ("const", "slice", "newaxis") for e in spec)
+            exact = all(e[0] == "const" for e in spec)  # a slice or a value: "at least"
             self.fallback_requests.append(([args[0]], count if exact else None,
                                            self.parsed.pos(node).line,
                                            f"indexed by {count} ind{'ices' if count > 1 else 'ex'}"))

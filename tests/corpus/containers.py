@@ -18,6 +18,7 @@ INPUTS = {
     "zipped_pairs": {"x": ((3,), -1.0, 1.0), "y": ((3,), -1.0, 1.0)},
     "list_of_rows": {"x": ((3, 2), -1.0, 1.0)},
     "indexed_vector": {"x": ((3,), -1.0, 1.0)},
+    "sliced_parameter": {"x": ((3,), -1.0, 1.0), "y": ((2, 3), -1.0, 1.0)},
     "entry_updated_in_place": {"x": ((3,), -1.0, 1.0)},
     "tuple_entry_updated_in_place": {"x": ((3,), -1.0, 1.0)},
     "tuple_parameter": {"abc": ("tuple", (-1.0, 1.0), ((3,), -1.0, 1.0), (0.5, 1.5)),
@@ -139,3 +140,10 @@ def tuple_entry_updated_in_place(x: "N"):
     pair = (h, x)
     h[0] = 5.0
     return np.sum(pair[0] * x)
+
+
+def sliced_parameter(x, y):
+    """A slice says nothing about the rank (found by the hazard property test: y[:] had made
+    the CLI assume a vector, and the generated guard refused a matrix)."""
+    z = y[:] * 1.0
+    return np.sum(x * x) + np.sum(z * z)
