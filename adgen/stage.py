@@ -26,7 +26,7 @@ from adgen.members import matches as member_matches
 from adgen.members import of_function as members_of
 from adgen.members import path_of
 from adgen.memory import AMBIGUOUS, VIEWS, Memory
-from adgen.fence import (returns_cache, assigned_in, assigned_names, block_statements, called_functions,
+from adgen.fence import (CONTAINER_FOLDS, returns_cache, assigned_in, assigned_names, block_statements, called_functions,
                          else_statements, may_exit, may_return, small_statements)
 from adgen.naming import RUNTIME, Names
 from adgen.rules import REGISTRY, Context, RuleError
@@ -53,7 +53,7 @@ _ARRAY_FORMS = {"abs": "np_abs", "max": "np_maximum", "min": "np_minimum"}
 RUNTIME_EXCEPTIONS = frozenset(n for n in dir(builtins)
                                if n.endswith(("Error", "Exception", "Warning")))
 STATIC = shapes.VType("static", None)  # a string, None: compared, never differentiated
-_FOLDS = ("sum", "len", "numpy.prod", "math.prod")
+_FOLDS = CONTAINER_FOLDS + ("len",)  # len has a rule of its own, for arrays
 _MASKS = frozenset({"lt", "le", "gt", "ge", "eq", "ne"})
 RETURN = "<return>"
 EXIT = "<exit>"  # the path leaves the loop body: continue, or break
@@ -813,9 +813,7 @@ class Stager:
             base = self.stage_value(node.value)
             if is_container(base):
                 return self.pick(base, node, None, None, container_ok=True)
-        if isinstance(node, cst.Call) and self.may_hold_container(node):
-            return self.stage_expr(node)  # a helper's result: maybe a tuple
-        return self.stage_expr(node)
+        return self.stage_expr(node)  # (a helper's result may be a tuple)
 
     def static_items(self, iterable: cst.BaseExpression, why: str) -> Optional[list]:
         """The values a loop or comprehension runs over when they are known as the function
@@ -894,9 +892,10 @@ class Stager:
         before the loop): its body staged once per item.  False if it is not one."""
         iterable = stmt.iter
         callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
-        over_values = self.over_values(iterable)
-        if not over_values and not (callee == "range" and self.changes_outer_list(statements)):
-            return False
+        if not self.over_values(iterable) and not (
+                callee == "range" and self.changes_outer_list(statements) and
+                all(self.constant_count(a.value) is not None for a in iterable.args)):
+            return False  # a run-time loop: staged as one (a list it changes is reported)
         if may_exit(statements):
             self.report("AD101", stmt, "break or continue in a loop over a list, a tuple or "
                         "range() of constants that changes a list (it is written out)",
