@@ -323,6 +323,10 @@ def _trace(stager, operand, rank: int, why: str, wants: dict, fresh, seen: set) 
                                              "a vector over its last axis")
             else:
                 _trace(stager, arg, rank, why, wants, fresh, seen)
+    elif stmt.prim == "getitem" and (stager.types.get(getattr(stmt.args[0], "id", ""))
+                                     or shapes.FLOAT).kind == "list":
+        if attrs.get("index", ((None,),))[0][0] != "slice":  # hs[-1]: an entry
+            _trace_entries(stager, stmt.args[0], rank, why, wants, fresh, seen)
     elif stmt.prim == "getitem":
         spec = attrs.get("index", ())
         dropped = sum(1 for e in spec if e and (e[0] == "const" or (
@@ -340,6 +344,22 @@ def _trace(stager, operand, rank: int, why: str, wants: dict, fresh, seen: set) 
         count = len(axis) if isinstance(axis, tuple) else 1
         _trace(stager, stmt.args[0], rank + (0 if attrs.get("keepdims") else count), why,
                wants, fresh, seen)
+
+
+def _trace_entries(stager, lst, rank: int, why: str, wants: dict, fresh, seen: set) -> None:
+    """A run-time list's entries should have `rank` (runlists.py): the values put in it."""
+    stmt = stager.defs.get(lst.id) if isinstance(lst, ir.Name) else None
+    if stmt is None or (stmt.target, "entries") in seen:
+        return
+    seen.add((stmt.target, "entries"))
+    if stmt.prim == "list_of":
+        for arg in stmt.args:
+            _trace(stager, arg, rank, why, wants, fresh, seen)
+    elif stmt.prim == "list_append":
+        _trace(stager, stmt.args[1], rank, why, wants, fresh, seen)
+        _trace_entries(stager, stmt.args[0], rank, why, wants, fresh, seen)
+    elif stmt.prim in ("copy", "getitem"):  # b = hs, hs[1:]
+        _trace_entries(stager, stmt.args[0], rank, why, wants, fresh, seen)
 
 
 def _unify(found: dict, equal: list) -> bool:

@@ -92,7 +92,10 @@ class Lit:
 
 @dataclasses.dataclass(frozen=True)
 class Tuple:
+    """`(a, b)`; with `brackets`, the list display `[a, b]` (a list the code builds)."""
+
     items: tuple["Expr", ...]
+    brackets: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,7 +32,8 @@ from adgen import ir
 
 AMBIGUOUS = -1  # storage that depends on the path taken
 # primitives whose result is a view of their first operand (numpy may return a view)
-VIEWS = frozenset({"transpose", "reshape", "ravel", "np_expand_dims", "np_squeeze"})
+VIEWS = frozenset({"transpose", "reshape", "ravel", "np_expand_dims", "np_squeeze",
+                   "np_asarray"})
 
 
 class Memory:

@@ -220,6 +220,14 @@ UNSPLIT = '''def _unsplit(g, a, sections, axis, part):
 '''
 
 
+UNCONCATENATE = '''def _unconcatenate(g, parts, axis):
+    """The gradient of np.concatenate(parts, axis) for the list parts: each
+    part's slice of g, stacked (the parts must have one shape)."""
+    sizes = [np.shape(p)[axis] for p in parts]
+    return np.stack(np.split(g, np.cumsum(sizes)[:-1], axis=axis))
+'''
+
+
 # math has no digamma (the derivative of lgamma): recurrence up to 10, then the asymptotic
 # series (error below 1e-15 there); reflection for a < 0.5.
 DIGAMMA = '''def _digamma(a):
@@ -276,6 +284,7 @@ HELPERS = {
     "_eigh_grad": EIGH_GRAD,
     "_svd_grad": SVD_GRAD,
     "_unsplit": UNSPLIT,
+    "_unconcatenate": UNCONCATENATE,
     "_unsort": UNSORT,
     "_undiag": UNDIAG,
     "_untake": UNTAKE,

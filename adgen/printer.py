@@ -73,6 +73,8 @@ def to_source(expr: ir.Expr) -> str:
         return expr.text
     if isinstance(expr, ir.Tuple):
         items = [to_source(e) for e in expr.items]
+        if expr.brackets:
+            return f"[{', '.join(items)}]"
         return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
     if isinstance(expr, ir.Index):
         return f"{_wrap(expr.obj, _PREC_ATOM)}[{index_source(expr.item)}]"

@@ -30,7 +30,8 @@ Shape = tuple[Dim, ...]
 @dataclasses.dataclass(frozen=True)
 class VType:
     """kind: "float" (a Python scalar), "int", "array", "intarray", "bool", "unknown" (a
-    float or a float array: decided at run time), "shape" (a tuple of ints)."""
+    float or a float array: decided at run time), "shape" (a tuple of ints), "list" (a list
+    built while the function runs, adgen/runlists.py: shape is (length, *entry shape))."""
 
     kind: str
     shape: Optional[Shape] = None  # for arrays; () for scalars; None when unknown
@@ -38,7 +39,7 @@ class VType:
 
     @property
     def differentiable(self) -> bool:
-        return self.kind in ("float", "array", "unknown")
+        return self.kind in ("float", "array", "unknown", "list")
 
     @property
     def is_array(self) -> bool:

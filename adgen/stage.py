@@ -32,6 +32,7 @@ from adgen.naming import RUNTIME, Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
 from adgen.multiresults import stage_results
+from adgen import runlists
 from adgen.userrules import called_primitive, stage_own_primitive, stage_primitive
 from adgen.staticargs import static_positionals
 from adgen.source import MATH_CONSTANTS, ParsedModule, evaluate_constant, literal_value
@@ -135,6 +136,7 @@ class Stager:
         self.param_names = params_names
         # which values share an array's storage (members are the caller's arrays too)
         self.memory = Memory(params_names | {m.name for m in self.members})
+        self.listed: set = set()  # storage of arrays held by run-time lists (runlists.py)
         # while inferring facts (inference.py): each staged value's statement, and the
         # operands a rule needed a rank for: (operands, rank, line, what)
         self.infer = infer
@@ -324,6 +326,8 @@ class Stager:
 
     def stage_if(self, stmt: cst.If, continuation) -> None:
         test = self.stage_condition(stmt.test)
+        runlists.materialize(self, list(block_statements(stmt.body)) +
+                             list(else_statements(stmt)) + list(continuation), stmt)
         before, outer = dict(self.env), self.body
         paths = []
         region = self.region
@@ -419,16 +423,19 @@ class Stager:
         """The variables a loop body assigns that are bound before it (and `extra`, the
         loop's break flag): each gets the name it has on entry to every iteration (its
         current name when this block assigned it, else a copy)."""
+        runlists.materialize(self, statements, node)  # hs = [] ... hs.append(h) inside
         carried = [v for v in assigned_in(statements, subscripts=True)
                    if v in self.env and not isinstance(self.env[v], (_Unbound, _Local))
                    and not is_container(self.env[v])]
+        carried += [v for v in runlists.carried(self, statements) if v not in carried]
         carried += list(extra)
         carried += self.aliases_of(assigned_in(statements, in_place=True), carried)
         names = {}
         for v in carried:
             op = self.env[v]
             if isinstance(op, ir.Name) and any(isinstance(s, ir.Assign) and s.target == op.id
-                                               and s.prim == "copy" for s in self.body) \
+                                               and s.prim in ("copy", "list_of")
+                                               for s in self.body) \
                     and not _reads(self.body, op.id) \
                     and sum(1 for w in self.env.values() if w == op) == 1:
                 # `h = h0` then a loop reassigning h: the loop carries h itself.  Safe as
@@ -510,6 +517,7 @@ class Stager:
             if self.array_mode and v in in_place and isinstance(value, ir.Name):
                 self.check_carried_storage(v, names[v], value.id, node)
             pairs.append((names[v], value))
+            runlists.carried_type(self, names[v], value)
             if self.array_mode and isinstance(value, ir.Name):
                 t0, t1 = self.types.get(names[v]), self.types.get(value.id)
                 if t0 is not None and t1 is not None and t0.is_array and t1.is_array and \
@@ -954,6 +962,9 @@ class Stager:
         func = call.func
         name = func.value.value
         lst = self.env.get(name)
+        if runlists.is_runtime_list(self, lst):
+            runlists.append(self, call, name)
+            return
         if not isinstance(lst, ListValue):
             self.report("AD101", call, f"'{name}.{func.attr.value}(...)' on a value that is "
                         "not a list made in this function",
@@ -1080,6 +1091,12 @@ class Stager:
         if kind not in ("array", "unknown"):
             return None
         storage = self.memory.of(op.id)
+        if storage in self.listed or any(self.memory.related(storage, held)
+                                         for held in self.listed):
+            self.report("AD207", node, f"in-place update of '{name}', an array a list built "
+                        "while the function runs holds (appended to it, or read from it): it "
+                        "would change the list's entry too", help())
+            return None
         if storage == AMBIGUOUS:
             self.report("AD207", node, f"'{name}' is updated in place, but whether it shares "
                         "its memory with another array depends on the path taken", help())
@@ -1180,6 +1197,9 @@ class Stager:
             self.stage_return(value.elements[0].value)
             return
         self.env[RETURN] = self.stage_expr(value, self.output_name())
+        if not self.callers and runlists.is_runtime_list(self, self.env[RETURN]):
+            self.report("AD104", value, "returning a list built while the function runs",
+                        "return a single scalar, e.g. np.sum(np.stack(hs))")
         if not self.callers and isinstance(self.env[RETURN], tuple):
             self.report("AD104", value, f"returning several values ({len(self.env[RETURN])}, "
                         "from the call)", "return a single scalar, e.g. helper(x)[0]; "
@@ -1266,6 +1286,9 @@ class Stager:
                 positional = joined + positional[1:]
             spelling = "." + func.attr.value if is_value_attribute(func, self.scope, self.env) \
                 else self.scope.qualify(func)
+            listed = runlists.call(self, spelling, positional, attrs, node, target, user)
+            if listed is not None:  # np.stack(hs), sum(hs) of a list built at run time
+                return listed
             if spelling in _FOLDS and len(positional) == 1 and \
                     self.may_hold_container(positional[0]):  # sum(hs), np.prod(x.shape[1:])
                 return self.fold(spelling, self.stage_value(positional[0]), node, target, user)
@@ -1278,10 +1301,13 @@ class Stager:
                             "np.prod(x, axis=0)")
                 return ir.Num(0.0)
             if rule.name == "np_array" and joined is None:  # np.array(x): a copy of x
-                rule = REGISTRY["np_copy"]
+                rule = REGISTRY["np_copy" if spelling == "numpy.array" else "np_asarray"]
             positional, attrs = static_positionals(rule, positional, attrs)
             args = []
             for a in positional:
+                if isinstance(a, ir.Name):  # a run-time list, stacked (runlists.call)
+                    args.append(a)
+                    continue
                 value = self.stage_value(a) if self.may_hold_container(a) else self.stage_expr(a)
                 if is_container(value):  # np.stack(hs), x.reshape((N, -1)), np.zeros(shape)
                     items = items_of(value)
@@ -1472,6 +1498,7 @@ class Stager:
             user = None
         types: tuple = ()
         if self.array_mode:
+            runlists.check(self, prim, args, attrs, node)
             types = tuple(self.type_of(a) for a in args)
             self.current_args = args
             self.types[target] = self.check_types(rule, Context(len(args), attrs, types), node)
@@ -1487,6 +1514,8 @@ class Stager:
                 self.memory.same(target, self.memory.of(args[0].id))
             elif prim in VIEWS or (prim == "getitem" and _basic_index(attrs, types)):
                 self.memory.view(target, args[0].id)
+            if prim == "getitem" and types[0].kind == "list":  # hs[-1]: the list's entry
+                runlists.hold(self, ir.Name(target))
         return ir.Name(target)
 
     def request_ranks(self, rule, args, types, attrs, target: str, node) -> None:

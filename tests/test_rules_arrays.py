@@ -112,7 +112,8 @@ for rule in REGISTRY:
             else:
                 values.append(spec)
         CASES.append((rule.name, tuple(attrs), values))
-for name in ("np_sigmoid", "transpose", "ravel", "flatten", "np_copy", "copy_method"):
+for name in ("np_sigmoid", "transpose", "ravel", "flatten", "np_copy", "copy_method",
+             "np_asarray"):
     CASES.append((name, (), [_array(3, 4)]))
 CASES.append(("np_clip", (), [_array(3, 4), -1.0, 1.0]))
 CASES.append(("np_clip", (), [_array(3, 4), _array(4, low=-1.5, high=-0.5), 1.0]))

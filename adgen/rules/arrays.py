@@ -378,6 +378,12 @@ def _getitem_shaped(ctx: Context):
 
 def _getitem_type(ctx: Context) -> VType:
     spec, (t, *index_types) = ctx.attr("index"), ctx.types
+    if t.kind == "list":  # hs[k], hs[-1], hs[1:] (runlists.py checks the index)
+        if spec[0][0] == "slice":
+            return t if t.shape is None else VType("list", (unknown_dim(),) + t.shape[1:])
+        if t.shape is None:
+            return shapes.UNKNOWN
+        return shapes.array(t.shape[1:]) if t.shape[1:] else shapes.FLOAT
     if t.shape is None:
         return shapes.array(None)
     dims, axis, fancy = [], 0, []

@@ -37,7 +37,7 @@ from adgen.shapes import VType
 # `dir(numpy)` so that loading the rules does not import numpy; tests/test_rules_arrays.py
 # checks that each exists.  A rule that needs another one adds it here.
 NUMPY_FUNCTIONS = frozenset({
-    "abs", "arange", "broadcast_to", "clip", "concatenate", "copy", "cos", "cosh", "exp",
+    "abs", "arange", "asarray", "broadcast_to", "clip", "concatenate", "copy", "cos", "cosh", "exp",
     "expand_dims", "full_like", "sinh",
     "linalg.norm", "log", "max", "maximum", "mean", "min", "minimum", "ones", "ones_like",
     "outer", "ravel", "shape", "sign", "sin", "size", "sqrt", "square", "squeeze", "stack",
@@ -64,7 +64,7 @@ TEMPLATE_FUNCTIONS = frozenset(
     | {"abs", "max", "min", "pow", "round", "int", "len", "slice", "_unbroadcast",
        "_argmax_mask", "_digamma", "_argmax_mask_axes", "_argmin_mask_axes", "_prod_others",
        "_unsort", "_undiag", "_untake", "_untake_along", "_cumprod_grad", "_cholesky_grad",
-       "_eigh_grad", "_svd_grad", "_unsplit",
+       "_eigh_grad", "_svd_grad", "_unsplit", "_unconcatenate", "sum",
        "_argmin_mask", "_setitem", "_sinc_grad", "_pinv_grad"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan", "np.newaxis",
@@ -292,8 +292,8 @@ def _convert(node: ast.AST, names: set[str], where: str, text: str,
         return ir.Lit(repr(node.value))
     if isinstance(node, ast.Constant) and node.value in (True, False, None):
         return ir.Lit(repr(node.value))
-    if isinstance(node, ast.Tuple):
-        return ir.Tuple(tuple(conv(e) for e in node.elts))
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return ir.Tuple(tuple(conv(e) for e in node.elts), isinstance(node, ast.List))
     if isinstance(node, ast.Subscript):
         return ir.Index(conv(node.value), conv(node.slice))
     if isinstance(node, ast.Slice):
@@ -359,7 +359,7 @@ def rebuild(expr: ir.Expr, f: Callable[[ir.Expr], ir.Expr]) -> ir.Expr:
     if isinstance(expr, ir.Field):
         return ir.Field(f(expr.obj), expr.name)
     if isinstance(expr, ir.Tuple):
-        return ir.Tuple(tuple(f(e) for e in expr.items))
+        return ir.Tuple(tuple(f(e) for e in expr.items), expr.brackets)
     if isinstance(expr, ir.Index):
         return ir.Index(f(expr.obj), f(expr.item))
     if isinstance(expr, ir.Slice):

@@ -336,12 +336,21 @@ def _array_type(ctx: Context) -> VType:
 
 
 REGISTRY.add(Rule(
-    name="np_array", spellings=("numpy.array",), arity=1, variadic=True, build=_array_build,
+    name="np_array", spellings=("numpy.array", "numpy.asarray"), arity=1, variadic=True, build=_array_build,
     stem=lambda f: None, noun="vec", sympy=lambda *a: a[0], elementwise=False,
     domain=lambda n: (DEFAULT_DOMAIN,) * n,
     infer=_array_type,
     doc="np.array([x, y, ...]) of numbers (or of arrays of one shape): each gets its item "
-        "of the gradient; np.array(x) of a value is np.copy(x)", samples=(((), [(), (), ()]), ((), [(4,), (4,)])),
+        "of the gradient; np.array(x) of a value is np.copy(x), np.asarray(x) is x itself "
+        "(np_asarray)", samples=(((), [(), (), ()]), ((), [(4,), (4,)])),
+))
+
+REGISTRY.add(Rule(
+    name="np_asarray", spellings=(), arity=1, build=lambda n: ("np.asarray(a)", ["g"]),
+    stem=lambda f: None, noun="arr", sympy=lambda a: a, elementwise=False,
+    domain=lambda n: (DEFAULT_DOMAIN,), infer=lambda ctx: ctx.types[0] if ctx.types and
+    ctx.types[0].is_array else shapes.array(()),
+    doc="np.asarray(x) of an array: x itself (the same memory), the gradient passes through",
 ))
 
 
