@@ -154,12 +154,20 @@ def call(stager, spelling: str, positional, attrs, node, target, user) -> Option
     """A call with a run-time list among its arguments: the list's own statement, the list
     stacked for another numpy function (None: go on with the stacked operands in
     `positional`), or AD204."""
-    lists = [i for i, a in enumerate(positional) if isinstance(a, cst.Name) and
-             is_runtime_list(stager, stager.env.get(a.value))]
+    lists = []
+    for i, a in enumerate(positional):
+        if isinstance(a, cst.Name) and is_runtime_list(stager, stager.env.get(a.value)):
+            positional[i] = stager.env[a.value]
+        elif isinstance(a, cst.Subscript) and isinstance(a.value, cst.Name) and \
+                is_runtime_list(stager, stager.env.get(a.value.value)) and \
+                isinstance(a.slice[0].slice, cst.Slice):  # hs[1:]: a list too
+            positional[i] = stager.stage_expr(a)
+        else:
+            continue
+        lists.append(i)
     if not lists:
         return None
-    first = positional[lists[0]]
-    lst = stager.env[first.value]
+    lst = positional[lists[0]]
     if spelling == "sum" and len(positional) == 1:
         return stager.add("list_sum", (lst,), node, target, user)
     if spelling == "len" and len(positional) == 1:
@@ -192,11 +200,10 @@ def call(stager, spelling: str, positional, attrs, node, target, user) -> Option
         return stager.add(prim, (lst,), node, target, user, (("axis", axis),) if axis else ())
     if spelling.startswith("numpy.") and not spelling.startswith("."):
         for i in lists:  # numpy makes an array of a list: np.mean(hs, axis=0)
-            positional[i] = stager.add("list_stack", (stager.env[positional[i].value],),
-                                       positional[i], None)
+            positional[i] = stager.add("list_stack", (positional[i],), node, None)
         return None
     shown = spelling.lstrip(".")
-    stager.report("AD204", node, f"'{shown}' of '{first.value}', a list built while the "
+    stager.report("AD204", node, f"'{shown}' of '{_user(lst)}', a list built while the "
                   "function runs", _HELP)
     return stager.add("list_stack", (lst,), node, target, user)
 

@@ -427,7 +427,9 @@ class Stager:
         carried = [v for v in assigned_in(statements, subscripts=True)
                    if v in self.env and not isinstance(self.env[v], (_Unbound, _Local))
                    and not is_container(self.env[v])]
-        carried += [v for v in runlists.carried(self, statements) if v not in carried]
+        grown = [v for v in runlists.carried(self, statements) if v not in carried]
+        carried += grown
+        carried += [v for v in self.aliases_of(grown, carried) if v not in carried]
         carried += list(extra)
         carried += self.aliases_of(assigned_in(statements, in_place=True), carried)
         names = {}
@@ -514,7 +516,8 @@ class Stager:
                 self.report("AD203", node, f"'{v}' is not assigned on every path through "
                             "the loop body", "assign it on every path")
                 value = ir.Name(names[v])
-            if self.array_mode and v in in_place and isinstance(value, ir.Name):
+            if self.array_mode and v in in_place and isinstance(value, ir.Name) and \
+                    self.type_of(value).kind in ("array", "unknown"):  # (a number is rebound)
                 self.check_carried_storage(v, names[v], value.id, node)
             pairs.append((names[v], value))
             runlists.carried_type(self, names[v], value)
@@ -1181,6 +1184,10 @@ class Stager:
     def stage_return(self, value: cst.BaseExpression) -> None:
         """`return value`: the value of the block (a name the function computed is returned
         as it is; anything else is assigned to the output's name)."""
+        if not self.callers and isinstance(value, cst.Name) and \
+                runlists.is_runtime_list(self, self.env.get(value.value)):
+            self.report("AD104", value, "returning a list built while the function runs",
+                        "return a single scalar, e.g. np.sum(np.stack(hs))")
         if self.callers and self.may_hold_container(value) and not isinstance(value, cst.Call):
             self.env[RETURN] = self.stage_value(value)
             return
@@ -1197,9 +1204,6 @@ class Stager:
             self.stage_return(value.elements[0].value)
             return
         self.env[RETURN] = self.stage_expr(value, self.output_name())
-        if not self.callers and runlists.is_runtime_list(self, self.env[RETURN]):
-            self.report("AD104", value, "returning a list built while the function runs",
-                        "return a single scalar, e.g. np.sum(np.stack(hs))")
         if not self.callers and isinstance(self.env[RETURN], tuple):
             self.report("AD104", value, f"returning several values ({len(self.env[RETURN])}, "
                         "from the call)", "return a single scalar, e.g. helper(x)[0]; "
@@ -1502,6 +1506,8 @@ class Stager:
             types = tuple(self.type_of(a) for a in args)
             self.current_args = args
             self.types[target] = self.check_types(rule, Context(len(args), attrs, types), node)
+            if prim == "copy" and types[0].kind == "list":  # b = hs: the same list
+                self.types[target] = types[0]
         self.body.append(ir.Assign(target, prim, args, self.parsed.pos(node), user, attrs, types))
         if prim in _MASKS or (prim == "copy" and isinstance(args[0], ir.Name) and
                               args[0].id in self.masks):  # a boolean mask, whatever its shape

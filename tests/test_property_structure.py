@@ -13,7 +13,9 @@ chosen at random:
 - a comprehension or generator expression over `range()` of constants or a tuple of values;
 - a `for` loop over `range(K)` with `continue` and `break` at data-independent iterations,
   and a `while` loop with a `break`;
-- a tuple parameter unpacked at the start.
+- a tuple parameter unpacked at the start;
+- a list appended to in a `for` or `while` loop that runs a run-time number of times (the
+  `reps=3` parameter), maybe also in a branch, read by `lst[-1]`, `sum`, `len` or a loop.
 
 All of these are supported, so adgen must compile every program (an AdgenError is a
 failure), and its gradient must match central differences of the program itself: the oracle
@@ -161,8 +163,38 @@ class _Writer:
         self.emit(f"{out} = {acc}")
         self.done(out)
 
+    def step_grown_list(self) -> None:
+        """A list appended to in a loop whose count is known only at run time (the `reps`
+        parameter, a default: not differentiated), read after it."""
+        if "reps=3" not in self.params:
+            self.params.append("reps=3")
+        lst, out = self.fresh("grown"), self.fresh()
+        a, b = self.value(), self.value()
+        start = self.rng.random() < 0.5
+        self.emit(f"{lst} = [{a}]" if start else f"{lst} = []")
+        entry = f"{self.smooth(lst + '[-1]')} + {b} * 0.1" if start else \
+            f"{self.smooth(a)} * (i + 1) * 0.3"
+        if self.rng.random() < 0.5:
+            self.emit("for i in range(reps):", f"    {lst}.append({entry})")
+        else:
+            k = self.fresh("k")
+            self.emit(f"{k} = 0", f"while {k} < reps:", f"    i = {k}",
+                      f"    {lst}.append({entry})", f"    {k} += 1")
+        if self.rng.random() < 0.5:  # appended on one path of a branch
+            self.emit(f"    if i == 1:", f"        {lst}.append({b} * 0.5)")
+        read = self.rng.randrange(3)
+        if read == 0:
+            self.emit(f"{out} = {lst}[-1] * {lst}[0]")
+        elif read == 1:
+            self.emit(f"{out} = sum({lst}) / len({lst})")
+        else:
+            acc = self.fresh("acc")
+            self.emit(f"{acc} = 0.0", f"for item in {lst}:",
+                      f"    {acc} = {acc} + {self.smooth('item')}", f"{out} = {acc}")
+        self.done(out)
+
     STEPS = ("step_tuple", "step_list", "step_dict", "step_lambda", "step_helper",
-             "step_comprehension", "step_loop")
+             "step_comprehension", "step_loop", "step_grown_list")
 
     def source(self) -> str:
         result = " + ".join(self.values[-3:])

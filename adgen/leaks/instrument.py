@@ -124,8 +124,10 @@ class Probes(Tap):
                 for site, step in self.passes.get(name, ()) if name in self.grad.grad_names]
 
     def loop(self, item: ir.BackwardLoop) -> tuple[list[str], list[str], list[str]]:
+        types = self.grad.function.types
         names = [self.grad.grad_names[c] for c, _ in item.origin.carried
-                 if c in self.grad.grad_names]
+                 if c in self.grad.grad_names and  # (a list's gradient grows by rows)
+                 getattr(types.get(c), "kind", None) != "list"]
         if not names:
             return [], [], []
         k = self.number("loop", item.origin)

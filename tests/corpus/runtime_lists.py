@@ -24,6 +24,7 @@ INPUTS = {
     "stacked_on_axis_one": {"xs": ((3, 4), -1.0, 1.0), "w": ((4,), -1.0, 1.0)},
     "concatenated_steps": {"xs": ((3, 2, 4), -1.0, 1.0), "W": ((4, 3), -1.0, 1.0)},
     "as_array_then_reduced": {"xs": ((5, 2), -1.0, 1.0), "v": ((2,), -1.0, 1.0)},
+    "counter_copied_in_while": {"x": (-1.0, 1.0)},
 }
 # What the command line cannot tell from the code (xs[t] @ W says only that xs[t] is an
 # operand of @: a row of a table is taken as a vector; an RNN's steps are batches)
@@ -144,3 +145,15 @@ def as_array_then_reduced(xs, v):
     for i in range(len(xs)):
         rows.append(xs[i] * v)
     return np.sum(np.asarray(rows) ** 3)
+
+
+def counter_copied_in_while(x, reps=3):
+    """An integer counter copied, then incremented (found by the property test: it was taken
+    for an array updated in place, AD207)."""
+    terms = []
+    k = 0
+    while k < reps:
+        i = k
+        terms.append(math.sin(x) * (i + 1))
+        k += 1
+    return sum(terms)
