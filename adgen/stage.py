@@ -851,8 +851,8 @@ class Stager:
                 return [ir.Lit(repr(k)) for k in value.items]
         self.report("AD204", iterable, f"{why} needs values known when the function is "
                     "compiled: range() of constants, or a list or tuple",
-                    "for a count known only at run time, write a for loop over range(n) "
-                    "and collect into an array (hs[t] = h)")
+                    "for a count known only at run time, write a for loop (for h in hs:, "
+                    "for t in range(n):) and accumulate, or append to a list")
         return None
 
     def constant_count(self, node: cst.BaseExpression) -> Optional[int]:

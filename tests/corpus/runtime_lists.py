@@ -17,7 +17,7 @@ INPUTS = {
     "scalar_terms": {"x": (0.2, 1.5)},
     "states_mean_over_time": {"x": ((3, 4), -1.0, 1.0), "W": ((4, 4), -0.5, 0.5)},
     "loop_over_collected": {"xs": ((5, 3), -1.0, 1.0), "w": ((3,), -1.0, 1.0)},
-    "appended_in_branch": {"xs": ((6,), -1.0, 1.0), "w": (-1.5, 1.5)},
+    "appended_in_branch": {"xs": ((6,), -1.0, 1.0), "w": (-0.2, 1.7)},
     "while_collects": {"x": (0.3, 0.9)},
     "started_with_entries": {"xs": ((4, 2), -1.0, 1.0), "h0": ((2,), -1.0, 1.0),
                              "W": ((2, 2), -0.7, 0.7)},
@@ -28,8 +28,7 @@ INPUTS = {
 }
 # What the command line cannot tell from the code (xs[t] @ W says only that xs[t] is an
 # operand of @: a row of a table is taken as a vector; an RNN's steps are batches)
-SHAPES = {"appended_in_branch": "xs=N",
-          "rnn_states_stacked": "xs=T,N,D h0=N,H Wxh=D,H Whh=H,H bh=H Why=H,C ys=T,N,C",
+SHAPES = {"rnn_states_stacked": "xs=T,N,D h0=N,H Wxh=D,H Whh=H,H bh=H Why=H,C ys=T,N,C",
           "rnn_last_state_from_list": "xs=T,D h0=H Wxh=D,H Whh=H,H",
           "losses_summed": "xs=N,D w=D", "started_with_entries": "xs=T,H h0=H W=H,H",
           "concatenated_steps": "xs=T,N,D W=D,H"}
@@ -95,11 +94,11 @@ def loop_over_collected(xs, w):
 
 
 def appended_in_branch(xs, w):
-    """Appended on one path of a branch only: the list's length depends on the data."""
+    """Appended on one path of a branch only: the list's length depends on w."""
     kept = []
     for i in range(len(xs)):
         z = xs[i] * w
-        if xs[i] > 0:
+        if w > 0.3 * i:
             kept.append(z * z)
     kept.append(w)
     return sum(kept)
