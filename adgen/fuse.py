@@ -65,17 +65,15 @@ _FULL = "full"  # a reduction over every axis, without keepdims
 class _Fuser:
     """The function's body, looked up by target, as the gates are fused one by one."""
 
-    def __init__(self, fn: ir.Function) -> None:
+    def __init__(self, fn: ir.Function, body, elsewhere: collections.Counter,
+                 uses: collections.Counter) -> None:
         self.fn = fn
-        self.body = list(fn.body)
-        # top-level statements only, and only names assigned nowhere else (a loop may
-        # reassign a name it carries; a branch's merged name is assigned on each path)
-        elsewhere = collections.Counter(s.target for s in ir.assigns(fn.body))
-        for loop in ir.loops(fn.body):
-            elsewhere.update(c for c, _ in loop.carried)
+        self.body = list(body)
+        # the statements of this block only, and only names assigned nowhere else (a loop
+        # may reassign a name it carries; a branch's merged name is assigned on each path)
         self.index = {stmt.target: i for i, stmt in enumerate(self.body)
                       if isinstance(stmt, ir.Assign) and elsewhere[stmt.target] == 1}
-        self.uses = _uses(fn)
+        self.uses = uses
 
     def of(self, operand, prim: str) -> Optional[ir.Assign]:
         """The statement computing `operand`, if it is a `prim` statement."""
@@ -297,16 +295,32 @@ _PASSES = (_softmax, _logsumexp, _log_softmax, _logsumexp_max, _picks, _reduced_
 
 
 def fuse(fn: ir.Function) -> ir.Function:
-    """`fn` with every gate written out over statements turned into one gate statement
-    (gates written at the function's top level: not inside a branch or a loop)."""
+    """`fn` with every gate written out over statements turned into one gate statement: the
+    statements of a gate in one block (the function's top level, a loop's body, a path of
+    a branch), each of whose names is assigned once in the whole function."""
     if not fn.types:
         return fn
-    fuser = _Fuser(fn)
+    elsewhere = collections.Counter(s.target for s in ir.assigns(fn.body))
+    for loop in ir.loops(fn.body):
+        elsewhere.update(c for c, _ in loop.carried)
+    return dataclasses.replace(fn, body=_fused(fn, fn.body, elsewhere, _uses(fn)))
+
+
+def _fused(fn: ir.Function, body, elsewhere, uses) -> tuple:
+    fuser = _Fuser(fn, body, elsewhere, uses)
     for fuse_one in _PASSES:  # in order: a later pattern is made of earlier gates
         for stmt in list(fuser.body):
             if isinstance(stmt, ir.Assign) and stmt.target in fuser.index:
                 fuse_one(fuser, fuser.body[fuser.index[stmt.target]])
-    return dataclasses.replace(fn, body=tuple(fuser.body))
+    out = []
+    for stmt in fuser.body:  # (a loop's body runs once per iteration: its own block)
+        if isinstance(stmt, ir.If):
+            stmt = dataclasses.replace(stmt, body=_fused(fn, stmt.body, elsewhere, uses),
+                                       orelse=_fused(fn, stmt.orelse, elsewhere, uses))
+        elif isinstance(stmt, ir.Loop):
+            stmt = dataclasses.replace(stmt, body=_fused(fn, stmt.body, elsewhere, uses))
+        out.append(stmt)
+    return tuple(out)
 
 
 _LABELS = {"sigmoid_div": "the sigmoid of {x}", "softmax_div": "the softmax of {x}", "logsumexp": "the logsumexp of {x}",

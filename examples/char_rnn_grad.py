@@ -9,17 +9,6 @@ Do not edit: regenerate with
 import numpy as np
 
 
-def _argmax_mask(a, axis=None):
-    """1.0 at the first largest element of a (along axis), 0.0 elsewhere."""
-    mask = np.zeros(np.shape(a))
-    if axis is None:
-        mask.flat[np.argmax(a)] = 1.0
-    else:
-        first = np.expand_dims(np.argmax(a, axis=axis), axis)
-        np.put_along_axis(mask, first, 1.0, axis)
-    return mask
-
-
 def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
                        dchar_rnn_loss=1.0):
     """Gradient of char_rnn_loss(xs, targets, h0, Wxh, Whh, Why, bh, by) with
@@ -45,14 +34,9 @@ def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
     losses = []
     h_saved = []
     part1_saved = []
-    scores_saved = []
-    e_saved = []
-    sume_saved = []
     probs_saved = []
     rows1_saved = []
     part2_saved = []
-    part3_saved = []
-    logpart3_saved = []
     for t in range(n1):
         part1 = xs[t]
         part1Wxh = part1 @ Wxh
@@ -77,14 +61,9 @@ def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
         losses_1 = losses + [negmean1]
         h_saved.append(h)
         part1_saved.append(part1)
-        scores_saved.append(scores)
-        e_saved.append(e)
-        sume_saved.append(sume)
         probs_saved.append(probs)
         rows1_saved.append(rows1)
         part2_saved.append(part2)
-        part3_saved.append(part3)
-        logpart3_saved.append(logpart3)
         h = h_1
         hs = hs_1
         losses = losses_1
@@ -118,14 +97,9 @@ def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
     # line 32: for t in range(n1), backwards
     for t in reversed(range(n1)):
         h_1 = h
-        logpart3 = logpart3_saved.pop()
-        part3 = part3_saved.pop()
         part2 = part2_saved.pop()
         rows1 = rows1_saved.pop()
         probs = probs_saved.pop()
-        sume = sume_saved.pop()
-        e = e_saved.pop()
-        scores = scores_saved.pop()
         part1 = part1_saved.pop()
         h = h_saved.pop()
         dh_1 = dh
@@ -136,25 +110,10 @@ def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
         dnegmean1 = dlosses_1[-1]
         # line 39: negmean1 = -mean1
         dmean1 = -dnegmean1
-        # line 39: mean1 = np.mean(logpart3)
-        dlogpart3 = np.full_like(logpart3, dmean1 / np.size(logpart3))
-        # line 39: logpart3 = np.log(part3)
-        dpart3 = dlogpart3 / part3
-        # line 39: part3 = probs[rows1, part2]
-        dprobs = np.zeros_like(probs)
-        np.add.at(dprobs, (rows1, part2), dpart3)
-        # line 38: probs = e / sume
-        de = dprobs / sume
-        dsume = (-probs * dprobs / sume).sum(axis=1, keepdims=True)
-        # line 38: sume = np.sum(e, axis=1, keepdims=True)
-        de += np.broadcast_to(dsume, np.shape(e))
-        # line 37: e = np.exp(shifted)
-        dshifted = e * de
-        # line 36: shifted = scores - maxscores
-        dscores = dshifted
-        dmaxscores = (-dshifted).sum(axis=1, keepdims=True)
-        # line 36: maxscores = np.max(scores, axis=1, keepdims=True)
-        dscores += _argmax_mask(scores, 1) * dmaxscores
+        # line 39: mean1 = np.mean(logpart3), the mean of the log-softmax of
+        #     scores at [rows1, part2] (fused)
+        dscores = -dmean1 / N * probs
+        dscores[rows1, part2] += dmean1 / N
         # line 35: scores = h1Why + by
         dby += dscores.sum(axis=0)
         # line 35: h1Why = h_1 @ Why

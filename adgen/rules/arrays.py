@@ -415,6 +415,9 @@ def _getitem_type(ctx: Context) -> VType:
         if joint is None:
             return shapes.array(None)
         dims[positions[0]:positions[0]] = list(joint)
+    if t.kind in ("intarray", "bool"):  # labels[t]: still integers (or booleans)
+        return VType(t.kind, tuple(dims)) if dims else \
+            (shapes.INT if t.kind == "intarray" else VType("bool", ()))
     return shapes.array(tuple(dims)) if dims else shapes.FLOAT
 
 

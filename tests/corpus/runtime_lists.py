@@ -25,13 +25,16 @@ INPUTS = {
     "concatenated_steps": {"xs": ((3, 2, 4), -1.0, 1.0), "W": ((4, 3), -1.0, 1.0)},
     "as_array_then_reduced": {"xs": ((5, 2), -1.0, 1.0), "v": ((2,), -1.0, 1.0)},
     "counter_copied_in_while": {"x": (-1.0, 1.0)},
+    "softmax_losses_per_step": {"scores": ((3, 4, 5), -2.0, 2.0), "labels": ("int", (3, 4), 0, 5),
+                                "W": ((5, 5), -1.0, 1.0)},
 }
 # What the command line cannot tell from the code (xs[t] @ W says only that xs[t] is an
 # operand of @: a row of a table is taken as a vector; an RNN's steps are batches)
 SHAPES = {"rnn_states_stacked": "xs=T,N,D h0=N,H Wxh=D,H Whh=H,H bh=H Why=H,C ys=T,N,C",
           "rnn_last_state_from_list": "xs=T,D h0=H Wxh=D,H Whh=H,H",
           "losses_summed": "xs=N,D w=D", "started_with_entries": "xs=T,H h0=H W=H,H",
-          "concatenated_steps": "xs=T,N,D W=D,H"}
+          "concatenated_steps": "xs=T,N,D W=D,H",
+          "softmax_losses_per_step": "scores=T,N,C labels=int:T,N W=C,C"}
 
 
 def rnn_states_stacked(xs, h0, Wxh, Whh, bh, Why, ys):
@@ -156,3 +159,17 @@ def counter_copied_in_while(x, reps=3):
         terms.append(math.sin(x) * (i + 1))
         k += 1
     return sum(terms)
+
+
+def softmax_losses_per_step(scores, labels, W):
+    """A softmax cross-entropy inside a loop, the labels picked by step (fused in the loop's
+    body: the gradient is probs with 1 taken off at the labels)."""
+    losses = []
+    N = scores.shape[1]
+    for t in range(scores.shape[0]):
+        s = scores[t] @ W
+        shifted = s - np.max(s, axis=1, keepdims=True)
+        e = np.exp(shifted)
+        probs = e / np.sum(e, axis=1, keepdims=True)
+        losses.append(-np.sum(np.log(probs[np.arange(N), labels[t]])) / N)
+    return sum(losses)
