@@ -62,9 +62,15 @@ _EXPRESSION_MESSAGES = {
     cst.NamedExpr: ("assignment expression (:=)", "use a separate assignment statement"),
     cst.Await: ("'await'", "differentiate a plain (non-async) function"),
     cst.Yield: ("'yield'", "differentiate a plain function that returns its result"),
-    cst.SimpleString: ("string constant", "only numeric constants are supported"),
-    cst.ConcatenatedString: ("string constant", "only numeric constants are supported"),
-    cst.FormattedString: ("f-string", "only numeric constants are supported"),
+    cst.SimpleString: ("a string here", "strings are static values: dict keys "
+                       "(params['W1']), comparisons (mode == 'train'), arguments; not "
+                       "operands of arithmetic"),
+    cst.ConcatenatedString: ("a string here", "strings are static values: dict keys "
+                             "(params['W1']), comparisons (mode == 'train'), arguments; "
+                             "not operands of arithmetic"),
+    cst.FormattedString: ("an f-string (a string computed while the function runs)",
+                          "strings are static values: write dict keys as constants "
+                          "(params['W1'], params['W2'])"),
     cst.Imaginary: ("complex constant", "adgen differentiates real-valued functions"),
     cst.Ellipsis: ("'...'", "only numeric constants are supported"),
 }
@@ -662,6 +668,13 @@ class _ExpressionChecker:
             if not isinstance(node, _BINDING_EXPRESSIONS):
                 for inner in _sub_expressions(node):
                     self.check(inner)
+            return
+        if isinstance(node, cst.BinaryOperation) and isinstance(
+                node.left, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+            shown = self.fence.parsed.code(node).strip()
+            self.fence.report("AD107", node, f"a string computed while the function runs "
+                              f"({shown})", "strings are static values: write dict keys "
+                              "as constants (params['W1'], params['W2'])")
             return
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is not None and not method(node):
