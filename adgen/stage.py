@@ -519,6 +519,11 @@ class Stager:
             if self.array_mode and v in in_place and isinstance(value, ir.Name) and \
                     self.type_of(value).kind in ("array", "unknown"):  # (a number is rebound)
                 self.check_carried_storage(v, names[v], value.id, node)
+                if {self.memory.of(names[v]), self.memory.of(value.id)} & self.listed:
+                    self.report("AD207", node, f"'{v}' is updated in place in this loop and "
+                                "put in a list: every entry would be the same array, as "
+                                "changed by the last iteration", f"append a copy "
+                                f"({v}.copy()) or make a new array each iteration")
             pairs.append((names[v], value))
             runlists.carried_type(self, names[v], value)
             if self.array_mode and isinstance(value, ir.Name):

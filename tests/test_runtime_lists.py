@@ -88,6 +88,19 @@ def _codes(source: str) -> list[tuple[str, int]]:
          h += 1.0
      return np.sum(np.stack(hs))""", "AD207", 9),
     # an entry read back, then changed in place
+    # one array updated in place each iteration and appended: every entry is that array
+    ("""\
+     buf = xs[0] * 0.0
+     for t in range(len(xs)):
+         buf[0] = xs[t][0] * 2.0
+         hs.append(buf)
+     return np.sum(np.stack(hs) ** 2)""", "AD207", 7),
+    ("""\
+     buf = xs[0] * 0.0
+     for t in range(len(xs)):
+         buf += xs[t]
+         hs.append(buf)
+     return np.sum(np.stack(hs) ** 2)""", "AD207", 7),
     ("""\
      for t in range(len(xs)):
          hs.append(xs[t] * 2.0)
