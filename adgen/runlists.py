@@ -28,6 +28,7 @@ import libcst as cst
 from adgen import ir
 from adgen.containers import DictValue, ListValue, describe, is_container, leaves
 from adgen.rules.lists import LIST_RULES, entry_type, joined_entry, list_of
+from adgen.shapes import VType
 
 # primitives that take a run-time list as an operand
 READERS = frozenset(LIST_RULES) | {"getitem", "length", "copy"}
@@ -246,3 +247,33 @@ def carried_type(stager, start: str, end: ir.Operand) -> None:
     t0, t1 = stager.types.get(start), stager.type_of(end)
     if t0 is not None and t0.kind == "list" and t1.kind == "list":
         stager.types[start] = list_of(joined_entry(entry_type(t0), entry_type(t1)))
+
+
+def counted(stager, pairs, body, bounds, before) -> None:
+    """After a `for` loop over range(n) (or over an array's rows) without `break`: a list
+    empty on entry that every iteration appends to exactly once (at the top of the body,
+    not in a branch, so `continue` cannot skip it) has n entries afterwards -- its length is
+    the loop's count, which lets what is computed from np.stack(hs) after the loop have a
+    known shape (n of `range(len(xs))` is xs's first dimension)."""
+    if len(bounds) != 1:
+        return
+    count = stager.type_of(bounds[0])
+    if count.kind != "int" or count.dim is None:
+        return
+    for name, end in pairs:
+        t = stager.types.get(name)
+        if t is None or t.kind != "list" or t.shape is None or not _empty(before, name):
+            continue
+        appends = [s for s in ir.assigns(body) if s.prim == "list_append"]
+        mine = [s for s in body if isinstance(s, ir.Assign) and s.prim == "list_append"
+                and s.target == getattr(end, "id", None) and s.args[0] == ir.Name(name)]
+        if len(mine) == 1 and sum(1 for s in appends if s.user == mine[0].user) == 1:
+            stager.types[name] = VType("list", (count.dim,) + tuple(t.shape[1:]))
+
+
+def _empty(before, name: str) -> bool:
+    """Whether `name` is made as an empty list before the loop (the statements before it)."""
+    for stmt in reversed(before):
+        if isinstance(stmt, ir.Assign) and stmt.target == name:
+            return stmt.prim == "list_of" and not stmt.args
+    return False

@@ -616,6 +616,8 @@ class Stager:
         body = self.body
         self.body = outer
         pairs = self.end_loop(statements, carried, names, before, stmt)
+        if not flag:
+            runlists.counted(self, pairs, body, bounds, outer)
         for name in (index_user, element):
             if name:
                 self.env[name] = _Unbound("it is a loop variable (the loop may run zero "
