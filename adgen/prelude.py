@@ -228,6 +228,12 @@ UNCONCATENATE = '''def _unconcatenate(g, parts, axis):
 '''
 
 
+LIST_SUM = '''def _list_sum(items):
+    """sum(items), the builtin (here, where no name of the caller can hide it)."""
+    return sum(items)
+'''
+
+
 # math has no digamma (the derivative of lgamma): recurrence up to 10, then the asymptotic
 # series (error below 1e-15 there); reflection for a < 0.5.
 DIGAMMA = '''def _digamma(a):
@@ -285,6 +291,7 @@ HELPERS = {
     "_svd_grad": SVD_GRAD,
     "_unsplit": UNSPLIT,
     "_unconcatenate": UNCONCATENATE,
+    "_list_sum": LIST_SUM,
     "_unsort": UNSORT,
     "_undiag": UNDIAG,
     "_untake": UNTAKE,

@@ -31,6 +31,7 @@ from adgen import ir, symbolic
 from adgen.members import value_of as member_value
 from adgen.source import MATH_CONSTANTS
 from adgen.shapes import multiple_of
+from adgen.prelude import HELPERS
 from adgen.rules import REGISTRY, instance_of
 from adgen.userrules import declared_backwards
 
@@ -165,6 +166,9 @@ def _evaluator(stmt: ir.Assign) -> Callable:
     fn = _EVALUATORS.get(key)
     if fn is None:
         env = {"math": math, "np": np, "_setitem": _setitem}
+        for name, code in HELPERS.items():  # a forward template's helper (_list_sum)
+            if name in inst.forward_text:
+                exec(code, env)
         if declared is not None:  # the user's function, from the module that defines it
             env[declared[1]] = getattr(importlib.import_module(declared[0]), declared[1])
         fn = eval(f"lambda {', '.join(inst.slots)}: {inst.forward_text}", env)

@@ -9,6 +9,11 @@ Do not edit: regenerate with
 import numpy as np
 
 
+def _list_sum(items):
+    """sum(items), the builtin (here, where no name of the caller can hide it)."""
+    return sum(items)
+
+
 def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
                        dchar_rnn_loss=1.0):
     """Gradient of char_rnn_loss(xs, targets, h0, Wxh, Whh, Why, bh, by) with
@@ -71,13 +76,13 @@ def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
     stack1sqr = stack1 ** 2
     sum2 = np.sum(stack1sqr)
     penalty = 1e-3 * sum2
-    sum3 = sum(losses)
+    sum3 = _list_sum(losses)
     lenlosses = len(losses)
     quot1 = sum3 / lenlosses
     char_rnn_loss = quot1 + penalty
     # line 41: quot1 = sum3 / lenlosses
     dsum3 = dchar_rnn_loss / lenlosses
-    # line 41: sum3 = sum(losses)
+    # line 41: sum3 = _list_sum(losses)
     dlosses = np.broadcast_to(dsum3, np.shape(losses))
     # line 40: penalty = 1e-3 * sum2
     dsum2 = 1e-3 * dchar_rnn_loss

@@ -135,7 +135,7 @@ REGISTRY.add(Rule(
 ))
 REGISTRY.add(Rule(
     name="list_sum", spellings=(), arity=1,
-    build=lambda n: ("sum(a)", ["np.broadcast_to(g, np.shape(a))"]),
+    build=lambda n: ("_list_sum(a)", ["np.broadcast_to(g, np.shape(a))"]),
     stem=lambda f: None, noun="sum", sympy=lambda a: sum(a), domain=_fixed(DEFAULT_DOMAIN),
     elementwise=False,
     infer=lambda ctx: entry_type(ctx.types[0]) or shapes.UNKNOWN,

@@ -64,7 +64,7 @@ TEMPLATE_FUNCTIONS = frozenset(
     | {"abs", "max", "min", "pow", "round", "int", "len", "slice", "_unbroadcast",
        "_argmax_mask", "_digamma", "_argmax_mask_axes", "_argmin_mask_axes", "_prod_others",
        "_unsort", "_undiag", "_untake", "_untake_along", "_cumprod_grad", "_cholesky_grad",
-       "_eigh_grad", "_svd_grad", "_unsplit", "_unconcatenate", "sum",
+       "_eigh_grad", "_svd_grad", "_unsplit", "_unconcatenate", "_list_sum",
        "_argmin_mask", "_setitem", "_sinc_grad", "_pinv_grad"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan", "np.newaxis",
