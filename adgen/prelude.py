@@ -229,7 +229,7 @@ UNCONCATENATE = '''def _unconcatenate(g, parts, axis):
 
 
 LIST_SUM = '''def _list_sum(items):
-    """sum(items), the builtin (here, where no name of the caller can hide it)."""
+    """sum(items), the builtin (no name of the caller can hide it here)."""
     return sum(items)
 '''
 

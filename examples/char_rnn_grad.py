@@ -10,7 +10,7 @@ import numpy as np
 
 
 def _list_sum(items):
-    """sum(items), the builtin (here, where no name of the caller can hide it)."""
+    """sum(items), the builtin (no name of the caller can hide it here)."""
     return sum(items)
 
 

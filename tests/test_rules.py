@@ -127,7 +127,7 @@ def _rule(name="broken", forward="a", grads=("g",), **kw):
     ("a", ("q * g",), "unknown name 'q'"),
     ("a", ("math.nosuch(a) * g",), "unknown function"),
     ("a", ("g", "g"), "2 gradients for 1 operands"),
-    ("a", ("[g]",), "unsupported syntax"),
+    ("a", ("{g}",), "unsupported syntax"),
     ("a", ("numpy.sort(a)",), "unknown function"),
 ])
 def test_broken_rules_fail_when_registered(forward, grads, problem):
