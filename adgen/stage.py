@@ -145,6 +145,9 @@ class Stager:
         self.callers: list[dict] = []  # the environments of the calls being inlined
         self.current = fn  # the function (or inlined helper) being staged
         self.loop_nodes: list = []  # the loops around the statement being staged
+        # (name, id of a loop around it) of in-place updates already refused: the loop's
+        # end does not report the storage the refusal left behind
+        self.refused_updates: set = set()
         self.break_flags: list = []  # each loop's break flag (an environment key), or None
         self.region = 0  # the block being staged: a list is changed only where it was made
         self.cache = None  # return out, cache: the cache as staged
@@ -532,7 +535,7 @@ class Stager:
         """A variable the loop updates in place must hold the same array in every iteration
         when that array is shared: the staged body follows the first iteration's sharing."""
         first, last = self.memory.of(start), self.memory.of(end)
-        if first == last:
+        if first == last or (var, id(node)) in self.refused_updates:
             return
         if self.memory.shared(first, self.env, var) or self.memory.shared(last, self.env, var):
             self.report("AD207", node, f"'{var}' is updated in place in this loop, but it "
@@ -1083,6 +1086,7 @@ class Stager:
         if storage == AMBIGUOUS:
             self.report("AD207", node, f"'{name}' is updated in place, but whether it shares "
                         "its memory with another array depends on the path taken", help())
+            self.refused(name)
             return None
         owner = self.memory.owner(storage)
         maybe = " (if it is an array)" if kind == "unknown" else ""
@@ -1093,6 +1097,7 @@ class Stager:
                     if owner is not None else f"'{name}', an argument of the call")
             self.report("AD208", node, f"in-place update of {what}: it changes the caller's "
                         f"array{maybe}", help())
+            self.refused(name)
             return None
         aliases, views = [], []
         for other, value in self.env.items():
@@ -1119,6 +1124,12 @@ class Stager:
                         "if it is an array (then the update changes both) but not if it is a "
                         "number", help() + ", or annotate the parameters (x: \"N D\")")
         return storage, aliases
+
+    def refused(self, name: str) -> None:
+        """An in-place update of `name` was reported: it is staged as a rebinding (a new
+        array), so its loops' ends must not report that `name` changes storage (one
+        problem, one diagnostic)."""
+        self.refused_updates.update((name, id(loop)) for loop in self.loop_nodes)
 
     def updated(self, name: str, shared: Optional[tuple[int, list[str]]], node) -> None:
         """After an in-place update: the new value keeps the storage, and the names bound

@@ -145,6 +145,27 @@ REJECTED = {
                 z = a
             return np.sum(a * z)
         """, [("AD207", 6, 5)]),
+    "a parameter updated in place in a loop: once, AD208 (not also AD207)": ("""
+        def f(x: "N", y: "N"):
+            for i in range(3):
+                y += x
+            return np.sum(y)
+        """, [("AD208", 5, 9)]),
+    "an alias of a parameter updated in a while loop: once, AD208": ("""
+        def f(x: "N", y: "N"):
+            z = y
+            k = 0
+            while k < 3:
+                z += x
+                k += 1
+            return np.sum(z)
+        """, [("AD208", 7, 9)]),
+    "an unannotated parameter updated in a loop: once, AD208": ("""
+        def f(x, y):
+            for i in range(3):
+                y += x
+            return np.sum(y)
+        """, [("AD208", 5, 9)]),
     "an alias of something that may be a number": ("""
         def f(x, y):
             a = x * 2.0
