@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import functools
 import re
 from typing import Optional
 
@@ -1620,8 +1621,20 @@ def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bo
     if re.search(r"\bfor\b[^:\n]*\bin\s+(?!range\s*\()", code):  # over a sequence's items
         return True
     code = re.sub(r"\)\s*\[", ") ", code)  # helper(x)[0] picks one of a call's results
-    return "@" in code or "[" in code or any(
-        re.search(rf"\b{re.escape(alias)}\b", code) for alias in aliases)
+    if "@" in code or "[" in code or any(
+            re.search(rf"\b{re.escape(alias)}\b", code) for alias in aliases):
+        return True
+    # x.sum(), (a * b).mean(), x.T, x.shape: a method or field only an array has (not one
+    # of a module's: math.exp)
+    modules = set(parsed.scope.modules)
+    return any(found[1] not in modules for found in _array_members().finditer(code))
+
+
+@functools.lru_cache(maxsize=1)
+def _array_members() -> "re.Pattern":
+    names = {s[1:].split("[")[0] for s in REGISTRY.spellings() if s.startswith(".")}
+    names |= {"shape", "ndim", "size"}
+    return re.compile(rf"(\w+|\)|\])\.({'|'.join(sorted(names))})\b")
 
 
 def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
