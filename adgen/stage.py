@@ -149,6 +149,7 @@ class Stager:
         # (name, id of a loop around it) of in-place updates already refused: the loop's
         # end does not report the storage the refusal left behind
         self.refused_updates: set = set()
+        self.refused_storage = None  # (name, storage) of the update refused last (AD208)
         self.break_flags: list = []  # each loop's break flag (an environment key), or None
         self.region = 0  # the block being staged: a list is changed only where it was made
         self.cache = None  # return out, cache: the cache as staged
@@ -1099,6 +1100,7 @@ class Stager:
             self.report("AD208", node, f"in-place update of {what}: it changes the caller's "
                         f"array{maybe}", help())
             self.refused(name)
+            self.refused_storage = (name, storage)
             return None
         aliases, views = [], []
         for other, value in self.env.items():
@@ -1135,7 +1137,13 @@ class Stager:
     def updated(self, name: str, shared: Optional[tuple[int, list[str]]], node) -> None:
         """After an in-place update: the new value keeps the storage, and the names bound
         to the same storage see it (numpy's semantics)."""
+        kept, self.refused_storage = self.refused_storage, None
         if shared is None:
+            new = self.env.get(name)
+            if kept is not None and kept[0] == name and isinstance(new, ir.Name):
+                # refused (AD208), staged as a new array: still the caller's, so that a
+                # later update of it or of a view of it is reported as AD208 too
+                self.memory.same(new.id, kept[1])
             return
         storage, aliases = shared
         new = self.env[name]

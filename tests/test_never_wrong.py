@@ -166,6 +166,20 @@ REJECTED = {
                 y += x
             return np.sum(y)
         """, [("AD208", 5, 9)]),
+    "a view of a parameter refused once, updated again: AD208 both times": ("""
+        def f(x: "N D", y: "N D"):
+            x *= y * -1.0
+            v = x[1:]
+            v[0] = 0.25
+            return np.sum(y * x)
+        """, [("AD208", 4, 5), ("AD208", 6, 5)]),
+    "a parameter updated twice, viewed in between: AD208 both times": ("""
+        def f(x: "N D"):
+            x[1:] = 0.25
+            t = np.transpose(x)
+            x[1:] = 2.0
+            return np.sum(t ** 2) + np.sum(x ** 2)
+        """, [("AD208", 4, 5), ("AD208", 6, 5)]),
     "an alias of something that may be a number": ("""
         def f(x, y):
             a = x * 2.0
