@@ -1111,6 +1111,11 @@ class Stager:
                 aliases.append(other)
             elif self.memory.related(there, storage) and self._read_later(other, node):
                 views.append(other)
+            elif there == AMBIGUOUS and self._read_later(other, node):
+                # v = h on one path, a copy on another: the update changes v on one only
+                self.report("AD207", node, f"in-place update of '{name}', which '{other}' "
+                            "may share, depending on the path taken before", help())
+                return None
         for other, value in self.env.items():  # lst = [h]; h += 1 changes lst[0] too
             for leaf in leaves(value) if is_container(value) else ():
                 if isinstance(leaf, ir.Name) and leaf.id != op.id and \

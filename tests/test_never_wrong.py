@@ -180,6 +180,22 @@ REJECTED = {
             x[1:] = 2.0
             return np.sum(t ** 2) + np.sum(x ** 2)
         """, [("AD208", 4, 5), ("AD208", 6, 5)]),
+    "an axis a number does not have (the array property hunt: was AD900)": ("""
+        def f(x, s: float):
+            x = s / (1 + x[0].T ** 2)
+            x += np.mean(x, axis=0)
+            return x + s
+        """, [("AD305", 5, 10)]),
+    "an array updated in place that a name shares on one path only (hazard hunt)": ("""
+        def f(x: "N D", y: "N D", k=-1.0):
+            h = y * 1.0
+            if k > 0.0:
+                v = h.copy()
+            else:
+                v = h
+            h *= -1.0
+            return np.sum(np.sin(v))
+        """, [("AD207", 9, 5)]),
     "an alias of something that may be a number": ("""
         def f(x, y):
             a = x * 2.0
