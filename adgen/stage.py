@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import functools
 import re
 from typing import Optional
 
@@ -147,6 +148,10 @@ class Stager:
         self.callers: list[dict] = []  # the environments of the calls being inlined
         self.current = fn  # the function (or inlined helper) being staged
         self.loop_nodes: list = []  # the loops around the statement being staged
+        # (name, id of a loop around it) of in-place updates already refused: the loop's
+        # end does not report the storage the refusal left behind
+        self.refused_updates: set = set()
+        self.refused_storage = None  # (name, storage) of the update refused last (AD208)
         self.break_flags: list = []  # each loop's break flag (an environment key), or None
         self.region = 0  # the block being staged: a list is changed only where it was made
         self.cache = None  # return out, cache: the cache as staged
@@ -548,7 +553,7 @@ class Stager:
         """A variable the loop updates in place must hold the same array in every iteration
         when that array is shared: the staged body follows the first iteration's sharing."""
         first, last = self.memory.of(start), self.memory.of(end)
-        if first == last:
+        if first == last or (var, id(node)) in self.refused_updates:
             return
         if self.memory.shared(first, self.env, var) or self.memory.shared(last, self.env, var):
             self.report("AD207", node, f"'{var}' is updated in place in this loop, but it "
@@ -1110,6 +1115,7 @@ class Stager:
         if storage == AMBIGUOUS:
             self.report("AD207", node, f"'{name}' is updated in place, but whether it shares "
                         "its memory with another array depends on the path taken", help())
+            self.refused(name)
             return None
         owner = self.memory.owner(storage)
         maybe = " (if it is an array)" if kind == "unknown" else ""
@@ -1120,6 +1126,8 @@ class Stager:
                     if owner is not None else f"'{name}', an argument of the call")
             self.report("AD208", node, f"in-place update of {what}: it changes the caller's "
                         f"array{maybe}", help())
+            self.refused(name)
+            self.refused_storage = (name, storage)
             return None
         aliases, views = [], []
         for other, value in self.env.items():
@@ -1130,6 +1138,11 @@ class Stager:
                 aliases.append(other)
             elif self.memory.related(there, storage) and self._read_later(other, node):
                 views.append(other)
+            elif there == AMBIGUOUS and self._read_later(other, node):
+                # v = h on one path, a copy on another: the update changes v on one only
+                self.report("AD207", node, f"in-place update of '{name}', which '{other}' "
+                            "may share, depending on the path taken before", help())
+                return None
         for other, value in self.env.items():  # lst = [h]; h += 1 changes lst[0] too
             for leaf in leaves(value) if is_container(value) else ():
                 if isinstance(leaf, ir.Name) and leaf.id != op.id and \
@@ -1147,10 +1160,22 @@ class Stager:
                         "number", help() + ", or annotate the parameters (x: \"N D\")")
         return storage, aliases
 
+    def refused(self, name: str) -> None:
+        """An in-place update of `name` was reported: it is staged as a rebinding (a new
+        array), so its loops' ends must not report that `name` changes storage (one
+        problem, one diagnostic)."""
+        self.refused_updates.update((name, id(loop)) for loop in self.loop_nodes)
+
     def updated(self, name: str, shared: Optional[tuple[int, list[str]]], node) -> None:
         """After an in-place update: the new value keeps the storage, and the names bound
         to the same storage see it (numpy's semantics)."""
+        kept, self.refused_storage = self.refused_storage, None
         if shared is None:
+            new = self.env.get(name)
+            if kept is not None and kept[0] == name and isinstance(new, ir.Name):
+                # refused (AD208), staged as a new array: still the caller's, so that a
+                # later update of it or of a view of it is reported as AD208 too
+                self.memory.same(new.id, kept[1])
             return
         storage, aliases = shared
         new = self.env[name]
@@ -1651,8 +1676,20 @@ def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bo
     if re.search(r"\bfor\b[^:\n]*\bin\s+(?!range\s*\()", code):  # over a sequence's items
         return True
     code = re.sub(r"\)\s*\[", ") ", code)  # helper(x)[0] picks one of a call's results
-    return "@" in code or "[" in code or any(
-        re.search(rf"\b{re.escape(alias)}\b", code) for alias in aliases)
+    if "@" in code or "[" in code or any(
+            re.search(rf"\b{re.escape(alias)}\b", code) for alias in aliases):
+        return True
+    # x.sum(), (a * b).mean(), x.T, x.shape: a method or field only an array has (not one
+    # of a module's: math.exp)
+    modules = set(parsed.scope.modules)
+    return any(found[1] not in modules for found in _array_members().finditer(code))
+
+
+@functools.lru_cache(maxsize=1)
+def _array_members() -> "re.Pattern":
+    names = {s[1:].split("[")[0] for s in REGISTRY.spellings() if s.startswith(".")}
+    names |= {"shape", "ndim", "size"}
+    return re.compile(rf"(\w+|\)|\])\.({'|'.join(sorted(names))})\b")
 
 
 def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:

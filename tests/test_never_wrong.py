@@ -145,6 +145,57 @@ REJECTED = {
                 z = a
             return np.sum(a * z)
         """, [("AD207", 6, 5)]),
+    "a parameter updated in place in a loop: once, AD208 (not also AD207)": ("""
+        def f(x: "N", y: "N"):
+            for i in range(3):
+                y += x
+            return np.sum(y)
+        """, [("AD208", 5, 9)]),
+    "an alias of a parameter updated in a while loop: once, AD208": ("""
+        def f(x: "N", y: "N"):
+            z = y
+            k = 0
+            while k < 3:
+                z += x
+                k += 1
+            return np.sum(z)
+        """, [("AD208", 7, 9)]),
+    "an unannotated parameter updated in a loop: once, AD208": ("""
+        def f(x, y):
+            for i in range(3):
+                y += x
+            return np.sum(y)
+        """, [("AD208", 5, 9)]),
+    "a view of a parameter refused once, updated again: AD208 both times": ("""
+        def f(x: "N D", y: "N D"):
+            x *= y * -1.0
+            v = x[1:]
+            v[0] = 0.25
+            return np.sum(y * x)
+        """, [("AD208", 4, 5), ("AD208", 6, 5)]),
+    "a parameter updated twice, viewed in between: AD208 both times": ("""
+        def f(x: "N D"):
+            x[1:] = 0.25
+            t = np.transpose(x)
+            x[1:] = 2.0
+            return np.sum(t ** 2) + np.sum(x ** 2)
+        """, [("AD208", 4, 5), ("AD208", 6, 5)]),
+    "an axis a number does not have (the array property hunt: was AD900)": ("""
+        def f(x, s: float):
+            x = s / (1 + x[0].T ** 2)
+            x += np.mean(x, axis=0)
+            return x + s
+        """, [("AD305", 5, 10)]),
+    "an array updated in place that a name shares on one path only (hazard hunt)": ("""
+        def f(x: "N D", y: "N D", k=-1.0):
+            h = y * 1.0
+            if k > 0.0:
+                v = h.copy()
+            else:
+                v = h
+            h *= -1.0
+            return np.sum(np.sin(v))
+        """, [("AD207", 9, 5)]),
     "an alias of something that may be a number": ("""
         def f(x, y):
             a = x * 2.0

@@ -45,6 +45,10 @@ def _axes(ctx: Context, rank: Optional[int]) -> Optional[tuple[int, ...]]:
         if any(a < 0 for a in axes):
             raise RuleError("negative axes need a known rank")
         return tuple(sorted(axes))
+    wrong = [a for a in axes if not -rank <= a < rank]
+    if wrong:  # numpy's AxisError (a number has no axis at all)
+        raise RuleError(f"axis {wrong[0]} is out of range for an operand with "
+                        f"{rank} ax{'is' if rank == 1 else 'es'}")
     return tuple(sorted(a % rank for a in axes))
 
 

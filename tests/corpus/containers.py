@@ -19,12 +19,14 @@ INPUTS = {
     "list_of_rows": {"x": ((3, 2), -1.0, 1.0)},
     "indexed_vector": {"x": ((3,), -1.0, 1.0)},
     "sliced_parameter": {"x": ((3,), -1.0, 1.0), "y": ((2, 3), -1.0, 1.0)},
+    "row_of_an_unannotated_matrix": {"x": ((3, 4), -1.0, 1.0), "y": ((3, 4), -1.0, 1.0)},
     "entry_updated_in_place": {"x": ((3,), -1.0, 1.0)},
     "tuple_entry_updated_in_place": {"x": ((3,), -1.0, 1.0)},
     "tuple_parameter": {"abc": ("tuple", (-1.0, 1.0), ((3,), -1.0, 1.0), (0.5, 1.5)),
                         "x": ((3,), -1.0, 1.0)},
 }
-SHAPES = {"list_of_rows": "x=N,D"}  # (x[0] alone says a vector: the CLI's assumption)
+SHAPES = {"list_of_rows": "x=N,D",  # (x[0] alone says a vector: the CLI's assumption)
+          "row_of_an_unannotated_matrix": "x=N,D y=N,D"}
 
 
 def pair(x, y):
@@ -147,3 +149,13 @@ def sliced_parameter(x, y):
     the CLI assume a vector, and the generated guard refused a matrix)."""
     z = y[:] * 1.0
     return np.sum(x * x) + np.sum(z * z)
+
+
+def row_of_an_unannotated_matrix(x, y):
+    """Found by the hazard property test at 2000 examples (there with look-alike names
+    and locals called ValueError and _argmax_mask): y[0] alone says a vector, so without
+    --shapes the CLI's module assumes y (n1,), states it in its header and refuses a
+    matrix at run time; the API takes the shapes from the arguments."""
+    v = x * 2.0
+    u = y[0]
+    return np.sum(v * v) + np.sum(u * u)

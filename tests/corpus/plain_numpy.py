@@ -59,6 +59,8 @@ INPUTS = {
                               "mask": ((N, T), 0.0, 1.0)},
     "tanh_mlp_mean_loss": {"X": ((N, D), -2.0, 2.0), "W1": ((D, H), -1.0, 1.0),
                            "W2": ((H, 1), -1.0, 1.0), "t": ((N, 1), -1.0, 1.0)},
+    "numpy_only_through_a_method": {"x": ((3, 4), -1.0, 1.0), "w": ((3, 4), -1.0, 1.0)},
+    "broadcast_into_a_method_sum": {"x": ((3, 4), -1.0, 1.0), "w": ((4,), -1.0, 1.0)},
 }
 WRT = {"dropout_layer_loss": ("x", "w"), "temporal_softmax_loss": ("x",),
        "logistic_regression_l2": ("w",), "linear_regression_mse": ("w", "b")}
@@ -255,3 +257,21 @@ def tanh_mlp_mean_loss(X, W1, W2, t):
     h = np.tanh(X @ W1)
     y = h @ W2
     return np.mean((y - t) ** 2)
+
+
+def numpy_only_through_a_method(x, w):
+    """Found by the array property hunt (2000 examples, unannotated): numpy only through
+    a method (x.sum()) made adgen take the function for scalar code, whose gradients may
+    share one array: dw = dx = dx_2, then dx += 2 * dx_2 changed dw too (3 where it is
+    1)."""
+    x = x + x + x
+    x += w
+    return x.sum()
+
+
+def broadcast_into_a_method_sum(x, w):
+    """The same hunt: taken for scalar code, w's gradient was not summed back to its
+    shape (dw (3, 4) for a w of shape (4,))."""
+    x = x + x
+    x += w
+    return x.sum()
