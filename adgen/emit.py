@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 
 from adgen import fuse, ir
 from adgen.members import expression as member_expression
-from adgen.optimize import propagate_copies
+from adgen.optimize import batch_products, propagate_copies
 from adgen.prelude import (HELPER_MODULES, HELPERS, calls, command_lines, facts_paragraphs,
                            shape_check, uses)
 from adgen.printer import (MAX_LINE, closed_docstring, docstring_lines, fit, index_source,
@@ -249,6 +249,10 @@ def _return_lines(returned: list[str]) -> list[str]:
 
 
 INDENT = "    "
+# a backward loop's batched products (optimize.batch_products) are done whenever the steps
+# collected reach this many bytes, and after the loop: concatenations far larger than the
+# allocator's small-block threshold cost more in fresh pages than one product saves
+BATCH_BYTES = 262144
 
 
 def _fit_nested(line: str, indent: str = INDENT) -> list[str]:
@@ -344,6 +348,7 @@ def backward_lines(grad: ir.Gradient, tap: Optional[Tap] = None) -> list[str]:
         keep = {grad.grad_names[p] for p in grad.wrt} | set(grad.copies) | {grad.seed}
         blocks = propagate_copies(blocks, keep | {zero for zero, _ in grad.zeros},
                                   set(grad.grad_names.values()) | {grad.seed})
+        blocks = batch_products(blocks, grad)
     body = _backward_items(grad, blocks, tap)
     if tap is not None:
         body += tap.end(grad)
@@ -369,7 +374,9 @@ def _backward_items(grad: ir.Gradient, items, tap: Optional[Tap] = None) -> list
             before, after = tap.block(item) if tap is not None else ([], [])
             body += before
             for g in item.stmts:
-                if isinstance(g, ir.GradScatter):
+                if isinstance(g, ir.StepAppend):
+                    body.append(f"{g.steps}.append({g.value})")
+                elif isinstance(g, ir.GradScatter):
                     body.extend(_scatter_lines(g))
                 elif isinstance(g, ir.GradMasked):
                     body.extend(_masked_lines(g))
@@ -397,6 +404,7 @@ def _backward_loop(grad: ir.Gradient, item: ir.BackwardLoop,
     loop = item.origin
     before, each, after = tap.loop(item) if tap is not None else ([], [], [])
     lines = [_zero_line(z) for z in item.before]
+    lines += [f"{steps} = []" for steps in item.steps]
     if loop.kind == "for":
         bounds = ", ".join(to_source(b) for b in loop.bounds)
         lines.append(f"# line {loop.pos.line}: for {loop.index} in range({bounds}), "
@@ -412,8 +420,18 @@ def _backward_loop(grad: ir.Gradient, item: ir.BackwardLoop,
     inner += _pops(grad.saved.get((loop.key, "body"), ()))
     inner += [_grad_line(g) for g in item.entry]
     inner += _backward_items(grad, item.body, tap)
+    batched = []
+    if item.batched:  # the loop's products, a quarter MiB of steps at a time, and the rest
+        products = [_grad_line(g) for g in item.batched]
+        size = " + ".join(f"{value}.nbytes" for value in item.step_values)
+        if len(item.step_values) > 1:
+            size = f"({size})"
+        inner += [f"if len({item.steps[0]}) * {size} >= {BATCH_BYTES}:"]
+        inner += _indented(products + [f"{steps}.clear()" for steps in item.steps])
+        batched = [f"# line {loop.pos.line}: the products of the last iterations, at once",
+                   f"if {item.steps[0]}:"] + _indented(products)
     inner += [_zero_line(z) for z in item.after]
-    return lines + _indented(inner or ["pass"]) + after
+    return lines + _indented(inner or ["pass"]) + batched + after
 
 
 def _pops(saved) -> list[str]:
