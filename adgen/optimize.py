@@ -5,6 +5,10 @@ reader could not tell from hand-written code): constant folding of small exact a
 `1 * e` -> `e`, `e ** 1` -> `e`, `e ** 0` -> `1`, `e / 1` -> `e`, `-1 * e` -> `-e`, `-(-e)` -> `e`,
 `-(constant)` -> a negative constant, `x if <constant> else y` -> the branch taken, and
 `x if c else x` -> `x`.  Applied bottom-up until nothing changes.
+
+Two passes rewrite the printed backward pass: `propagate_copies` (the same numbers) and
+`batch_products` (a backward loop's per-step products into an accumulator as one product of
+the concatenated steps: the same sum in real arithmetic, added in another order).
 """
 
 from __future__ import annotations

@@ -42,8 +42,14 @@ def test_a_loop_saves_each_value_once_and_runs_backwards():
     # the state on entry to each step and the slice of x: the state a step ends with is
     # the next step's start, so it is not saved twice
     assert sorted(line.split(".")[0].strip() for line in source.splitlines()
-                  if ".append(" in line) == ["h_saved", "part1_saved"]
-    assert "dWhh += h.T @ dsum1pb" in source  # dhWhh = dsum1 = dsum1pb: copies propagated
+                  if "_saved.append(" in line) == ["h_saved", "part1_saved"]
+    # the weight gradients' products of the steps are batched (optimize.batch_products):
+    # dhWhh = dsum1 = dsum1pb (copies propagated), each step's factors collected once
+    assert sorted(line.strip() for line in source.splitlines() if "_steps.append(" in line
+                  ) == ["dsum1pb_steps.append(dsum1pb)", "h_steps.append(h)",
+                        "part1_steps.append(part1)"]
+    assert "dWhh += np.concatenate(h_steps).T @ dsum1pb_all" in source
+    assert "db += dsum1pb_all.sum(axis=0)" in source
     assert source.count("np.zeros_like(") == 3  # dWhh, dWxh, db: nothing else allocated
 
 
