@@ -438,15 +438,52 @@ def _backward_loop(grad: ir.Gradient, item: ir.BackwardLoop,
     batched = []
     if item.batched:  # the loop's products, a quarter MiB of steps at a time, and the rest
         products = [_grad_line(g) for g in item.batched]
-        size = " + ".join(f"{value}.nbytes" for value in item.step_values)
-        if len(item.step_values) > 1:
-            size = f"({size})"
-        inner += [f"if len({item.steps[0]}) * {size} >= {BATCH_BYTES}:"]
+        inner += _flush_test(item, _depth(loop, grad) + 1)
         inner += _indented(products + [f"{steps}.clear()" for steps in item.steps])
         batched = [f"# line {loop.pos.line}: the products of the last iterations, at once",
                    f"if {item.steps[0]}:"] + _indented(products)
     inner += [_zero_line(z) for z in item.after]
     return lines + _indented(inner or ["pass"]) + batched + after
+
+
+def _flush_test(item: ir.BackwardLoop, depth: int) -> list[str]:
+    """`if len(x_steps) * (x.nbytes + ...) >= BATCH_BYTES:`, wrapped to fit at `depth`
+    levels of indentation inside the function."""
+    terms = [f"{value}.nbytes" for value in item.step_values]
+    size = " + ".join(terms)
+    size = f"({size})" if len(terms) > 1 else size
+    line = f"if len({item.steps[0]}) * {size} >= {BATCH_BYTES}:"
+    width = MAX_LINE - len(INDENT) * (depth + 1)
+    if len(line) <= width:
+        return [line]
+    lines = [f"if len({item.steps[0]}) * ("]
+    cont = " " * 8
+    current = cont
+    for k, term in enumerate(terms):
+        piece = term + (" +" if k < len(terms) - 1 else f") >= {BATCH_BYTES}:")
+        if current != cont and len(current) + 1 + len(piece) > width:
+            lines.append(current)
+            current = cont
+        current += ("" if current == cont else " ") + piece
+    return lines + [current]
+
+
+def _depth(loop: ir.Loop, grad: ir.Gradient) -> int:
+    """How many loops and branches of the backward pass enclose a loop's backward loop."""
+    def find(items, depth):
+        for item in items:
+            if isinstance(item, ir.BackwardLoop):
+                if item.origin is loop:
+                    return depth
+                found = find(item.body, depth + 1)
+            elif isinstance(item, ir.BackwardIf):
+                found = find(item.body + item.orelse, depth + 1)
+            else:
+                continue
+            if found is not None:
+                return found
+        return None
+    return find(grad.blocks, 0) or 0
 
 
 def _pops(saved) -> list[str]:

@@ -86,7 +86,8 @@ def rnn_loss_grad(x, h0, Wxh, Whh, b, drnn_loss=1.0):
         part1_steps.append(part1)
         # line 46: part1 = x[:, t, :]
         dx[:, t, :] += dpart1
-        if len(dsum1pb_steps) * (dsum1pb.nbytes + h.nbytes + part1.nbytes) >= 262144:
+        if len(dsum1pb_steps) * (
+                dsum1pb.nbytes + h.nbytes + part1.nbytes) >= 262144:
             dsum1pb_all = np.concatenate(dsum1pb_steps)
             db += dsum1pb_all.sum(axis=0)
             dWhh += np.concatenate(h_steps).T @ dsum1pb_all
