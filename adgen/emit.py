@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 
 from adgen import fuse, ir
 from adgen.members import expression as member_expression
-from adgen.optimize import propagate_copies
+from adgen.optimize import batch_products, propagate_copies
 from adgen.prelude import (HELPER_MODULES, HELPERS, calls, command_lines, facts_paragraphs,
                            shape_check, uses)
 from adgen.printer import (MAX_LINE, closed_docstring, docstring_lines, fit, index_source,
@@ -53,10 +53,25 @@ class Tap:
         return []
 
 
+# numpy reductions that are also methods of an array, with the same arguments and the same
+# ufunc reduction behind them: `x.sum(axis=1)` computes what `np.sum(x, axis=1)` does without
+# np.sum's Python-level dispatch (about a microsecond a call, issue 13's small MLP)
+METHOD_REDUCTIONS = {"np.sum": "sum", "np.mean": "mean", "np.max": "max", "np.min": "min",
+                     "np.prod": "prod", "np.var": "var", "np.std": "std"}
+
+
 def forward_expr(stmt: ir.Assign) -> ir.Expr:
-    """The forward statement's right-hand side, from its rule's forward template."""
+    """The forward statement's right-hand side, from its rule's forward template; a
+    reduction of an operand known to be an array as its method (`x.sum(axis=1)`)."""
     inst = instance_of(stmt)
-    return substitute(inst.forward, dict(zip(inst.slots, stmt.args)))
+    expr = substitute(inst.forward, dict(zip(inst.slots, stmt.args)))
+    if (isinstance(expr, ir.Call) and expr.func in METHOD_REDUCTIONS and expr.args
+            and isinstance(expr.args[0], ir.Name) and stmt.types):
+        operand = expr.args[0]
+        known = [t for a, t in zip(stmt.args, stmt.types) if a == operand]
+        if known and all(t is not None and t.is_array for t in known):
+            return ir.Method(operand, METHOD_REDUCTIONS[expr.func], expr.args[1:], expr.kwargs)
+    return expr
 
 
 def forward_line(stmt: ir.Assign) -> str:
@@ -249,6 +264,10 @@ def _return_lines(returned: list[str]) -> list[str]:
 
 
 INDENT = "    "
+# a backward loop's batched products (optimize.batch_products) are done whenever the steps
+# collected reach this many bytes, and after the loop: concatenations far larger than the
+# allocator's small-block threshold cost more in fresh pages than one product saves
+BATCH_BYTES = 262144
 
 
 def _fit_nested(line: str, indent: str = INDENT) -> list[str]:
@@ -344,6 +363,7 @@ def backward_lines(grad: ir.Gradient, tap: Optional[Tap] = None) -> list[str]:
         keep = {grad.grad_names[p] for p in grad.wrt} | set(grad.copies) | {grad.seed}
         blocks = propagate_copies(blocks, keep | {zero for zero, _ in grad.zeros},
                                   set(grad.grad_names.values()) | {grad.seed})
+        blocks = batch_products(blocks, grad)
     body = _backward_items(grad, blocks, tap)
     if tap is not None:
         body += tap.end(grad)
@@ -369,7 +389,9 @@ def _backward_items(grad: ir.Gradient, items, tap: Optional[Tap] = None) -> list
             before, after = tap.block(item) if tap is not None else ([], [])
             body += before
             for g in item.stmts:
-                if isinstance(g, ir.GradScatter):
+                if isinstance(g, ir.StepAppend):
+                    body.append(f"{g.steps}.append({g.value})")
+                elif isinstance(g, ir.GradScatter):
                     body.extend(_scatter_lines(g))
                 elif isinstance(g, ir.GradMasked):
                     body.extend(_masked_lines(g))
@@ -397,6 +419,7 @@ def _backward_loop(grad: ir.Gradient, item: ir.BackwardLoop,
     loop = item.origin
     before, each, after = tap.loop(item) if tap is not None else ([], [], [])
     lines = [_zero_line(z) for z in item.before]
+    lines += [f"{steps} = []" for steps in item.steps]
     if loop.kind == "for":
         bounds = ", ".join(to_source(b) for b in loop.bounds)
         lines.append(f"# line {loop.pos.line}: for {loop.index} in range({bounds}), "
@@ -412,8 +435,55 @@ def _backward_loop(grad: ir.Gradient, item: ir.BackwardLoop,
     inner += _pops(grad.saved.get((loop.key, "body"), ()))
     inner += [_grad_line(g) for g in item.entry]
     inner += _backward_items(grad, item.body, tap)
+    batched = []
+    if item.batched:  # the loop's products, a quarter MiB of steps at a time, and the rest
+        products = [_grad_line(g) for g in item.batched]
+        inner += _flush_test(item, _depth(loop, grad) + 1)
+        inner += _indented(products + [f"{steps}.clear()" for steps in item.steps])
+        batched = [f"# line {loop.pos.line}: the products of the last iterations, at once",
+                   f"if {item.steps[0]}:"] + _indented(products)
     inner += [_zero_line(z) for z in item.after]
-    return lines + _indented(inner or ["pass"]) + after
+    return lines + _indented(inner or ["pass"]) + batched + after
+
+
+def _flush_test(item: ir.BackwardLoop, depth: int) -> list[str]:
+    """`if len(x_steps) * (x.nbytes + ...) >= BATCH_BYTES:`, wrapped to fit at `depth`
+    levels of indentation inside the function."""
+    terms = [f"{value}.nbytes" for value in item.step_values]
+    size = " + ".join(terms)
+    size = f"({size})" if len(terms) > 1 else size
+    line = f"if len({item.steps[0]}) * {size} >= {BATCH_BYTES}:"
+    width = MAX_LINE - len(INDENT) * (depth + 1)
+    if len(line) <= width:
+        return [line]
+    lines = [f"if len({item.steps[0]}) * ("]
+    cont = " " * 8
+    current = cont
+    for k, term in enumerate(terms):
+        piece = term + (" +" if k < len(terms) - 1 else f") >= {BATCH_BYTES}:")
+        if current != cont and len(current) + 1 + len(piece) > width:
+            lines.append(current)
+            current = cont
+        current += ("" if current == cont else " ") + piece
+    return lines + [current]
+
+
+def _depth(loop: ir.Loop, grad: ir.Gradient) -> int:
+    """How many loops and branches of the backward pass enclose a loop's backward loop."""
+    def find(items, depth):
+        for item in items:
+            if isinstance(item, ir.BackwardLoop):
+                if item.origin is loop:
+                    return depth
+                found = find(item.body, depth + 1)
+            elif isinstance(item, ir.BackwardIf):
+                found = find(item.body + item.orelse, depth + 1)
+            else:
+                continue
+            if found is not None:
+                return found
+        return None
+    return find(grad.blocks, 0) or 0
 
 
 def _pops(saved) -> list[str]:

@@ -387,6 +387,15 @@ class GradMasked:
 
 
 @dataclasses.dataclass(frozen=True)
+class StepAppend:
+    """`steps.append(value)`: one iteration's factor of a product that the backward loop
+    accumulates, kept for one product after the loop (optimize.batch_products)."""
+
+    steps: str
+    value: str
+
+
+@dataclasses.dataclass(frozen=True)
 class BackwardBlock:
     """The backward statements that differentiate one forward statement."""
 
@@ -426,6 +435,12 @@ class BackwardLoop:
     entry: tuple[GradAssign, ...]
     body: tuple["BackwardItem", ...]
     after: tuple[GradZero, ...]
+    # batched products (optimize.batch_products, only in the printed backward pass): the
+    # lists set up before the loop, each appended to once per iteration (`StepAppend`), and
+    # the accumulations done after the loop with their factors concatenated
+    steps: tuple[str, ...] = ()
+    batched: tuple[GradAssign, ...] = ()
+    step_values: tuple[str, ...] = ()  # what each of `steps` collects (the same order)
 
 
 BackwardItem = Union[BackwardBlock, BackwardIf, BackwardLoop]
@@ -451,6 +466,9 @@ class Gradient:
     # the name NAME_value_and_grad returns the value under when the backward pass restores
     # the output's own name (a loop-carried output), else None
     result: Optional[str] = None
+    # every name the generated function uses or reserves (naming.Names at the end of
+    # reverse): the printed backward pass takes further names (batched lists) outside it
+    taken: frozenset = frozenset()
     # what NAME_grad returns, per requested input: (name, None) for a parameter's gradient
     # (d<name>), (name, ((key, member), ...)) for a structured one: {key: d<member>, ...}
     outputs: tuple = ()
@@ -469,6 +487,7 @@ def backward_nodes(items):
             yield item
             yield from item.before + item.entry + item.after
             yield from backward_nodes(item.body)
+            yield from item.batched
         else:
             yield item
 
@@ -485,6 +504,8 @@ def backward_reads(items) -> set[str]:
             exprs += [node.source, node.index]
         elif isinstance(node, GradZero):
             exprs.append(Name(node.like))
+        elif isinstance(node, StepAppend):
+            exprs.append(Name(node.value))
         elif isinstance(node, BackwardIf):
             exprs.append(node.origin.test)
         else:

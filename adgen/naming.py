@@ -30,6 +30,10 @@ class Names:
         self._taken: set[str] = set(RESERVED) | set(taken)
         self._counters: dict[str, int] = {}
 
+    def taken(self) -> frozenset:
+        """Every name taken so far (the reserved ones among them)."""
+        return frozenset(self._taken)
+
     def reserve(self, name: str) -> None:
         self._taken.add(name)
 

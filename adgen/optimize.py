@@ -5,6 +5,10 @@ reader could not tell from hand-written code): constant folding of small exact a
 `1 * e` -> `e`, `e ** 1` -> `e`, `e ** 0` -> `1`, `e / 1` -> `e`, `-1 * e` -> `-e`, `-(-e)` -> `e`,
 `-(constant)` -> a negative constant, `x if <constant> else y` -> the branch taken, and
 `x if c else x` -> `x`.  Applied bottom-up until nothing changes.
+
+Two passes rewrite the printed backward pass: `propagate_copies` (the same numbers) and
+`batch_products` (a backward loop's per-step products into an accumulator as one product of
+the concatenated steps: the same sum in real arithmetic, added in another order).
 """
 
 from __future__ import annotations
@@ -172,6 +176,8 @@ def _leaf_reads(node) -> dict:
         exprs = [node.index, node.expr] + ([node.init] if node.init is not None else [])
     elif isinstance(node, ir.GradMasked):
         exprs = [node.source, node.index]
+    elif isinstance(node, ir.StepAppend):
+        return {node.value: 1}
     else:
         return {}  # GradZero reads a forward value; ifs and loops: their nodes are walked
     found: dict = {}
@@ -295,3 +301,229 @@ def _rename(unit, mapping: dict):
             unit, entry=tuple(_rename(s, mapping) for s in unit.entry),
             body=tuple(_rename(s, mapping) for s in unit.body))
     return unit  # GradZero: reads a forward value
+
+
+# ---------------------------------------------------------------- batched products
+
+def batch_products(items, grad: ir.Gradient) -> tuple:
+    """The backward items with the per-iteration products a backward loop accumulates into
+    a gradient flowing out of it done once, after the loop: `dWhh += h.T @ dsum1pb` in the
+    loop becomes `h_steps.append(h)` and `dsum1pb_steps.append(dsum1pb)`, and after it
+    `dWhh += np.concatenate(h_steps).T @ np.concatenate(dsum1pb_steps)` (one large matrix
+    product instead of one small one per iteration); `db += dsum1pb.sum(axis=0)` likewise
+    becomes one sum of the concatenated steps.  The sum of the products of the steps is the
+    product of the concatenated factors, added in another order (docs/design.md,
+    decisions, for when this applies)."""
+    names = None
+
+    def fresh(base: str) -> str:
+        nonlocal names
+        if names is None:
+            from adgen.naming import Names
+            names = Names(set(grad.taken) | _all_names(items))
+        return names.fresh(base)
+
+    return tuple(_batch_items(list(items), grad, fresh))
+
+
+def _all_names(items) -> set:
+    found: set = set()
+    for node in ir.backward_nodes(items):
+        found |= set(_leaf_reads(node)) | set(_leaf_targets(node))
+    return found
+
+
+def _batch_items(items: list, grad: ir.Gradient, fresh) -> list:
+    out = []
+    for item in items:
+        if isinstance(item, ir.BackwardIf):
+            item = ir.BackwardIf(item.origin, tuple(_batch_items(list(item.body), grad, fresh)),
+                                 tuple(_batch_items(list(item.orelse), grad, fresh)))
+        elif isinstance(item, ir.BackwardLoop):
+            item = dataclasses.replace(item, body=tuple(_batch_items(list(item.body), grad,
+                                                                     fresh)))
+            item = _batch_loop(item, grad, fresh)
+        out.append(item)
+    return out
+
+
+def _rank2(grad: ir.Gradient, name: str, primal: dict) -> bool:
+    t = grad.function.types.get(primal.get(name, name))
+    return t is not None and t.kind == "array" and t.shape is not None and len(t.shape) == 2
+
+
+def _factor(expr: ir.Expr):
+    """(name, transposed) for `x` or `x.T`, else None."""
+    if isinstance(expr, ir.Name):
+        return expr.id, False
+    if isinstance(expr, ir.Field) and expr.name == "T" and isinstance(expr.obj, ir.Name):
+        return expr.obj.id, True
+    return None
+
+
+def _batchable(expr: ir.Expr):
+    """The lists a batchable contribution needs, as ((name, axis of concatenation), ...),
+    and how to build the batched expression from the concatenated names: for `A @ B`,
+    `A.T @ B`, `A @ B.T`, `A.T @ B.T` and `X.sum(axis=0)`; None for anything else."""
+    if isinstance(expr, ir.BinOp) and expr.op == "@":
+        left, right = _factor(expr.left), _factor(expr.right)
+        if left is None or right is None:
+            return None
+        # the contracted axis: A's last (1) unless transposed (0), B's first (0) unless
+        # transposed (1); the steps are concatenated along it
+        return ((left[0], 0 if left[1] else 1, left[1]), (right[0], 1 if right[1] else 0,
+                                                          right[1])), "@"
+    if (isinstance(expr, ir.Method) and expr.name == "sum" and not expr.args
+            and isinstance(expr.obj, ir.Name) and expr.kwargs == (("axis", ir.Num(0)),)):
+        return ((expr.obj.id, 0, False),), "sum"
+    return None
+
+
+def _nested_names(body, grad: ir.Gradient) -> set:
+    """Names bound inside the branches and loops of a backward loop's body (their forward
+    values restored, their indices and counters): a factor read from one could change
+    between its read and the end of the iteration."""
+    found: set = set()
+    for node in ir.backward_nodes(body):
+        if isinstance(node, ir.BackwardIf):
+            paths = ("body", "orelse")
+            stmts = node.origin.body + node.origin.orelse
+        elif isinstance(node, ir.BackwardLoop):
+            paths = ("body", "carried")
+            stmts = node.origin.body + node.origin.header
+            found |= {c for c, _ in node.origin.carried}
+            found |= {n for n in (node.origin.index, node.origin.counter) if n}
+            found |= set(node.steps)
+        else:
+            continue
+        found |= {s.target for s in ir.assigns(stmts)}
+        for path in paths:
+            for pair in grad.saved.get((node.origin.key, path), ()):
+                found |= set(pair)
+    return found
+
+
+def _batch_loop(loop: ir.BackwardLoop, grad: ir.Gradient, fresh) -> ir.BackwardLoop:
+    """Batch the loop's own accumulations (in the blocks directly in its body) where exact:
+    see batch_products and docs/design.md."""
+    primal = {g: v for v, g in grad.grad_names.items()}
+    accumulators = {z.target for z in loop.before if z.array}
+    if not accumulators:
+        return loop
+    leaves = [n for n in ir.backward_nodes([loop])  # inside the loop: not `before`
+              if not isinstance(n, (ir.BackwardIf, ir.BackwardLoop))
+              and not any(n is z for z in loop.before)]
+    reads: dict = {}
+    targets: dict = {}
+    aliased: set = set()
+    for leaf in leaves:
+        for name, n in _leaf_reads(leaf).items():
+            reads[name] = reads.get(name, 0) + n
+        for name in _leaf_targets(leaf):
+            targets.setdefault(name, []).append(leaf)
+        if isinstance(leaf, ir.GradAssign) and isinstance(leaf.expr, ir.Name):
+            aliased.add(leaf.expr.id)
+    nested = _nested_names(loop.body, grad)
+    # the statements directly in the body, in order: (block index, statement index)
+    units = [(i, k, s) for i, item in enumerate(loop.body) if isinstance(item, ir.BackwardBlock)
+             for k, s in enumerate(item.stmts)]
+    order = {id(s): u for u, (_, _, s) in enumerate(units)}
+    entry_set = {e.target for e in loop.entry}
+
+    def accumulator_ok(g: str) -> bool:
+        # the partial sums are never read inside the loop: it is only added into
+        return (g in accumulators and reads.get(g, 0) == 0 and all(
+            isinstance(t, ir.GradAssign) and t.accumulate and not t.rebind
+            for t in targets.get(g, ())))
+
+    def factor_ok(name: str, u: int, rank2: bool) -> bool:
+        if name in nested or name in aliased or name in accumulators:
+            return False
+        if rank2 and not _rank2(grad, name, primal):
+            return False
+        if not rank2:
+            t = grad.function.types.get(primal.get(name, name))
+            if t is None or t.kind != "array" or t.shape is None or len(t.shape) < 1:
+                return False
+        if name in primal or name == grad.seed:  # a gradient: one new array per iteration,
+            # set before this statement, never changed in place or shared afterwards
+            assigned = targets.get(name, ())
+            if len(assigned) != 1 or name in entry_set:
+                return False
+            only = assigned[0]
+            return (isinstance(only, ir.GradAssign) and not only.accumulate
+                    and not only.rebind and id(only) in order and order[id(only)] < u
+                    and _allocates(only.expr))
+        if name not in grad.function.types or name in targets:
+            return False
+        return True  # a forward value: the backward pass never changes one in place
+
+    plan = []  # (unit index, statement, ((name, axis, transposed), ...), kind)
+    for u, (_, _, stmt) in enumerate(units):
+        if not (isinstance(stmt, ir.GradAssign) and stmt.accumulate and not stmt.rebind
+                and accumulator_ok(stmt.target)):
+            continue
+        found = _batchable(stmt.expr)
+        if found is None:
+            continue
+        factors, kind = found
+        if all(factor_ok(name, u, kind == "@") for name, _, _ in factors):
+            plan.append((u, stmt, factors, kind))
+    if not plan:
+        return loop
+    lists: dict = {}  # (name, axis) -> list name
+    appended_at: dict = {}  # unit index -> [StepAppend]
+    for u, stmt, factors, kind in plan:
+        for name, axis, _ in factors:
+            if (name, axis) not in lists:
+                lists[(name, axis)] = fresh(f"{name}_steps")
+                appended_at.setdefault(u, []).append(ir.StepAppend(lists[(name, axis)], name))
+    uses: dict = {}
+    for _, _, factors, _ in plan:
+        for name, axis, _ in factors:
+            uses[(name, axis)] = uses.get((name, axis), 0) + 1
+    after: list = []
+    joined: dict = {}
+
+    def concatenated(name: str, axis: int) -> ir.Expr:
+        call = ir.Call("np.concatenate", (ir.Name(lists[(name, axis)]),),
+                       (("axis", ir.Num(axis)),) if axis else ())
+        if uses[(name, axis)] < 2:
+            return call
+        if (name, axis) not in joined:
+            joined[(name, axis)] = fresh(f"{name}_all")
+            after.append(ir.GradAssign(joined[(name, axis)], call, False))
+        return ir.Name(joined[(name, axis)])
+
+    for _, stmt, factors, kind in plan:
+        if kind == "sum":
+            name, axis, _ = factors[0]
+            expr = ir.Method(concatenated(name, axis), "sum", (), (("axis", ir.Num(0)),))
+        else:
+            parts = []
+            for name, axis, transposed in factors:
+                part = concatenated(name, axis)
+                parts.append(ir.Field(part, "T") if transposed else part)
+            expr = ir.BinOp("@", parts[0], parts[1])
+        after.append(ir.GradAssign(stmt.target, expr, True))
+    done = {id(stmt) for _, stmt, _, _ in plan}
+    body = []
+    for i, item in enumerate(loop.body):
+        if not isinstance(item, ir.BackwardBlock):
+            body.append(item)
+            continue
+        stmts = []
+        for stmt in item.stmts:
+            u = order[id(stmt)]
+            stmts += appended_at.get(u, [])
+            if id(stmt) not in done:
+                stmts.append(stmt)
+        body.append(ir.BackwardBlock(item.origin, tuple(stmts)))
+    return dataclasses.replace(loop, body=tuple(body), steps=tuple(lists.values()),
+                               batched=tuple(after),
+                               step_values=tuple(name for name, _ in lists))
+
+
+def _allocates(expr: ir.Expr) -> bool:
+    from adgen.reverse import allocates
+    return allocates(expr)

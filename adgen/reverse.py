@@ -64,6 +64,7 @@ def reverse(fn: ir.Function, wrt: tuple[str, ...], facts: Facts,
     return ir.Gradient(
         function=fn, wrt=wrt, forward=facts.needed, blocks=tuple(blocks), zeros=zeros,
         grad_names=grad_names, seed=seed, copies=copies, saved=saved, result=result,
+        taken=names.taken(),
     )
 
 

@@ -18,6 +18,11 @@ from typing import Callable, Optional
 
 import numpy as np
 
+# the adgen of this checkout, not whichever one is installed (as bench_all.py does)
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path[:1]:
+    sys.path.insert(0, _ROOT)
+
 RTOL = 1e-8
 BASELINE = "hand-written"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")

@@ -30,19 +30,19 @@ def attention_loss_grad(x, wq, wk, wv, target, dattention_loss=1.0):
     n1 = q.shape[1]
     sqrtn1 = np.sqrt(n1)
     scores = ein1 / sqrtn1
-    maxscores = np.max(scores, axis=1, keepdims=True)
+    maxscores = scores.max(axis=1, keepdims=True)
     shifted = scores - maxscores
     e = np.exp(shifted)
-    sume = np.sum(e, axis=1, keepdims=True)
+    sume = e.sum(axis=1, keepdims=True)
     p = e / sume
     out = np.einsum('qk,kh->qh', p, v)
     outmtarget = out - target
     pow1 = outmtarget ** 2
-    sumpow1 = np.sum(pow1)
+    sumpow1 = pow1.sum()
     attention_loss = 0.5 * sumpow1
     # line 34: attention_loss = 0.5 * sumpow1
     dsumpow1 = 0.5 * dattention_loss
-    # line 34: sumpow1 = np.sum(pow1)
+    # line 34: sumpow1 = pow1.sum()
     dpow1 = np.full_like(pow1, dsumpow1)
     # line 34: pow1 = outmtarget ** 2
     doutmtarget = 2 * outmtarget * dpow1

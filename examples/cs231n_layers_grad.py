@@ -186,7 +186,7 @@ def batchnorm_forward_grad(x, gamma, beta, eps=1e-5, *, dout):
     mu = np.mean(x, axis=0)
     xc = x - mu
     xcsqr = xc ** 2
-    var = np.mean(xcsqr, axis=0)
+    var = xcsqr.mean(axis=0)
     varpeps = var + eps
     std = np.sqrt(varpeps)
     xn = xc / std
@@ -205,7 +205,7 @@ def batchnorm_forward_grad(x, gamma, beta, eps=1e-5, *, dout):
     dvarpeps = dstd / (2 * std)
     # line 40: varpeps = var + eps
     dvar = _unbroadcast(dvarpeps, var)
-    # line 39: var = np.mean(xcsqr, axis=0)
+    # line 39: var = xcsqr.mean(axis=0)
     dxcsqr = np.broadcast_to(np.expand_dims(dvar / np.shape(xcsqr)[0], 0),
                              np.shape(xcsqr))
     # line 39: xcsqr = xc ** 2
@@ -235,7 +235,7 @@ def batchnorm_backward(dout, cache):
     # recomputed from the cache: what the backward pass reads
     mu = np.mean(x, axis=0)
     xcsqr = xc ** 2
-    var = np.mean(xcsqr, axis=0)
+    var = xcsqr.mean(axis=0)
     gammaxn = gamma * xn
     # line 42: out = gammaxn + beta
     dgammaxn = _unbroadcast(dout, gammaxn)
@@ -250,7 +250,7 @@ def batchnorm_backward(dout, cache):
     dvarpeps = dstd / (2 * std)
     # line 40: varpeps = var + eps
     dvar = _unbroadcast(dvarpeps, var)
-    # line 39: var = np.mean(xcsqr, axis=0)
+    # line 39: var = xcsqr.mean(axis=0)
     dxcsqr = np.broadcast_to(np.expand_dims(dvar / np.shape(xcsqr)[0], 0),
                              np.shape(xcsqr))
     # line 39: xcsqr = xc ** 2

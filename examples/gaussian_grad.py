@@ -43,9 +43,9 @@ def gaussian_nll_grad(x, mu, cov, dgaussian_nll=1.0):
     sol = np.linalg.solve(cov, diffT)
     trans1 = diff.T
     trans1sol = trans1 * sol
-    mahalanobis = np.sum(trans1sol, axis=0)
+    mahalanobis = trans1sol.sum(axis=0)
     d = x.shape[1]
-    mean1 = np.mean(mahalanobis)
+    mean1 = mahalanobis.mean()
     prod1 = 0.5 * mean1
     prod2 = 2 * np.pi
     logprod2 = np.log(prod2)
@@ -57,9 +57,9 @@ def gaussian_nll_grad(x, mu, cov, dgaussian_nll=1.0):
     dsum1 = 0.5 * dgaussian_nll
     # line 33: prod1 = 0.5 * mean1
     dmean1 = 0.5 * dgaussian_nll
-    # line 33: mean1 = np.mean(mahalanobis)
+    # line 33: mean1 = mahalanobis.mean()
     dmahalanobis = np.full_like(mahalanobis, dmean1 / np.size(mahalanobis))
-    # line 31: mahalanobis = np.sum(trans1sol, axis=0)
+    # line 31: mahalanobis = trans1sol.sum(axis=0)
     dtrans1sol = np.broadcast_to(np.expand_dims(dmahalanobis, 0),
                                  np.shape(trans1sol))
     # line 31: trans1sol = trans1 * sol
@@ -96,15 +96,15 @@ def chol_nll_grad(x, mu, a, dchol_nll=1.0):
     low = np.linalg.cholesky(cov)
     diag1 = np.diagonal(low)
     logdiag1 = np.log(diag1)
-    sum1 = np.sum(logdiag1)
+    sum1 = logdiag1.sum()
     logdet = 2 * sum1
     diff = x - mu
     diffT = diff.T
     sol = np.linalg.solve(cov, diffT)
     trans1 = diff.T
     trans1sol = trans1 * sol
-    sum2 = np.sum(trans1sol, axis=0)
-    meansum2 = np.mean(sum2)
+    sum2 = trans1sol.sum(axis=0)
+    meansum2 = sum2.mean()
     prod1 = 0.5 * meansum2
     prod2 = 0.5 * logdet
     chol_nll = prod1 + prod2
@@ -112,9 +112,9 @@ def chol_nll_grad(x, mu, a, dchol_nll=1.0):
     dlogdet = 0.5 * dchol_nll
     # line 42: prod1 = 0.5 * meansum2
     dmeansum2 = 0.5 * dchol_nll
-    # line 42: meansum2 = np.mean(sum2)
+    # line 42: meansum2 = sum2.mean()
     dsum2 = np.full_like(sum2, dmeansum2 / np.size(sum2))
-    # line 42: sum2 = np.sum(trans1sol, axis=0)
+    # line 42: sum2 = trans1sol.sum(axis=0)
     dtrans1sol = np.broadcast_to(np.expand_dims(dsum2, 0), np.shape(trans1sol))
     # line 42: trans1sol = trans1 * sol
     dtrans1 = sol * dtrans1sol
@@ -131,7 +131,7 @@ def chol_nll_grad(x, mu, a, dchol_nll=1.0):
     dmu = (-ddiff).sum(axis=0)
     # line 39: logdet = 2 * sum1
     dsum1 = 2 * dlogdet
-    # line 39: sum1 = np.sum(logdiag1)
+    # line 39: sum1 = logdiag1.sum()
     dlogdiag1 = np.full_like(logdiag1, dsum1)
     # line 39: logdiag1 = np.log(diag1)
     ddiag1 = dlogdiag1 / diag1

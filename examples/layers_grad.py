@@ -178,8 +178,8 @@ def layernorm_grad(x, gamma, beta, eps=1e-5, *, dlayernorm):
     if x.ndim != 2:
         raise ValueError("layernorm_grad: the arguments differ from the "
                          "shapes it was generated for (see the module header)")
-    mu = np.mean(x, axis=1, keepdims=True)
-    var = np.var(x, axis=1, keepdims=True)
+    mu = x.mean(axis=1, keepdims=True)
+    var = x.var(axis=1, keepdims=True)
     xmmu = x - mu
     varpeps = var + eps
     sqrt1 = np.sqrt(varpeps)
@@ -200,10 +200,10 @@ def layernorm_grad(x, gamma, beta, eps=1e-5, *, dlayernorm):
     # line 64: xmmu = x - mu
     dx = dxmmu
     dmu = (-dxmmu).sum(axis=1, keepdims=True)
-    # line 63: var = np.var(x, axis=1, keepdims=True)
+    # line 63: var = x.var(axis=1, keepdims=True)
     dx += (dvarpeps * 2 * (x - np.mean(x, axis=1, keepdims=True)) /
            np.shape(x)[1])
-    # line 62: mu = np.mean(x, axis=1, keepdims=True)
+    # line 62: mu = x.mean(axis=1, keepdims=True)
     dx += np.broadcast_to(dmu / np.shape(x)[1], np.shape(x))
     if isinstance(dbeta, np.ndarray):
         dbeta = dbeta.copy()  # an array of its own, not a view
@@ -233,19 +233,19 @@ def softmax_loss_grad(x, y, dsoftmax_loss=1.0):
         raise ValueError("softmax_loss_grad: the arguments differ from the "
                          "shapes it was generated for (see the module header)")
     N = x.shape[0]
-    maxx = np.max(x, axis=1, keepdims=True)
+    maxx = x.max(axis=1, keepdims=True)
     shifted = x - maxx
     exp_scores = np.exp(shifted)
-    sum1 = np.sum(exp_scores, axis=1, keepdims=True)
+    sum1 = exp_scores.sum(axis=1, keepdims=True)
     probs = exp_scores / sum1
     rows1 = np.arange(N)
     part1 = probs[rows1, y]
     logpart1 = np.log(part1)
-    mean1 = np.mean(logpart1)
+    mean1 = logpart1.mean()
     softmax_loss = -mean1
     # line 82: softmax_loss = -mean1
     dmean1 = -dsoftmax_loss
-    # line 82: mean1 = np.mean(logpart1), the mean of the log-softmax of x at
+    # line 82: mean1 = logpart1.mean(), the mean of the log-softmax of x at
     #     [rows1, y] (fused)
     dx = -dmean1 / N * probs
     dx[rows1, y] += dmean1 / N
@@ -262,19 +262,19 @@ def log_softmax_loss_grad(x, y, dlog_softmax_loss=1.0):
                          "the shapes it was generated for (see the module "
                          "header)")
     N = x.shape[0]
-    maxx = np.max(x, axis=1, keepdims=True)
+    maxx = x.max(axis=1, keepdims=True)
     shifted = x - maxx
     expshifted = np.exp(shifted)
-    sum1 = np.sum(expshifted, axis=1, keepdims=True)
+    sum1 = expshifted.sum(axis=1, keepdims=True)
     logsum1 = np.log(sum1)
     log_probs = shifted - logsum1
     rows1 = np.arange(N)
     part1 = log_probs[rows1, y]
-    meanpart1 = np.mean(part1)
+    meanpart1 = part1.mean()
     log_softmax_loss = -meanpart1
     # line 91: log_softmax_loss = -meanpart1
     dmeanpart1 = -dlog_softmax_loss
-    # line 91: meanpart1 = np.mean(part1), the mean of the log-softmax of x at
+    # line 91: meanpart1 = part1.mean(), the mean of the log-softmax of x at
     #     [rows1, y] (fused)
     dx = -dmeanpart1 / N * (expshifted / sum1)
     dx[rows1, y] += dmeanpart1 / N
@@ -299,11 +299,11 @@ def svm_loss_grad(x, y, dsvm_loss=1.0):
     rows2 = np.arange(N)
     margins_1 = margins.copy()
     margins_1[rows2, y] = 0
-    sum1 = np.sum(margins_1)
+    sum1 = margins_1.sum()
     svm_loss = sum1 / N
     # line 100: svm_loss = sum1 / N
     dsum1 = dsvm_loss / N
-    # line 100: sum1 = np.sum(margins_1)
+    # line 100: sum1 = margins_1.sum()
     dmargins_1 = np.full_like(margins_1, dsum1)
     # line 99: margins_1[rows2, y] = 0
     dmargins = dmargins_1.copy()
@@ -340,37 +340,37 @@ def two_layer_loss_grad(X, y, W1, b1, W2, b2, reg=0.0, dloss=1.0):
     hidden = np.maximum(0, XW1pb1)
     hiddenW2 = hidden @ W2
     scores = hiddenW2 + b2
-    maxscores = np.max(scores, axis=1, keepdims=True)
+    maxscores = scores.max(axis=1, keepdims=True)
     scores_1 = scores - maxscores
     exp_scores = np.exp(scores_1)
-    sum1 = np.sum(exp_scores, axis=1, keepdims=True)
+    sum1 = exp_scores.sum(axis=1, keepdims=True)
     probs = exp_scores / sum1
     rows1 = np.arange(N)
     part1 = probs[rows1, y]
     logpart1 = np.log(part1)
-    mean1 = np.mean(logpart1)
+    mean1 = logpart1.mean()
     loss = -mean1
     W1W1 = W1 * W1
-    sumW1W1 = np.sum(W1W1)
+    sumW1W1 = W1W1.sum()
     W2W2 = W2 * W2
-    sumW2W2 = np.sum(W2W2)
+    sumW2W2 = W2W2.sum()
     sum2 = sumW1W1 + sumW2W2
     regsum2 = reg * sum2
     loss_1 = loss + regsum2
     # line 114: regsum2 = reg * sum2
     dsum2 = reg * dloss
-    # line 114: sumW2W2 = np.sum(W2W2)
+    # line 114: sumW2W2 = W2W2.sum()
     dW2W2 = np.full_like(W2W2, dsum2)
     # line 114: W2W2 = W2 * W2
     dW2 = 2 * W2 * dW2W2
-    # line 114: sumW1W1 = np.sum(W1W1)
+    # line 114: sumW1W1 = W1W1.sum()
     dW1W1 = np.full_like(W1W1, dsum2)
     # line 114: W1W1 = W1 * W1
     dW1 = 2 * W1 * dW1W1
     # line 113: loss = -mean1
     dmean1 = -dloss
-    # line 113: mean1 = np.mean(logpart1), the mean of the log-softmax of
-    #     scores at [rows1, y] (fused)
+    # line 113: mean1 = logpart1.mean(), the mean of the log-softmax of scores
+    #     at [rows1, y] (fused)
     dscores = -dmean1 / N * probs
     dscores[rows1, y] += dmean1 / N
     # line 109: scores = hiddenW2 + b2
@@ -402,7 +402,7 @@ def td_clipped_loss_grad(q, actions, reward, q_next, gamma=0.99,
                          " shapes it was generated for (see the module "
                          "header)")
     N = q.shape[0]
-    maxqnext = np.max(q_next, axis=1)
+    maxqnext = q_next.max(axis=1)
     prod1 = gamma * maxqnext
     sum1 = reward + prod1
     rows1 = np.arange(N)
@@ -410,11 +410,11 @@ def td_clipped_loss_grad(q, actions, reward, q_next, gamma=0.99,
     delta = sum1 - part1
     clipped = np.clip(delta, -1.0, 1.0)
     clippedsqr = clipped ** 2
-    mean1 = np.mean(clippedsqr)
+    mean1 = clippedsqr.mean()
     td_clipped_loss = 0.5 * mean1
     # line 126: td_clipped_loss = 0.5 * mean1
     dmean1 = 0.5 * dtd_clipped_loss
-    # line 126: mean1 = np.mean(clippedsqr)
+    # line 126: mean1 = clippedsqr.mean()
     dclippedsqr = np.full_like(clippedsqr, dmean1 / np.size(clippedsqr))
     # line 126: clippedsqr = clipped ** 2
     dclipped = 2 * clipped * dclippedsqr
@@ -429,7 +429,7 @@ def td_clipped_loss_grad(q, actions, reward, q_next, gamma=0.99,
     dreward = ddelta
     # line 124: prod1 = gamma * maxqnext
     dmaxqnext = gamma * ddelta
-    # line 124: maxqnext = np.max(q_next, axis=1)
+    # line 124: maxqnext = q_next.max(axis=1)
     dq_next = _argmax_mask(q_next, 1) * np.expand_dims(dmaxqnext, 1)
     dreward = dreward.copy()  # an array of its own, not a view
     return dq, dreward, dq_next
@@ -448,7 +448,7 @@ def td_huber_loss_grad(q, actions, reward, q_next, gamma=0.99,
         raise ValueError("td_huber_loss_grad: the arguments differ from the "
                          "shapes it was generated for (see the module header)")
     N = q.shape[0]
-    maxqnext = np.max(q_next, axis=1)
+    maxqnext = q_next.max(axis=1)
     prod1 = gamma * maxqnext
     sum1 = reward + prod1
     rows1 = np.arange(N)
@@ -460,8 +460,8 @@ def td_huber_loss_grad(q, actions, reward, q_next, gamma=0.99,
     prod2 = 0.5 * deltasqr
     diff1 = abs_delta - 0.5
     sel1 = np.where(mask1, prod2, diff1)
-    td_huber_loss = np.mean(sel1)
-    # line 136: td_huber_loss = np.mean(sel1)
+    td_huber_loss = sel1.mean()
+    # line 136: td_huber_loss = sel1.mean()
     dsel1 = np.full_like(sel1, dtd_huber_loss / np.size(sel1))
     # line 136: sel1 = np.where(mask1, prod2, diff1)
     dprod2 = np.where(mask1, dsel1, 0.0)
@@ -481,7 +481,7 @@ def td_huber_loss_grad(q, actions, reward, q_next, gamma=0.99,
     dreward = ddelta
     # line 134: prod1 = gamma * maxqnext
     dmaxqnext = gamma * ddelta
-    # line 134: maxqnext = np.max(q_next, axis=1)
+    # line 134: maxqnext = q_next.max(axis=1)
     dq_next = _argmax_mask(q_next, 1) * np.expand_dims(dmaxqnext, 1)
     dreward = dreward.copy()  # an array of its own, not a view
     return dq, dreward, dq_next

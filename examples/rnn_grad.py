@@ -57,8 +57,8 @@ def rnn_loss_grad(x, h0, Wxh, Whh, b, drnn_loss=1.0):
         part1_saved.append(part1)
         h = h_1
     hh = h * h
-    rnn_loss = np.sum(hh)
-    # line 47: rnn_loss = np.sum(hh)
+    rnn_loss = hh.sum()
+    # line 47: rnn_loss = hh.sum()
     dhh = np.full_like(hh, drnn_loss)
     # line 47: hh = h * h
     dh = 2 * h * dhh
@@ -66,6 +66,9 @@ def rnn_loss_grad(x, h0, Wxh, Whh, b, drnn_loss=1.0):
     dWxh = np.zeros_like(Wxh)
     db = np.zeros_like(b)
     dx = np.zeros_like(x)
+    dsum1pb_steps = []
+    h_steps = []
+    part1_steps = []
     # line 45: for t in range(T), backwards
     for t in reversed(range(T)):
         h_1 = h
@@ -74,15 +77,30 @@ def rnn_loss_grad(x, h0, Wxh, Whh, b, drnn_loss=1.0):
         # line 46: h_1 = np.tanh(sum1pb)
         dsum1pb = (1 - h_1 ** 2) * dh
         # line 46: sum1pb = sum1 + b
-        db += dsum1pb.sum(axis=0)
+        dsum1pb_steps.append(dsum1pb)
         # line 46: hWhh = h @ Whh
         dh = dsum1pb @ Whh.T
-        dWhh += h.T @ dsum1pb
+        h_steps.append(h)
         # line 46: part1Wxh = part1 @ Wxh
         dpart1 = dsum1pb @ Wxh.T
-        dWxh += part1.T @ dsum1pb
+        part1_steps.append(part1)
         # line 46: part1 = x[:, t, :]
         dx[:, t, :] += dpart1
+        if len(dsum1pb_steps) * (
+                dsum1pb.nbytes + h.nbytes + part1.nbytes) >= 262144:
+            dsum1pb_all = np.concatenate(dsum1pb_steps)
+            db += dsum1pb_all.sum(axis=0)
+            dWhh += np.concatenate(h_steps).T @ dsum1pb_all
+            dWxh += np.concatenate(part1_steps).T @ dsum1pb_all
+            dsum1pb_steps.clear()
+            h_steps.clear()
+            part1_steps.clear()
+    # line 45: the products of the last iterations, at once
+    if dsum1pb_steps:
+        dsum1pb_all = np.concatenate(dsum1pb_steps)
+        db += dsum1pb_all.sum(axis=0)
+        dWhh += np.concatenate(h_steps).T @ dsum1pb_all
+        dWxh += np.concatenate(part1_steps).T @ dsum1pb_all
     # line 43: h = h0
     dh0 = dh
     return dx, dh0, dWxh, dWhh, db
@@ -239,8 +257,8 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
         c_1 = c_2
         h = h_1
     hh = h * h
-    lstm_loss = np.sum(hh)
-    # line 79: lstm_loss = np.sum(hh)
+    lstm_loss = hh.sum()
+    # line 79: lstm_loss = hh.sum()
     dhh = np.full_like(hh, dlstm_loss)
     # line 79: hh = h * h
     dh = 2 * h * dhh

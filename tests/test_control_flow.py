@@ -42,8 +42,14 @@ def test_a_loop_saves_each_value_once_and_runs_backwards():
     # the state on entry to each step and the slice of x: the state a step ends with is
     # the next step's start, so it is not saved twice
     assert sorted(line.split(".")[0].strip() for line in source.splitlines()
-                  if ".append(" in line) == ["h_saved", "part1_saved"]
-    assert "dWhh += h.T @ dsum1pb" in source  # dhWhh = dsum1 = dsum1pb: copies propagated
+                  if "_saved.append(" in line) == ["h_saved", "part1_saved"]
+    # the weight gradients' products of the steps are batched (optimize.batch_products):
+    # dhWhh = dsum1 = dsum1pb (copies propagated), each step's factors collected once
+    assert sorted(line.strip() for line in source.splitlines() if "_steps.append(" in line
+                  ) == ["dsum1pb_steps.append(dsum1pb)", "h_steps.append(h)",
+                        "part1_steps.append(part1)"]
+    assert "dWhh += np.concatenate(h_steps).T @ dsum1pb_all" in source
+    assert "db += dsum1pb_all.sum(axis=0)" in source
     assert source.count("np.zeros_like(") == 3  # dWhh, dWxh, db: nothing else allocated
 
 
@@ -170,3 +176,50 @@ def test_recursion_through_another_module_is_reported(tmp_path):
     with pytest.raises(AdgenError) as info:
         compile_source(main.read_text(), str(main))
     assert [d.code for d in info.value.diagnostics] == ["AD206"]
+
+
+BATCHING = textwrap.dedent('''
+    import numpy as np
+
+    def twice(x: "N T H", h0: "N H", W: "H H", n: int):
+        h = h0
+        for t in range(n):
+            a = h @ W
+            h = np.tanh(a @ W + x[:, t, :])
+        return np.sum(h * h)
+
+    def branchy(x: "N T H", h0: "N H", W: "H H", V: "H H"):
+        h = h0
+        for t in range(x.shape[1]):
+            z = h @ W + x[:, t, :]
+            if t % 2 == 0:
+                h = np.tanh(z)
+            else:
+                h = np.tanh(z @ V)
+        return np.sum(h * h)
+''')
+
+
+def test_batched_products_only_where_their_factors_keep_their_values():
+    """W used twice in a step: both products batched (optimize.batch_products), equal to
+    the per-step sum to rounding, and zero when the loop does not run; a factor whose
+    gradient a branch of the body sets (dz) keeps the per-step product."""
+    source = compile_source(BATCHING, "batching.py").source
+    twice = source[source.index("def twice_grad"):source.index("def branchy_grad")]
+    branchy = source[source.index("def branchy_grad"):]
+    assert twice.count("dW += np.concatenate(") == 4  # two products, flushed and after
+    assert "_steps.append(" not in branchy and "dW += h.T @ dz" in branchy
+    rng = np.random.default_rng(1)
+    N, T, H = 3, 5, 4
+    x, h0, W = rng.normal(size=(N, T, H)), rng.normal(size=(N, H)), rng.normal(size=(H, H)) / 2
+    grad = _module(source)["twice_grad"]
+    dx, dh0, dW = grad(x, h0, W, T)
+    eps, numeric = 1e-6, np.zeros_like(W)
+    f = _module(BATCHING)["twice"]
+    for i in np.ndindex(W.shape):
+        up, down = W.copy(), W.copy()
+        up[i] += eps
+        down[i] -= eps
+        numeric[i] = (f(x, h0, up, T) - f(x, h0, down, T)) / (2 * eps)
+    assert np.allclose(dW, numeric, rtol=1e-6, atol=1e-8)
+    assert not grad(x, h0, W, 0)[2].any()
