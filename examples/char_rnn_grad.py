@@ -52,16 +52,16 @@ def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
         hs_1 = hs + [h_1]
         h1Why = h_1 @ Why
         scores = h1Why + by
-        maxscores = np.max(scores, axis=1, keepdims=True)
+        maxscores = scores.max(axis=1, keepdims=True)
         shifted = scores - maxscores
         e = np.exp(shifted)
-        sume = np.sum(e, axis=1, keepdims=True)
+        sume = e.sum(axis=1, keepdims=True)
         probs = e / sume
         rows1 = np.arange(N)
         part2 = targets[t]
         part3 = probs[rows1, part2]
         logpart3 = np.log(part3)
-        mean1 = np.mean(logpart3)
+        mean1 = logpart3.mean()
         negmean1 = -mean1
         losses_1 = losses + [negmean1]
         h_saved.append(h)
@@ -74,7 +74,7 @@ def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
         losses = losses_1
     stack1 = np.stack(hs)
     stack1sqr = stack1 ** 2
-    sum2 = np.sum(stack1sqr)
+    sum2 = stack1sqr.sum()
     penalty = 1e-3 * sum2
     sum3 = _list_sum(losses)
     lenlosses = len(losses)
@@ -86,7 +86,7 @@ def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
     dlosses = np.broadcast_to(dsum3, np.shape(losses))
     # line 40: penalty = 1e-3 * sum2
     dsum2 = 1e-3 * dchar_rnn_loss
-    # line 40: sum2 = np.sum(stack1sqr)
+    # line 40: sum2 = stack1sqr.sum()
     dstack1sqr = np.full_like(stack1sqr, dsum2)
     # line 40: stack1sqr = stack1 ** 2
     dstack1 = 2 * stack1 * dstack1sqr
@@ -99,6 +99,9 @@ def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
     dby = np.zeros_like(by)
     dxs = np.zeros_like(xs)
     dh = np.zeros_like(h)
+    dsum1pbh_steps = []
+    h_steps = []
+    part1_steps = []
     # line 32: for t in range(n1), backwards
     for t in reversed(range(n1)):
         h_1 = h
@@ -115,7 +118,7 @@ def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
         dnegmean1 = dlosses_1[-1]
         # line 39: negmean1 = -mean1
         dmean1 = -dnegmean1
-        # line 39: mean1 = np.mean(logpart3), the mean of the log-softmax of
+        # line 39: mean1 = logpart3.mean(), the mean of the log-softmax of
         #     scores at [rows1, part2] (fused)
         dscores = -dmean1 / N * probs
         dscores[rows1, part2] += dmean1 / N
@@ -130,15 +133,30 @@ def char_rnn_loss_grad(xs, targets, h0, Wxh, Whh, Why, bh, by,
         # line 33: h_1 = np.tanh(sum1pbh)
         dsum1pbh = (1 - h_1 ** 2) * dh_1
         # line 33: sum1pbh = sum1 + bh
-        dbh += dsum1pbh.sum(axis=0)
+        dsum1pbh_steps.append(dsum1pbh)
         # line 33: hWhh = h @ Whh
         dh = dsum1pbh @ Whh.T
-        dWhh += h.T @ dsum1pbh
+        h_steps.append(h)
         # line 33: part1Wxh = part1 @ Wxh
         dpart1 = dsum1pbh @ Wxh.T
-        dWxh += part1.T @ dsum1pbh
+        part1_steps.append(part1)
         # line 33: part1 = xs[t]
         dxs[t] += dpart1
+        if len(dsum1pbh_steps) * (
+                dsum1pbh.nbytes + h.nbytes + part1.nbytes) >= 262144:
+            dsum1pbh_all = np.concatenate(dsum1pbh_steps)
+            dbh += dsum1pbh_all.sum(axis=0)
+            dWhh += np.concatenate(h_steps).T @ dsum1pbh_all
+            dWxh += np.concatenate(part1_steps).T @ dsum1pbh_all
+            dsum1pbh_steps.clear()
+            h_steps.clear()
+            part1_steps.clear()
+    # line 32: the products of the last iterations, at once
+    if dsum1pbh_steps:
+        dsum1pbh_all = np.concatenate(dsum1pbh_steps)
+        dbh += dsum1pbh_all.sum(axis=0)
+        dWhh += np.concatenate(h_steps).T @ dsum1pbh_all
+        dWxh += np.concatenate(part1_steps).T @ dsum1pbh_all
     # line 30: h = h0
     dh0 = dh
     return dxs, dh0, dWxh, dWhh, dWhy, dbh, dby
