@@ -165,8 +165,8 @@ def softmax_losses_per_step(scores, labels, W):
     """A softmax cross-entropy inside a loop, the labels picked by step (fused in the loop's
     body: the gradient is probs with 1 taken off at the labels)."""
     losses = []
-    N = scores.shape[1]
-    for t in range(scores.shape[0]):
+    T, N, C = scores.shape
+    for t in range(T):
         s = scores[t] @ W
         shifted = s - np.max(s, axis=1, keepdims=True)
         e = np.exp(shifted)
