@@ -48,6 +48,11 @@ _STATEMENT_MESSAGES = {
     cst.ImportFrom: ("import inside a function", "move the import to module level"),
     cst.Del: ("'del' statement", "remove it; local variables need no deleting"),
 }
+
+_STRINGS_ARE_STATIC = ("strings are static values: dict keys (params['W1']), comparisons "
+                       "(mode == 'train'), arguments; not operands of arithmetic")
+_KEYS_ARE_CONSTANTS = ("strings are static values: write dict keys as constants "
+                       "(params['W1'], params['W2'])")
 _EXPRESSION_MESSAGES = {
     cst.Lambda: ("lambda", "write the computation inline or as a module-level constant"),
     cst.BooleanOperation: ("boolean operator", CONDITION_HELP),
@@ -62,15 +67,10 @@ _EXPRESSION_MESSAGES = {
     cst.NamedExpr: ("assignment expression (:=)", "use a separate assignment statement"),
     cst.Await: ("'await'", "differentiate a plain (non-async) function"),
     cst.Yield: ("'yield'", "differentiate a plain function that returns its result"),
-    cst.SimpleString: ("a string here", "strings are static values: dict keys "
-                       "(params['W1']), comparisons (mode == 'train'), arguments; not "
-                       "operands of arithmetic"),
-    cst.ConcatenatedString: ("a string here", "strings are static values: dict keys "
-                             "(params['W1']), comparisons (mode == 'train'), arguments; "
-                             "not operands of arithmetic"),
+    cst.SimpleString: ("a string here", _STRINGS_ARE_STATIC),
+    cst.ConcatenatedString: ("a string here", _STRINGS_ARE_STATIC),
     cst.FormattedString: ("an f-string (a string computed while the function runs)",
-                          "strings are static values: write dict keys as constants "
-                          "(params['W1'], params['W2'])"),
+                          _KEYS_ARE_CONSTANTS),
     cst.Imaginary: ("complex constant", "adgen differentiates real-valued functions"),
     cst.Ellipsis: ("'...'", "only numeric constants are supported"),
 }
@@ -673,8 +673,7 @@ class _ExpressionChecker:
                 node.left, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
             shown = self.fence.parsed.code(node).strip()
             self.fence.report("AD107", node, f"a string computed while the function runs "
-                              f"({shown})", "strings are static values: write dict keys "
-                              "as constants (params['W1'], params['W2'])")
+                              f"({shown})", _KEYS_ARE_CONSTANTS)
             return
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is not None and not method(node):

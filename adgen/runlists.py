@@ -27,8 +27,8 @@ import libcst as cst
 
 from adgen import ir
 from adgen.containers import DictValue, ListValue, describe, is_container, leaves
-from adgen.rules.lists import LIST_RULES, entry_type, joined_entry, list_of
-from adgen.shapes import VType
+from adgen.rules.lists import LIST_RULES, joined_entry
+from adgen.shapes import VType, entry_type, list_of
 
 # primitives that take a run-time list as an operand
 READERS = frozenset(LIST_RULES) | {"getitem", "length", "copy"}
@@ -214,14 +214,13 @@ def check(stager, prim: str, args, attrs, node) -> None:
     for position, a in enumerate(args):
         if not is_runtime_list(stager, a):
             continue
-        if prim not in READERS or (prim in LIST_RULES and position != 0 and
-                                   prim != "list_of"):
+        if prim == "list_of" or (prim in LIST_RULES and position != 0):  # [hs], ks + [hs]
+            stager.report("AD204", node, "a list as an entry of a list built while the "
+                          "function runs", "append single values (arrays, numbers)")
+        elif prim not in READERS:
             stager.report("AD204", node, f"'{_user(a)}' is a list built while the function "
                           "runs: here it would be used as an array (or a list in arithmetic)",
                           _HELP)
-        elif prim == "list_of":
-            stager.report("AD204", node, "a list as an entry of a list built while the "
-                          "function runs", "append single values (arrays, numbers)")
         elif prim == "getitem" and position == 0:
             spec = dict(attrs).get("index") or ()
             index_types = [stager.type_of(x) for x in args[1:]]
@@ -260,11 +259,11 @@ def counted(stager, pairs, body, bounds, before) -> None:
     count = stager.type_of(bounds[0])
     if count.kind != "int" or count.dim is None:
         return
+    appends = [s for s in ir.assigns(body) if s.prim == "list_append"]
     for name, end in pairs:
         t = stager.types.get(name)
         if t is None or t.kind != "list" or t.shape is None or not _empty(before, name):
             continue
-        appends = [s for s in ir.assigns(body) if s.prim == "list_append"]
         mine = [s for s in body if isinstance(s, ir.Assign) and s.prim == "list_append"
                 and s.target == getattr(end, "id", None) and s.args[0] == ir.Name(name)]
         if len(mine) == 1 and sum(1 for s in appends if s.user == mine[0].user) == 1:

@@ -66,6 +66,21 @@ def array(shape: Optional[Shape]) -> VType:
     return VType("array", shape)
 
 
+def entry_type(t: VType) -> Optional[VType]:
+    """The type of one entry of a list of type t (None when unknown)."""
+    if t.kind != "list" or t.shape is None:
+        return None
+    return array(t.shape[1:]) if t.shape[1:] else FLOAT
+
+
+def list_of(entry: Optional[VType]) -> VType:
+    """A list whose entries have type `entry` (None: unknown)."""
+    if entry is None or entry.shape is None or entry.kind not in ("float", "array", "int",
+                                                                  "intarray"):
+        return VType("list", None)
+    return VType("list", (unknown_dim(),) + tuple(entry.shape))
+
+
 _ARRAY_TYPES = ("np.ndarray", "numpy.ndarray", "ndarray", "Array", "jax.Array")
 _DTYPE_WRAPPERS = {"Float": "", "Float64": "", "Float32": "", "Int": "int ", "Int64": "int ",
                    "Int32": "int ", "Bool": "bool ", "Shaped": ""}

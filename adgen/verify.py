@@ -31,7 +31,7 @@ from adgen import ir, symbolic
 from adgen.members import value_of as member_value
 from adgen.source import MATH_CONSTANTS
 from adgen.shapes import multiple_of
-from adgen.prelude import HELPERS
+from adgen.prelude import HELPERS, calls
 from adgen.rules import REGISTRY, instance_of
 from adgen.userrules import declared_backwards
 
@@ -167,7 +167,7 @@ def _evaluator(stmt: ir.Assign) -> Callable:
     if fn is None:
         env = {"math": math, "np": np, "_setitem": _setitem}
         for name, code in HELPERS.items():  # a forward template's helper (_list_sum)
-            if name in inst.forward_text:
+            if calls(name, [inst.forward]):
                 exec(code, env)
         if declared is not None:  # the user's function, from the module that defines it
             env[declared[1]] = getattr(importlib.import_module(declared[0]), declared[1])

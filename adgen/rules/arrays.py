@@ -25,7 +25,7 @@ from adgen.lazy import LazyModule
 from adgen.rules.elementwise import elementwise_type
 from adgen.rules.registry import REGISTRY, Context, Rule, RuleError
 from adgen.rules.scalar import DEFAULT_DOMAIN, POSITIVE, _fixed, _fmt
-from adgen.shapes import VType, unknown_dim
+from adgen.shapes import VType, entry_type, unknown_dim
 
 # Imported on first use only (verification and the rule tests): see registry.py.
 np = LazyModule("numpy")
@@ -385,9 +385,7 @@ def _getitem_type(ctx: Context) -> VType:
     if t.kind == "list":  # hs[k], hs[-1], hs[1:] (runlists.py checks the index)
         if spec[0][0] == "slice":
             return t if t.shape is None else VType("list", (unknown_dim(),) + t.shape[1:])
-        if t.shape is None:
-            return shapes.UNKNOWN
-        return shapes.array(t.shape[1:]) if t.shape[1:] else shapes.FLOAT
+        return entry_type(t) or shapes.UNKNOWN
     if t.shape is None:
         return shapes.array(None)
     dims, axis, fancy = [], 0, []

@@ -17,24 +17,9 @@ from typing import Optional
 from adgen import shapes
 from adgen.rules.registry import REGISTRY, Context, Rule, RuleError
 from adgen.rules.scalar import DEFAULT_DOMAIN, _fixed
-from adgen.shapes import VType, unknown_dim
+from adgen.shapes import VType, entry_type, list_of, unknown_dim
 
 LIST_RULES = ("list_of", "list_append", "list_stack", "list_concat", "list_sum")
-
-
-def entry_type(t: VType) -> Optional[VType]:
-    """The type of one entry of a list of type t (None when unknown)."""
-    if t.kind != "list" or t.shape is None:
-        return None
-    return shapes.array(t.shape[1:]) if t.shape[1:] else shapes.FLOAT
-
-
-def list_of(entry: Optional[VType]) -> VType:
-    """A list whose entries have type `entry` (None: unknown)."""
-    if entry is None or entry.shape is None or entry.kind not in ("float", "array", "int",
-                                                                  "intarray"):
-        return VType("list", None)
-    return VType("list", (unknown_dim(),) + tuple(entry.shape))
 
 
 def joined_entry(*types: Optional[VType]) -> Optional[VType]:
