@@ -125,7 +125,8 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
     except TypeError:  # not weak-referenceable: not a Python function; _source_of says so
         per_function = {}
     values = None if args is None else _with_members(fn, bind_arguments(fn, args, kwargs or {}))
-    key = (wrt, None if values is None else facts.pattern(values))
+    one_dtype = values is not None and facts.uniform_float(values)
+    key = (wrt, None if values is None else facts.pattern(values), one_dtype)
     cached = per_function.get(key)
     if cached is not None:
         return cached
@@ -139,9 +140,10 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
                   if k not in defaulted or (facts.kind_of(v) or facts.VType("")).is_array}
         given = {fn.__name__: facts.from_arguments(values, annotated)}
         shapes = facts.shapes_option(given[fn.__name__])
-    command = default_command(parsed.path, [_selector(fn)], wrt, shapes)
+    command = default_command(parsed.path, [_selector(fn)], wrt, shapes) + (
+        " --in-place" if one_dtype else "")
     compiled = compile_functions(parsed, [node], wrt, command=command, value_and_grad=True,
-                                 facts=given)
+                                 facts=given, inplace=one_dtype)
     gradient = compiled.gradients[0]
     filename = f"<adgen: {fn.__name__}_grad from {parsed.path}>"
     linecache.cache[filename] = (len(compiled.source), None,

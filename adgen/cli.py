@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "it adgen infers them from the code and states what it assumed")
     parser.add_argument("--value-and-grad", action="store_true", help="also define "
                         "NAME_value_and_grad(...) returning (value, gradients)")
+    parser.add_argument("--in-place", action="store_true", help="compute elementwise "
+                        "forward steps into arrays nothing reads again (np.add(a, b, "
+                        "out=a)), for float arrays of one dtype (each function checks it), "
+                        "as the library API does when its arguments share a dtype")
     parser.add_argument("--layer", action="store_true", help="emit the CS231n layer API "
                         "instead: NAME_forward(...) -> (out, cache) and NAME_backward(dout, "
                         "cache) -> gradients, the cache holding what the backward pass reads")
@@ -140,6 +144,8 @@ def command_for(args: argparse.Namespace) -> str:
                               args.shapes or "")
     if args.value_and_grad:
         command += " --value-and-grad"
+    if args.in_place:
+        command += " --in-place"
     if args.layer:
         command += " --layer"
     if args.lens:
@@ -279,7 +285,7 @@ def _run(args: argparse.Namespace, text: str, stdout: TextIO, stderr: TextIO) ->
             return EXIT_USAGE
     compiled = compile_functions(parsed, nodes, parse_wrt(args.wrt), command=command_for(args),
                                  value_and_grad=args.value_and_grad, layer=args.layer,
-                                 facts=given, notes=args.lens)
+                                 facts=given, notes=args.lens, inplace=args.in_place)
     status = EXIT_OK
     if args.output and args.check:
         status = _compare(args.output, compiled.source, command_for(args), stderr)

@@ -266,10 +266,12 @@ def member_groups(fn: ir.Function) -> dict[str, list]:
 def compile_functions(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt, *,
                       command: str, value_and_grad: bool = False,
                       layer: bool = False, facts: Facts = None,
-                      notes: bool = False) -> Compiled:
+                      notes: bool = False, inplace: bool = False) -> Compiled:
     """Compile these functions of a parsed file; `facts` give parameter types beyond the
     annotations (adgen/facts.py), per function name.  With `notes`, the lens's notes on
-    where backprop can leak (adgen/leaks/notes.py) too, and as comments in the module."""
+    where backprop can leak (adgen/leaks/notes.py) too, and as comments in the module.
+    `inplace`: the arguments' float arrays have one dtype, so elementwise steps may compute
+    into arrays nothing reads again (adgen/inplace.py)."""
     with guard(parsed.path):
         diagnostics = check(parsed, nodes, wrt, facts)
         if diagnostics:
@@ -284,6 +286,8 @@ def compile_functions(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wr
                 problems += [d for d in exc.diagnostics if d not in problems]
         if problems:
             raise AdgenError(problems)
+        if inplace:
+            grads = [dataclasses.replace(g, inplace=True) for g in grads]
         taps, found = None, []
         if notes:
             from adgen.leaks.notes import NotesTap

@@ -13,8 +13,9 @@ from typing import Optional, Sequence
 from adgen import fuse, ir
 from adgen.members import expression as member_expression
 from adgen.optimize import batch_products, propagate_copies
-from adgen.prelude import (HELPER_MODULES, HELPERS, calls, command_lines, facts_paragraphs,
-                           shape_check, uses)
+from adgen.inplace import plan as inplace_plan
+from adgen.prelude import (HELPER_MODULES, HELPERS, calls, command_lines, dtype_check,
+                           facts_paragraphs, shape_check, uses)
 from adgen.printer import (MAX_LINE, closed_docstring, docstring_lines, fit, index_source,
                            to_source, bracketed, wrap_items, PREC_ADD)
 from adgen.rules import instance_of, substitute
@@ -212,6 +213,7 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
         lines += fit(f"{m.name} = {member_expression(m)}")
     lines += shape_check(grad, name)
     body = forward_tree_lines(grad, grad.forward, tap=tap)
+    forward_count = len(body)
     if value_and_grad and grad.result:  # the backward pass restores the output's name
         body.append(f"{grad.result} = {output}")
         output = grad.result
@@ -222,9 +224,16 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
             f"if (np.ndim({fn.output.id})", f"        != np.ndim({grad.seed})):"]
         body.append('    raise ValueError("an array output needs its upstream gradient")')
     body += backward_lines(grad, tap)
+    returned = _results(grad)
+    if grad.inplace:  # a specialisation for arrays of one float dtype (adgen/inplace.py)
+        plan, one_dtype = inplace_plan(grad, lines + body + returned + [output], forward_expr,
+                                       forward_line)
+        if plan:
+            body[:forward_count] = forward_tree_lines(grad, grad.forward, tap=tap, plan=plan)
+        if one_dtype:
+            lines += dtype_check(grad, name)
     for line in body:
         lines.extend(_fit_nested(line))
-    returned = _results(grad)
     if value_and_grad:
         grads_text = returned[0] if len(returned) == 1 else None
         if grads_text is None:
@@ -281,19 +290,20 @@ def _test_source(test: ir.Operand) -> str:
 
 
 def forward_tree_lines(grad: ir.Gradient, stmts, in_loop: bool = False,
-                       tap: Optional[Tap] = None) -> list[str]:
+                       tap: Optional[Tap] = None, plan: Optional[dict] = None) -> list[str]:
     """The forward statements, branches and loops as source lines (nested lines carry their
-    indentation); inside loops, each block ends by pushing what the backward pass needs."""
+    indentation); inside loops, each block ends by pushing what the backward pass needs.
+    `plan` gives the line of each statement computed in place (adgen/inplace.py)."""
     lines: list[str] = []
     for stmt in stmts:
         if isinstance(stmt, ir.Assign):
-            lines += forward_lines(stmt)
+            lines += [plan[id(stmt)]] if plan and id(stmt) in plan else forward_lines(stmt)
             if tap is not None:
                 lines += tap.forward(stmt)
         elif isinstance(stmt, ir.Raise):
             lines.append(stmt.text)
         elif isinstance(stmt, ir.If):
-            paths = [(path, forward_tree_lines(grad, body, in_loop, tap) + _pushes(
+            paths = [(path, forward_tree_lines(grad, body, in_loop, tap, plan) + _pushes(
                 grad.saved.get((stmt.key, path), ())), body)
                 for path, body in (("body", stmt.body), ("orelse", stmt.orelse))]
             lines += _if_lines(_test_source(stmt.test), [(p[1], ir.raises(p[2]))
@@ -302,12 +312,13 @@ def forward_tree_lines(grad: ir.Gradient, stmts, in_loop: bool = False,
             if not in_loop:
                 for _, stack in _stacks(grad, [stmt]):
                     lines.append(f"{stack} = []")
-            lines += _loop_lines(grad, stmt, tap)
+            lines += _loop_lines(grad, stmt, tap, plan)
     return lines
 
 
-def _loop_lines(grad: ir.Gradient, loop: ir.Loop, tap: Optional[Tap] = None) -> list[str]:
-    inner = forward_tree_lines(grad, loop.body, True, tap)
+def _loop_lines(grad: ir.Gradient, loop: ir.Loop, tap: Optional[Tap] = None,
+                plan: Optional[dict] = None) -> list[str]:
+    inner = forward_tree_lines(grad, loop.body, True, tap, plan)
     inner += _pushes(grad.saved.get((loop.key, "body"), ()))
     carried = [(c, e) for c, e in loop.carried if not (isinstance(e, ir.Name) and e.id == c)]
     if any(isinstance(e, ir.Name) and e.id in dict(carried) for _, e in carried):

@@ -106,6 +106,16 @@ def pattern(values: dict) -> tuple:
     return tuple(out)
 
 
+def uniform_float(values: dict) -> bool:
+    """Whether the float arrays among a call's values (and its numpy float scalars) all
+    have one dtype: a specialisation for them may compute elementwise steps in place
+    (adgen/inplace.py) without changing a number.  Python floats adapt to any dtype."""
+    dtypes = {v.dtype for v in values.values()
+              if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+    dtypes |= {np.dtype(type(v)) for v in values.values() if isinstance(v, np.floating)}
+    return len(dtypes) == 1
+
+
 def from_arguments(values: dict, annotated: dict[str, Optional[VType]]) -> dict[str, Fact]:
     """Facts from a call's arguments (`values`: parameter -> argument).  Dimensions of the
     same size get the same symbol (an annotation's symbol where one has that size, else

@@ -472,6 +472,9 @@ class Gradient:
     # what NAME_grad returns, per requested input: (name, None) for a parameter's gradient
     # (d<name>), (name, ((key, member), ...)) for a structured one: {key: d<member>, ...}
     outputs: tuple = ()
+    # a specialisation for float arrays of one dtype: elementwise steps may compute into an
+    # array nothing reads again (adgen/inplace.py)
+    inplace: bool = False
 
 
 def backward_nodes(items):

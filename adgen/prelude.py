@@ -20,6 +20,7 @@ from adgen.facts import describe
 from adgen.printer import MAX_LINE, docstring_lines, pack_words
 from adgen.shapes import multiple_of
 
+
 def calls(name: str, exprs) -> bool:
     """Whether any expression calls the function `name` (a helper)."""
     return any(isinstance(node, ir.Call) and node.func == name
@@ -299,6 +300,34 @@ HELPERS = {
 }
 # The module each helper's body uses ("np" when not listed).
 HELPER_MODULES = {"_digamma": "math"}
+
+
+def dtype_check(grad: ir.Gradient, name: str) -> list[str]:
+    """`if <the float arrays differ in dtype>: raise ValueError`: a specialisation that
+    computes steps in place (adgen/inplace.py) relies on one float dtype, or `out=` would
+    round a float64 result to float32."""
+    fn = grad.function
+    arrays = [var for var in [p.name for p in fn.params] + [m.name for m in fn.members]
+              if (t := fn.types.get(var)) is not None and t.kind == "array"]
+    if len(arrays) < 2:
+        return []
+    lines = [f"    if not {' == '.join(f'{var}.dtype' for var in arrays)}:"]
+    if len(lines[0]) > MAX_LINE:  # `if not (a.dtype == b.dtype` / `        == c.dtype):`
+        lines, current = [], f"    if not ({arrays[0]}.dtype"
+        for var in arrays[1:]:
+            piece = f" == {var}.dtype"
+            if len(current) + len(piece) + 2 > MAX_LINE:
+                lines.append(current)
+                current = " " * 12 + piece[1:]
+            else:
+                current += piece
+        lines.append(current + "):")
+    message = f"{name}: computes in place for float arrays of one dtype"
+    if len(message) + 27 <= MAX_LINE:
+        return lines + [f'        raise ValueError("{message}")']
+    words = textwrap.wrap(message, MAX_LINE - 16, drop_whitespace=False)
+    return lines + ["        raise ValueError("] + [
+        f'            "{w}"' for w in words[:-1]] + [f'            "{words[-1]}")']
 
 
 def shape_check(grad: ir.Gradient, name: str) -> list[str]:

@@ -1216,9 +1216,12 @@ def _check_api(case: Case, workdir, grads, value) -> None:
         assert item.status in ("ok", "kink") or (
             item.status == "FAIL" and abs(item.analytic - item.numeric) <= allowance), \
             report.format()
+    before = [np.array(a, copy=True) for a in case.args]
     vjp = adgen.vjp(f, wrt=case.wrt)(*case.args, case.dout)
-    for g, v in zip(grads, [vjp] if case.single else vjp):
+    for g, v in zip(grads, [vjp] if case.single else vjp):  # in-place steps change no number
         np.testing.assert_array_equal(v, g)
+    for a, b in zip(case.args, before):  # nor the caller's arrays
+        np.testing.assert_array_equal(a, b)
     if case.out_shape and case.annotated:  # (unannotated, the output's rank is unknown)
         with pytest.raises(adgen.AdgenError, match="AD404"):
             adgen.grad(f, wrt=case.wrt)

@@ -1,0 +1,175 @@
+"""In place: a specialisation's elementwise steps computed into an array nothing reads again.
+
+Hand-written backprop saves allocations by overwriting arrays it is done with
+(`hidden += b1`, `np.exp(probs, out=probs)`); `XW1pb1 = np.add(XW1, b1, out=XW1)` is the
+generated code's way of saying the same.  A forward statement `t = a op b` (`+ - * /`),
+`t = -a` or `t = np.exp(a)` (a numpy ufunc of one array) computes into its operand `a`
+when all of these hold:
+
+* both are directly in one straight-line block: the function's own statements, or one
+  loop's or branch's body (not a while loop's test, which is printed twice);
+* `a` was made there by an earlier statement as a new array (arithmetic, a matrix product,
+  a ufunc or a reduction: never a view, a parameter or a copy by name);
+* `a` and `t` are float arrays of one shape (nothing broadcasts into a larger result), and
+  `a` is one operand, not both;
+* the other operand is a number written in the code, or a float array: the specialisation
+  is for float arrays of one dtype (`facts.uniform_float`; a module relying on it checks
+  it at its top), so the result's dtype is `a`'s and `out=a` changes no number;
+* the name `a` appears in the printed function exactly at its definition, this statement,
+  and statements between them that make new arrays from it (`scores -
+  scores.max(axis=1, keepdims=True)`): nowhere in the backward pass, a loop's saved lists
+  or carried values, a branch, the checks, the return or a tap's recording lines.  Reading
+  the printed text rather than the IR means no read can be missed: whatever the generated
+  code does with `a`, its name is in the text.
+
+The library API's specialisations do this when the arguments' float arrays share a dtype;
+the command line with `--in-place`.  docs/design.md (decisions) says why the backward pass
+is not rewritten.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from adgen import ir
+from adgen.printer import to_source
+
+BINARY = {"+": "np.add", "-": "np.subtract", "*": "np.multiply", "/": "np.divide"}
+# numpy ufuncs of one array whose forward templates are `np.f(a)`: out=a gives the same
+# numbers as a new array would hold
+UNARY = frozenset({
+    "np.exp", "np.expm1", "np.exp2", "np.log", "np.log1p", "np.log2", "np.log10", "np.sqrt",
+    "np.cbrt", "np.square", "np.sin", "np.cos", "np.tan", "np.arcsin", "np.arccos",
+    "np.arctan", "np.sinh", "np.cosh", "np.tanh", "np.arcsinh", "np.arccosh", "np.arctanh",
+    "np.abs", "np.absolute", "np.negative", "np.reciprocal", "np.sign"})
+# calls that always return a new array (or a number), never a view of an operand
+FRESH_CALLS = UNARY | {"np.maximum", "np.minimum", "np.where", "np.clip", "np.dot",
+                       "np.matmul", "np.outer", "np.sum", "np.mean", "np.max", "np.min",
+                       "np.prod", "np.var", "np.std", "np.logaddexp"}
+REDUCTIONS = frozenset({"sum", "mean", "max", "min", "prod", "var", "std"})
+
+_STRING = re.compile(r"'[^'\\]*(?:\\.[^'\\]*)*'|\"[^\"\\]*(?:\\.[^\"\\]*)*\"")
+_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+
+
+def names_in(line: str) -> list[str]:
+    """The identifiers a line of generated code reads or binds: string literals and comments
+    left out, attribute names (`x.T`'s T) too; keywords and keyword arguments are kept,
+    which can only make a name look used more often than it is."""
+    code = _STRING.sub("''", line)
+    hash_at = code.find("#")
+    if hash_at >= 0:
+        code = code[:hash_at]
+    return _NAME.findall(code)
+
+
+def _fresh(expr: ir.Expr) -> bool:
+    """Whether a forward statement's value is a new array whatever its operands are."""
+    if isinstance(expr, (ir.BinOp, ir.Neg)):
+        return True
+    if isinstance(expr, ir.Call):
+        return expr.func in FRESH_CALLS
+    return isinstance(expr, ir.Method) and expr.name in REDUCTIONS
+
+
+def _float_array(t) -> bool:
+    return t is not None and t.kind == "array" and t.shape is not None and len(t.shape) >= 1
+
+
+def _operands(expr: ir.Expr) -> Optional[tuple]:
+    """(ufunc, operands) of an expression out= can compute in place, else None."""
+    if isinstance(expr, ir.BinOp) and expr.op in BINARY:
+        operands = (expr.left, expr.right)
+        func = BINARY[expr.op]
+    elif isinstance(expr, ir.Neg):
+        operands, func = (expr.operand,), "np.negative"
+    elif isinstance(expr, ir.Call) and expr.func in UNARY and len(expr.args) == 1 \
+            and not expr.kwargs:
+        operands, func = expr.args, expr.func
+    else:
+        return None
+    if not all(isinstance(o, (ir.Name, ir.Num)) for o in operands):
+        return None
+    return func, operands
+
+
+def plan(grad: ir.Gradient, lines: list[str], forward_expr, forward_line) -> tuple[dict, bool]:
+    """The forward statements to compute in place, as {id(statement): its line}, and whether
+    one of them relies on one float dtype (an array as the other operand).  `lines` are all
+    the lines of the generated function as printed without this; `forward_expr` and
+    `forward_line` print a statement's right-hand side and line as emit does."""
+    types = grad.function.types
+    candidates = {stmt.target for stmt in _block_assigns(grad.forward)
+                  if _float_array(types.get(stmt.target))}
+    if not candidates:
+        return {}, False
+    counts: dict[str, int] = {}
+    for line in lines:
+        for name in names_in(line):
+            if name in candidates:
+                counts[name] = counts.get(name, 0) + 1
+    chosen: dict = {}
+    one_dtype = False
+    for block in _blocks(grad.forward):
+        found, bound = _block_plan(block, types, counts, forward_expr, forward_line)
+        chosen.update(found)
+        one_dtype = one_dtype or bound
+    return chosen, one_dtype
+
+
+def _blocks(stmts):
+    """The straight-line blocks of a forward tree: the function's own statements, each
+    branch's and each for or while loop's body (not a while loop's test statements, which
+    are printed twice)."""
+    yield stmts
+    for stmt in stmts:
+        if isinstance(stmt, ir.If):
+            yield from _blocks(stmt.body)
+            yield from _blocks(stmt.orelse)
+        elif isinstance(stmt, ir.Loop):
+            yield from _blocks(stmt.body)
+
+
+def _block_assigns(stmts):
+    for block in _blocks(stmts):
+        yield from (s for s in block if isinstance(s, ir.Assign))
+
+
+def _block_plan(block, types: dict, counts: dict, forward_expr, forward_line):
+    exprs = {id(s): forward_expr(s) for s in block if isinstance(s, ir.Assign)
+             and s.prim != "setitem"}
+    defined = {s.target: k for k, s in enumerate(block)
+               if id(s) in exprs and _fresh(exprs[id(s)]) and _float_array(types.get(s.target))}
+    chosen: dict = {}
+    one_dtype = False
+    for q, stmt in enumerate(block):
+        found = _operands(exprs[id(stmt)]) if id(stmt) in exprs else None
+        target_t = types.get(stmt.target) if found is not None else None
+        if found is None or not _float_array(target_t):
+            continue
+        func, operands = found
+        for operand in operands:
+            name = operand.id if isinstance(operand, ir.Name) else None
+            p = defined.get(name)
+            if p is None or p >= q or types[name].shape != target_t.shape:
+                continue
+            if sum(1 for o in operands if o == operand) != 1:
+                continue  # a * a
+            between = [s for s in block[p + 1:q] if id(s) in exprs
+                       and name in names_in(forward_line(s))]
+            if not all(_fresh(exprs[id(s)]) for s in between):
+                continue  # a view of it, or a use the names cannot tell
+            # its definition, this use and the new arrays made from it in between: every
+            # other appearance of the name in the function would be a read after this one
+            seen = 2 + sum(names_in(forward_line(s)).count(name) for s in between)
+            if counts.get(name, 0) != seen:
+                continue
+            others = [o for o in operands if o is not operand]
+            if not all(isinstance(o, ir.Num) or _float_array(types.get(o.id)) for o in others):
+                continue  # a float scalar variable may be a numpy scalar of another dtype
+            args = ", ".join(to_source(o) for o in operands)
+            chosen[id(stmt)] = f"{stmt.target} = {func}({args}, out={name})"
+            one_dtype = one_dtype or any(isinstance(o, ir.Name) for o in others)
+            break
+    return chosen, one_dtype
