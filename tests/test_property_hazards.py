@@ -40,7 +40,7 @@ import numpy as np
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 
-from adgen.compiler import compile_source
+from adgen.compiler import compile_functions, compile_source, parse, select_functions
 from adgen.diagnostics import AdgenError
 from property_settings import DERANDOMIZE, examples
 from test_property_control import _traced_run
@@ -89,6 +89,14 @@ def _compile(text: str):
         return None
     event("accepted")
     return compiled
+
+
+def _in_place(text: str):
+    """The module `--in-place` generates (the library API's for arrays of one dtype)."""
+    parsed = parse(text, "prop.py")
+    nodes = select_functions(parsed, None)
+    return compile_functions(parsed, nodes, None, command="adgen prop.py --in-place",
+                             inplace=True)
 
 
 def _load(text: str, name: str, filename: str):
@@ -308,6 +316,16 @@ def check_alias_case(case: AliasCase) -> None:
     for a, f in zip(args, frozen):
         assert np.array_equal(a, f), "the gradient function writes into an argument"
     grads = result if isinstance(result, tuple) else (result,)
+    # in-place steps (adgen/inplace.py) change no number and write into no argument
+    fast = _in_place(case.text)
+    note(fast.source)
+    again = _load_generated(fast.source)["f_grad"](*args)
+    for a, f in zip(args, frozen):
+        assert np.array_equal(a, f), "the in-place gradient function writes into an argument"
+    again = again if isinstance(again, tuple) else (again,)
+    assert all(np.array_equal(x, y) for x, y in zip(again, grads)), "in place differs"
+    if "out=" in fast.source:
+        event("computed in place")
     assert len(grads) == len(case.params), result
     for index, (w, g) in enumerate(zip(case.params, grads)):
         assert np.shape(g) == SHAPE and np.all(np.isfinite(g)), (w, g)
