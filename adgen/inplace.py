@@ -49,14 +49,16 @@ FRESH_CALLS = UNARY | {"np.maximum", "np.minimum", "np.where", "np.clip", "np.do
                        "np.prod", "np.var", "np.std", "np.logaddexp"}
 REDUCTIONS = frozenset({"sum", "mean", "max", "min", "prod", "var", "std"})
 
-_STRING = re.compile(r"'[^'\\]*(?:\\.[^'\\]*)*'|\"[^\"\\]*(?:\\.[^\"\\]*)*\"")
+# a string literal without a prefix (an f-string's fields are code: those stay in)
+_STRING = re.compile(r"(?<![\w'\"])(?:'[^'\\]*(?:\\.[^'\\]*)*'|\"[^\"\\]*(?:\\.[^\"\\]*)*\")")
 _NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
 
 def names_in(line: str) -> list[str]:
-    """The identifiers a line of generated code reads or binds: string literals and comments
-    left out, attribute names (`x.T`'s T) too; keywords and keyword arguments are kept,
-    which can only make a name look used more often than it is."""
+    """The identifiers a line of generated code reads or binds: plain string literals and
+    comments left out, attribute names (`x.T`'s T) too; keywords, keyword arguments and the
+    words of prefixed strings (f"{a}") are kept, which can only make a name look used more
+    often than it is."""
     code = _STRING.sub("''", line)
     hash_at = code.find("#")
     if hash_at >= 0:

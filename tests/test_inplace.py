@@ -133,3 +133,16 @@ def test_the_command_line_never_computes_in_place():
     path = INPLACE["chain"].path
     source = compile_source(path.read_text(), str(path)).source
     assert not re.search(r"out=", source)
+
+
+@pytest.mark.parametrize("line, names", [
+    ("x = a + b  # it's a", ["x", "a", "b"]),
+    ('raise ValueError("a b c")', ["raise", "ValueError"]),
+    ("W1 = params['W1']", ["W1", "params"]),
+    ("z = np.add(a, b, out=a)", ["z", "np", "a", "b", "out", "a"]),
+    ("y = foo(\"it's\", a.T)", ["y", "foo", "a"]),
+    ('print(f"{a}")', ["print", "f", "a"]),  # an f-string's fields are read
+])
+def test_names_are_read_from_code_not_from_strings_or_comments(line, names):
+    from adgen.inplace import names_in
+    assert names_in(line) == names
