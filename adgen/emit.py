@@ -293,11 +293,11 @@ def forward_tree_lines(grad: ir.Gradient, stmts, in_loop: bool = False,
                        tap: Optional[Tap] = None, plan: Optional[dict] = None) -> list[str]:
     """The forward statements, branches and loops as source lines (nested lines carry their
     indentation); inside loops, each block ends by pushing what the backward pass needs.
-    `plan` gives the line of each statement computed in place (adgen/inplace.py)."""
+    `plan` gives the lines of each statement computed in place (adgen/inplace.py)."""
     lines: list[str] = []
     for stmt in stmts:
         if isinstance(stmt, ir.Assign):
-            lines += [plan[id(stmt)]] if plan and id(stmt) in plan else forward_lines(stmt)
+            lines += plan[id(stmt)] if plan and id(stmt) in plan else forward_lines(stmt)
             if tap is not None:
                 lines += tap.forward(stmt)
         elif isinstance(stmt, ir.Raise):

@@ -79,25 +79,32 @@ def _float_array(t) -> bool:
     return t is not None and t.kind == "array" and t.shape is not None and len(t.shape) >= 1
 
 
-def _operands(expr: ir.Expr) -> Optional[tuple]:
-    """(ufunc, operands) of an expression out= can compute in place, else None."""
+def _spines(expr: ir.Expr, top: bool = True):
+    """Each way to compute `expr` as a chain of ufuncs applied in turn to one name: (the
+    name, [(ufunc, operands, index of the chain among them), ...] innermost first), where
+    every operand off the chain is a name or a number.  `1.0 / (1 + np.exp(-a))` is
+    np.negative, np.exp, np.add, np.divide applied to `a`."""
+    if isinstance(expr, ir.Name):
+        if not top:
+            yield expr.id, []
+        return
     if isinstance(expr, ir.BinOp) and expr.op in BINARY:
-        operands = (expr.left, expr.right)
-        func = BINARY[expr.op]
+        func, operands = BINARY[expr.op], (expr.left, expr.right)
     elif isinstance(expr, ir.Neg):
-        operands, func = (expr.operand,), "np.negative"
+        func, operands = "np.negative", (expr.operand,)
     elif isinstance(expr, ir.Call) and expr.func in UNARY and len(expr.args) == 1 \
             and not expr.kwargs:
-        operands, func = expr.args, expr.func
+        func, operands = expr.func, expr.args
     else:
-        return None
-    if not all(isinstance(o, (ir.Name, ir.Num)) for o in operands):
-        return None
-    return func, operands
+        return
+    for i, operand in enumerate(operands):
+        if all(isinstance(o, (ir.Name, ir.Num)) for k, o in enumerate(operands) if k != i):
+            for name, steps in _spines(operand, False):
+                yield name, steps + [(func, operands, i)]
 
 
 def plan(grad: ir.Gradient, lines: list[str], forward_expr, forward_line) -> tuple[dict, bool]:
-    """The forward statements to compute in place, as {id(statement): its line}, and whether
+    """The forward statements to compute in place, as {id(statement): its lines}, and whether
     one of them relies on one float dtype (an array as the other operand).  `lines` are all
     the lines of the generated function as printed without this; `forward_expr` and
     `forward_line` print a statement's right-hand side and line as emit does."""
@@ -146,18 +153,19 @@ def _block_plan(block, types: dict, counts: dict, forward_expr, forward_line):
     chosen: dict = {}
     one_dtype = False
     for q, stmt in enumerate(block):
-        found = _operands(exprs[id(stmt)]) if id(stmt) in exprs else None
-        target_t = types.get(stmt.target) if found is not None else None
-        if found is None or not _float_array(target_t):
+        if id(stmt) not in exprs or not _float_array(types.get(stmt.target)):
             continue
-        func, operands = found
-        for operand in operands:
-            name = operand.id if isinstance(operand, ir.Name) else None
+        target_t = types[stmt.target]
+        for name, steps in _spines(exprs[id(stmt)]):
             p = defined.get(name)
             if p is None or p >= q or types[name].shape != target_t.shape:
                 continue
-            if sum(1 for o in operands if o == operand) != 1:
+            others = [o for func, operands, i in steps
+                      for k, o in enumerate(operands) if k != i]
+            if ir.Name(name) in others:
                 continue  # a * a
+            if not all(isinstance(o, ir.Num) or _float_array(types.get(o.id)) for o in others):
+                continue  # a float scalar variable may be a numpy scalar of another dtype
             between = [s for s in block[p + 1:q] if id(s) in exprs
                        and name in names_in(forward_line(s))]
             if not all(_fresh(exprs[id(s)]) for s in between):
@@ -167,11 +175,13 @@ def _block_plan(block, types: dict, counts: dict, forward_expr, forward_line):
             seen = 2 + sum(names_in(forward_line(s)).count(name) for s in between)
             if counts.get(name, 0) != seen:
                 continue
-            others = [o for o in operands if o is not operand]
-            if not all(isinstance(o, ir.Num) or _float_array(types.get(o.id)) for o in others):
-                continue  # a float scalar variable may be a numpy scalar of another dtype
-            args = ", ".join(to_source(o) for o in operands)
-            chosen[id(stmt)] = f"{stmt.target} = {func}({args}, out={name})"
+            lines, into = [], name
+            for func, operands, i in steps:  # innermost first, each into the same array
+                args = ", ".join(into if k == i else to_source(o)
+                                 for k, o in enumerate(operands))
+                lines.append(f"{stmt.target} = {func}({args}, out={into})")
+                into = stmt.target
+            chosen[id(stmt)] = lines
             one_dtype = one_dtype or any(isinstance(o, ir.Name) for o in others)
             break
     return chosen, one_dtype

@@ -40,6 +40,11 @@ EXPECTED = {
     "broadcast_grows": [],
     "scalar_variable": [],
     "transpose_of_it": [],
+    "sigmoid_layer": ["XWpb = np.add(XW, b, out=XW)", "h = np.negative(XWpb, out=XWpb)",
+                      "h = np.exp(h, out=h)", "h = np.add(1, h, out=h)",
+                      "h = np.divide(1.0, h, out=h)"],
+    # z - m: the standard deviation's gradient reads z; the last product's reads its operand
+    "standardized": ["zmmovers = np.divide(zmm, s, out=zmm)"],
 }
 
 

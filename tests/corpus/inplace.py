@@ -25,6 +25,9 @@ INPUTS = {
     "scalar_variable": {"X": ((N, D), -1.0, 1.0), "W": ((D, H), -1.0, 1.0),
                         "lam": (0.5, 2.0)},
     "transpose_of_it": {"X": ((D, D), -1.0, 1.0), "W": ((D, D), -1.0, 1.0)},
+    "sigmoid_layer": {"X": ((N, D), -1.0, 1.0), "W": ((D, H), -1.0, 1.0),
+                      "b": ((H,), -0.5, 0.5)},
+    "standardized": {"x": ((N, H), -1.0, 1.0), "w": ((H,), -1.0, 1.0)},
 }
 WRT = {"scalar_variable": ("W", "lam")}
 # the command line would take w in `s * w` for a bias vector
@@ -142,3 +145,18 @@ def transpose_of_it(X, W):
     a = X @ W
     t = a + a.T
     return np.sum(t * t)
+
+
+def sigmoid_layer(X, W, b):
+    """A composite gate: negate, exp, add one and divide, each into the product's array."""
+    h = 1 / (1 + np.exp(-(X @ W + b)))
+    return np.sum(h * h)
+
+
+def standardized(x, w):
+    """A chain with arrays as the other operands (a mean, a scale) over a new array."""
+    z = x * 2.0
+    m = z.mean(axis=0)
+    s = z.std(axis=0) + 1.0
+    u = (z - m) / s * w
+    return np.sum(u ** 2)
