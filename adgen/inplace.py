@@ -12,9 +12,11 @@ when all of these hold:
   a ufunc or a reduction: never a view, a parameter or a copy by name);
 * `a` and `t` are float arrays of one shape (nothing broadcasts into a larger result), and
   `a` is one operand, not both;
-* the other operand is a number written in the code, or a float array: the specialisation
-  is for float arrays of one dtype (`facts.uniform_float`; a module relying on it checks
-  it at its top), so the result's dtype is `a`'s and `out=a` changes no number;
+* the other operands are numbers written in the code, or float arrays that, like `a`,
+  provably have the arguments' one float dtype (`facts.uniform_float`; a module relying on
+  it checks it at its top): made only from the float array parameters and numbers, not by
+  np.zeros (float64 always) or from a constant.  Then the result's dtype is `a`'s, and
+  `out=a` changes no number;
 * the name `a` appears in the printed function exactly at its definition, this statement,
   and statements between them that make new arrays from it (`scores -
   scores.max(axis=1, keepdims=True)`): nowhere in the backward pass, a loop's saved lists
@@ -103,6 +105,57 @@ def _spines(expr: ir.Expr, top: bool = True):
                 yield name, steps + [(func, operands, i)]
 
 
+VIEW_METHODS = frozenset({"reshape", "transpose", "ravel", "copy", "squeeze"})
+
+
+def _keeps_dtype(expr: ir.Expr, same: set) -> bool:
+    """Whether `expr` has the arguments' float dtype when the names in `same` have it:
+    arithmetic, ufuncs, products and reductions of them and of numbers written in the code
+    (which adapt to an array's dtype), and views of them.  Anything else -- np.zeros (always
+    float64), a module's constant, a numpy scalar variable -- may have another dtype."""
+    if isinstance(expr, ir.Num):
+        return True
+    if isinstance(expr, ir.Name):
+        return expr.id in same
+    if isinstance(expr, ir.BinOp):
+        return _keeps_dtype(expr.left, same) and _keeps_dtype(expr.right, same)
+    if isinstance(expr, ir.Neg):
+        return _keeps_dtype(expr.operand, same)
+    if isinstance(expr, ir.Call) and expr.func in FRESH_CALLS:
+        operands = expr.args[1:] if expr.func == "np.where" else expr.args
+        return all(_keeps_dtype(a, same) for a in operands)
+    if isinstance(expr, ir.Method) and expr.name in REDUCTIONS | VIEW_METHODS:
+        return _keeps_dtype(expr.obj, same)
+    if isinstance(expr, (ir.Field, ir.Index)) and (
+            not isinstance(expr, ir.Field) or expr.name == "T"):
+        return _keeps_dtype(expr.obj, same)
+    return False
+
+
+def _one_dtype(grad: ir.Gradient, forward_expr) -> set:
+    """The float arrays that have the arguments' float dtype (the one the module checks):
+    the float array parameters and members, and every value computed only from them and from
+    numbers written in the code, through loops' carried values too (the largest such set)."""
+    fn = grad.function
+    inputs = [p.name for p in fn.params] + [m.name for m in fn.members]
+    sources: dict = {}
+    for stmt in ir.assigns(grad.forward):
+        sources.setdefault(stmt.target, []).append(
+            None if stmt.prim == "setitem" else forward_expr(stmt))
+    for loop in ir.loops(grad.forward):
+        for name, value in loop.carried:
+            sources.setdefault(name, []).append(value)
+    same = {name for name in list(sources) + inputs if _float_array(fn.types.get(name))}
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(same):
+            if any(e is None or not _keeps_dtype(e, same) for e in sources.get(name, ())):
+                same.discard(name)
+                changed = True
+    return same
+
+
 def plan(grad: ir.Gradient, lines: list[str], forward_expr, forward_line) -> tuple[dict, bool]:
     """The forward statements to compute in place, as {id(statement): its lines}, and whether
     one of them relies on one float dtype (an array as the other operand).  `lines` are all
@@ -120,8 +173,9 @@ def plan(grad: ir.Gradient, lines: list[str], forward_expr, forward_line) -> tup
                 counts[name] = counts.get(name, 0) + 1
     chosen: dict = {}
     one_dtype = False
+    same = _one_dtype(grad, forward_expr)
     for block in _blocks(grad.forward):
-        found, bound = _block_plan(block, types, counts, forward_expr, forward_line)
+        found, bound = _block_plan(block, types, counts, same, forward_expr, forward_line)
         chosen.update(found)
         one_dtype = one_dtype or bound
     return chosen, one_dtype
@@ -145,7 +199,7 @@ def _block_assigns(stmts):
         yield from (s for s in block if isinstance(s, ir.Assign))
 
 
-def _block_plan(block, types: dict, counts: dict, forward_expr, forward_line):
+def _block_plan(block, types: dict, counts: dict, same: set, forward_expr, forward_line):
     exprs = {id(s): forward_expr(s) for s in block if isinstance(s, ir.Assign)
              and s.prim != "setitem"}
     defined = {s.target: k for k, s in enumerate(block)
@@ -164,8 +218,9 @@ def _block_plan(block, types: dict, counts: dict, forward_expr, forward_line):
                       for k, o in enumerate(operands) if k != i]
             if ir.Name(name) in others:
                 continue  # a * a
-            if not all(isinstance(o, ir.Num) or _float_array(types.get(o.id)) for o in others):
-                continue  # a float scalar variable may be a numpy scalar of another dtype
+            arrays = [o.id for o in others if isinstance(o, ir.Name)]
+            if arrays and not {name, *arrays} <= same:
+                continue  # np.zeros' float64 with float32 arguments; a numpy scalar
             between = [s for s in block[p + 1:q] if id(s) in exprs
                        and name in names_in(forward_line(s))]
             if not all(_fresh(exprs[id(s)]) for s in between):
@@ -182,6 +237,6 @@ def _block_plan(block, types: dict, counts: dict, forward_expr, forward_line):
                 lines.append(f"{stmt.target} = {func}({args}, out={into})")
                 into = stmt.target
             chosen[id(stmt)] = lines
-            one_dtype = one_dtype or any(isinstance(o, ir.Name) for o in others)
+            one_dtype = one_dtype or bool(arrays)
             break
     return chosen, one_dtype

@@ -28,6 +28,7 @@ INPUTS = {
     "sigmoid_layer": {"X": ((N, D), -1.0, 1.0), "W": ((D, H), -1.0, 1.0),
                       "b": ((H,), -0.5, 0.5)},
     "standardized": {"x": ((N, H), -1.0, 1.0), "w": ((H,), -1.0, 1.0)},
+    "made_inside": {"x": ((N, H), -1.0, 1.0), "w": ((N, H), -1.0, 1.0)},
 }
 WRT = {"scalar_variable": ("W", "lam")}
 # the command line would take w in `s * w` for a bias vector
@@ -160,3 +161,12 @@ def standardized(x, w):
     s = z.std(axis=0) + 1.0
     u = (z - m) / s * w
     return np.sum(u ** 2)
+
+
+def made_inside(x, w):
+    """np.ones is float64 whatever the arguments' dtype: with float32 arguments, adding it
+    into the float32 product would round the float64 sum."""
+    n, m = x.shape
+    a = x * w
+    t = a + np.ones((n, m))
+    return np.sum(t * t)
