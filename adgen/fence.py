@@ -14,6 +14,7 @@ from typing import Optional
 
 import libcst as cst
 
+from adgen.children import children
 from adgen.diagnostics import Diagnostic
 from adgen.members import path_of
 from adgen.naming import RUNTIME
@@ -89,7 +90,7 @@ _BINDING_EXPRESSIONS = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst
 
 def _sub_expressions(node: cst.CSTNode):
     """The outermost expressions below `node` (through slices, arguments, elements...)."""
-    for child in node.children:
+    for child in children(node):
         if isinstance(child, cst.BaseExpression):
             yield child
         else:
@@ -205,12 +206,12 @@ def assigned_in(statements, subscripts: bool = False, in_place: bool = False) ->
         elif isinstance(node, cst.BaseCompoundStatement):
             if isinstance(node, cst.For):
                 names.extend(targets(node.target))
-            for child in node.children:
+            for child in children(node):
                 if isinstance(child, (cst.BaseSuite, cst.BaseStatement, cst.Else,
                                       cst.ExceptHandler, cst.Finally, cst.If)):
                     visit(child)
         elif isinstance(node, (cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.Finally)):
-            for child in node.children:
+            for child in children(node):
                 visit(child)
 
     for stmt in statements:
@@ -235,7 +236,7 @@ def called_functions(scope, node: cst.CSTNode) -> list[str]:
         if isinstance(current, cst.Call) and isinstance(current.func, cst.Name) \
                 and current.func.value in scope.functions:
             found.append(current.func.value)
-        pending.extend(reversed(current.children))
+        pending.extend(reversed(children(current)))
     return list(dict.fromkeys(found))
 
 

@@ -28,6 +28,7 @@ from typing import Optional
 import libcst as cst
 
 from adgen import ir, shapes
+from adgen.children import children
 from adgen.diagnostics import AdgenError
 from adgen.facts import Fact
 from adgen.rules import REGISTRY
@@ -141,7 +142,7 @@ def _read_evidence(parsed, node: cst.FunctionDef, unknown: set[str]) -> dict[str
     pending: list[cst.CSTNode] = [node.body]
     while pending:
         current = pending.pop()
-        pending.extend(current.children)
+        pending.extend(children(current))
         if isinstance(current, cst.Assign) and len(current.targets) == 1:
             target, value = current.targets[0].target, current.value
             base = _shape_of(value)

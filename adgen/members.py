@@ -21,6 +21,7 @@ from typing import Optional
 import libcst as cst
 
 from adgen import ir
+from adgen.children import children
 
 
 def path_of(node: cst.BaseExpression, params: set[str]) -> Optional[tuple[str, tuple]]:
@@ -69,7 +70,7 @@ def _aliases(fn: cst.FunctionDef, params: set[str]) -> dict[tuple, str]:
     pending: list = [fn.body]
     while pending:
         current = pending.pop()
-        pending.extend(current.children)
+        pending.extend(children(current))
         targets, values = [], []
         if isinstance(current, cst.Assign) and len(current.targets) == 1:
             target = current.targets[0].target
@@ -102,7 +103,7 @@ def _assigned_once(fn: cst.FunctionDef) -> set[str]:
     pending: list = [fn.body]
     while pending:
         current = pending.pop()
-        pending.extend(current.children)
+        pending.extend(children(current))
         if isinstance(current, cst.Assign):
             for t in current.targets:
                 for n in _target_names(t.target):
@@ -141,7 +142,7 @@ def _unpacked(fn: cst.FunctionDef, params: set[str]) -> list:
     pending: list = [fn.body]
     while pending:
         current = pending.pop(0)
-        pending[0:0] = list(current.children)
+        pending[0:0] = list(children(current))
         if isinstance(current, (cst.AugAssign, cst.AnnAssign)):
             rebound.update(_target_names(current.target))
         if not isinstance(current, cst.Assign):
@@ -180,7 +181,7 @@ def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code) -> list[i
             # a method call, x.dot(w): its receiver may hold members, its name is not one
             pending[0:0] = [current.func.value] + [a.value for a in current.args]
             continue
-        pending[0:0] = list(current.children)
+        pending[0:0] = list(children(current))
     for (param, path), node in order:
         key = (param, tuple(s[:2] for s in path))
         if key in found:

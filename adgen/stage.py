@@ -19,6 +19,7 @@ from typing import Optional
 import libcst as cst
 
 from adgen import gates, ir, shapes
+from adgen.children import children
 from adgen.containers import (DictValue, ListValue, describe, entry, is_container, items_of,
                                leaves, replace_leaves)
 from adgen.diagnostics import AdgenError
@@ -1751,7 +1752,7 @@ def _mentions_all(node: cst.CSTNode) -> set[str]:
         elif isinstance(current, cst.Attribute):
             pending.append(current.value)
             continue
-        pending.extend(current.children)
+        pending.extend(children(current))
     return found
 
 
@@ -1762,7 +1763,7 @@ def _mentions(node: cst.CSTNode, name: str) -> list[cst.Name]:
         current = pending.pop()
         if isinstance(current, cst.Name) and current.value == name:
             found.append(current)
-        pending.extend(current.children)
+        pending.extend(children(current))
     return found
 
 
