@@ -219,6 +219,20 @@ def _read_evidence(parsed, node: cst.FunctionDef, unknown: set[str]) -> dict[str
     return found
 
 
+def _may_size(parsed, node: cst.FunctionDef) -> bool:
+    """Whether a function may call something that takes sizes or counts (`range(n)`,
+    `np.zeros(n)`, `x.reshape(n, m)`: the only evidence of an integer, `kind == "int"`);
+    not when Python's own tree of it calls nothing by such a name (or an imported one),
+    which spares scalar code a walk of its whole libcst tree."""
+    called = parsed.called_names(node)
+    if called is None:
+        return True
+    names, attributes = called
+    return "range" in names or not names.isdisjoint(parsed.scope.imported) or \
+        not names.isdisjoint(parsed.scope.modules) or \
+        not attributes.isdisjoint(("zeros", "ones", "arange", "full", "reshape"))
+
+
 def _name(node) -> Optional[str]:
     return node.value if isinstance(node, cst.Name) else None
 
@@ -405,7 +419,8 @@ def stage_with_inference(parsed, node, declared: dict, stage_once):
     if not uses_arrays(parsed, node, declared):  # scalar code: only range(n) says anything
         unknown = {p for p, t in declared.items() if t is None}
         counts = {p: Fact(shapes.INT, ev.why)
-                  for p, ev in _read_evidence(parsed, node, unknown).items() if ev.kind == "int"}
+                  for p, ev in _read_evidence(parsed, node, unknown).items()
+                  if ev.kind == "int"} if _may_size(parsed, node) else {}
         types = {**declared, **{p: f.type for p, f in counts.items()}}
         return stage_once(types, False).stage(), counts
 

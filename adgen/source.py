@@ -120,6 +120,24 @@ class ParsedModule:
                     self._twins[(node.lineno, node.name)] = node
         return self._twins.get((found.line, fn.name.value))
 
+    def called_names(self, fn: cst.FunctionDef) -> Optional[tuple[frozenset, frozenset]]:
+        """The names a function calls anything by, from Python's own tree of it: (the
+        names of `f(...)`, the attribute names of `x.f(...)`); None if it has no twin.
+        Several stages ask whether a function may call something before walking its
+        libcst tree; one walk of the ast answers them all."""
+        cache = self.__dict__.setdefault("_called_names", {})
+        hit = cache.get(id(fn))
+        if hit is not None and hit[0] is fn:
+            return hit[1]
+        twin = self.twin(fn)
+        found = None
+        if twin is not None:
+            calls = [n.func for n in ast.walk(twin) if isinstance(n, ast.Call)]
+            found = (frozenset(f.id for f in calls if isinstance(f, ast.Name)),
+                     frozenset(f.attr for f in calls if isinstance(f, ast.Attribute)))
+        cache[id(fn)] = (fn, found)
+        return found
+
     def exact_pos(self, node: cst.CSTNode) -> ir.Pos:
         """libcst's own position (resolved once, on first use: it costs a whole codegen)."""
         if self._exact is None:
