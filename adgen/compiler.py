@@ -108,8 +108,9 @@ def _may_call(parsed: ParsedModule, name: str, node: cst.FunctionDef) -> bool:
     other, nor when Python's own tree of it (cheaper to walk than libcst's) calls none."""
     if len(parsed.scope.functions) < 2:
         return False
-    called = parsed.called_names(node)
-    return called is None or any(f != name for f in called[0] if f in parsed.scope.functions)
+    outline = parsed.outline(node)
+    return outline is None or any(f != name for f in outline.names
+                                  if f in parsed.scope.functions)
 
 
 def _method(parsed: ParsedModule, dotted: str) -> Optional[cst.FunctionDef]:

@@ -224,10 +224,10 @@ def _may_size(parsed, node: cst.FunctionDef) -> bool:
     `np.zeros(n)`, `x.reshape(n, m)`: the only evidence of an integer, `kind == "int"`);
     not when Python's own tree of it calls nothing by such a name (or an imported one),
     which spares scalar code a walk of its whole libcst tree."""
-    called = parsed.called_names(node)
-    if called is None:
+    outline = parsed.outline(node)
+    if outline is None:
         return True
-    names, attributes = called
+    names, attributes = outline.names, outline.attributes
     return "range" in names or not names.isdisjoint(parsed.scope.imported) or \
         not names.isdisjoint(parsed.scope.modules) or \
         not attributes.isdisjoint(("zeros", "ones", "arange", "full", "reshape"))

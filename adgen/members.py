@@ -15,7 +15,6 @@ after the parameter and the key (`params_W1`).  Writing into a structured parame
 
 from __future__ import annotations
 
-import ast
 from typing import Optional
 
 import libcst as cst
@@ -224,13 +223,9 @@ def of_function(parsed, fn: cst.FunctionDef) -> list[ir.Member]:
     scope = parsed.scope
     taken = set(assigned_names(fn)) | set(params) | set(scope.consts) | set(scope.modules) | \
         set(scope.imported) | set(scope.functions) | set(scope.others)
-    twin = parsed.twin(fn)
-    if twin is not None and not any(
-            (isinstance(node, (ast.Subscript, ast.Attribute)) and
-             isinstance(node.value, ast.Name) and node.value.id in params) or
-            (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and
-             node.value.id in params and isinstance(node.targets[0], (ast.Tuple, ast.List)))
-            for node in ast.walk(twin)):
+    outline = parsed.outline(fn)
+    if outline is not None and outline.accessed.isdisjoint(params) and \
+            outline.unpacked.isdisjoint(params):
         # no `p[...]`, `p.attr` or `a, b = p` anywhere: no member (a quick walk of ast)
         found = []
     else:

@@ -1724,8 +1724,8 @@ def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
     pending = [fn]
     while pending:
         current = pending.pop()
-        called = parsed.called_names(current)  # from ast: no call of a function here
-        if called is not None and called[0].isdisjoint(parsed.scope.functions):
+        outline = parsed.outline(current)  # from ast: no call of a function here
+        if outline is not None and outline.names.isdisjoint(parsed.scope.functions):
             continue
         for name in called_functions(parsed.scope, current.body):
             if name not in found:
