@@ -86,7 +86,7 @@ def select_functions(parsed: ParsedModule, names: Optional[Sequence[str]]) -> li
     their callers (they may return a tuple or an array); name one to differentiate it alone."""
     available = parsed.scope.functions
     if names is None:
-        helpers = {h for name, node in available.items()
+        helpers = {h for name, node in available.items() if _may_call(parsed, name, node)
                    for h in called_functions(parsed.scope, node.body) if h != name}
         helpers |= backward_names(parsed)  # a primitive's backward (adgen/userrules.py)
         return [node for name, node in available.items()
@@ -101,6 +101,16 @@ def select_functions(parsed: ParsedModule, names: Optional[Sequence[str]]) -> li
             for n in missing])
     return [node for name, node in available.items() if name in names] + \
         [node for node in methods.values() if node is not None]  # source order, then methods
+
+
+def _may_call(parsed: ParsedModule, name: str, node: cst.FunctionDef) -> bool:
+    """Whether a function may call another function of the file: not when there is no
+    other, nor when Python's own tree of it (cheaper to walk than libcst's) calls none."""
+    if len(parsed.scope.functions) < 2:
+        return False
+    outline = parsed.outline(node)
+    return outline is None or any(f != name for f in outline.names
+                                  if f in parsed.scope.functions)
 
 
 def _method(parsed: ParsedModule, dotted: str) -> Optional[cst.FunctionDef]:

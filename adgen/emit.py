@@ -14,8 +14,8 @@ from adgen import fuse, ir
 from adgen.members import expression as member_expression
 from adgen.optimize import batch_products, propagate_copies
 from adgen.inplace import plan as inplace_plan
-from adgen.prelude import (HELPER_MODULES, HELPERS, calls, command_lines, dtype_check,
-                           facts_paragraphs, shape_check, uses)
+from adgen.prelude import (HELPER_MODULES, HELPERS, command_lines, dtype_check,
+                           facts_paragraphs, shape_check, spellings)
 from adgen.printer import (MAX_LINE, closed_docstring, docstring_lines, fit, index_source,
                            to_source, bracketed, wrap_items, PREC_ADD)
 from adgen.rules import instance_of, substitute
@@ -548,10 +548,13 @@ def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
         for c in g.function.consts:
             consts.setdefault(c.name, c)
     parts = ["\n".join(header) + "\n"]
-    helpers = [name for name in HELPERS if calls(name, exprs)]
+    spelled = spellings(exprs)  # the functions called and attributes read
+    helpers = [name for name in HELPERS if name in spelled]
     modules = {HELPER_MODULES.get(name, "np") for name in helpers}
-    uses_np = uses("np.", exprs) or "np" in modules or any(g.function.types for g in grads)
-    imports = ["import math"] if uses("math.", exprs) or "math" in modules else []
+    uses_np = any(s.startswith("np.") for s in spelled) or "np" in modules or \
+        any(g.function.types for g in grads)
+    imports = ["import math"] if any(s.startswith("math.") for s in spelled) or \
+        "math" in modules else []
     imports += ["import numpy as np"] if uses_np else []
     imports += import_lines(grads)  # the primitives users declared (adgen/userrules.py)
     if imports:

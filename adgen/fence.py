@@ -14,6 +14,7 @@ from typing import Optional
 
 import libcst as cst
 
+from adgen.children import children
 from adgen.diagnostics import Diagnostic
 from adgen.members import path_of
 from adgen.naming import RUNTIME
@@ -89,7 +90,7 @@ _BINDING_EXPRESSIONS = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst
 
 def _sub_expressions(node: cst.CSTNode):
     """The outermost expressions below `node` (through slices, arguments, elements...)."""
-    for child in node.children:
+    for child in children(node):
         if isinstance(child, cst.BaseExpression):
             yield child
         else:
@@ -205,12 +206,12 @@ def assigned_in(statements, subscripts: bool = False, in_place: bool = False) ->
         elif isinstance(node, cst.BaseCompoundStatement):
             if isinstance(node, cst.For):
                 names.extend(targets(node.target))
-            for child in node.children:
+            for child in children(node):
                 if isinstance(child, (cst.BaseSuite, cst.BaseStatement, cst.Else,
                                       cst.ExceptHandler, cst.Finally, cst.If)):
                     visit(child)
         elif isinstance(node, (cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.Finally)):
-            for child in node.children:
+            for child in children(node):
                 visit(child)
 
     for stmt in statements:
@@ -235,7 +236,7 @@ def called_functions(scope, node: cst.CSTNode) -> list[str]:
         if isinstance(current, cst.Call) and isinstance(current.func, cst.Name) \
                 and current.func.value in scope.functions:
             found.append(current.func.value)
-        pending.extend(reversed(current.children))
+        pending.extend(reversed(children(current)))
     return list(dict.fromkeys(found))
 
 
@@ -270,6 +271,20 @@ def _target_names(target: cst.BaseExpression, into: set[str]) -> None:
             _target_names(el.value, into)
 
 
+class _Known:
+    """The names a function has defined so far or assigns anywhere, for `in` tests: the
+    union of `fence.defined` and `fence.locals` without building it at every call site (the
+    sets grow with the function, so building it made the fence quadratic)."""
+
+    __slots__ = ("fence",)
+
+    def __init__(self, fence: "Fence"):
+        self.fence = fence
+
+    def __contains__(self, name) -> bool:
+        return name in self.fence.defined or name in self.fence.locals
+
+
 class Fence:
     """Checks one function; `check()` returns the list of diagnostics (empty if accepted)."""
 
@@ -284,6 +299,7 @@ class Fence:
         self.defined: set[str] = set(enclosing)  # a nested function reads its closure
         self.local_functions: set[str] = set()  # nested defs and lambdas, called inline
         self.locals = assigned_names(fn)
+        self.known = _Known(self)  # defined or assigned somewhere: `name in self.known`
         self.unpacked: Optional[cst.Call] = None  # the call being unpacked: a, b = f(x)
         self.calls = calls + ((parsed.path, fn.name.value),)  # the calls that led here
         self.checked = checked if checked is not None else set()  # helpers already fenced
@@ -565,7 +581,7 @@ class Fence:
                 or self.parsed.user_function(self.scope.qualify(value.func)) is not None):
             self.check_expr(value)
             return
-        if results_rule(value, self.scope, self.defined | self.locals) is not None:
+        if results_rule(value, self.scope, self.known) is not None:
             self.unpacked = value  # w, v = np.linalg.eigh(a)
             self.check_expr(value)
             return
@@ -771,10 +787,10 @@ class _ExpressionChecker:
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         if node.attr.value == "shape" and is_value_attribute(
-                node, self.scope, self.fence.defined | self.fence.locals):
+                node, self.scope, self.fence.known):
             self.check(node.value)  # x.shape as a value: the tuple of its sizes
             return False
-        if is_value_attribute(node, self.scope, self.fence.defined | self.fence.locals):
+        if is_value_attribute(node, self.scope, self.fence.known):
             rule = REGISTRY.by_spelling("." + node.attr.value)
             if rule is None or rule.arity != 1 or node.attr.value not in VALUE_ATTRIBUTES:
                 shown = self.fence.parsed.code(node).strip()
@@ -887,7 +903,7 @@ class _ExpressionChecker:
         """The indices in `node.args` of the arguments its rule takes as constants
         (Rule.statics, whose positions count a method's receiver as 0)."""
         fence, func = self.fence, node.func
-        if is_value_attribute(func, self.scope, fence.defined | fence.locals):
+        if is_value_attribute(func, self.scope, fence.known):
             rule, receiver = REGISTRY.by_spelling("." + func.attr.value), 1
         else:
             name = self.scope.qualify(func) if isinstance(func, (cst.Name, cst.Attribute)) \
@@ -905,7 +921,7 @@ class _ExpressionChecker:
                          "call a math function or a builtin")
             return
         declared = called_primitive(fence.parsed, self.scope, func,
-                                    fence.defined | fence.locals)
+                                    fence.known)
         if declared is not None:  # a primitive: called, its code is not read
             fence.check_backward(declared[1], declared[0], func)
             self.check_primitive_call(node, *declared)
@@ -917,7 +933,7 @@ class _ExpressionChecker:
         if elsewhere is not None:  # a function of a user module: inlined like a helper
             self.check_helper_call(node, elsewhere[1], elsewhere[0])
             return
-        if is_value_attribute(func, self.scope, fence.defined | fence.locals):
+        if is_value_attribute(func, self.scope, fence.known):
             name = "." + func.attr.value  # a method: x.sum(axis=0)
             rule = REGISTRY.by_spelling(name)
             if rule is None:

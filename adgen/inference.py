@@ -28,6 +28,7 @@ from typing import Optional
 import libcst as cst
 
 from adgen import ir, shapes
+from adgen.children import children
 from adgen.diagnostics import AdgenError
 from adgen.facts import Fact
 from adgen.rules import REGISTRY
@@ -141,7 +142,7 @@ def _read_evidence(parsed, node: cst.FunctionDef, unknown: set[str]) -> dict[str
     pending: list[cst.CSTNode] = [node.body]
     while pending:
         current = pending.pop()
-        pending.extend(current.children)
+        pending.extend(children(current))
         if isinstance(current, cst.Assign) and len(current.targets) == 1:
             target, value = current.targets[0].target, current.value
             base = _shape_of(value)
@@ -216,6 +217,20 @@ def _read_evidence(parsed, node: cst.FunctionDef, unknown: set[str]) -> dict[str
                     ev(label).kind = "indices"
                     ev(label).why = f"indices, {_code(parsed, current)} on line {line(current)}"
     return found
+
+
+def _may_size(parsed, node: cst.FunctionDef) -> bool:
+    """Whether a function may call something that takes sizes or counts (`range(n)`,
+    `np.zeros(n)`, `x.reshape(n, m)`: the only evidence of an integer, `kind == "int"`);
+    not when Python's own tree of it calls nothing by such a name (or an imported one),
+    which spares scalar code a walk of its whole libcst tree."""
+    outline = parsed.outline(node)
+    if outline is None:
+        return True
+    names, attributes = outline.names, outline.attributes
+    return "range" in names or not names.isdisjoint(parsed.scope.imported) or \
+        not names.isdisjoint(parsed.scope.modules) or \
+        not attributes.isdisjoint(("zeros", "ones", "arange", "full", "reshape"))
 
 
 def _name(node) -> Optional[str]:
@@ -404,7 +419,8 @@ def stage_with_inference(parsed, node, declared: dict, stage_once):
     if not uses_arrays(parsed, node, declared):  # scalar code: only range(n) says anything
         unknown = {p for p, t in declared.items() if t is None}
         counts = {p: Fact(shapes.INT, ev.why)
-                  for p, ev in _read_evidence(parsed, node, unknown).items() if ev.kind == "int"}
+                  for p, ev in _read_evidence(parsed, node, unknown).items()
+                  if ev.kind == "int"} if _may_size(parsed, node) else {}
         types = {**declared, **{p: f.type for p, f in counts.items()}}
         return stage_once(types, False).stage(), counts
 

@@ -143,27 +143,24 @@ Operand = Union[Name, Num, Attr, Lit]  # Lit: a static constant, 'train' or None
 
 def children(expr: Expr) -> tuple[Expr, ...]:
     """The direct sub-expressions of an expression."""
-    if isinstance(expr, BinOp):
-        return (expr.left, expr.right)
-    if isinstance(expr, Neg):
-        return (expr.operand,)
-    if isinstance(expr, Call):
-        return expr.args + tuple(v for _, v in expr.kwargs)
-    if isinstance(expr, Method):
-        return (expr.obj, *expr.args, *(v for _, v in expr.kwargs))
-    if isinstance(expr, Field):
-        return (expr.obj,)
-    if isinstance(expr, Tuple):
-        return expr.items
-    if isinstance(expr, Index):
-        return (expr.obj, expr.item)
-    if isinstance(expr, Slice):
-        return tuple(p for p in (expr.lower, expr.upper, expr.step) if p is not None)
-    if isinstance(expr, IfExp):
-        return (expr.test, expr.body, expr.orelse)
-    if isinstance(expr, Compare):
-        return (expr.left, *expr.comparators)
-    return ()
+    get = _CHILDREN.get(type(expr))
+    return get(expr) if get is not None else ()
+
+
+# by exact type (no class derives from an expression class): one dictionary lookup instead of
+# a chain of isinstance tests, which walks of every generated expression paid at every leaf
+_CHILDREN = {
+    BinOp: lambda e: (e.left, e.right),
+    Neg: lambda e: (e.operand,),
+    Call: lambda e: e.args + tuple(v for _, v in e.kwargs),
+    Method: lambda e: (e.obj, *e.args, *(v for _, v in e.kwargs)),
+    Field: lambda e: (e.obj,),
+    Tuple: lambda e: e.items,
+    Index: lambda e: (e.obj, e.item),
+    Slice: lambda e: tuple(p for p in (e.lower, e.upper, e.step) if p is not None),
+    IfExp: lambda e: (e.test, e.body, e.orelse),
+    Compare: lambda e: (e.left, *e.comparators),
+}
 
 
 def walk(expr: Expr):
@@ -172,7 +169,9 @@ def walk(expr: Expr):
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(reversed(children(node)))
+        get = _CHILDREN.get(type(node))
+        if get is not None:
+            stack.extend(reversed(get(node)))
 
 
 # ---------------------------------------------------------------- forward statements

@@ -15,12 +15,12 @@ after the parameter and the key (`params_W1`).  Writing into a structured parame
 
 from __future__ import annotations
 
-import ast
 from typing import Optional
 
 import libcst as cst
 
 from adgen import ir
+from adgen.children import children
 
 
 def path_of(node: cst.BaseExpression, params: set[str]) -> Optional[tuple[str, tuple]]:
@@ -69,7 +69,7 @@ def _aliases(fn: cst.FunctionDef, params: set[str]) -> dict[tuple, str]:
     pending: list = [fn.body]
     while pending:
         current = pending.pop()
-        pending.extend(current.children)
+        pending.extend(children(current))
         targets, values = [], []
         if isinstance(current, cst.Assign) and len(current.targets) == 1:
             target = current.targets[0].target
@@ -102,7 +102,7 @@ def _assigned_once(fn: cst.FunctionDef) -> set[str]:
     pending: list = [fn.body]
     while pending:
         current = pending.pop()
-        pending.extend(current.children)
+        pending.extend(children(current))
         if isinstance(current, cst.Assign):
             for t in current.targets:
                 for n in _target_names(t.target):
@@ -141,7 +141,7 @@ def _unpacked(fn: cst.FunctionDef, params: set[str]) -> list:
     pending: list = [fn.body]
     while pending:
         current = pending.pop(0)
-        pending[0:0] = list(current.children)
+        pending[0:0] = list(children(current))
         if isinstance(current, (cst.AugAssign, cst.AnnAssign)):
             rebound.update(_target_names(current.target))
         if not isinstance(current, cst.Assign):
@@ -180,7 +180,7 @@ def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code) -> list[i
             # a method call, x.dot(w): its receiver may hold members, its name is not one
             pending[0:0] = [current.func.value] + [a.value for a in current.args]
             continue
-        pending[0:0] = list(current.children)
+        pending[0:0] = list(children(current))
     for (param, path), node in order:
         key = (param, tuple(s[:2] for s in path))
         if key in found:
@@ -223,13 +223,9 @@ def of_function(parsed, fn: cst.FunctionDef) -> list[ir.Member]:
     scope = parsed.scope
     taken = set(assigned_names(fn)) | set(params) | set(scope.consts) | set(scope.modules) | \
         set(scope.imported) | set(scope.functions) | set(scope.others)
-    twin = parsed.twin(fn)
-    if twin is not None and not any(
-            (isinstance(node, (ast.Subscript, ast.Attribute)) and
-             isinstance(node.value, ast.Name) and node.value.id in params) or
-            (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and
-             node.value.id in params and isinstance(node.targets[0], (ast.Tuple, ast.List)))
-            for node in ast.walk(twin)):
+    outline = parsed.outline(fn)
+    if outline is not None and outline.accessed.isdisjoint(params) and \
+            outline.unpacked.isdisjoint(params):
         # no `p[...]`, `p.attr` or `a, b = p` anywhere: no member (a quick walk of ast)
         found = []
     else:

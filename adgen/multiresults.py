@@ -33,7 +33,7 @@ def stage_results(stager, target: cst.BaseExpression, value: cst.BaseExpression)
     False when `value` is not such a call (the stager goes on as usual)."""
     if not isinstance(target, (cst.Tuple, cst.List)):
         return False
-    rule = results_rule(value, stager.scope, set(stager.env))
+    rule = results_rule(value, stager.scope, stager.env)
     if rule is None:
         return False
     names = [el.value.value for el in target.elements]

@@ -157,16 +157,27 @@ def propagate_copies(items, keep, gradients) -> tuple:
     value, in-place updates included: the numbers are unchanged.  Linear in the size of the
     backward pass (times the nesting depth)."""
     items = tuple(items)
+    reads: dict = {}  # id(node) -> (node, _leaf_reads(node)): each statement is read once
     counts: dict = {}
     for node in ir.backward_nodes(items):
-        for name, n in _leaf_reads(node).items():
+        for name, n in _reads_of(node, reads).items():
             counts[name] = counts.get(name, 0) + n
     targets: dict = {}
     for node in ir.backward_nodes(items):
         for name in _leaf_targets(node):
             targets[name] = targets.get(name, 0) + 1
     keep = (set(keep), set(gradients))
-    return tuple(i for i in _sequence(list(items), counts, targets, keep) if i is not None)
+    return tuple(i for i in _sequence(list(items), counts, targets, keep, reads)
+                 if i is not None)
+
+
+def _reads_of(node, reads: dict) -> dict:
+    """`_leaf_reads(node)`, remembered in `reads` (which holds the node, so that its id is
+    not reused while the answer is kept)."""
+    hit = reads.get(id(node))
+    if hit is None or hit[0] is not node:
+        hit = reads[id(node)] = (node, _leaf_reads(node))
+    return hit[1]
 
 
 def _leaf_reads(node) -> dict:
@@ -204,9 +215,9 @@ def _deep(unit):
     return [unit]
 
 
-def _sequence(items: list, counts: dict, targets: dict, keep: tuple) -> list:
+def _sequence(items: list, counts: dict, targets: dict, keep: tuple, reads: dict) -> list:
     """One sequence of backward items (None for an item removed), nested ones first."""
-    items = [_nested(item, counts, targets, keep) for item in items]
+    items = [_nested(item, counts, targets, keep, reads) for item in items]
     units = []  # (item index, statement index or None, statement or nested item)
     for i, item in enumerate(items):
         if isinstance(item, ir.BackwardBlock):
@@ -219,7 +230,7 @@ def _sequence(items: list, counts: dict, targets: dict, keep: tuple) -> list:
     bound: dict = {}  # name -> unit indices that assign it
     for u, (_, _, unit) in enumerate(units):
         for leaf in _deep(unit):
-            for name, n in _leaf_reads(leaf).items():
+            for name, n in _reads_of(leaf, reads).items():
                 first_read.setdefault(name, u)
                 last_read[name] = u
                 seq_reads[name] = seq_reads.get(name, 0) + n
@@ -251,8 +262,11 @@ def _sequence(items: list, counts: dict, targets: dict, keep: tuple) -> list:
     mapping = {t: ir.Name(s) for t, s in alias.items()}
     kept: dict = {}
     for i, k, unit in units:
-        if unit is not None:
-            kept.setdefault(i, []).append(_rename(unit, mapping))
+        if unit is not None:  # a statement reading no renamed name stays as it is
+            kept.setdefault(i, []).append(
+                unit if isinstance(unit, _LEAVES) and
+                not any(name in mapping for name in _reads_of(unit, reads))
+                else _rename(unit, mapping))
     out = []
     for i, item in enumerate(items):
         if isinstance(item, ir.BackwardBlock):
@@ -263,16 +277,20 @@ def _sequence(items: list, counts: dict, targets: dict, keep: tuple) -> list:
     return out
 
 
-def _nested(item, counts: dict, targets: dict, keep: tuple):
+_LEAVES = (ir.GradAssign, ir.GradScatter, ir.GradMasked, ir.GradZero, ir.StepAppend)
+
+
+def _nested(item, counts: dict, targets: dict, keep: tuple, reads: dict):
     if isinstance(item, ir.BackwardIf):
         return ir.BackwardIf(
             item.origin,
-            tuple(i for i in _sequence(list(item.body), counts, targets, keep) if i is not None),
-            tuple(i for i in _sequence(list(item.orelse), counts, targets, keep)
+            tuple(i for i in _sequence(list(item.body), counts, targets, keep, reads)
+                  if i is not None),
+            tuple(i for i in _sequence(list(item.orelse), counts, targets, keep, reads)
                   if i is not None))
     if isinstance(item, ir.BackwardLoop):
         inner = list(item.entry) + list(item.body)
-        done = _sequence(inner, counts, targets, keep)
+        done = _sequence(inner, counts, targets, keep, reads)
         entry = tuple(i for i in done[:len(item.entry)] if i is not None)
         body = tuple(i for i in done[len(item.entry):] if i is not None)
         return dataclasses.replace(item, entry=entry, body=body)

@@ -27,6 +27,21 @@ def calls(name: str, exprs) -> bool:
                for expr in exprs for node in ir.walk(expr))
 
 
+def spellings(exprs) -> set[str]:
+    """Every function called and attribute read in the expressions, in one walk: `name in
+    spellings(exprs)` is `calls(name, exprs)`, and a spelling starting with a prefix is
+    `uses(prefix, exprs)` (a module's every test walking all expressions again made
+    emitting grow with the number of helpers times the size of the function)."""
+    found: set[str] = set()
+    for expr in exprs:
+        for node in ir.walk(expr):
+            if isinstance(node, ir.Call):
+                found.add(node.func)
+            elif isinstance(node, ir.Attr):
+                found.add(node.dotted)
+    return found
+
+
 def uses(prefix: str, exprs) -> bool:
     """Whether any expression calls a function or reads an attribute starting with `prefix`
     ("math.", "np.", "_unbroadcast")."""

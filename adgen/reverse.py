@@ -337,6 +337,9 @@ def _repeated(stmt: ir.Assign, inst, mapping) -> dict[str, tuple[int, int]]:
     same numbers: adding e to itself is 2 * e exactly)."""
     if stmt.prim in ("getitem", "setitem") or inst.scatter is not None:
         return {}
+    operands = [arg.id for arg in stmt.args if isinstance(arg, ir.Name)]
+    if len(set(operands)) == len(operands):  # no operand twice: nothing to substitute
+        return {}
     found: dict[str, list] = {}
     for position, (template, arg) in enumerate(zip(inst.grads, stmt.args)):
         if isinstance(arg, ir.Name):

@@ -15,7 +15,7 @@ import math
 import operator
 import tokenize
 import unicodedata
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -113,12 +113,30 @@ class ParsedModule:
         found = self._fast.get(fn)
         if found is None or self._tree is None:
             return None
-        if self._twins is None:
+        if self._twins is None:  # functions are statements: only statements are walked
             self._twins = {}
-            for node in ast.walk(self._tree):
+            pending: list[ast.AST] = [self._tree]
+            while pending:
+                node = pending.pop()
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     self._twins[(node.lineno, node.name)] = node
+                for field in node._fields:
+                    value = getattr(node, field, None)
+                    if isinstance(value, list):
+                        pending.extend(v for v in value if isinstance(v, _BLOCK_PARTS))
         return self._twins.get((found.line, fn.name.value))
+
+    def outline(self, fn: cst.FunctionDef) -> Optional["Outline"]:
+        """What several stages ask of a function before walking its libcst tree, from one
+        walk of Python's own tree of it (remembered per node); None if it has no twin."""
+        cache = self.__dict__.setdefault("_outlines", {})
+        hit = cache.get(id(fn))
+        if hit is not None and hit[0] is fn:
+            return hit[1]
+        twin = self.twin(fn)
+        found = None if twin is None else _outline(twin)
+        cache[id(fn)] = (fn, found)
+        return found
 
     def exact_pos(self, node: cst.CSTNode) -> ir.Pos:
         """libcst's own position (resolved once, on first use: it costs a whole codegen)."""
@@ -156,6 +174,47 @@ class ParsedModule:
 
         self.module.visit(Finder())
         return found
+
+
+class Outline(NamedTuple):
+    """Names in a function's ast: those it calls as `f(...)` (`names`) and as `x.f(...)`
+    (`attributes`), those it indexes or reads an attribute of (`p[...]`, `p.a`:
+    `accessed`), and those it unpacks (`a, b = p`: `unpacked`)."""
+
+    names: frozenset
+    attributes: frozenset
+    accessed: frozenset
+    unpacked: frozenset
+
+
+_BLOCK_PARTS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _outline(tree: ast.AST) -> Outline:
+    names, attributes, accessed, unpacked = set(), set(), set(), set()
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name):
+                names.add(node.func.id)
+            elif isinstance(node.func, ast.Attribute):
+                attributes.add(node.func.attr)
+        elif isinstance(node, (ast.Subscript, ast.Attribute)):
+            if isinstance(node.value, ast.Name):
+                accessed.add(node.value.id)
+        elif isinstance(node, ast.Assign):
+            if isinstance(node.value, ast.Name) and isinstance(node.targets[0],
+                                                               (ast.Tuple, ast.List)):
+                unpacked.add(node.value.id)
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, ast.AST):
+                pending.append(value)
+            elif isinstance(value, list):
+                pending.extend(v for v in value if isinstance(v, ast.AST))
+    return Outline(frozenset(names), frozenset(attributes), frozenset(accessed),
+                   frozenset(unpacked))
 
 
 # ---------------------------------------------------------------- constants

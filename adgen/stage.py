@@ -9,7 +9,6 @@ the forward pass computed.  The stager assumes the fence accepted the function.
 
 from __future__ import annotations
 
-import ast
 import builtins
 import dataclasses
 import functools
@@ -19,6 +18,7 @@ from typing import Optional
 import libcst as cst
 
 from adgen import gates, ir, shapes
+from adgen.children import children
 from adgen.containers import (DictValue, ListValue, describe, entry, is_container, items_of,
                                leaves, replace_leaves)
 from adgen.diagnostics import AdgenError
@@ -1296,7 +1296,7 @@ class Stager:
         if isinstance(node, cst.IfExp):
             return self.stage_ifexp(node, target, user)
         if isinstance(node, cst.Call):  # a primitive the user declared: one statement
-            declared = called_primitive(self.parsed, self.scope, node.func, set(self.env))
+            declared = called_primitive(self.parsed, self.scope, node.func, self.env)
             if declared is not None:
                 return stage_primitive(self, node, target, user, *declared)
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
@@ -1667,9 +1667,9 @@ def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bo
     """Whether a function works on arrays: an array annotation, `@`, or a numpy name."""
     if any(t is not None and t.is_array for t in declared.values()):
         return True
-    code = "\n".join(line.split("#")[0] for line in parsed.code(fn.body).splitlines()
+    code = "\n".join(line.split("#")[0] for line in _body_code(parsed, fn).splitlines()
                      + [line for name in _callees(parsed, fn)
-                        for line in parsed.code(parsed.scope.functions[name].body).splitlines()])
+                        for line in _body_code(parsed, parsed.scope.functions[name]).splitlines()])
     aliases = [alias for alias, module in parsed.scope.modules.items() if module == "numpy"]
     aliases += [alias for alias, name in parsed.scope.imported.items()
                 if name.startswith("numpy.")]
@@ -1683,6 +1683,27 @@ def uses_arrays(parsed: ParsedModule, fn: cst.FunctionDef, declared: dict) -> bo
     # of a module's: math.exp)
     modules = set(parsed.scope.modules)
     return any(found[1] not in modules for found in _array_members().finditer(code))
+
+
+def _body_code(parsed: ParsedModule, fn: cst.FunctionDef) -> str:
+    """The code of a function's body, from its first statement to its last line.  Read from
+    the file's lines where Python's own tree places them, for a top-level function (whose
+    body's code is those lines; regenerating it from libcst's tree costs about as much as
+    parsing it); else, or when the first statement is decorated (a decorator's `@` can sit
+    on a line before the one ast gives), libcst's code of the body.  The two differ only in
+    blank and comment lines before the first statement and in whitespace, which
+    `uses_arrays` does not look at."""
+    twin = parsed.twin(fn)
+    if twin is None or parsed.pos(fn).col != 1 or getattr(twin.body[0], "decorator_list", ()):
+        return parsed.code(fn.body)
+    lines = parsed.__dict__.get("_physical_lines")
+    if lines is None:  # the lines as Python numbers them (str.splitlines also splits at \f)
+        lines = parsed.__dict__["_physical_lines"] = re.split(r"\r\n|\r|\n", parsed.text)
+    first = twin.body[0]
+    chunk = lines[first.lineno - 1:twin.end_lineno]
+    if isinstance(fn.body, cst.SimpleStatementSuite):  # def f(x): return x
+        chunk[0] = chunk[0].encode()[first.col_offset:].decode()
+    return "\n".join(chunk)
 
 
 @functools.lru_cache(maxsize=1)
@@ -1703,10 +1724,8 @@ def _callees(parsed: ParsedModule, fn: cst.FunctionDef) -> list[str]:
     pending = [fn]
     while pending:
         current = pending.pop()
-        twin = parsed.twin(current)
-        if twin is not None and not any(  # a quick walk of ast: no call of a function here
-                isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and
-                node.func.id in parsed.scope.functions for node in ast.walk(twin)):
+        outline = parsed.outline(current)  # from ast: no call of a function here
+        if outline is not None and outline.names.isdisjoint(parsed.scope.functions):
             continue
         for name in called_functions(parsed.scope, current.body):
             if name not in found:
@@ -1751,7 +1770,7 @@ def _mentions_all(node: cst.CSTNode) -> set[str]:
         elif isinstance(current, cst.Attribute):
             pending.append(current.value)
             continue
-        pending.extend(current.children)
+        pending.extend(children(current))
     return found
 
 
@@ -1762,7 +1781,7 @@ def _mentions(node: cst.CSTNode, name: str) -> list[cst.Name]:
         current = pending.pop()
         if isinstance(current, cst.Name) and current.value == name:
             found.append(current)
-        pending.extend(current.children)
+        pending.extend(children(current))
     return found
 
 
