@@ -119,6 +119,17 @@ def _blocks(node: cst.If | cst.For | cst.While, twin: ast.If | ast.For | ast.Whi
                 _statement(child, twin_child, record)
 
 
+def _index(node: cst.BaseSlice, twin: ast.expr, record: Record) -> None:
+    """One element of a subscript: an index, or a slice's bounds."""
+    if isinstance(node, cst.Index) and not isinstance(twin, ast.Slice):
+        _expression(node.value, twin, record)
+    elif isinstance(node, cst.Slice) and isinstance(twin, ast.Slice):
+        for bound, twin_bound in ((node.lower, twin.lower), (node.upper, twin.upper),
+                                  (node.step, twin.step)):
+            if bound is not None:
+                _expression(bound, twin_bound, record)
+
+
 def _expression(node: cst.BaseExpression, twin: Optional[ast.expr], record: Record) -> None:
     if twin is None:
         return
@@ -132,10 +143,14 @@ def _expression(node: cst.BaseExpression, twin: Optional[ast.expr], record: Reco
     elif isinstance(node, cst.Call) and isinstance(twin, ast.Call):
         record(node, twin)
         _expression(node.func, twin.func, record)
-        if not twin.keywords and len(node.args) == len(twin.args) and \
-                not any(a.keyword or a.star for a in node.args):
-            for arg, twin_arg in zip(node.args, twin.args):
+        positional = [a for a in node.args if a.keyword is None]
+        if len(positional) == len(twin.args) and not any(a.star for a in node.args):
+            for arg, twin_arg in zip(positional, twin.args):
                 _expression(arg.value, twin_arg, record)
+            keywords = {k.arg: k.value for k in twin.keywords}
+            for arg in node.args:
+                if arg.keyword is not None:
+                    _expression(arg.value, keywords.get(arg.keyword.value), record)
     elif isinstance(node, cst.Comparison) and isinstance(twin, ast.Compare) and \
             len(node.comparisons) == len(twin.comparators):
         record(node, twin)
@@ -147,6 +162,14 @@ def _expression(node: cst.BaseExpression, twin: Optional[ast.expr], record: Reco
         _expression(node.test, twin.test, record)
         _expression(node.body, twin.body, record)
         _expression(node.orelse, twin.orelse, record)
+    elif isinstance(node, cst.Subscript) and isinstance(twin, ast.Subscript):
+        record(node, twin)
+        _expression(node.value, twin.value, record)
+        parts = twin.slice.elts if isinstance(twin.slice, ast.Tuple) and len(node.slice) > 1 \
+            else [twin.slice]
+        if len(parts) == len(node.slice):
+            for element, part in zip(node.slice, parts):
+                _index(element.slice, part, record)
     elif isinstance(node, cst.Attribute) and isinstance(twin, ast.Attribute):
         record(node, twin)
         _expression(node.value, twin.value, record)

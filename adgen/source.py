@@ -160,7 +160,9 @@ class ParsedModule:
         return self.module.code_for_node(node)
 
     def diagnostic(self, code: str, node: cst.CSTNode, message: str, help: str = "") -> Diagnostic:
-        pos = self.exact_pos(node)
+        # the fast position where there is one (tests/test_positions.py: the same), except a
+        # decorator's, where ast points after the '@'
+        pos = self.exact_pos(node) if isinstance(node, cst.Decorator) else self.pos(node)
         return Diagnostic(code, message, self.path, pos.line, pos.col, help=help,
                           source_line=self.line_text(pos.line))
 
