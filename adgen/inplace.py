@@ -105,7 +105,8 @@ def _spines(expr: ir.Expr, top: bool = True):
                 yield name, steps + [(func, operands, i)]
 
 
-VIEW_METHODS = frozenset({"reshape", "transpose", "ravel", "copy", "squeeze"})
+# methods whose result has the dtype of the array they are called on
+SAME_DTYPE_METHODS = frozenset({"reshape", "transpose", "ravel", "copy", "squeeze"})
 
 
 def _keeps_dtype(expr: ir.Expr, same: set) -> bool:
@@ -124,7 +125,7 @@ def _keeps_dtype(expr: ir.Expr, same: set) -> bool:
     if isinstance(expr, ir.Call) and expr.func in FRESH_CALLS:
         operands = expr.args[1:] if expr.func == "np.where" else expr.args
         return all(_keeps_dtype(a, same) for a in operands)
-    if isinstance(expr, ir.Method) and expr.name in REDUCTIONS | VIEW_METHODS:
+    if isinstance(expr, ir.Method) and expr.name in REDUCTIONS | SAME_DTYPE_METHODS:
         return _keeps_dtype(expr.obj, same)
     if isinstance(expr, (ir.Field, ir.Index)) and (
             not isinstance(expr, ir.Field) or expr.name == "T"):
