@@ -207,6 +207,13 @@ def _block_plan(block, types: dict, counts: dict, same: set, forward_expr, forwa
                if id(s) in exprs and _fresh(exprs[id(s)]) and _float_array(types.get(s.target))}
     chosen: dict = {}
     one_dtype = False
+    printed: dict = {}
+
+    def line_names(stmt) -> list[str]:
+        if id(stmt) not in printed:
+            printed[id(stmt)] = names_in(forward_line(stmt))
+        return printed[id(stmt)]
+
     for q, stmt in enumerate(block):
         if id(stmt) not in exprs or not _float_array(types.get(stmt.target)):
             continue
@@ -222,14 +229,16 @@ def _block_plan(block, types: dict, counts: dict, same: set, forward_expr, forwa
             arrays = [o.id for o in others if isinstance(o, ir.Name)]
             if arrays and not {name, *arrays} <= same:
                 continue  # np.zeros' float64 with float32 arguments; a numpy scalar
-            between = [s for s in block[p + 1:q] if id(s) in exprs
-                       and name in names_in(forward_line(s))]
-            if not all(_fresh(exprs[id(s)]) for s in between):
-                continue  # a view of it, or a use the names cannot tell
             # its definition, this use and the new arrays made from it in between: every
             # other appearance of the name in the function would be a read after this one
-            seen = 2 + sum(names_in(forward_line(s)).count(name) for s in between)
-            if counts.get(name, 0) != seen:
+            count = counts.get(name, 0)
+            if count > 2:  # (only then can a statement in between name it: read them)
+                between = [s for s in block[p + 1:q] if id(s) in exprs
+                           and name in line_names(s)]
+                if not all(_fresh(exprs[id(s)]) for s in between):
+                    continue  # a view of it, or a use the names cannot tell
+                count -= sum(line_names(s).count(name) for s in between)
+            if count != 2:
                 continue
             lines, into = [], name
             for func, operands, i in steps:  # innermost first, each into the same array
