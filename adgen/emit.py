@@ -8,6 +8,7 @@ differentiated forward statement, headed by a comment naming the user's line, th
 
 from __future__ import annotations
 
+import threading
 from typing import Optional, Sequence
 
 from adgen import fuse, ir
@@ -61,9 +62,25 @@ METHOD_REDUCTIONS = {"np.sum": "sum", "np.mean": "mean", "np.max": "max", "np.mi
                      "np.prod": "prod", "np.var": "var", "np.std": "std"}
 
 
+# While emit_module runs (in this thread), each statement's right-hand side and line, by id
+# (with the statement itself, so that an id is never taken for another's): a module's
+# functions, comments and helper search print every statement several times.
+_local = threading.local()
+
+
 def forward_expr(stmt: ir.Assign) -> ir.Expr:
     """The forward statement's right-hand side, from its rule's forward template; a
     reduction of an operand known to be an array as its method (`x.sum(axis=1)`)."""
+    memo = getattr(_local, "memo", None)
+    if memo is None:
+        return _forward_expr(stmt)
+    hit = memo.get(("expr", id(stmt)))
+    if hit is None or hit[0] is not stmt:
+        hit = memo[("expr", id(stmt))] = (stmt, _forward_expr(stmt))
+    return hit[1]
+
+
+def _forward_expr(stmt: ir.Assign) -> ir.Expr:
     inst = instance_of(stmt)
     expr = substitute(inst.forward, dict(zip(inst.slots, stmt.args)))
     if (isinstance(expr, ir.Call) and expr.func in METHOD_REDUCTIONS and expr.args
@@ -76,6 +93,16 @@ def forward_expr(stmt: ir.Assign) -> ir.Expr:
 
 
 def forward_line(stmt: ir.Assign) -> str:
+    memo = getattr(_local, "memo", None)
+    if memo is None:
+        return _forward_line(stmt)
+    hit = memo.get(("line", id(stmt)))
+    if hit is None or hit[0] is not stmt:
+        hit = memo[("line", id(stmt))] = (stmt, _forward_line(stmt))
+    return hit[1]
+
+
+def _forward_line(stmt: ir.Assign) -> str:
     if stmt.prim == "setitem":
         return "; ".join(forward_lines(stmt))
     return f"{stmt.target} = {to_source(forward_expr(stmt))}"
@@ -525,6 +552,17 @@ def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
                 taps: Optional[Sequence[Tap]] = None) -> str:
     """A whole generated module: header, imports, constants, one function per gradient;
     `taps`, one per gradient, add their lines (adgen/leaks: notes as comments)."""
+    outer = getattr(_local, "memo", None)
+    _local.memo = {} if outer is None else outer
+    try:
+        return _emit_module(grads, source_path=source_path, command=command,
+                            value_and_grad=value_and_grad, layer=layer, taps=taps)
+    finally:
+        _local.memo = outer
+
+
+def _emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
+                 value_and_grad: bool, layer: bool, taps: Optional[Sequence[Tap]]) -> str:
     from adgen.layers import backward_name
 
     names = ", ".join(f"{g.function.name}_forward/_backward" if layer and g.function.cache is None
