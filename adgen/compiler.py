@@ -211,7 +211,7 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
                   facts: Facts = None) -> ir.Gradient:
     staged, inferred = stage_function(parsed, node, declared_types(parsed, node, facts))
     given = {**(facts or {}).get(node.name.value, {}), **inferred}
-    inputs = [p.name for p in staged.params] + [m.name for m in staged.members]
+    inputs = staged.inputs
     fn = fuse(dataclasses.replace(staged, facts=tuple(
         (name, given[name]) for name in inputs
         if name in given and given[name].origin != "annotation")))

@@ -68,16 +68,21 @@ METHOD_REDUCTIONS = {"np.sum": "sum", "np.mean": "mean", "np.max": "max", "np.mi
 _local = threading.local()
 
 
+def _memoized(compute, stmt: ir.Assign):
+    """`compute(stmt)`, once per statement while emit_module runs."""
+    memo = getattr(_local, "memo", None)
+    if memo is None:
+        return compute(stmt)
+    hit = memo.get((compute, id(stmt)))
+    if hit is None or hit[0] is not stmt:
+        hit = memo[(compute, id(stmt))] = (stmt, compute(stmt))
+    return hit[1]
+
+
 def forward_expr(stmt: ir.Assign) -> ir.Expr:
     """The forward statement's right-hand side, from its rule's forward template; a
     reduction of an operand known to be an array as its method (`x.sum(axis=1)`)."""
-    memo = getattr(_local, "memo", None)
-    if memo is None:
-        return _forward_expr(stmt)
-    hit = memo.get(("expr", id(stmt)))
-    if hit is None or hit[0] is not stmt:
-        hit = memo[("expr", id(stmt))] = (stmt, _forward_expr(stmt))
-    return hit[1]
+    return _memoized(_forward_expr, stmt)
 
 
 def _forward_expr(stmt: ir.Assign) -> ir.Expr:
@@ -93,13 +98,7 @@ def _forward_expr(stmt: ir.Assign) -> ir.Expr:
 
 
 def forward_line(stmt: ir.Assign) -> str:
-    memo = getattr(_local, "memo", None)
-    if memo is None:
-        return _forward_line(stmt)
-    hit = memo.get(("line", id(stmt)))
-    if hit is None or hit[0] is not stmt:
-        hit = memo[("line", id(stmt))] = (stmt, _forward_line(stmt))
-    return hit[1]
+    return _memoized(_forward_line, stmt)
 
 
 def _forward_line(stmt: ir.Assign) -> str:

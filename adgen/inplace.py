@@ -138,7 +138,6 @@ def _one_dtype(grad: ir.Gradient, forward_expr) -> set:
     the float array parameters and members, and every value computed only from them and from
     numbers written in the code, through loops' carried values too (the largest such set)."""
     fn = grad.function
-    inputs = [p.name for p in fn.params] + [m.name for m in fn.members]
     sources: dict = {}
     for stmt in ir.assigns(grad.forward):
         sources.setdefault(stmt.target, []).append(
@@ -146,7 +145,7 @@ def _one_dtype(grad: ir.Gradient, forward_expr) -> set:
     for loop in ir.loops(grad.forward):
         for name, value in loop.carried:
             sources.setdefault(name, []).append(value)
-    same = {name for name in list(sources) + inputs if _float_array(fn.types.get(name))}
+    same = {name for name in list(sources) + fn.inputs if _float_array(fn.types.get(name))}
     changed = True
     while changed:
         changed = False

@@ -339,6 +339,11 @@ class Function:
     def output_type(self):
         return self.types.get(self.output.id) if isinstance(self.output, Name) else None
 
+    @property
+    def inputs(self) -> list[str]:
+        """What the caller gives: the parameters, then the members read out of them."""
+        return [p.name for p in self.params] + [m.name for m in self.members]
+
 
 # ---------------------------------------------------------------- backward statements
 

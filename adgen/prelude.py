@@ -322,7 +322,7 @@ def dtype_check(grad: ir.Gradient, name: str) -> list[str]:
     computes steps in place (adgen/inplace.py) relies on one float dtype, or `out=` would
     round a float64 result to float32."""
     fn = grad.function
-    arrays = [var for var in [p.name for p in fn.params] + [m.name for m in fn.members]
+    arrays = [var for var in fn.inputs
               if (t := fn.types.get(var)) is not None and t.kind == "array"]
     if len(arrays) < 2:
         return []
@@ -352,7 +352,7 @@ def shape_check(grad: ir.Gradient, name: str) -> list[str]:
     fn = grad.function
     conditions, first_seen = [], {}
     assumed = dict(fn.facts)
-    for var in [p.name for p in fn.params] + [m.name for m in fn.members]:
+    for var in fn.inputs:
         t = fn.types.get(var)
         if t is not None and t.kind in ("float", "int") and var in assumed:
             conditions.append(f"np.ndim({var}) != 0")  # a number, not an array
