@@ -50,6 +50,25 @@ class CompiledFunction:
     grad: Callable
     value_and_grad: Callable
     command: str = ""  # the command in the module's header (adgen FILE -f NAME ...)
+    executed: str = ""  # the module that runs (NAME_grad and NAME_value_and_grad)
+    filename: str = ""  # its name in linecache and tracebacks
+    source_path: str = ""  # the file of the function, as the module's header names it
+    _unguarded: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    def unguarded(self, which: str) -> Optional[Callable]:
+        """`grad` or `value_and_grad` without the argument checks at its top, for the
+        dispatcher (adgen/specialize.py), whose key fixes what they check; emitted and
+        compiled at first use.  None if that module is not the same but for the checks."""
+        if "grad" not in self._unguarded:
+            from adgen.specialize import without_guards
+            name = self.function.__name__
+            blanked = emit_module([self.gradient], source_path=self.source_path,
+                                  command=self.command, value_and_grad=True, guards=False)
+            found = without_guards(self.executed, blanked, self.filename,
+                                   (f"{name}_grad", f"{name}_value_and_grad")) or {}
+            self._unguarded["grad"] = found.get(f"{name}_grad")
+            self._unguarded["value_and_grad"] = found.get(f"{name}_value_and_grad")
+        return self._unguarded[which]
 
 
 def _display_path(filename: str) -> str:
@@ -155,7 +174,8 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
         function=fn, gradient=gradient, source=shown,
         grad=namespace[f"{fn.__name__}_grad"],
         value_and_grad=namespace[f"{fn.__name__}_value_and_grad"],
-        command=command,
+        command=command, executed=compiled.source, filename=filename,
+        source_path=parsed.path,
     )
     per_function[key] = result
     return result
@@ -312,7 +332,7 @@ def _gradient(f: Callable, wrt: Wrt, which: str, api: Optional[str]) -> Callable
         compiled = compile_function(f, wrt, args, kwargs)
         if api is not None:
             _scalar_output(f, compiled, api)
-        return getattr(compiled, which)
+        return getattr(compiled, which), compiled.unguarded(which)
 
     return dispatcher(f, which, specialize,
                       lambda args, kwargs: compile_function(f, wrt, args, kwargs).source)

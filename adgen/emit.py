@@ -211,9 +211,10 @@ def function_name(grad: ir.Gradient, value_and_grad: bool) -> str:
 
 
 def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional[Tap] = None,
-                  name: Optional[str] = None) -> str:
+                  name: Optional[str] = None, guards: bool = True) -> str:
     """NAME_grad (or NAME_value_and_grad); with a tap (adgen/leaks), its lines added and the
-    tap's parameter first, under `name`."""
+    tap's parameter first, under `name`.  `guards=False` leaves blank lines where the
+    argument checks would be (every other line keeps its number: adgen/specialize.py)."""
     fn = grad.function
     name = name or function_name(grad, value_and_grad)
     params = [p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params]
@@ -237,7 +238,7 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
         f"{grad.seed} is the upstream gradient of the output {output}.", "    ") + ['    """']
     for m in fn.members:  # W1 = params['W1']: read once, at the start
         lines += fit(f"{m.name} = {member_expression(m)}")
-    lines += shape_check(grad, name)
+    lines += _guard(shape_check(grad, name), guards)
     body = forward_tree_lines(grad, grad.forward, tap=tap)
     forward_count = len(body)
     if value_and_grad and grad.result:  # the backward pass restores the output's name
@@ -257,7 +258,7 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
         if plan:
             body[:forward_count] = forward_tree_lines(grad, grad.forward, tap=tap, plan=plan)
         if one_dtype:
-            lines += dtype_check(grad, name)
+            lines += _guard(dtype_check(grad, name), guards)
     for line in body:
         lines.extend(_fit_nested(line))
     if value_and_grad:
@@ -269,6 +270,11 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
     else:
         lines += _return_lines(returned)
     return "\n".join(lines) + "\n"
+
+
+def _guard(lines: list[str], kept: bool) -> list[str]:
+    """A guard's lines, or as many blank lines."""
+    return lines if kept else [""] * len(lines)
 
 
 def _results(grad: ir.Gradient) -> list[str]:
@@ -548,20 +554,23 @@ def _if_lines(test: str, paths) -> list[str]:
 
 def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
                 value_and_grad: bool = False, layer: bool = False,
-                taps: Optional[Sequence[Tap]] = None) -> str:
+                taps: Optional[Sequence[Tap]] = None, guards: bool = True) -> str:
     """A whole generated module: header, imports, constants, one function per gradient;
-    `taps`, one per gradient, add their lines (adgen/leaks: notes as comments)."""
+    `taps`, one per gradient, add their lines (adgen/leaks: notes as comments);
+    `guards=False`, blank lines where NAME_grad's argument checks would be."""
     outer = getattr(_local, "memo", None)
     _local.memo = {} if outer is None else outer
     try:
         return _emit_module(grads, source_path=source_path, command=command,
-                            value_and_grad=value_and_grad, layer=layer, taps=taps)
+                            value_and_grad=value_and_grad, layer=layer, taps=taps,
+                            guards=guards)
     finally:
         _local.memo = outer
 
 
 def _emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
-                 value_and_grad: bool, layer: bool, taps: Optional[Sequence[Tap]]) -> str:
+                 value_and_grad: bool, layer: bool, taps: Optional[Sequence[Tap]],
+                 guards: bool) -> str:
     from adgen.layers import backward_name
 
     names = ", ".join(f"{g.function.name}_forward/_backward" if layer and g.function.cache is None
@@ -606,9 +615,9 @@ def _emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
         if layer and g.function.cache is None:
             parts.append("\n" + emit_layer(g, tap))
             continue
-        parts.append("\n" + emit_function(g, value_and_grad=False, tap=tap))
+        parts.append("\n" + emit_function(g, value_and_grad=False, tap=tap, guards=guards))
         if value_and_grad:
-            parts.append("\n" + emit_function(g, value_and_grad=True, tap=tap))
+            parts.append("\n" + emit_function(g, value_and_grad=True, tap=tap, guards=guards))
         if g.function.cache is not None:  # return out, cache: the backward of that cache
             parts.append("\n" + emit_cached_backward(g, tap))
     return "\n".join(parts)

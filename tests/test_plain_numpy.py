@@ -179,3 +179,62 @@ def test_facts_hold_is_what_the_check_accepts():
     assert facts.holds({"X": np.ones((3, 2)), "b": np.ones(2)}, given)
     assert not facts.holds({"X": np.ones((3, 2)), "b": np.ones(3)}, given)
     assert not facts.holds({"X": np.ones((3, 2)), "b": np.ones((1, 2))}, given)
+
+
+def _dispatcher_tables(dispatched):
+    """The dispatcher's table (signature -> the function later calls run)."""
+    return [c.cell_contents for c in dispatched.__closure__
+            if isinstance(c.cell_contents, dict)][0]
+
+
+def test_the_dispatcher_runs_the_guards_once_per_signature_then_the_unguarded_module():
+    adgen.clear_cache()
+    f = P.two_layer_relu_softmax
+    grad = adgen.grad(f)
+    args = mlp_args()
+    first = grad(*args)
+    compiled = compile_function(f, None, args)
+    table = _dispatcher_tables(grad)
+    (target,) = table.values()
+    assert target is compiled.unguarded("grad") and target is not compiled.grad
+    assert grad.specialization(*args) is compiled.grad  # what tests and users call: guarded
+    again = grad(*args)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    # the unguarded function skips the checks: called with other ranks it does not refuse
+    # (the dispatcher never does that: its key is the exact shapes and dtypes)
+    wrong = (args[0], args[1], args[2][None, :]) + args[3:]
+    with pytest.raises(ValueError, match="differ from the shapes"):
+        compiled.grad(*wrong)
+    assert grad(*wrong)[2].shape == (1, 3)  # the dispatcher: a new signature, checked once
+
+
+def test_the_unguarded_module_keeps_every_line_of_the_shown_one():
+    args = mlp_args()
+    compiled = compile_function(P.two_layer_relu_softmax, None, args)
+    shown = compiled.executed.splitlines()
+    for which in ("grad", "value_and_grad"):
+        fast, slow = compiled.unguarded(which), getattr(compiled, which)
+        assert fast.__code__.co_filename == slow.__code__.co_filename
+        lines = {line for _, _, line in fast.__code__.co_lines() if line is not None}
+        assert lines < {line for _, _, line in slow.__code__.co_lines() if line is not None}
+        assert all(shown[line - 1].strip() for line in lines)  # no instruction on a blank
+
+
+def test_guards_stay_when_the_signature_does_not_cover_the_arguments():
+    from adgen.specialize import without_guards
+
+    class Net:
+        def __init__(self, W):
+            self.W = W
+
+        def loss(self, X):
+            return np.tanh(X @ self.W).sum()
+
+    net = Net(RNG.standard_normal((4, 3)))
+    grad = adgen.grad(net.loss)
+    grad(RNG.standard_normal((5, 4)))
+    table = _dispatcher_tables(grad.func)
+    (target,) = table.values()
+    guarded = grad.func.specialization(net, RNG.standard_normal((5, 4)))
+    assert target is guarded  # an object among the arguments: its arrays are not in the key
+    assert without_guards("x = 1\n", "x = 2\n", "<t>", ()) is None  # not just blanked lines
