@@ -278,14 +278,28 @@ def _wants(stager, found: dict, fresh) -> dict[str, Fact]:
         key = request[0][0].id
         if key not in vague and (key not in most or request[1] > most[key][1]):
             most[key] = request
-    for operands, rank, line, what in stager.rank_requests + list(most.values()):
-        wants: dict[str, Fact] = {}  # (the later ones may be known once it is)
+    def traced(request) -> dict[str, Fact]:
+        operands, rank, line, what = request
+        wants: dict[str, Fact] = {}
         for operand in operands:
             _trace(stager, operand, rank, f"{what} on line {line}", wants, fresh, set())
-        wants = {p: f for p, f in wants.items() if p not in found or found[p].type != f.type}
+        return {p: f for p, f in wants.items() if p not in found or found[p].type != f.type}
+
+    for request in stager.rank_requests + list(most.values()):
+        wants = traced(request)  # (the later ones may be known once it is)
         if wants:
-            return wants
-    return {}
+            break
+    else:
+        return {}
+    # a reduction along an axis says how many axes its operand has at least, where a
+    # product's "both matrices" is only the common case: where a reduction needs more axes
+    # than that gives, the reduction wins (x[0] @ W, then .sum(axis=1): x has three axes)
+    for request in stager.rank_requests:
+        if request[3].startswith("reduced along"):
+            demanded = traced(request)
+            wants.update({p: f for p, f in demanded.items()
+                          if p in wants and (wants[p].type.rank or 0) < (f.type.rank or 0)})
+    return wants
 
 
 def _unknown_rank(t: Optional[VType]) -> bool:
@@ -353,12 +367,33 @@ def _trace(stager, operand, rank: int, why: str, wants: dict, fresh, seen: set) 
             entries = sum(1 for e in spec if e and e[0] != "newaxis")  # a vector
             base = max(1 + dropped - added, entries)
         _trace(stager, stmt.args[0], base, why, wants, fresh, seen)
+    elif stmt.prim in ("matmul", "dot", "dot_method") and len(stmt.args) == 2:
+        _trace_product(stager, stmt.args, rank, why, wants, fresh, seen)
     elif stmt.prim in ("np_sum", "np_mean", "np_max", "np_min", "np_var", "np_std") and \
             attrs.get("axis") is not None:
         axis = attrs["axis"]
         count = len(axis) if isinstance(axis, tuple) else 1
         _trace(stager, stmt.args[0], rank + (0 if attrs.get("keepdims") else count), why,
                wants, fresh, seen)
+
+
+def _trace_product(stager, operands, rank: int, why: str, wants: dict, fresh,
+                   seen: set) -> None:
+    """`a @ b` should have `rank` axes: with rank >= 2, `a` has that many (a stack of rows)
+    and `b` is a matrix (or has them too, when `a` has fewer); a vector result is a matrix
+    times a vector either way round, so only the operand beside a known matrix is told."""
+    a, b = operands
+    ta, tb = (stager.types.get(o.id) if isinstance(o, ir.Name) else shapes.FLOAT
+              for o in operands)
+    if rank >= 2:
+        _trace(stager, a, rank, why, wants, fresh, seen)
+        other = 2 if _unknown_rank(ta) or ta.rank >= rank else rank
+        _trace(stager, b, other, why, wants, fresh, seen)
+    elif rank == 1:
+        if not _unknown_rank(tb) and tb.rank == 2:
+            _trace(stager, a, 1, why, wants, fresh, seen)
+        if not _unknown_rank(ta) and ta.rank == 2:
+            _trace(stager, b, 1, why, wants, fresh, seen)
 
 
 def _trace_entries(stager, lst, rank: int, why: str, wants: dict, fresh, seen: set) -> None:

@@ -61,6 +61,7 @@ INPUTS = {
                            "W2": ((H, 1), -1.0, 1.0), "t": ((N, 1), -1.0, 1.0)},
     "numpy_only_through_a_method": {"x": ((3, 4), -1.0, 1.0), "w": ((3, 4), -1.0, 1.0)},
     "broadcast_into_a_method_sum": {"x": ((3, 4), -1.0, 1.0), "w": ((4,), -1.0, 1.0)},
+    "first_slice_then_matrix_rows": {"x": ((T, N, D), -1.0, 1.0), "W": ((D, H), -1.0, 1.0)},
 }
 WRT = {"dropout_layer_loss": ("x", "w"), "temporal_softmax_loss": ("x",),
        "logistic_regression_l2": ("w",), "linear_regression_mse": ("w", "b")}
@@ -275,3 +276,12 @@ def broadcast_into_a_method_sum(x, w):
     x = x + x
     x += w
     return x.sum()
+
+
+def first_slice_then_matrix_rows(x, W):
+    """Refused by the command line (AD305: axis 1 out of range for 1 axis): x[0] @ W was
+    taken for a row of a table times a matrix (x a matrix, v a vector) before the
+    reduction along axis 1 said v is a matrix, so x has three axes."""
+    v = x[0]
+    s = np.tanh(v @ W)
+    return s.sum(axis=1).sum()
