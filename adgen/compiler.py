@@ -223,6 +223,9 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
         defaults = defaults | {"self"}
     chosen, single, _ = resolve_wrt(names + [g for g in groups if g not in names], defaults,
                                     wrt)
+    if wrt is None:  # `params` of net.params['W1'] when net itself is differentiated: in it
+        chosen = tuple(w for w in chosen if w in names or groups[w][0][1].param not in chosen)
+        single = len(chosen) == 1
     counts = [w for w in chosen if w in inferred and not inferred[w].type.differentiable]
     if counts:  # range(n): the code itself says n is an integer
         raise AdgenError([parsed.diagnostic(
@@ -235,7 +238,7 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
             expanded.append(w)
             outputs.append((w, None))
             continue
-        parts = tuple((key, m.name) for key, m in groups[w]
+        parts = tuple((path, m.name) for path, m in groups[w]
                       if fn.types.get(m.name, FLOAT).differentiable)
         if parts or wrt is not None:
             expanded += [name for _, name in parts]
@@ -259,17 +262,19 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
 
 
 def member_groups(fn: ir.Function) -> dict[str, list]:
-    """The structured inputs a gradient can be asked for: a parameter read by keys
-    (`params` of `params['W1']`) or an attribute of one (`params` of `self.params['W1']`),
-    each with its members by key."""
+    """The structured inputs a gradient can be asked for: a parameter read by keys, items
+    or attributes (`params` of `params['W1']`, `net` of `net.W`), or an attribute of one
+    read by keys (`params` of `self.params['W1']`), each with its members by path."""
     groups: dict[str, list] = {}
     for m in fn.members:
-        if len(m.path) == 1 and m.path[0][0] in ("key", "get"):
-            groups.setdefault(m.param, []).append((m.path[0][1], m))
-        elif len(m.path) == 1 and m.path[0][0] == "item":  # a, b = pair: a tuple parameter
-            groups.setdefault(m.param, []).append((m.path[0][1], m))
-        elif len(m.path) == 2 and m.path[0][0] == "attr" and m.path[1][0] in ("key", "get"):
-            groups.setdefault(m.path[0][1], []).append((m.path[1][1], m))
+        # every member of its parameter, by its path of keys: params['W1'] ('W1',), a tuple
+        # parameter's items (0,), net.W ('W',), p['layer']['W'] ('layer', 'W'); a
+        # parameter read through members is only ever differentiated through them
+        groups.setdefault(m.param, []).append((tuple(step[1] for step in m.path), m))
+        if len(m.path) >= 2 and m.path[0][0] == "attr" and m.path[1][0] in ("key", "get"):
+            # self.params['W1']: `params` names the dict on its own too
+            groups.setdefault(m.path[0][1], []).append(
+                (tuple(step[1] for step in m.path[1:]), m))
     return groups
 
 

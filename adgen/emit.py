@@ -289,12 +289,18 @@ def _results(grad: ir.Gradient) -> list[str]:
 
 
 def _structured(grad: ir.Gradient, parts) -> str:
-    """A structured input's gradient: a dict with its keys, or a tuple for a tuple
-    parameter (its items by position)."""
-    if all(isinstance(key, int) for key, _ in parts):
-        items = [grad.grad_names[m] for _, m in sorted(parts)]
+    """A structured input's gradient from its members' (path, name) parts: a dict by key
+    (or attribute name), a tuple for a tuple parameter (its items by position), nested as
+    the paths are (p['layer']['W']: {'layer': {'W': dW}})."""
+    inner: dict = {}
+    for path, member in parts:
+        inner.setdefault(path[0], []).append((path[1:], member))
+    values = {key: grad.grad_names[sub[0][1]] if len(sub) == 1 and not sub[0][0]
+              else _structured(grad, sub) for key, sub in inner.items()}
+    if all(isinstance(key, int) for key in values):
+        items = [values[key] for key in sorted(values)]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-    return "{" + ", ".join(f"{key!r}: {grad.grad_names[m]}" for key, m in parts) + "}"
+    return "{" + ", ".join(f"{key!r}: {value}" for key, value in values.items()) + "}"
 
 
 def _return_lines(returned: list[str]) -> list[str]:

@@ -507,11 +507,29 @@ def sampling_types(fn: ir.Function) -> list:
                 param = flat[stmt.args[0].id]
                 least[param] = max(least.get(param, 0), 2)
                 named.setdefault((param, 1), other.shape[0])
-    types = []
-    for k, p in enumerate(fn.params):
-        t = fn.types.get(p.name)
-        if (t is None or t.kind == "unknown") and least.get(p.name, 0) > 0:
-            t = VType("array", tuple(named.get((p.name, axis), f"_{p.name}{axis}")
-                                     for axis in range(least[p.name])))
-        types.append(t)
+    def sampled(name: str) -> Optional[VType]:
+        t = fn.types.get(name)
+        if (t is None or t.kind == "unknown") and least.get(name, 0) > 0:
+            t = VType("array", tuple(named.get((name, axis), f"_{name}{axis}")
+                                     for axis in range(least[name])))
+        return t
+
+    types: list = []
+    for p in fn.params:
+        members = [m for m in fn.members if m.param == p.name]
+        if members:  # params['W1'], net.W, (W, b) = wb: a container of what the code reads
+            types.append(Structure(tuple((m.path, sampled(m.name)) for m in members)))
+        else:
+            types.append(sampled(p.name))
     return types
+
+
+@dataclasses.dataclass(frozen=True)
+class Structure:
+    """A structured parameter to sample for --verify (a dict, an object, a tuple): each
+    member the code reads (`path` from the parameter, as ir.Member has it) and its type."""
+
+    members: tuple
+
+    is_array = False
+    kind = "structure"

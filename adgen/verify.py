@@ -22,6 +22,7 @@ import importlib
 import math
 import random
 import sys
+from types import SimpleNamespace
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -505,7 +506,7 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
         analytic = (analytic,)
     if grad.outputs:  # a structured input's gradient is a dict: its members, in wrt order
         analytic = [a for (_, parts), out in zip(grad.outputs, analytic)
-                    for a in ([out] if parts is None else [out[key] for key, _ in parts])]
+                    for a in ([out] if parts is None else [_at(out, path) for path, _ in parts])]
     params = params + [m.name for m in fn.members]
     values = values + member_values
 
@@ -562,6 +563,13 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
             f"alone with adgen.check_grad({declared[0].split(' ')[0]}, ...)")
     shown = {p.name: point[p.name] for p in fn.params}  # (not the members read out of them)
     return GradCheck(fn.name, shown, value, inputs, note)
+
+
+def _at(structured, path: tuple):
+    """A member's gradient in a structured input's: its path of keys (and positions)."""
+    for key in path:
+        structured = structured[key]
+    return structured
 
 
 def _with_members(values, fn: ir.Function, member_values) -> list:
@@ -660,7 +668,7 @@ def sample_point(forward_fn: Callable, nparams: int, seed: int = 0,
     rng = random.Random(seed)
     fixed = fixed or {}
     forward_fn = on_copies(forward_fn)
-    if types and any(t is not None and t.is_array for t in types):
+    if types and any(t is not None and (t.is_array or t.kind == "structure") for t in types):
         return _sample_arrays(forward_fn, types, fixed, seed)
     if len(fixed) >= nparams:  # the whole point is given: it must evaluate there
         point = [fixed[i] for i in range(nparams)]
@@ -683,7 +691,29 @@ def sample_point(forward_fn: Callable, nparams: int, seed: int = 0,
     raise ValueError(f"found no point where the function evaluates ({last_error})")
 
 
+def _assemble(entries: list):
+    """The container a structured parameter's members are read out of, from each member's
+    path (("key", k), ("get", k), ("attr", name), ("item", i) steps) and value: a dict,
+    an object with those attributes, or a tuple."""
+    if len(entries) == 1 and not entries[0][0]:
+        return entries[0][1]
+    groups: dict = {}
+    for path, value in entries:
+        groups.setdefault(tuple(path[0][:2]), []).append((path[1:], value))
+    kinds = {kind for kind, _ in groups}
+    inner = {key: _assemble(sub) for (_, key), sub in groups.items()}
+    if kinds == {"attr"}:
+        return SimpleNamespace(**inner)
+    if kinds == {"item"}:
+        return tuple(inner.get(i, 0.0) for i in range(max(inner) + 1))
+    return dict(inner)
+
+
 def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) -> list:
+    leaves = [t for t in types if t is None or t.kind != "structure"] + [
+        m for t in types if t is not None and t.kind == "structure" for _, m in t.members]
+    structures = types
+    types = leaves
     sizes: dict = {}
     for t in types:
         for dim in (t.shape or ()) if t is not None and t.is_array else ():
@@ -700,24 +730,28 @@ def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) ->
     rng = np.random.default_rng(seed)
     last_error: Optional[BaseException] = None
     for attempt in range(20):
-        point = []
-        for i, t in enumerate(types):
-            if i in fixed:
-                point.append(fixed[i])
-            elif t is not None and t.is_array:
+        low = -2.0 if attempt < 10 else 0.1
+
+        def draw(t):
+            if t is not None and t.is_array:
                 shape = tuple(sizes.get(d, d) if isinstance(d, str) else d for d in t.shape)
                 if t.kind == "intarray":
-                    point.append(rng.integers(0, smallest, size=shape))
-                elif t.kind == "bool":
-                    point.append(rng.random(shape) < 0.5)
-                else:
-                    low = -2.0 if attempt < 10 else 0.1
-                    point.append(rng.uniform(low, 2.0, size=shape))
-            elif t is not None and t.kind == "int":
-                point.append(1)
+                    return rng.integers(0, smallest, size=shape)
+                if t.kind == "bool":
+                    return rng.random(shape) < 0.5
+                return rng.uniform(low, 2.0, size=shape)
+            if t is not None and t.kind == "int":
+                return 1
+            return float(rng.uniform(low, 2.0))
+
+        point = []
+        for i, t in enumerate(structures):
+            if i in fixed:
+                point.append(fixed[i])
+            elif t is not None and t.kind == "structure":
+                point.append(_assemble([(path, draw(m)) for path, m in t.members]))
             else:
-                point.append(float(rng.uniform(-2.0, 2.0) if attempt < 10 else
-                                   rng.uniform(0.1, 2.0)))
+                point.append(draw(t))
         try:
             value = forward_fn(*point)
             if np.all(np.isfinite(value)):

@@ -96,3 +96,29 @@ def test_a_small_absolute_error_says_why_it_passes(tmp_path):
     footnote = [line for line in err.splitlines() if line.startswith("  * y:")]
     assert footnote and "|adgen - numeric| = 1.0e-10" in footnote[0]
     assert "rounding error" in footnote[0] and "relative error is large" in footnote[0]
+
+
+@pytest.mark.parametrize("code, shown", [
+    # a dict of parameters, as the CS231n assignments keep them
+    ("def loss(params, X):\n"
+     "    h = np.tanh(X @ params['W1'] + params['b1'])\n"
+     "    return (h @ params['W2']).sum(axis=1).mean()\n",
+     "params={'W1': <array"),
+    # an object's attributes, nested dicts, a tuple unpacked
+    ("def loss(net, X):\n"
+     "    return np.tanh(X @ net.W).sum(axis=1).mean() + net.scale * X.mean()\n",
+     "net=<SimpleNamespace>"),
+    ("def loss(p, X):\n"
+     "    return np.tanh(X @ p['layer']['W']).sum(axis=1).mean()\n",
+     "p={'layer': {'W': <array"),
+    ("def loss(wb, X):\n"
+     "    W, b = wb\n"
+     "    return np.tanh(X @ W + b).sum(axis=1).mean()\n",
+     "wb=<tuple>"),
+])
+def test_verify_draws_a_structured_parameter_from_what_the_code_reads(tmp_path, code, shown):
+    src = tmp_path / "model.py"
+    src.write_text("import numpy as np\n\n\n" + code)
+    status, out, err = run([src, "--verify"])
+    assert status == 0, err
+    assert "gradient ok" in err and shown in err, err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -133,3 +134,79 @@ def test_upstream_gradient_scales(case: Case):
     for b, s in zip(base, scaled):
         scale = float(np.max(np.abs(b))) if np.size(b) else 0.0
         assert np.allclose(s, -2.5 * np.asarray(b), rtol=1e-12, atol=1e-13 * scale + 1e-300)
+
+
+def _float_leaves(value, path=()):
+    """(path, value) of every float (array) inside an argument: a dict's entries by key, an
+    object's attributes by name, a tuple's items by position, as a structured gradient
+    is keyed."""
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _float_leaves(v, path + (k,))]
+    if isinstance(value, SimpleNamespace):
+        return [leaf for k, v in vars(value).items() for leaf in _float_leaves(v, path + (k,))]
+    if isinstance(value, (tuple, list)):
+        return [leaf for k, v in enumerate(value) for leaf in _float_leaves(v, path + (k,))]
+    if isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
+        return [(path, value)]
+    return []
+
+
+def _has(result, path) -> bool:
+    for key in path:
+        if not isinstance(result, (dict, tuple)) or key not in (
+                result if isinstance(result, dict) else range(len(result))):
+            return False
+        result = result[key]
+    return True
+
+
+def _replaced(value, path, new):
+    """`value` with the leaf at `path` replaced (copies along the path)."""
+    if not path:
+        return new
+    key, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, key: _replaced(value[key], rest, new)}
+    if isinstance(value, SimpleNamespace):
+        return SimpleNamespace(**{**vars(value), key: _replaced(getattr(value, key), rest, new)})
+    items = list(value)
+    items[key] = _replaced(items[key], rest, new)
+    return type(value)(items)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_no_input_the_output_depends_on_is_left_out(case: Case):
+    """Every float the differentiated parameters hold either has a gradient in the result
+    (a structured parameter's by its path) or does not change the output: a member missing
+    from the gradient would be a silent zero (net.W once was)."""
+    fn = case.function
+    compiled = adgen.api.compile_function(fn, wrt=case.wrt, args=case.points(1)[0] if
+                                          adgen.api.is_array_function(fn) else None)
+    grad = compiled.gradient
+    point = case.points(1)[0]
+    seed = _seed(case, point)
+    result = _call(compiled.grad, point, seed)
+    names = [p.name for p in grad.function.params]
+    outputs = grad.outputs or tuple((w, None) for w in grad.wrt)
+    results = (result,) if grad.single else result
+    chosen = dict(zip((name for name, _ in outputs), results))
+    wanted = set(chosen) | ({n for n, p in inspect.signature(fn).parameters.items()
+                             if p.default is inspect.Parameter.empty} if case.wrt is None
+                            else set(case.wrt if not isinstance(case.wrt, str) else [case.wrt]))
+    phi = lambda args: float(np.sum(np.asarray(fn(*args)) * seed))  # noqa: E731
+    for name in wanted & set(names):
+        k = names.index(name)
+        for path, leaf in _float_leaves(point[k]):
+            if name in chosen and (_has(chosen[name], path) or not path):
+                continue
+            flat = np.atleast_1d(np.asarray(leaf, dtype=float))
+            for i in range(min(flat.size, 3)):
+                bumped = [flat.copy(), flat.copy()]
+                bumped[0][i] += 1e-6
+                bumped[1][i] -= 1e-6
+                values = [_replaced(point[k], path, b.reshape(np.shape(leaf)) if
+                                    np.ndim(leaf) else float(b[0])) for b in bumped]
+                args = [list(point), list(point)]
+                args[0][k], args[1][k] = values
+                slope = (phi(args[0]) - phi(args[1])) / 2e-6
+                assert abs(slope) < 1e-6, (name, path, slope)

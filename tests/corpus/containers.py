@@ -24,6 +24,14 @@ INPUTS = {
     "tuple_entry_updated_in_place": {"x": ((3,), -1.0, 1.0)},
     "tuple_parameter": {"abc": ("tuple", (-1.0, 1.0), ((3,), -1.0, 1.0), (0.5, 1.5)),
                         "x": ((3,), -1.0, 1.0)},
+    "object_attributes_as_weights": {"net": ("object", {"W": ((4, 3), -1.0, 1.0),
+                                                        "scale": (0.5, 1.5)}),
+                                     "X": ((5, 4), -1.0, 1.0)},
+    "nested_dict_of_weights": {"p": {"layer": {"W": ((4, 3), -1.0, 1.0),
+                                               "b": ((3,), -0.5, 0.5)}, "gain": (0.5, 1.5)},
+                               "X": ((5, 4), -1.0, 1.0)},
+    "nested_attribute_weights": {"net": ("object", {"layer": ("object", {
+        "W": ((4, 3), -1.0, 1.0)})}), "X": ((5, 4), -1.0, 1.0)},
 }
 SHAPES = {"list_of_rows": "x=N,D",  # (x[0] alone says a vector: the CLI's assumption)
           "row_of_an_unannotated_matrix": "x=N,D y=N,D"}
@@ -159,3 +167,21 @@ def row_of_an_unannotated_matrix(x, y):
     v = x * 2.0
     u = y[0]
     return np.sum(v * v) + np.sum(u * u)
+
+
+def object_attributes_as_weights(net, X):
+    """Silent zero (found by --verify on a dict-free model): a parameter read only through
+    its attributes got np.zeros_like(net) as its gradient, though net.W and net.scale
+    change the output.  Its gradient is a dict by attribute, as params['W'] gives."""
+    return np.tanh(X @ net.W).sum(axis=1).mean() + net.scale * X.mean()
+
+
+def nested_dict_of_weights(p, X):
+    """The same silent zero for a dict of dicts, p['layer']['W']."""
+    h = np.tanh(X @ p['layer']['W'] + p['layer']['b'])
+    return p['gain'] * (h ** 2).sum()
+
+
+def nested_attribute_weights(net, X):
+    """And for an attribute of an attribute, net.layer.W."""
+    return np.tanh(X @ net.layer.W).sum()
