@@ -555,6 +555,11 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
         note = (note + "; " if note else "") + (
             "the point is on (or within one step of) a kink; the generated gradient follows "
             "the convention in docs/non-differentiable.md")
+    if inputs and all(i.analytic == 0 and i.numeric == 0 for i in inputs):
+        note = (note + "; " if note else "") + (
+            "every gradient is exactly zero here, so this check shows little (a loop that "
+            "runs no times, a dead or saturated unit): check at another point (--at) or "
+            "with other sizes (--shapes)")
     declared = declared_backwards(grad)
     if declared and not all(i.ok for i in inputs):
         note = (note + "; " if note else "") + (
@@ -709,28 +714,44 @@ def _assemble(entries: list):
     return dict(inner)
 
 
-def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) -> list:
-    leaves = [t for t in types if t is None or t.kind != "structure"] + [
-        m for t in types if t is not None and t.kind == "structure" for _, m in t.members]
-    structures = types
-    types = leaves
-    sizes: dict = {}
+def _size_orders(types: list) -> list[dict]:
+    """Sizes for the dimension symbols: 3, 4, 5, ... by first appearance, and the same sizes
+    the other way round (so `x.shape[0] - w.shape[0] + 1` is positive in one of them); a
+    multiple ("4*H") is that many times its base."""
+    names: list = []
     for t in types:
         for dim in (t.shape or ()) if t is not None and t.is_array else ():
-            if isinstance(dim, str) and dim not in sizes and not multiple_of(dim):
-                sizes[dim] = 3 + len(sizes)
-    for t in types:  # "4*H": 4 times H's size
-        for dim in (t.shape or ()) if t is not None and t.is_array else ():
-            if multiple_of(dim):
-                k, base = multiple_of(dim)
-                sizes.setdefault(base, 3 + len(sizes))
-                sizes[dim] = k * sizes[base]
-    smallest = min([n for n in sizes.values()] + [d for t in types if t is not None and
-                    t.is_array for d in (t.shape or ()) if isinstance(d, int)] + [3])
+            base = multiple_of(dim)[1] if multiple_of(dim) else dim
+            if isinstance(base, str) and base not in names:
+                names.append(base)
+    orders = []
+    for values in (range(3, 3 + len(names)), range(2 + len(names), 2, -1)):
+        sizes = dict(zip(names, values))
+        for t in types:
+            for dim in (t.shape or ()) if t is not None and t.is_array else ():
+                if multiple_of(dim):
+                    k, base = multiple_of(dim)
+                    sizes[dim] = k * sizes[base]
+        if sizes not in orders:
+            orders.append(sizes)
+    return orders
+
+
+def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) -> list:
+    """A point of arrays (and structures of them) where the function evaluates to finite
+    numbers; one where it is not constant if the sizes allow (an empty loop's output is)."""
+    structures = types
+    types = [t for t in types if t is None or t.kind != "structure"] + [
+        m for t in types if t is not None and t.kind == "structure" for _, m in t.members]
+    orders = _size_orders(types)
     rng = np.random.default_rng(seed)
     last_error: Optional[BaseException] = None
+    constant = None  # the first point found where the output does not change
     for attempt in range(20):
         low = -2.0 if attempt < 10 else 0.1
+        sizes = orders[attempt % len(orders)]
+        smallest = min([n for n in sizes.values()] + [d for t in types if t is not None and
+                        t.is_array for d in (t.shape or ()) if isinstance(d, int)] + [3])
 
         def draw(t):
             if t is not None and t.is_array:
@@ -744,18 +765,29 @@ def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) ->
                 return 1
             return float(rng.uniform(low, 2.0))
 
-        point = []
-        for i, t in enumerate(structures):
-            if i in fixed:
-                point.append(fixed[i])
-            elif t is not None and t.kind == "structure":
-                point.append(_assemble([(path, draw(m)) for path, m in t.members]))
-            else:
-                point.append(draw(t))
+        def point_drawn():
+            point = []
+            for i, t in enumerate(structures):
+                if i in fixed:
+                    point.append(fixed[i])
+                elif t is not None and t.kind == "structure":
+                    point.append(_assemble([(path, draw(m)) for path, m in t.members]))
+                else:
+                    point.append(draw(t))
+            return point
+
+        point = point_drawn()
         try:
             value = forward_fn(*point)
-            if np.all(np.isfinite(value)):
-                return point
+            if not np.all(np.isfinite(value)):
+                continue
+            other = forward_fn(*point_drawn())
         except (ArithmeticError, ValueError) as exc:
             last_error = exc
+            continue
+        if np.shape(other) != np.shape(value) or not np.array_equal(other, value):
+            return point
+        constant = constant or point
+    if constant is not None:
+        return constant
     raise ValueError(f"found no point where the function evaluates ({last_error})")

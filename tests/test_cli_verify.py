@@ -122,3 +122,24 @@ def test_verify_draws_a_structured_parameter_from_what_the_code_reads(tmp_path, 
     status, out, err = run([src, "--verify"])
     assert status == 0, err
     assert "gradient ok" in err and shown in err, err
+
+
+def test_verify_picks_sizes_where_the_function_is_not_constant(tmp_path):
+    src = tmp_path / "conv.py"
+    src.write_text("import numpy as np\n\n\ndef conv(x, w):\n"
+                   "    n = x.shape[0] - w.shape[0] + 1\n    out = np.zeros(n)\n"
+                   "    for i in range(n):\n        out[i] = np.dot(x[i:i + w.shape[0]], w)\n"
+                   "    return np.sum(out ** 2)\n")
+    status, _, err = run([src, "--shapes", "x=N w=K", "--verify"])
+    assert status == 0, err
+    # sizes 3, 4 by first appearance leave the loop empty (n = 0): the other way round
+    assert "conv(x=<array 4>, w=<array 3>)" in err and "exactly zero" not in err, err
+
+
+def test_verify_says_when_every_gradient_is_zero(tmp_path):
+    src = tmp_path / "flat.py"
+    src.write_text("import numpy as np\n\n\ndef flat(x, w):\n"
+                   "    return np.sum(np.maximum(x @ w, 10.0))\n")
+    status, _, err = run([src, "--verify"])
+    assert status == 0, err
+    assert "note: every gradient is exactly zero here" in err, err

@@ -16,8 +16,10 @@ from __future__ import annotations
 import math
 from typing import Callable, Optional, Sequence
 
+from adgen import shapes
 from adgen.lazy import LazyModule
-from adgen.rules.registry import REGISTRY, Rule
+from adgen.rules.registry import REGISTRY, Context, Rule
+from adgen.shapes import VType
 
 # Imported on first use only (verification and the rule tests): see registry.py.
 sp = LazyModule("sympy")
@@ -50,45 +52,59 @@ def _sign(v: float) -> int:
 
 
 def unary(name, forward, grad, *, spellings=(), sympy, stem=None, noun=None,
-          domain=DEFAULT_DOMAIN, branch=None, doc=""):
+          domain=DEFAULT_DOMAIN, branch=None, doc="", infer=None):
     """A one-operand rule, slot `a`."""
     return REGISTRY.add(Rule(
         name=name, spellings=tuple(spellings), arity=1,
         build=lambda n: (forward, [grad]),
         stem=stem or _fmt(name + "{0}"), noun=noun or name, sympy=sympy,
-        domain=_fixed(domain), branch=branch, doc=doc,
+        domain=_fixed(domain), branch=branch, doc=doc, infer=infer,
     ))
 
 
 def binary(name, forward, grad_a, grad_b, *, spellings=(), sympy, stem, noun,
-           domain=(DEFAULT_DOMAIN, DEFAULT_DOMAIN), doc="", shaped=None, branch=None):
+           domain=(DEFAULT_DOMAIN, DEFAULT_DOMAIN), doc="", shaped=None, branch=None,
+           infer=None):
     """A two-operand rule, slots `a` and `b`."""
     return REGISTRY.add(Rule(
         name=name, spellings=tuple(spellings), arity=2,
         build=lambda n: (forward, [grad_a, grad_b]),
         stem=stem, noun=noun, sympy=sympy, domain=_fixed(*domain), doc=doc, shaped=shaped,
-        branch=branch,
+        branch=branch, infer=infer,
     ))
 
 
-def variadic(name, build, *, spellings, sympy, stem, noun, minimum=2, branch=None, doc=""):
+def variadic(name, build, *, spellings, sympy, stem, noun, minimum=2, branch=None, doc="",
+             infer=None):
     """A rule over any number (at least `minimum`) of operands, slots `x0, x1, ...`."""
     return REGISTRY.add(Rule(
         name=name, spellings=tuple(spellings), arity=minimum, variadic=True, build=build,
         stem=stem, noun=noun, sympy=sympy, domain=lambda n: (DEFAULT_DOMAIN,) * n,
-        branch=branch, doc=doc,
+        branch=branch, doc=doc, infer=infer,
     ))
+
+
+def integer_closed(ctx: Context) -> VType:
+    """The type of `+ - * // %`, negation, abs, max and min: an integer of integers (sizes:
+    `x.shape[0] - w.shape[0] + 1` can bound a range), else the element-wise type."""
+    if ctx.types and all(t is not None and t.kind == "int" for t in ctx.types):
+        return shapes.INT
+    from adgen.rules.elementwise import elementwise_type  # (it imports this module)
+
+    return elementwise_type(ctx)
 
 
 # ---------------------------------------------------------------- operators
 
 binary("add", "a + b", "g", "g", spellings=("+", "numpy.add"), sympy=lambda a, b: a + b,
-       stem=_fmt("{0}p{1}"), noun="sum", doc="add gate: passes the gradient to both inputs")
+       stem=_fmt("{0}p{1}"), noun="sum", doc="add gate: passes the gradient to both inputs",
+       infer=integer_closed)
 binary("sub", "a - b", "g", "-g", spellings=("-", "numpy.subtract"), sympy=lambda a, b: a - b,
-       stem=_fmt("{0}m{1}"), noun="diff")
+       stem=_fmt("{0}m{1}"), noun="diff", infer=integer_closed)
 binary("mul", "a * b", "b * g", "a * g", spellings=("*", "numpy.multiply"), sympy=lambda a, b: a * b,
        stem=_fmt("{0}{1}"), noun="prod",
-       doc="multiply gate: each input gets the other input times the gradient")
+       doc="multiply gate: each input gets the other input times the gradient",
+       infer=integer_closed)
 
 
 def _div_stem(frags):
@@ -137,7 +153,8 @@ binary("fpow", "math.pow(a, b)", _POW_BASE.format(p="math.pow(a, b - 1)"),
        _POW_EXPONENT.format(log="math.log"),
        spellings=("math.pow",), sympy=lambda a, b: a ** b, stem=_pow_stem, noun="pow",
        domain=(POSITIVE, DEFAULT_DOMAIN))
-unary("neg", "-a", "-g", spellings=("u-", "numpy.negative"), sympy=lambda a: -a, stem=_fmt("neg{0}"))
+unary("neg", "-a", "-g", spellings=("u-", "numpy.negative"), sympy=lambda a: -a, stem=_fmt("neg{0}"),
+      infer=integer_closed)
 unary("copy", "a", "g", spellings=("u+",), sympy=lambda a: a, stem=lambda f: None, noun="t",
       doc="a = b: the gradient passes through unchanged")
 
@@ -245,10 +262,12 @@ def _joined(prefix: str) -> Stem:
 
 variadic("max", _extremum_build("max", "<", ">="), spellings=("max",), sympy="Max",
          stem=_joined("max"), noun="max", branch=_pairwise_signs,
-         doc="max gate: routes the gradient to the largest input (ties: the first)")
+         doc="max gate: routes the gradient to the largest input (ties: the first)",
+         infer=integer_closed)
 variadic("min", _extremum_build("min", ">", "<="), spellings=("min",), sympy="Min",
          stem=_joined("min"), noun="min", branch=_pairwise_signs,
-         doc="min gate: routes the gradient to the smallest input (ties: the first)")
+         doc="min gate: routes the gradient to the smallest input (ties: the first)",
+         infer=integer_closed)
 
 
 def _hypot_build(n: int):
@@ -305,11 +324,13 @@ REGISTRY.add(Rule(
     domain=_fixed((-3.0, 3.0), (0.5, 2.0)), nondifferentiable=True,
     branch=lambda a, b: (math.floor(a / b),),
     doc="floor division (sizes, indices): piecewise constant, zero gradient",
+    infer=integer_closed,
 ))
 binary("mod", "a % b", "g", "-(a // b) * g", spellings=("%", "numpy.mod", "numpy.remainder"),
        sympy=lambda a, b: a - b * symbolic.floor_step(a / b), stem=_fmt("{0}mod{1}"),
        noun="rem", domain=((-3.0, 3.0), (0.5, 2.0)),
-       doc="a % b = a - b * (a // b): 1 for a, -(a // b) for b, between its jumps")
+       doc="a % b = a - b * (a // b): 1 for a, -(a // b) for b, between its jumps",
+       infer=integer_closed)
 
 # ---------------------------------------------------------------- composite gates
 

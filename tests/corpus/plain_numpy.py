@@ -62,6 +62,8 @@ INPUTS = {
     "numpy_only_through_a_method": {"x": ((3, 4), -1.0, 1.0), "w": ((3, 4), -1.0, 1.0)},
     "broadcast_into_a_method_sum": {"x": ((3, 4), -1.0, 1.0), "w": ((4,), -1.0, 1.0)},
     "first_slice_then_matrix_rows": {"x": ((T, N, D), -1.0, 1.0), "W": ((D, H), -1.0, 1.0)},
+    "valid_convolution_1d": {"x": ((8,), -1.0, 1.0), "w": ((3,), -1.0, 1.0)},
+    "pairs_of_steps": {"x": ((7, D), -1.0, 1.0), "W": ((D, D), -0.5, 0.5)},
 }
 WRT = {"dropout_layer_loss": ("x", "w"), "temporal_softmax_loss": ("x",),
        "logistic_regression_l2": ("w",), "linear_regression_mse": ("w", "b")}
@@ -71,6 +73,7 @@ SHAPES = {
     "cosine_similarity": "a=D b=D",
     "gaussian_nll": "x=N mu=float log_sigma=float",
     "huber_loss": "pred=N target=N",
+    "valid_convolution_1d": "x=N w=K",
 }
 
 
@@ -285,3 +288,22 @@ def first_slice_then_matrix_rows(x, W):
     v = x[0]
     s = np.tanh(v @ W)
     return s.sum(axis=1).sum()
+
+
+def valid_convolution_1d(x, w):
+    """Refused (AD305: range() needs integers): sizes computed from shapes,
+    x.shape[0] - w.shape[0] + 1, were taken for floats."""
+    n = x.shape[0] - w.shape[0] + 1
+    out = np.zeros(n)
+    for i in range(n):
+        out[i] = np.dot(x[i:i + w.shape[0]], w)
+    return np.sum(out ** 2)
+
+
+def pairs_of_steps(x, W):
+    """The same for floor division and a product of sizes: range(T // 2), 2 * t + 1."""
+    T = x.shape[0]
+    h = np.zeros(x.shape[1])
+    for t in range(T // 2):
+        h = np.tanh(h @ W + x[2 * t] - x[2 * t + 1])
+    return np.sum(h ** 2)
