@@ -195,16 +195,30 @@ def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt,
                 "AD405", node.name, f"parameter '{name}' of '{node.name.value}' is an integer "
                 "or boolean value: it has no gradient",
                 help="leave it out of wrt (labels and indices are constants)"))
+        members = members_of(parsed, node)
         groups = [g for g in member_groups(ir.Function(
             node.name.value, (), (), ir.Num(0.0), "", (), "", ir.Pos(1, 1),
-            members=tuple(members_of(parsed, node)))) if g not in names]
+            members=tuple(members))) if g not in names]
         for name in resolve_wrt(names + groups, defaults, wrt)[2]:
+            read = next((m for m in members if m.path[-1][1] == name), None)
+            hint = "" if read is None else (
+                f"'{name}' is read out of '{read.param}' (as {_member_text(read)}): give "
+                f"wrt='{read.param}' for a gradient by key or attribute name; ")
             diagnostics.append(parsed.diagnostic(
                 "AD401", node.name, f"function '{node.name.value}' has no parameter '{name}' "
                 "to differentiate with respect to",
-                help=f"{did_you_mean(name, names)}its parameters are: "
+                help=f"{hint or did_you_mean(name, names)}its parameters are: "
                 f"{', '.join(names) or 'none'}"))
     return diagnostics
+
+
+def _member_text(member: ir.Member) -> str:
+    """How the code reads a member: self.W, params['W1'], p['layer']['b'], pair[0]."""
+    text = member.param
+    for kind, key in (step[:2] for step in member.path):
+        text += f".{key}" if kind == "attr" else f".get({key!r})" if kind == "get" else \
+            f"[{key!r}]"
+    return text
 
 
 def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,

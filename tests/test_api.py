@@ -191,3 +191,24 @@ def test_a_list_argument_is_refused_clearly_unless_the_function_unpacks_it(tmp_p
     assert "np.asarray(x)" in info.value.diagnostics[0].help
     assert adgen.grad(module.f)(np.array([2.0, 3.0])).tolist() == [3.0, 2.0]
     assert adgen.grad(module.g)((2.0, 3.0)) == (3.0, 2.0)
+
+
+class _Layer:
+    def __init__(self):
+        self.W = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
+        self.b = np.linspace(0.0, 0.5, 3)
+
+    def loss(self, X):
+        return np.sum(np.tanh(X @ self.W + self.b) ** 2)
+
+
+def test_a_methods_attributes_are_differentiated_through_self():
+    layer, X = _Layer(), np.linspace(-1.0, 1.0, 20).reshape(5, 4)
+    grads = adgen.grad(layer.loss, wrt="self")(X)
+    assert set(grads) == {"W", "b"} and grads["W"].shape == (4, 3)
+    assert adgen.check_grad(layer.loss, X, wrt="self").ok
+    with pytest.raises(adgen.AdgenError) as info:
+        adgen.grad(layer.loss, wrt="W")
+    (d,) = info.value.diagnostics
+    assert d.code == "AD401" and "read out of 'self' (as self.W)" in d.help \
+        and "wrt='self'" in d.help
