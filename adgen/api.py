@@ -144,7 +144,9 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
     except TypeError:  # not weak-referenceable: not a Python function; _source_of says so
         per_function = {}
     values = None if args is None else _with_members(fn, bind_arguments(fn, args, kwargs or {}))
-    one_dtype = values is not None and facts.uniform_float(values)
+    upstream = _upstream(fn, args or (), kwargs or {})  # a dtype of its own: no in-place steps
+    one_dtype = values is not None and facts.uniform_float(
+        values if upstream is None else {**values, " upstream": upstream})
     key = (wrt, None if values is None else facts.pattern(values), one_dtype)
     cached = per_function.get(key)
     if cached is not None:
@@ -211,6 +213,16 @@ def _with_members(fn: Callable, values: dict) -> dict:
         except (LookupError, AttributeError, TypeError, ValueError, SyntaxError):
             pass  # not there: the function itself will say so when it runs
     return found
+
+
+def _upstream(fn: Callable, args: Sequence, kwargs: dict):
+    """The upstream gradient a call gives (an extra positional argument, or a keyword that
+    is not a parameter), or None."""
+    code = fn.__code__
+    names = code.co_varnames[:code.co_argcount]
+    if len(args) > len(names):
+        return args[len(names)]
+    return next((v for k, v in kwargs.items() if k not in names), None)
 
 
 def bind_arguments(fn: Callable, args: Sequence, kwargs: dict) -> dict:

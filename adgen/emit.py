@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 from adgen import fuse, ir
 from adgen.members import expression as member_expression
 from adgen.optimize import batch_products, propagate_copies
+from adgen.inplace import backward_chains
 from adgen.inplace import plan as inplace_plan
 from adgen.prelude import (HELPER_MODULES, HELPERS, command_lines, dtype_check,
                            facts_paragraphs, shape_check, spellings)
@@ -250,15 +251,19 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
         body += [test] if len(test) + 4 <= MAX_LINE else [
             f"if (np.ndim({fn.output.id})", f"        != np.ndim({grad.seed})):"]
         body.append('    raise ValueError("an array output needs its upstream gradient")')
-    body += backward_lines(grad, tap)
+    blocks, chained = printed_blocks(grad, tap), False
+    if grad.inplace:  # gradients as chains of in-place steps (a tap's lines come between
+        # blocks, and each chain ends with the gradient's value: they see the same numbers)
+        blocks, chained = backward_chains(grad, blocks, forward_expr)
+    body += backward_lines(grad, tap, blocks)
     returned = _results(grad)
     if grad.inplace:  # a specialisation for arrays of one float dtype (adgen/inplace.py)
         plan, one_dtype = inplace_plan(grad, lines + body + returned + [output], forward_expr,
                                        forward_line)
         if plan:
             body[:forward_count] = forward_tree_lines(grad, grad.forward, tap=tap, plan=plan)
-        if one_dtype:
-            lines += _guard(dtype_check(grad, name), guards)
+        if one_dtype or chained:
+            lines += _guard(dtype_check(grad, name, seed=chained), guards)
     for line in body:
         lines.extend(_fit_nested(line))
     if value_and_grad:
@@ -402,17 +407,26 @@ def _stacks(grad: ir.Gradient, stmts) -> list[tuple[str, str]]:
     return found
 
 
-def backward_lines(grad: ir.Gradient, tap: Optional[Tap] = None) -> list[str]:
-    """The backward pass: one commented block per differentiated forward statement (in
-    branches and loops like the forward pass's), then the copies of returned views and the
-    explicit zeros."""
-    fn = grad.function
+def printed_blocks(grad: ir.Gradient, tap: Optional[Tap] = None) -> tuple:
+    """The backward blocks as printed: copies propagated and per-step products batched
+    (unless a tap keeps the copies)."""
     blocks = grad.blocks
     if tap is None or not tap.keeps_copies:
         keep = {grad.grad_names[p] for p in grad.wrt} | set(grad.copies) | {grad.seed}
         blocks = propagate_copies(blocks, keep | {zero for zero, _ in grad.zeros},
                                   set(grad.grad_names.values()) | {grad.seed})
         blocks = batch_products(blocks, grad)
+    return blocks
+
+
+def backward_lines(grad: ir.Gradient, tap: Optional[Tap] = None,
+                   blocks: Optional[tuple] = None) -> list[str]:
+    """The backward pass: one commented block per differentiated forward statement (in
+    branches and loops like the forward pass's), then the copies of returned views and the
+    explicit zeros; `blocks`, printed_blocks' (or a rewrite of them) if given."""
+    fn = grad.function
+    if blocks is None:
+        blocks = printed_blocks(grad, tap)
     body = _backward_items(grad, blocks, tap)
     if tap is not None:
         body += tap.end(grad)

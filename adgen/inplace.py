@@ -24,13 +24,17 @@ when all of these hold:
   the printed text rather than the IR means no read can be missed: whatever the generated
   code does with `a`, its name is in the text.
 
+The backward pass (`backward_chains`) computes a gradient that is a chain of elementwise
+steps as its first step into a new array and the others into it, under the same dtype
+rules, the upstream gradient checked to be a Python number or of the arrays' dtype.
+
 The library API's specialisations do this when the arguments' float arrays share a dtype;
-the command line with `--in-place`.  docs/design.md (decisions) says why the backward pass
-is not rewritten.
+the command line with `--in-place`.  docs/design.md (decisions) has the reasons.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Optional
 
@@ -50,6 +54,10 @@ FRESH_CALLS = UNARY | {"np.maximum", "np.minimum", "np.where", "np.clip", "np.do
                        "np.matmul", "np.outer", "np.sum", "np.mean", "np.max", "np.min",
                        "np.prod", "np.var", "np.std", "np.logaddexp"}
 REDUCTIONS = frozenset({"sum", "mean", "max", "min", "prod", "var", "std"})
+# calls whose result has their first argument's dtype (without a dtype= keyword): the
+# gradient code's broadcasts and sums back (_unbroadcast is the generated module's helper)
+LIKE_FIRST = frozenset({"np.full_like", "np.zeros_like", "np.ones_like", "np.broadcast_to",
+                        "np.expand_dims", "np.reshape", "_unbroadcast"})
 
 # a string literal without a prefix (an f-string's fields are code: those stay in)
 _STRING = re.compile(r"(?<![\w'\"])(?:'[^'\\]*(?:\\.[^'\\]*)*'|\"[^\"\\]*(?:\\.[^\"\\]*)*\")")
@@ -125,6 +133,9 @@ def _keeps_dtype(expr: ir.Expr, same: set) -> bool:
     if isinstance(expr, ir.Call) and expr.func in FRESH_CALLS:
         operands = expr.args[1:] if expr.func == "np.where" else expr.args
         return all(_keeps_dtype(a, same) for a in operands)
+    if isinstance(expr, ir.Call) and expr.func in LIKE_FIRST and expr.args and \
+            not expr.kwargs:
+        return _keeps_dtype(expr.args[0], same)
     if isinstance(expr, ir.Method) and expr.name in REDUCTIONS | SAME_DTYPE_METHODS:
         return _keeps_dtype(expr.obj, same)
     if isinstance(expr, (ir.Field, ir.Index)) and (
@@ -249,3 +260,169 @@ def _block_plan(block, types: dict, counts: dict, same: set, forward_expr, forwa
             one_dtype = one_dtype or bool(arrays)
             break
     return chosen, one_dtype
+
+
+# ---------------------------------------------------------------- the backward pass
+
+
+def backward_chains(grad: ir.Gradient, blocks, forward_expr) -> tuple[tuple, bool]:
+    """The backward blocks with each gradient computed as a chain of elementwise steps
+    (`dpre = (1 - hidden) * hidden * dhidden`) written as its first step, a new array, and
+    then the others into it (`dpre = 1 - hidden`, `dpre = np.multiply(dpre, hidden,
+    out=dpre)`, ...): one array where the expression makes one per step, the same numbers.
+    A chain qualifies when its target is not among its operands, every name in it is an
+    array of the target's shape (nothing broadcasts) and has the arguments' float dtype: a
+    forward value `_one_dtype` proves, the upstream gradient (the module checks it is a
+    Python number or of that dtype), or a gradient made only of such values.  Whether any
+    chain was rewritten is returned too (the module then checks the dtypes)."""
+    fn = grad.function
+    same = _one_dtype(grad, forward_expr) | {grad.seed} | _python_ints(grad)
+    variable_of = {g: v for v, g in grad.grad_names.items()}
+    same |= _same_dtype_gradients(blocks, same, fn, variable_of)
+    used = [False]
+
+    def shape_of(name: str):
+        t = fn.types.get(variable_of.get(name, name))
+        return t.shape if _float_array(t) else None
+
+    def rewrite(stmt):
+        if not isinstance(stmt, ir.GradAssign) or stmt.accumulate or stmt.rebind:
+            return (stmt,)
+        steps = _chain(stmt.expr)
+        shape = shape_of(stmt.target)
+        if steps is None or shape is None:
+            return (stmt,)
+        start, links = steps
+        names = {n.id for n in ir.walk(stmt.expr) if isinstance(n, ir.Name)}
+        if stmt.target in names or not names <= same or \
+                any(shape_of(n) != shape for n in names):
+            return (stmt,)
+        if not any(isinstance(n, ir.Name) for n in ir.walk(start)) or \
+                not _elementwise(start) or not _keeps_dtype(start, same):
+            return (stmt,)  # a number first (its array is the next step's), or a mask
+        used[0] = True
+        out = [ir.GradAssign(stmt.target, start, False)]
+        for func, operands, i in links:
+            args = tuple(ir.Name(stmt.target) if k == i else o for k, o in enumerate(operands))
+            out.append(ir.GradAssign(stmt.target, ir.Call(func, args, (
+                ("out", ir.Name(stmt.target)),)), False))
+        return tuple(out)
+
+    def items(seq):
+        result = []
+        for item in seq:
+            if isinstance(item, ir.BackwardBlock):
+                result.append(dataclasses.replace(item, stmts=tuple(
+                    s for stmt in item.stmts for s in rewrite(stmt))))
+            elif isinstance(item, ir.BackwardIf):
+                result.append(dataclasses.replace(item, body=items(item.body),
+                                                  orelse=items(item.orelse)))
+            elif isinstance(item, ir.BackwardLoop):
+                result.append(dataclasses.replace(item, body=items(item.body)))
+            else:
+                result.append(item)
+        return tuple(result)
+
+    rewritten = items(blocks)
+    return rewritten, used[0]
+
+
+def _chain(expr: ir.Expr):
+    """`expr` as (start, [(ufunc, operands, index of the chain), ...] innermost first): the
+    longest run of elementwise steps from the outside in whose other operands are names or
+    numbers, down to `start`, the innermost expression computed as it is (a new array).
+    None when there is no step to do in place."""
+    links = []
+    while True:
+        if isinstance(expr, ir.BinOp) and expr.op in BINARY:
+            func, operands = BINARY[expr.op], (expr.left, expr.right)
+        elif isinstance(expr, ir.Neg):
+            func, operands = "np.negative", (expr.operand,)
+        elif isinstance(expr, ir.Call) and expr.func in UNARY and len(expr.args) == 1 \
+                and not expr.kwargs:
+            func, operands = expr.func, expr.args
+        else:
+            break
+        inner = [k for k, o in enumerate(operands) if not isinstance(o, (ir.Name, ir.Num))]
+        if len(inner) != 1:
+            break
+        links.append((func, operands, inner[0]))
+        expr = operands[inner[0]]
+    if not links or isinstance(expr, (ir.Name, ir.Num)):
+        return None
+    return expr, links[::-1]
+
+
+def _elementwise(expr: ir.Expr) -> bool:
+    """Whether `expr` is arithmetic and ufuncs of names and numbers only (then a new array
+    of its names' one shape): no reduction, product or broadcast to another shape."""
+    if isinstance(expr, (ir.Name, ir.Num)):
+        return True
+    if isinstance(expr, ir.BinOp):
+        return expr.op in ("+", "-", "*", "/", "**") and _elementwise(expr.left) and \
+            _elementwise(expr.right)
+    if isinstance(expr, ir.Neg):
+        return _elementwise(expr.operand)
+    return isinstance(expr, ir.Call) and expr.func in UNARY and not expr.kwargs and \
+        all(_elementwise(a) for a in expr.args)
+
+
+def _same_dtype_gradients(blocks, same: set, fn: ir.Function, variable_of: dict) -> set:
+    """The gradients that provably have the arguments' float dtype: every statement that
+    makes (or rebinds) one computes it from such values (and numbers), the forward values
+    in `same` and the upstream gradient among them; zeros shaped like such a forward value
+    or a number.  The largest such set."""
+    makers: dict[str, list] = {}
+    for node in ir.backward_nodes(blocks):
+        if isinstance(node, ir.GradAssign):
+            makers.setdefault(node.target, []).append(node.expr)
+        elif isinstance(node, ir.GradZero):
+            makers.setdefault(node.target, []).append(
+                ir.Name(node.like) if node.array else ir.Num(0.0))
+        elif isinstance(node, ir.GradScatter):
+            makers.setdefault(node.target, []).extend(
+                [node.expr] + ([node.init] if node.init is not None else []))
+        elif isinstance(node, ir.GradMasked):
+            makers.setdefault(node.target, []).append(node.source)
+            if node.temp is not None:
+                makers.setdefault(node.temp, []).append(node.source)
+        elif isinstance(node, ir.BackwardLoop):
+            for g in node.batched:
+                makers.setdefault(g.target, []).append(None)  # (printed from lists)
+    found = set(makers)
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(found):
+            if any(e is None or not _keeps_dtype(e, same | found) for e in makers[name]):
+                found.discard(name)
+                changed = True
+    return found
+
+
+INT_STEPS = frozenset({"add", "sub", "mul", "floordiv", "mod", "neg", "copy"})
+
+
+def _python_ints(grad: ir.Gradient) -> set:
+    """Forward values that are Python ints, which take any array's dtype as numbers written
+    in the code do: sizes (`N = X.shape[0]`, `len(xs)`) and arithmetic of them and of
+    integer literals (a numpy integer would not: int64 times a float32 array is float64)."""
+    makers: dict = {}
+    for stmt in ir.assigns(grad.forward):
+        makers.setdefault(stmt.target, []).append(stmt)
+    for loop in ir.loops(grad.forward):
+        for name, _ in loop.carried:
+            makers.setdefault(name, []).append(None)
+    found = set(makers)
+    changed = True
+    while changed:  # the largest set whose every assignment is a size or int arithmetic
+        changed = False
+        for name in sorted(found):
+            if not all(stmt is not None and (stmt.prim in ("dim", "length") or (
+                    stmt.prim in INT_STEPS and stmt.args and all(
+                        isinstance(a, ir.Num) and type(a.value) is int or
+                        isinstance(a, ir.Name) and a.id in found for a in stmt.args)))
+                    for stmt in makers[name]):
+                found.discard(name)
+                changed = True
+    return found

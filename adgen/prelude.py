@@ -317,15 +317,17 @@ HELPERS = {
 HELPER_MODULES = {"_digamma": "math"}
 
 
-def dtype_check(grad: ir.Gradient, name: str) -> list[str]:
+def dtype_check(grad: ir.Gradient, name: str, seed: bool = False) -> list[str]:
     """`if <the float arrays differ in dtype>: raise ValueError`: a specialisation that
     computes steps in place (adgen/inplace.py) relies on one float dtype, or `out=` would
-    round a float64 result to float32."""
+    round a float64 result to float32.  With `seed`, the backward pass does too: the
+    upstream gradient must be a Python number or of the arrays' dtype."""
     fn = grad.function
     arrays = [var for var in fn.inputs
               if (t := fn.types.get(var)) is not None and t.kind == "array"]
+    upstream = _seed_check(grad, name, arrays[0]) if seed and arrays else []
     if len(arrays) < 2:
-        return []
+        return upstream
     lines = [f"    if not {' == '.join(f'{var}.dtype' for var in arrays)}:"]
     if len(lines[0]) > MAX_LINE:  # `if not (a.dtype == b.dtype` / `        == c.dtype):`
         lines, current = [], f"    if not ({arrays[0]}.dtype"
@@ -338,10 +340,26 @@ def dtype_check(grad: ir.Gradient, name: str) -> list[str]:
                 current += piece
         lines.append(current + "):")
     message = f"{name}: computes in place for float arrays of one dtype"
+    return lines + _raise_lines(message) + upstream
+
+
+def _seed_check(grad: ir.Gradient, name: str, array: str) -> list[str]:
+    """`if <the upstream gradient is a numpy value of another dtype>: raise ValueError`."""
+    seed = grad.seed
+    test = f"    if not (type({seed}) in (float, int) or {seed}.dtype == {array}.dtype):"
+    if len(test) > MAX_LINE:
+        test = f"    if not (type({seed}) in (float, int)\n            or {seed}.dtype == {array}.dtype):"
+    message = (f"{name}: computes in place: {seed} must be a Python number or of "
+               f"{array}'s dtype")
+    return test.split("\n") + _raise_lines(message)
+
+
+def _raise_lines(message: str) -> list[str]:
+    """`raise ValueError("message")` in the body of a guard, within the line length."""
     if len(message) + 27 <= MAX_LINE:
-        return lines + [f'        raise ValueError("{message}")']
+        return [f'        raise ValueError("{message}")']
     words = textwrap.wrap(message, MAX_LINE - 16, drop_whitespace=False)
-    return lines + ["        raise ValueError("] + [
+    return ["        raise ValueError("] + [
         f'            "{w}"' for w in words[:-1]] + [f'            "{words[-1]}")']
 
 

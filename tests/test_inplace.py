@@ -23,28 +23,34 @@ INPLACE = {c.name: c for c in cases("inplace")}
 # the steps each program of tests/corpus/inplace.py computes in place
 EXPECTED = {
     "chain": ["z_1 = np.add(z, b, out=z)", "z12 = np.multiply(z_1, 2.0, out=z_1)",
-              "h = np.tanh(z12, out=z12)"],
+              "h = np.tanh(z12, out=z12)", "dh = np.multiply(dh, dhsqr, out=dh)",
+              "dz12 = np.subtract(1, dz12, out=dz12)",
+              "dz12 = np.multiply(dz12, dh, out=dz12)"],
     "softmax_shifted": ["z_1 = np.subtract(z, maxz, out=z)", "e = np.exp(z_1, out=z_1)",
                         "p = np.divide(e, sume, out=e)"],
-    "view_taken_first": [],
+    "view_taken_first": ["dt = np.multiply(dt, dtt, out=dt)"],
     "read_by_backward": [],
     "returned_array": ["b = np.multiply(a, 2.0, out=a)"],
-    "read_after": [],
-    "squared_operand": [],
+    "read_after": ["dt = np.multiply(dt, dtt, out=dt)"],
+    "squared_operand": ["da = np.multiply(da, dt, out=da)"],
     # h starts as np.zeros, float64 whatever the arguments: the sums with it stay new arrays
     "loop_steps": ["h_2 = np.tanh(a1pb, out=a1pb)"],
-    "carried_sum": ["tanhsW = np.tanh(sW, out=sW)"],
+    "carried_sum": ["tanhsW = np.tanh(sW, out=sW)", "dsW = np.subtract(1, dsW, out=dsW)",
+                    "dsW = np.multiply(dsW, ds_1, out=dsW)"],
     "collected": ["h_1 = np.tanh(hW, out=hW)", "h_2 = np.tanh(h1W, out=h1W)",
                   "h_3 = np.tanh(h2W, out=h2W)"],
-    "branch_reads": [],
-    "broadcast_grows": [],
+    "branch_reads": ["dt_2 = np.multiply(dt_2, dt2t2, out=dt_2)"],
+    "broadcast_grows": ["dt = np.multiply(dt, dtt, out=dt)"],
     "scalar_variable": [],
-    "transpose_of_it": [],
+    "transpose_of_it": ["dt = np.multiply(dt, dtt, out=dt)"],
     "sigmoid_layer": ["XWpb = np.add(XW, b, out=XW)", "h = np.negative(XWpb, out=XWpb)",
                       "h = np.exp(h, out=h)", "h = np.add(1, h, out=h)",
-                      "h = np.divide(1.0, h, out=h)"],
+                      "h = np.divide(1.0, h, out=h)", "dh = np.multiply(dh, dhh, out=dh)",
+                      "dXWpb = np.multiply(dXWpb, h, out=dXWpb)",
+                      "dXWpb = np.multiply(dXWpb, dh, out=dXWpb)"],
     # z - m: the standard deviation's gradient reads z; the last product's reads its operand
-    "standardized": ["zmmovers = np.divide(zmm, s, out=zmm)"],
+    "standardized": ["zmmovers = np.divide(zmm, s, out=zmm)",
+                     "du = np.multiply(du, dusqr, out=du)"],
     "made_inside": [],
 }
 
@@ -161,3 +167,21 @@ def test_the_command_line_never_computes_in_place():
 def test_names_are_read_from_code_not_from_strings_or_comments(line, names):
     from adgen.inplace import names_in
     assert names_in(line) == names
+
+
+def test_an_upstream_gradient_of_another_dtype_gets_no_in_place_steps():
+    """The backward chains rely on the upstream gradient's dtype too: a call that passes a
+    numpy scalar of another dtype gets the specialisation computed into new arrays (with
+    the numbers numpy gives), and the in-place module called directly refuses it."""
+    case = INPLACE["sigmoid_layer"]
+    X, W, b = (a.astype(np.float32) for a in case.points(1)[0])
+    vjp = adgen.vjp(case.function)
+    plain = vjp(X, W, b, np.float64(1.5))
+    assert "out=" not in vjp.source(X, W, b, np.float64(1.5))
+    fast = vjp.specialization(X, W, b)
+    assert "dXWpb = np.multiply(dXWpb, h, out=dXWpb)" in vjp.source(X, W, b)
+    with pytest.raises(ValueError, match="must be a Python number or of X's dtype"):
+        fast(X, W, b, np.float64(1.5))
+    same = fast(X, W, b, np.float32(1.5))
+    assert all(g.dtype == np.float32 for g in same)
+    assert all(np.allclose(a, b, rtol=1e-5) for a, b in zip(plain, same))
