@@ -27,8 +27,10 @@ from adgen.members import matches as member_matches
 from adgen.members import of_function as members_of
 from adgen.members import path_of
 from adgen.memory import AMBIGUOUS, VIEWS, Memory
-from adgen.fence import (CONTAINER_FOLDS, returns_cache, assigned_in, assigned_names, block_statements, called_functions,
-                         else_statements, may_exit, may_return, small_statements)
+from adgen.fence_expressions import CONTAINER_FOLDS
+from adgen.statements import (returns_cache, assigned_in, assigned_names, block_statements,
+                              called_functions, else_statements, may_exit, may_return,
+                              small_statements)
 from adgen.naming import RUNTIME, Names
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
