@@ -19,7 +19,7 @@ from adgen.analyze import analyze
 from adgen.diagnostics import (AdgenError, Diagnostic, InternalError, did_you_mean,
                                internal_error)
 from adgen.emit import emit_module
-from adgen.fence import Fence, called_functions, returns_cache
+from adgen.fence import Fence
 from adgen.fuse import fuse
 from adgen.reverse import reverse
 from adgen.facts import Fact
@@ -27,6 +27,7 @@ from adgen.members import of_function as members_of
 from adgen.shapes import FLOAT, VType, parse_annotation
 from adgen.userrules import backward_names
 from adgen.source import ParsedModule
+from adgen.statements import called_functions, returns_cache
 from adgen.stage import stage_function
 
 Wrt = Union[None, str, Sequence[str]]

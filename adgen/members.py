@@ -95,7 +95,7 @@ def _aliases(fn: cst.FunctionDef, params: set[str]) -> dict[tuple, str]:
 
 
 def _assigned_once(fn: cst.FunctionDef) -> set[str]:
-    from adgen.fence import assigned_in, function_body
+    from adgen.statements import assigned_in, function_body
 
     names = assigned_in(function_body(fn))
     counts: dict[str, int] = {}
@@ -211,7 +211,7 @@ def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code) -> list[i
 def of_function(parsed, fn: cst.FunctionDef) -> list[ir.Member]:
     """The members of a function of a parsed file (names free of its locals, parameters and
     module-level names)."""
-    from adgen.fence import assigned_names
+    from adgen.statements import assigned_names
 
     # Staging asks several times per compilation; the tree is immutable, so the answer for
     # one node of one parsed file never changes.

@@ -207,7 +207,7 @@ def stage_own_primitive(stager) -> bool:
         return True
     args = tuple(stager.lookup(p, stager.fn) for p in params_of(stager.fn))
     # (the output is not named after the function: the generated code calls it by name)
-    stager.env["<return>"] = stager.add(  # stage.RETURN
+    stager.env["<return>"] = stager.add(  # stage_env.RETURN
         rule.name, args, stager.fn.name, stager.names.fresh("out"))
     return True
 

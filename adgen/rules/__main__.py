@@ -8,7 +8,7 @@ between marker comments, and tests/test_docs.py fails when it is out of date.
 
 from __future__ import annotations
 
-from adgen.fence import VALUE_ATTRIBUTES
+from adgen.fence_expressions import VALUE_ATTRIBUTES
 from adgen.rules import REGISTRY, Rule
 
 HEADER = ("| rule | you write | forward | local gradient, per operand | note |\n"

@@ -1,0 +1,296 @@
+"""Staging containers (containers.py): tuples, lists and dicts of staged values, their
+entries, loops and comprehensions written out over them, `hs.append(h)`, `sum(hs)`,
+`x.shape` as a tuple.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from adgen import ir, runlists
+from adgen.containers import DictValue, ListValue, describe, entry, is_container, items_of
+from adgen.stage_env import _Local
+from adgen.source import evaluate_constant
+from adgen.staticargs import is_shape, shape_index, static_value
+from adgen.statements import may_exit
+
+
+class ContainerStaging:
+    """Stager methods for containers of staged values."""
+
+    def may_hold_container(self, node: cst.BaseExpression) -> bool:
+        """Whether `node` may stage to a container (then stage_value stages it)."""
+        if isinstance(node, (cst.Tuple, cst.List, cst.Dict, cst.ListComp, cst.GeneratorExp)):
+            return True
+        if isinstance(node, cst.Call):
+            func = node.func
+            return isinstance(func, cst.Name) and (
+                isinstance(self.env.get(func.value), _Local) or
+                (func.value in self.scope.functions and func.value not in self.env)) or \
+                self.parsed.user_function(self.scope.qualify(func)) is not None
+        return self.holds_container(node)
+
+    def holds_container(self, node: cst.BaseExpression) -> bool:
+        """Whether `node` names a container (or an entry of one that may be one)."""
+        if isinstance(node, cst.Name):
+            return is_container(self.env.get(node.value)) or (
+                node.value in self.tuple_params and not self.callers)
+        if isinstance(node, cst.Subscript):
+            return shape_index(node) is None and self.may_hold_container(node.value)
+        if is_shape(node) and not self.holds_container(node.value):
+            return True  # x.shape: a tuple of sizes
+        return False
+
+    def stage_value(self, node: cst.BaseExpression):
+        """Stage `node` where a container may stand (an assignment, an argument of a
+        helper, an element of a container, a returned value): a container of staged
+        values (containers.py), or an operand."""
+        if isinstance(node, (cst.Tuple, cst.List)):
+            items = [self.stage_value(el.value) for el in node.elements]
+            return tuple(items) if isinstance(node, cst.Tuple) else \
+                ListValue(items, self.region)
+        if isinstance(node, cst.Dict):
+            return DictValue({self.constant_key(el.key): self.stage_value(el.value)
+                              for el in node.elements}, self.region)
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
+            return self.stage_comprehension(node)
+        if isinstance(node, cst.Name) and is_container(self.env.get(node.value)):
+            return self.env[node.value]
+        if isinstance(node, cst.Name) and node.value in self.tuple_params and \
+                self.env.get(node.value) == ir.Name(node.value) and not self.callers:
+            return self.tuple_params[node.value]  # a tuple parameter's items
+        if is_shape(node) and not self.holds_container(node.value):
+            return self.shape_tuple(node)
+        if isinstance(node, cst.Subscript) and shape_index(node) is None and \
+                self.may_hold_container(node.value):
+            base = self.stage_value(node.value)
+            if is_container(base):
+                return self.pick(base, node, None, None, container_ok=True)
+        return self.stage_expr(node)  # (a helper's result may be a tuple)
+
+    def static_items(self, iterable: cst.BaseExpression, why: str) -> Optional[list]:
+        """The values a loop or comprehension runs over when they are known as the function
+        is staged: `range` of constants, a container, `enumerate`/`zip` of those; else
+        None (reported, with `why` it needed them)."""
+        callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
+        args = [a.value for a in iterable.args] if callee else []
+        if callee == "range":
+            bounds = [self.constant_count(a) for a in args]
+            if None not in bounds:
+                return [ir.Num(k) for k in range(*bounds)]
+        elif callee in ("enumerate", "zip") and args:
+            parts = [self.static_items(a, why) for a in args]
+            if any(p is None for p in parts):
+                return None
+            if callee == "enumerate":
+                return [(ir.Num(i), v) for i, v in enumerate(parts[0])]
+            return [tuple(vs) for vs in zip(*parts)]
+        elif self.may_hold_container(iterable):
+            value = self.stage_value(iterable)
+            if items_of(value) is not None:
+                return items_of(value)
+            if isinstance(value, DictValue):
+                return [ir.Lit(repr(k)) for k in value.items]
+        self.report("AD204", iterable, f"{why} needs values known when the function is "
+                    "compiled: range() of constants, or a list or tuple",
+                    "for a count known only at run time, write a for loop (for h in hs:, "
+                    "for t in range(n):) and accumulate, or append to a list")
+        return None
+
+    def constant_count(self, node: cst.BaseExpression) -> Optional[int]:
+        """An integer known as the function is staged (a literal, a module constant, a
+        parameter's integer default is not: it may be passed)."""
+        try:
+            value = static_value(node)
+        except ValueError:
+            value = evaluate_constant(node, self.scope) if not (
+                isinstance(node, cst.Name) and node.value in self.env) else None
+        if value is None:  # len(terms), a name bound to a constant: staged, without code
+            outer, self.body = self.body, []
+            staged = self.stage_value(node)
+            self.body = outer
+            value = staged.value if isinstance(staged, ir.Num) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def stage_comprehension(self, node) -> ListValue:
+        """`[f(h) for h in hs]`, `sum(x[i] * w[i] for i in range(3))`: one value per item,
+        written out (the items must be known as the function is staged)."""
+        clause = node.for_in
+        items = self.static_items(clause.iter, "a list comprehension") or []
+        saved = dict(self.env)
+        values = []
+        for item in items:
+            self.bind_static(clause.target, item, clause)
+            values.append(self.stage_value(node.elt))
+        self.env = {**saved, **{k: v for k, v in self.env.items() if k.startswith("<")}}
+        return ListValue(values, self.region)
+
+    def bind_static(self, target: cst.BaseExpression, value, node) -> None:
+        """A loop's or comprehension's target bound to one item, without code."""
+        if isinstance(target, cst.Name):
+            self.env[target.value] = value
+            return
+        names = [el.value for el in target.elements]
+        items = items_of(value)
+        if items is None or len(items) != len(names):
+            self.report("AD204", node, "cannot unpack this item into "
+                        f"{len(names)} names", "give one name per value")
+            items = [ir.Num(0.0)] * len(names)
+        for name, item in zip(names, items):
+            self.bind_static(name, item, node)
+
+    def unrolled(self, stmt: cst.For, statements) -> bool:
+        """A for loop over values known as the function is staged (a list or tuple, zip or
+        enumerate of them; or range() of constants when the body changes a list made
+        before the loop): its body staged once per item.  False if it is not one."""
+        iterable = stmt.iter
+        callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
+        if not self.over_values(iterable) and not (
+                callee == "range" and self.changes_outer_list(statements) and
+                all(self.constant_count(a.value) is not None for a in iterable.args)):
+            return False  # a run-time loop: staged as one (a list it changes is reported)
+        if may_exit(statements):
+            self.report("AD101", stmt, "break or continue in a loop over a list, a tuple or "
+                        "range() of constants that changes a list (it is written out)",
+                        "use an if around the rest of the body")
+            return True
+        items = self.static_items(iterable, "this loop")
+        for item in items or []:
+            self.bind_static(stmt.target, item, stmt)
+            self.stage_block(statements, [])
+        return True
+
+    def over_values(self, iterable: cst.BaseExpression) -> bool:
+        """Whether a loop runs over a container (maybe through zip or enumerate)."""
+        callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
+        if callee in ("zip", "enumerate"):
+            return any(self.over_values(a.value) for a in iterable.args)
+        return callee is None and self.may_hold_container(iterable)
+
+    def changes_outer_list(self, statements) -> bool:
+        for stmt in statements:
+            call = stmt.value if isinstance(stmt, cst.Expr) else None
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and \
+                    isinstance(call.func.value, cst.Name) and \
+                    isinstance(self.env.get(call.func.value.value), ListValue):
+                return True
+        return False
+
+    def shape_tuple(self, node: cst.Attribute) -> tuple:
+        """`x.shape` as a value: the tuple of its sizes (its rank must be known)."""
+        array = self.stage_expr(node.value)
+        t = self.type_of(array)
+        if not t.is_array or t.shape is None:
+            self.report("AD305", node, "'.shape' as a whole needs the array's rank",
+                        "unpack the sizes (N, D = x.shape) or index them (x.shape[0]), or "
+                        "annotate the parameter (x: \"N D\") or pass --shapes")
+            return ()
+        return tuple(self.add("dim", (array,), node, None, None, (("axis", axis),))
+                     for axis in range(len(t.shape)))
+
+    def constant_key(self, node) -> object:
+        """A dict key or a container index that must be constant: its value, or None
+        (reported)."""
+        if isinstance(node, cst.SimpleString):
+            return node.evaluated_value
+        try:
+            return static_value(node)
+        except ValueError:
+            pass
+        self.report("AD204", node, "a container's key or index must be a constant here",
+                    "use a string or an integer literal, or build an array and index it")
+        return None
+
+    def stage_list_method(self, call: cst.Call) -> None:
+        """`hs.append(h)`, `hs.extend(more)`: the list gains the staged values (in the block
+        that made it; the fence lets only these calls stand as statements)."""
+        func = call.func
+        name = func.value.value
+        lst = self.env.get(name)
+        if runlists.is_runtime_list(self, lst):
+            runlists.append(self, call, name)
+            return
+        if not isinstance(lst, ListValue):
+            self.report("AD101", call, f"'{name}.{func.attr.value}(...)' on a value that is "
+                        "not a list made in this function",
+                        "build the list in the function (hs = []), or assign the result")
+            return
+        value = self.stage_value(call.args[0].value)
+        self.may_change(lst, name, call)  # (reported; the value is added to go on checking)
+        if func.attr.value == "append":
+            lst.items.append(value)
+        else:
+            more = items_of(value)
+            if more is None:
+                self.report("AD204", call, f"'{name}.extend' needs a list or a tuple",
+                            f"use {name}.append(value)")
+                return
+            lst.items.extend(more)
+
+    def may_change(self, container, name: str, node) -> bool:
+        """A list or dict is changed only in the block that made it: in a branch or loop
+        around which it was made, its entries would depend on the path taken."""
+        if container.region == self.region:
+            return True
+        inside = "loop" if self.loop_nodes else "branch"
+        self.report("AD204", node, f"'{name}' is changed inside a {inside} but was made "
+                    "outside it: its entries would depend on the path taken",
+                    "in a loop, collect into an array instead: hs = np.zeros((T, N, H)) "
+                    "before the loop and hs[t] = h inside it; in a branch, build the list "
+                    "after the if from names both paths assign")
+        return False
+
+    def fold(self, spelling: str, container, node, target, user) -> ir.Operand:
+        """`sum(values)`, `np.prod(sizes)`, `len(values)` of a container: written out."""
+        items = items_of(container)
+        if items is None or any(is_container(i) for i in items):
+            self.report("AD204", node, f"'{spelling}' of {describe(container)}",
+                        "pass a list or tuple of single values")
+            return ir.Num(0.0)
+        if spelling == "len":
+            value = ir.Num(len(items))
+            return value if target is None else self.add("copy", (value,), node, target, user)
+        prim = "add" if spelling == "sum" else "mul"
+        if not items:
+            value = ir.Num(0 if prim == "add" else 1)
+            return value if target is None else self.add("copy", (value,), node, target, user)
+        total = items[0]
+        for i, item in enumerate(items[1:]):
+            last = i == len(items) - 2
+            total = self.add(prim, (total, item), node, target if last else None,
+                             user if last else None)
+        if len(items) == 1 and target is not None:
+            total = self.add("copy", (total,), node, target, user)
+        return total
+
+    def pick(self, container, node: cst.Subscript, target, user, container_ok=False):
+        """An entry of a container, by a constant index or key (or a slice of constants)."""
+        key = None
+        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            key = self.constant_key(node.slice[0].slice.value)
+        elif len(node.slice) == 1:  # hs[1:], x.shape[1:]
+            bounds = node.slice[0].slice
+            try:
+                key = slice(*(None if b is None else static_value(b)
+                              for b in (bounds.lower, bounds.upper, bounds.step)))
+            except ValueError:
+                key = None
+        if key is None:
+            self.report("AD204", node, f"indexing {describe(container)} needs a constant "
+                        "index here", "use a constant, or unpack it: a, b = values; in a loop, "
+                        "collect into an array (hs[t] = h) and index that")
+            return ir.Num(0.0)
+        try:
+            chosen = entry(container, key)
+        except LookupError as exc:
+            self.report("AD204", node, str(exc), "use an index or key the container has")
+            return ir.Num(0.0)
+        if is_container(chosen):
+            if container_ok:
+                return chosen
+            self.report("AD204", node, f"this is {describe(chosen)}, not a single value",
+                        "index it again, or unpack it")
+            return ir.Num(0.0)
+        return chosen if target is None else self.add("copy", (chosen,), node, target, user)

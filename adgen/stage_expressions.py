@@ -1,0 +1,236 @@
+"""Staging expressions: one operand, or one statement per operation, for names, constants,
+operators, calls, comparisons, conditional expressions and indexing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import libcst as cst
+
+from adgen import gates, ir, runlists
+from adgen.containers import describe, is_container, items_of
+from adgen.fence_expressions import CONTAINER_FOLDS
+from adgen.members import matches as member_matches
+from adgen.members import path_of
+from adgen.naming import RUNTIME
+from adgen.rules import REGISTRY
+from adgen.source import MATH_CONSTANTS, literal_value
+from adgen.stage_env import _Local
+from adgen.staticargs import (JOINERS, is_newaxis, is_value_attribute, joined_operands,
+                              shape_index, static_positionals, static_value)
+from adgen.userrules import called_primitive, stage_primitive
+
+_BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
+                     cst.Power: "**", cst.MatrixMultiply: "@", cst.FloorDivide: "//",
+                     cst.Modulo: "%"}
+_COMPARISON_SPELLINGS = {cst.LessThan: "<", cst.LessThanEqual: "<=", cst.GreaterThan: ">",
+                         cst.GreaterThanEqual: ">=", cst.Equal: "==", cst.NotEqual: "!=",
+                         cst.Is: "is", cst.IsNot: "is not"}
+_FOLDS = CONTAINER_FOLDS + ("len",)  # len has a rule of its own, for arrays
+
+
+class ExpressionStaging:
+    """Stager methods for expressions."""
+
+    def stage_expr(self, node: cst.BaseExpression, target: Optional[str] = None,
+                   user: Optional[str] = None) -> ir.Operand:
+        """Stage `node`; returns the operand holding its value.  With `target`, the value is
+        bound to that name (by its outermost operation, or a copy for a plain operand)."""
+        gate = gates.match(node, self.scope)
+        if gate is not None:
+            rule_name, operand = gate
+            return self.add(rule_name, (self.stage_expr(operand),), node, target, user)
+        operand = self.leaf(node)
+        if operand is not None:
+            if target is None:
+                return operand
+            return self.add("copy", (operand,), node, target, user)
+        if isinstance(node, cst.UnaryOperation):
+            inner = self.stage_expr(node.expression)
+            if isinstance(node.operator, cst.Plus):
+                return inner if target is None else self.add("copy", (inner,), node, target, user)
+            return self.add("neg", (inner,), node, target, user)
+        if isinstance(node, cst.BinaryOperation):
+            left = self.stage_expr(node.left)
+            right = self.stage_expr(node.right)
+            rule = REGISTRY.by_spelling(_BINARY_SPELLINGS[type(node.operator)])
+            return self.add(rule.name, (left, right), node, target, user)
+        if isinstance(node, cst.IfExp):
+            return self.stage_ifexp(node, target, user)
+        if isinstance(node, cst.Call):  # a primitive the user declared: one statement
+            declared = called_primitive(self.parsed, self.scope, node.func, self.env)
+            if declared is not None:
+                return stage_primitive(self, node, target, user, *declared)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
+                isinstance(self.env.get(node.func.value), _Local):  # a nested def, a lambda
+            local = self.env[node.func.value].node
+            return self.stage_call(node, target, user, self.parsed, node.func.value, local,
+                                   self.env)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
+                node.func.value in self.scope.functions and node.func.value not in self.env:
+            return self.stage_call(node, target, user, self.parsed, node.func.value)
+        if isinstance(node, cst.Call) and not is_value_attribute(node.func, self.scope,
+                                                                 self.env):
+            elsewhere = self.parsed.user_function(self.scope.qualify(node.func))
+            if elsewhere is not None:  # a function of a user module
+                return self.stage_call(node, target, user, *elsewhere)
+        if isinstance(node, cst.Call):
+            func = node.func
+            attrs = tuple((a.keyword.value, static_value(a.value)) for a in node.args
+                          if a.keyword is not None)
+            positional = [a.value for a in node.args if a.keyword is None]
+            joined = joined_operands(node, self.scope)
+            if joined is not None:  # np.concatenate([a, b], axis=1): the arrays are operands
+                positional = joined + positional[1:]
+            spelling = "." + func.attr.value if is_value_attribute(func, self.scope, self.env) \
+                else self.scope.qualify(func)
+            listed = runlists.call(self, spelling, positional, attrs, node, target, user)
+            if listed is not None:  # np.stack(hs), sum(hs) of a list built at run time
+                return listed
+            if spelling in _FOLDS and len(positional) == 1 and \
+                    self.may_hold_container(positional[0]):  # sum(hs), np.prod(x.shape[1:])
+                return self.fold(spelling, self.stage_value(positional[0]), node, target, user)
+            if spelling.startswith("."):  # a method: x.sum(axis=0)
+                positional.insert(0, func.value)
+            rule = REGISTRY.by_spelling(spelling)
+            if rule is None:  # sum(x) of an array: the fence lets it through for containers
+                self.report("AD301", node, f"'{spelling}' of something that is not a list "
+                            "or tuple of values", "for an array, use np.sum(x, axis=0) or "
+                            "np.prod(x, axis=0)")
+                return ir.Num(0.0)
+            if rule.name == "np_array" and joined is None:  # np.array(x): a copy of x
+                rule = REGISTRY["np_copy" if spelling == "numpy.array" else "np_asarray"]
+            positional, attrs = static_positionals(rule, positional, attrs)
+            args = []
+            for a in positional:
+                if isinstance(a, ir.Name):  # a run-time list, stacked (runlists.call)
+                    args.append(a)
+                    continue
+                value = self.stage_value(a) if self.may_hold_container(a) else self.stage_expr(a)
+                if is_container(value):  # np.stack(hs), x.reshape((N, -1)), np.zeros(shape)
+                    items = items_of(value)
+                    if (rule.name == "reshape" or spelling in JOINERS) and items is not None \
+                            and not any(is_container(i) for i in items) and a is positional[-1]:
+                        args += items
+                        continue
+                    self.report("AD204", a, f"{describe(value)} as an argument of "
+                                f"'{spelling.lstrip('.')}'", "pass single values (arrays, "
+                                "numbers); np.stack(values) makes one array of a list")
+                    value = ir.Num(0.0)
+                args.append(value)
+            args = tuple(args)
+            return self.add(self.array_form(rule.name, args), args, node, target, user, attrs)
+        if isinstance(node, cst.Comparison):
+            comparison = node.comparisons[0]
+            rule = REGISTRY.by_spelling(_COMPARISON_SPELLINGS[type(comparison.operator)])
+            args = (self.stage_expr(node.left), self.stage_expr(comparison.comparator))
+            return self.add(rule.name, args, node, target, user)
+        if isinstance(node, cst.Subscript) and shape_index(node) is not None:  # x.shape[k]
+            array = self.stage_expr(node.value.value)
+            return self.add("dim", (array,), node, target, user, (("axis", shape_index(node)),))
+        if isinstance(node, cst.Subscript):
+            return self.stage_getitem(node, target, user)
+        if isinstance(node, cst.Attribute):  # a value's attribute: x.T
+            rule = REGISTRY.by_spelling("." + node.attr.value)
+            return self.add(rule.name, (self.stage_expr(node.value),), node, target, user)
+        raise AssertionError(f"stager reached an unfenced node {type(node).__name__}")
+
+    def stage_ifexp(self, node: cst.IfExp, target: Optional[str], user: Optional[str]):
+        """`a if c else b`: a branch, each path computing its value into the same name."""
+        test = self.stage_condition(node.test)
+        if target is None:
+            target, user = self.names.numbered("sel"), None
+        outer, paths = self.body, []
+        for value in (node.body, node.orelse):
+            self.body = []
+            operand = self.stage_expr(value, target, user)
+            if operand != ir.Name(target):  # a helper's result under another name
+                self.add("copy", (operand,), value, target, user)
+            paths.append(self.body)
+        self.body = outer
+        self.body.append(ir.If(test, tuple(paths[0]), tuple(paths[1]), self.parsed.pos(node),
+                               self.new_key()))
+        return ir.Name(target)
+
+    def stage_getitem(self, node: cst.Subscript, target, user) -> ir.Operand:
+        """`x[index]`: the array and the index's values are operands; the index's structure
+        (slices, constants, np.newaxis) is a static attribute.  An entry of a container
+        (`cache[0]`, `hs[-1]`, `helper(x)[0]`) is that entry."""
+        value = self.stage_value(node.value) if self.may_hold_container(node.value) \
+            else self.stage_expr(node.value)
+        if is_container(value):
+            return self.pick(value, node, target, user)
+        operands, spec = self.stage_index(node, [value])
+        return self.add("getitem", tuple(operands), node, target, user,
+                        (("index", tuple(spec)),))
+
+    def stage_index(self, node: cst.Subscript, operands: list) -> tuple[list, list]:
+        """The index of `node`: its values appended to `operands`, its structure as a spec
+        of ("slice", lower, upper, step), ("const", k), ("arg", position), ("newaxis",)."""
+
+        def part(expr):
+            if expr is None:
+                return None
+            try:
+                value = static_value(expr)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    return ("const", value)
+            except ValueError:
+                pass
+            staged = self.stage_expr(expr)
+            if isinstance(staged, ir.Num) and isinstance(staged.value, int) and \
+                    not isinstance(staged.value, bool):  # x[i], i of a written-out loop
+                return ("const", staged.value)
+            operands.append(staged)
+            return ("arg", len(operands) - 1)
+
+        spec = []
+        for element in node.slice:
+            index = element.slice
+            if isinstance(index, cst.Slice):
+                spec.append(("slice", part(index.lower), part(index.upper), part(index.step)))
+            elif is_newaxis(index.value, self.scope):
+                spec.append(("newaxis",))
+            else:
+                spec.append(part(index.value))
+        return operands, spec
+
+    def leaf(self, node: cst.BaseExpression) -> Optional[ir.Operand]:
+        """A constant, a name or a member (`params['W1']`) as an operand (no statement
+        needed), else None."""
+        if self.members and not self.callers and \
+                isinstance(node, (cst.Subscript, cst.Attribute, cst.Call)):
+            where = path_of(node, self.param_names)
+            if where is not None:
+                for m in self.members:
+                    if member_matches(m, *where):
+                        return ir.Name(m.name)
+        if isinstance(node, (cst.Integer, cst.Float)):
+            return ir.Num(literal_value(node), node.value)
+        if (isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus)
+                and isinstance(node.expression, (cst.Integer, cst.Float))
+                and not node.expression.lpar):
+            return ir.Num(-literal_value(node.expression), "-" + node.expression.value)
+        if isinstance(node, cst.SimpleString) or (isinstance(node, cst.Name) and
+                                                  node.value == "None"):
+            return ir.Lit(self.parsed.code(node).strip())  # 'train', None: static values
+        if isinstance(node, cst.Name):
+            if node.value in ("True", "False") and node.value not in self.env:
+                return ir.Num(int(node.value == "True"), node.value)
+            if node.value in self.env:
+                return self.lookup(node.value, node)
+            const = self.scope.consts[node.value]
+            if self.scope is not self.home.scope:  # another module's constant: its value
+                return ir.Num(const.value, repr(const.value))
+            if const.name in RUNTIME and const.name not in self.consts_used:
+                self.consts_used[const.name] = dataclasses.replace(
+                    const, name=self.names.fresh(const.name))
+            self.consts_used.setdefault(const.name, const)
+            return ir.Name(self.consts_used[const.name].name)
+        if isinstance(node, cst.Attribute) and not is_value_attribute(node, self.scope, self.env):
+            dotted = self.scope.qualify(node)
+            assert dotted in MATH_CONSTANTS
+            return ir.Attr(dotted.replace("numpy.", "np.", 1))  # as the module imports it
+        return None
