@@ -160,22 +160,31 @@ class LoopStaging:
         if self.unrolled(stmt, statements):
             return
         callee = self.scope.qualify(stmt.iter.func) if isinstance(stmt.iter, cst.Call) else None
-        if not isinstance(stmt.target, cst.Name) and not (
+        zipped = callee == "zip" and self.zipped_arrays(stmt)
+        if not isinstance(stmt.target, cst.Name) and not zipped and not (
                 callee == "enumerate" and len(stmt.target.elements) == 2 and
                 all(isinstance(el.value, cst.Name) for el in stmt.target.elements)):
             self.report("AD105", stmt.target, "several loop variables over an array or a "
                         "range", "use one name (for t in range(T)), or two with enumerate "
                         "(for i, x in enumerate(xs)); unpack inside the loop")
             return
-        if callee == "zip" or isinstance(stmt.iter, (cst.Tuple, cst.List)):
+        if (callee == "zip" and not zipped) or isinstance(stmt.iter, (cst.Tuple, cst.List)):
             self.static_items(stmt.iter, "this loop")  # (reported: its values are not known)
             return
         iterable, target = stmt.iter, stmt.target
         callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
-        array = None
+        array, pairs_of = None, ()
         if callee == "range":
             bounds = tuple(self.stage_expr(a.value) for a in iterable.args)
             index_user, element = target.value, None
+        elif zipped:  # for a, b in zip(x, y): x[i], y[i] up to the shorter one's length
+            arrays = [self.stage_expr(a.value) for a in iterable.args]
+            lengths = [self.add("length", (a,), arg.value, None, None)
+                       for a, arg in zip(arrays, iterable.args)]
+            bounds = (lengths[0] if len(lengths) == 1 else
+                      self.add("min", tuple(lengths), iterable, None, None),)
+            index_user, element = None, None
+            pairs_of = tuple(zip((el.value.value for el in target.elements), arrays))
         else:
             source = iterable.args[0].value if callee == "enumerate" else iterable
             array = self.stage_expr(source)
@@ -201,6 +210,9 @@ class LoopStaging:
             self.env[element] = self.add("getitem", (array, ir.Name(index)), iterable,
                                          self.version(element), element,
                                          (("index", (("arg", 1),)),))
+        for name, source in pairs_of:
+            self.env[name] = self.add("getitem", (source, ir.Name(index)), iterable,
+                                      self.version(name), name, (("index", (("arg", 1),)),))
         self.loop_nodes.append(stmt)
         self.break_flags.append(flag)
         region, self.region = self.region, self.new_key()
@@ -217,12 +229,22 @@ class LoopStaging:
         pairs = self.end_loop(statements, carried, names, before, stmt)
         if not flag:
             runlists.counted(self, pairs, body, bounds, outer)
-        for name in (index_user, element):
+        for name in (index_user, element) + tuple(n for n, _ in pairs_of):
             if name:
                 self.env[name] = _Unbound("it is a loop variable (the loop may run zero "
                                           "times)")
         self.body.append(ir.Loop("for", tuple(body), pairs, self.parsed.pos(stmt),
                                  index=index, bounds=bounds, key=self.new_key()))
+
+    def zipped_arrays(self, stmt: cst.For) -> bool:
+        """`for a, b in zip(x, y)` over arrays (not lists or tuples known as the function is
+        staged): one name per array, each read at the loop's index."""
+        args = stmt.iter.args
+        return isinstance(stmt.target, (cst.Tuple, cst.List)) and \
+            len(stmt.target.elements) == len(args) >= 1 and \
+            all(isinstance(el.value, cst.Name) for el in stmt.target.elements) and \
+            all(a.keyword is None and a.star == "" and not self.may_hold_container(a.value)
+                for a in args)
 
     def stage_while(self, stmt: cst.While) -> None:
         statements = block_statements(stmt.body)

@@ -64,6 +64,9 @@ INPUTS = {
     "first_slice_then_matrix_rows": {"x": ((T, N, D), -1.0, 1.0), "W": ((D, H), -1.0, 1.0)},
     "valid_convolution_1d": {"x": ((8,), -1.0, 1.0), "w": ((3,), -1.0, 1.0)},
     "pairs_of_steps": {"x": ((7, D), -1.0, 1.0), "W": ((D, D), -0.5, 0.5)},
+    "zipped_elements": {"x": ((N,), -1.0, 1.0), "w": ((N,), -1.0, 1.0)},
+    "zipped_rows_and_targets": {"X": ((N, D), -1.0, 1.0), "t": ((N,), -1.0, 1.0),
+                                "w": ((D,), -1.0, 1.0)},
 }
 WRT = {"dropout_layer_loss": ("x", "w"), "temporal_softmax_loss": ("x",),
        "logistic_regression_l2": ("w",), "linear_regression_mse": ("w", "b")}
@@ -74,6 +77,8 @@ SHAPES = {
     "gaussian_nll": "x=N mu=float log_sigma=float",
     "huber_loss": "pred=N target=N",
     "valid_convolution_1d": "x=N w=K",
+    "zipped_elements": "x=N w=N",
+    "zipped_rows_and_targets": "X=N,D t=N w=D",
 }
 
 
@@ -307,3 +312,20 @@ def pairs_of_steps(x, W):
     for t in range(T // 2):
         h = np.tanh(h @ W + x[2 * t] - x[2 * t + 1])
     return np.sum(h ** 2)
+
+
+def zipped_elements(x, w):
+    """Refused (AD105: several loop variables over an array): a loop over zip of arrays,
+    element by element."""
+    total = 0.0
+    for xi, wi in zip(x, w):
+        total += xi * wi
+    return total ** 2
+
+
+def zipped_rows_and_targets(X, t, w):
+    """The same over a matrix's rows and a vector, as a per-example loss is written."""
+    loss = 0.0
+    for row, target in zip(X, t):
+        loss = loss + (row @ w - target) ** 2
+    return loss / X.shape[0]
