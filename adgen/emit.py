@@ -18,7 +18,7 @@ from adgen.inplace import backward_chains
 from adgen.inplace import plan as inplace_plan
 from adgen.prelude import (HELPER_MODULES, HELPERS, command_lines, dtype_check,
                            facts_paragraphs, shape_check, spellings)
-from adgen.printer import (MAX_LINE, closed_docstring, docstring_lines, fit, index_source,
+from adgen.printer import (MAX_LINE, docstring_lines, fit, index_source,
                            to_source, bracketed, wrap_items, PREC_ADD)
 from adgen.rules import instance_of, substitute
 from adgen.userrules import import_lines

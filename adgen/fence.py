@@ -29,8 +29,6 @@ DECORATORS = frozenset({"adgen.differentiable", "adgen.api.differentiable", "adg
 AUG_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign,
                  cst.PowerAssign, cst.FloorDivideAssign, cst.ModuloAssign)
 
-LOOP_EXIT_HELP = ("leave the loop through its condition (while ...) or its range; break and "
-                  "continue are not supported")
 _STATEMENT_MESSAGES = {
     cst.Try: ("'try' statement", "remove the exception handling from the differentiated function"),
     cst.With: ("'with' statement", "move the context manager out of the differentiated function"),

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Optional
 
 from adgen import ir
 from adgen.printer import to_source

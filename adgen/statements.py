@@ -27,17 +27,6 @@ def block_statements(suite: cst.BaseSuite) -> list[cst.CSTNode]:
     return list(suite.body)
 
 
-def returns_on_all_paths(stmts) -> bool:
-    """Whether a block always ends in a return (through every branch of a final `if`)."""
-    for stmt in stmts:
-        if isinstance(stmt, cst.Return):
-            return True
-        if isinstance(stmt, cst.If) and returns_on_all_paths(block_statements(stmt.body)) \
-                and returns_on_all_paths(else_statements(stmt)):
-            return True
-    return False
-
-
 def may_return(stmts) -> bool:
     """Whether a block returns on some path."""
     for stmt in stmts:
