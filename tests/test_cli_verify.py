@@ -143,3 +143,14 @@ def test_verify_says_when_every_gradient_is_zero(tmp_path):
     status, _, err = run([src, "--verify"])
     assert status == 0, err
     assert "note: every gradient is exactly zero here" in err, err
+
+
+def test_a_zero_dimensional_gradient_is_checked_symbolically(tmp_path):
+    """np.outer of numbers: the gradients are 0-d arrays, which sympy could not subtract
+    (the whole check failed with a TypeError); any symbolic failure is 'skipped' now."""
+    src = tmp_path / "outer.py"
+    src.write_text("import numpy as np\n\n\ndef outer_prod(u, v):\n"
+                   "    M = np.outer(u, v)\n    return (M * M.T).sum()\n")
+    status, _, err = run([src, "--verify"])
+    assert status == 0, err
+    assert "gradient ok" in err and "proved" in err, err
