@@ -690,6 +690,63 @@ def _joined_type(ctx: Context) -> VType:
     return shapes.array(None)
 
 
+def _same_dims(dims) -> "shapes.Dim":
+    """One axis of operands joined together: their common dimension, or (where they differ,
+    as symbols that may be equal at run time) a dimension equal to no other."""
+    found = set(dims)
+    if len(found) == 1:
+        return found.pop()
+    shapes.assume_equal(*found)  # (while inferring: np.stack needs them equal)
+    return shapes.unknown_dim()
+
+
+def _stack_type(ctx: Context) -> VType:
+    """np.stack of operands of one known rank: their shape with the count inserted at the
+    axis; unknown otherwise."""
+    ranks = {t.rank for t in ctx.types}
+    if len(ranks) != 1 or None in ranks or any(
+            t.shape is None and t.rank for t in ctx.types):
+        return shapes.array(None)
+    rank = ranks.pop()
+    axis = ctx.attr("axis", 0)
+    axis = axis + rank + 1 if axis < 0 else axis
+    if not 0 <= axis <= rank:
+        return shapes.array(None)  # (the rule says why)
+    dims = [_same_dims(t.shape[i] for t in ctx.types) for i in range(rank)]
+    return shapes.array(tuple(dims[:axis]) + (ctx.n,) + tuple(dims[axis:]))
+
+
+def _concatenate_type(axis_for_rank=None):
+    """np.concatenate (or hstack, vstack: the axis from the rank) of operands of one known
+    rank: their shape, the joined axis the sum of theirs (a number when they are numbers,
+    k times a symbol when they are all that symbol, else a dimension equal to no other);
+    unknown otherwise."""
+    def infer(ctx: Context) -> VType:
+        ranks = {t.rank for t in ctx.types}
+        if len(ranks) != 1 or None in ranks or 0 in ranks or \
+                any(t.shape is None for t in ctx.types):
+            return shapes.array(None)
+        rank = ranks.pop()
+        axis = ctx.attr("axis", 0) if axis_for_rank is None else axis_for_rank(rank)
+        if axis is None:
+            return shapes.array(None)
+        axis = axis + rank if axis < 0 else axis
+        if not 0 <= axis < rank:
+            return shapes.array(None)
+        joined = [t.shape[axis] for t in ctx.types]
+        if all(isinstance(d, int) for d in joined):
+            total = sum(joined)
+        elif len(set(joined)) == 1 and shapes.multiple_of(joined[0]) is None and \
+                not joined[0].startswith("_u"):
+            total = f"{len(joined)}*{joined[0]}"  # [x, np.tanh(x)]: "2*D", as "4*H" is
+        else:
+            total = shapes.unknown_dim()
+        return shapes.array(tuple(total if i == axis else _same_dims(t.shape[i] for t in
+                                                                     ctx.types)
+                                  for i in range(rank)))
+    return infer
+
+
 def _positive_axis(ctx: Context, rank_plus: int = 0) -> int:
     axis = ctx.attr("axis", 0)
     if axis < 0:
@@ -733,22 +790,24 @@ def _rank_joined(axis_for_rank):
     return shaped
 
 
-def _joiner(name, shaped, build_axis=0):
+def _joiner(name, shaped, build_axis=0, infer=_joined_type):
     return REGISTRY.add(Rule(
         name=f"np_{name}", spellings=(f"numpy.{name}",), arity=1, variadic=True,
         build=lambda n: shaped(Context(n, (("axis", build_axis),),
                                        (shapes.array(("A", "B")),) * n)),
         shaped=shaped, stem=lambda f: None, noun=name[:5], sympy=lambda *a: a[0],
         domain=lambda n: (DEFAULT_DOMAIN,) * n, elementwise=False, keywords=("axis",),
-        infer=_joined_type,
+        infer=infer,
         doc=f"np.{name}([a, b, ...]): each operand's gradient is its part of the gradient",
     ))
 
 
-_joiner("concatenate", _concatenate_shaped)
-_joiner("stack", _stack_shaped)
-_joiner("hstack", _rank_joined(lambda rank: 0 if rank == 1 else 1))
-_joiner("vstack", _rank_joined(lambda rank: 0 if rank >= 2 else None))
+_joiner("concatenate", _concatenate_shaped, infer=_concatenate_type())
+_joiner("stack", _stack_shaped, infer=_stack_type)
+_joiner("hstack", _rank_joined(lambda rank: 0 if rank == 1 else 1),
+        infer=_concatenate_type(lambda rank: 0 if rank == 1 else 1))
+_joiner("vstack", _rank_joined(lambda rank: 0 if rank >= 2 else None),
+        infer=_concatenate_type(lambda rank: 0 if rank >= 2 else None))
 
 REGISTRY.add(Rule(
     name="np_expand_dims", spellings=("numpy.expand_dims",), arity=2,

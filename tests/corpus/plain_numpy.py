@@ -65,6 +65,8 @@ INPUTS = {
     "valid_convolution_1d": {"x": ((8,), -1.0, 1.0), "w": ((3,), -1.0, 1.0)},
     "pairs_of_steps": {"x": ((7, D), -1.0, 1.0), "W": ((D, D), -0.5, 0.5)},
     "zipped_elements": {"x": ((N,), -1.0, 1.0), "w": ((N,), -1.0, 1.0)},
+    "stacked_features": {"x": ((N,), -1.0, 1.0), "y": ((N,), -1.0, 1.0)},
+    "concatenated_layer": {"x": ((N, D), -1.0, 1.0), "W": ((2 * D, H), -1.0, 1.0)},
     "zipped_rows_and_targets": {"X": ((N, D), -1.0, 1.0), "t": ((N,), -1.0, 1.0),
                                 "w": ((D,), -1.0, 1.0)},
 }
@@ -329,3 +331,18 @@ def zipped_rows_and_targets(X, t, w):
     for row, target in zip(X, t):
         loss = loss + (row @ w - target) ** 2
     return loss / X.shape[0]
+
+
+def stacked_features(x, y):
+    """The command line drew x and y as numbers (nothing said they are arrays), so
+    np.stack(..., axis=1) failed when verified: stacking along axis 1 now says the operands
+    have an axis, and np.stack that they have one shape."""
+    f = np.stack([x, y ** 2, np.sin(x)], axis=1)
+    return (f.mean(axis=0) ** 2).sum()
+
+
+def concatenated_layer(x, W):
+    """Refused by the command line (AD305: a @ b needs operands of known rank): the
+    concatenation's rank was unknown; now (n1, 2*n2), so W is (2*n2, n3)."""
+    h = np.concatenate([x, np.tanh(x)], axis=1)
+    return ((h @ W) ** 2).mean()
