@@ -191,7 +191,7 @@ def _read_evidence(parsed, node: cst.FunctionDef, unknown: set[str]) -> dict[str
                          f"{line(current)}")
             rows = [e.value for e in entries if isinstance(e, cst.Index) and
                     isinstance(e.value, cst.Call) and
-                    scope.qualify(e.value.func) == "numpy.arange"]
+                    scope.qualify(e.value.func) in ("numpy.arange", "range")]
             with_rows = bool(rows)
             count_name = _name(rows[0].args[0].value) if rows and rows[0].args else None
             if with_rows and indexed in unknown and ev(indexed).rank is None:

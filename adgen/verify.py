@@ -765,7 +765,8 @@ def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) ->
 
         def draw(t):
             if t is not None and t.is_array:
-                shape = tuple(sizes.get(d, d) if isinstance(d, str) else d for d in t.shape)
+                shape = (smallest,) if t.shape is None else tuple(  # (any shape: a vector)
+                    sizes.get(d, d) if isinstance(d, str) else d for d in t.shape)
                 if t.kind == "intarray":
                     return rng.integers(0, smallest, size=shape)
                 if t.kind == "bool":

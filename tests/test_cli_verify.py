@@ -154,3 +154,10 @@ def test_a_zero_dimensional_gradient_is_checked_symbolically(tmp_path):
     status, _, err = run([src, "--verify"])
     assert status == 0, err
     assert "gradient ok" in err and "proved" in err, err
+
+
+def test_verify_draws_an_index_array_of_any_shape(tmp_path):
+    src = tmp_path / "embed.py"
+    src.write_text("def word_embed(W, idx):\n    return (W[idx] ** 2).sum()\n")
+    status, _, err = run([src, "--verify"])
+    assert status == 0 and "gradient ok" in err, err

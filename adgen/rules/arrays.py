@@ -476,10 +476,12 @@ def _arange_build(n: int):
 
 
 REGISTRY.add(Rule(
-    name="np_arange", spellings=("numpy.arange",), arity=1, variadic=True, build=_arange_build,
+    name="np_arange", spellings=("numpy.arange", "range"), arity=1, variadic=True,
+    build=_arange_build,
     stem=lambda f: None, noun="rows", sympy=lambda *a: a[0], elementwise=False,
     domain=lambda n: (DEFAULT_DOMAIN,) * n, infer=_arange_type, nondifferentiable=True,
-    doc="integers (indices): no gradient",
+    doc="integers (indices): no gradient; `range(N)` as a value (probs[range(N), y]) is "
+        "np.arange(N)",
 ))
 
 

@@ -66,6 +66,9 @@ INPUTS = {
     "pairs_of_steps": {"x": ((7, D), -1.0, 1.0), "W": ((D, D), -0.5, 0.5)},
     "zipped_elements": {"x": ((N,), -1.0, 1.0), "w": ((N,), -1.0, 1.0)},
     "stacked_features": {"x": ((N,), -1.0, 1.0), "y": ((N,), -1.0, 1.0)},
+    "labels_picked_with_range": {"X": ((N, D), -1.0, 1.0), "W": ((D, C), -1.0, 1.0),
+                                 "y": ("int", (N,), 0, C)},
+    "rows_by_index_array": {"W": ((C, D), -1.0, 1.0), "idx": ("int", (N,), 0, C)},
     "concatenated_layer": {"x": ((N, D), -1.0, 1.0), "W": ((2 * D, H), -1.0, 1.0)},
     "zipped_rows_and_targets": {"X": ((N, D), -1.0, 1.0), "t": ((N,), -1.0, 1.0),
                                 "w": ((D,), -1.0, 1.0)},
@@ -346,3 +349,18 @@ def concatenated_layer(x, W):
     concatenation's rank was unknown; now (n1, 2*n2), so W is (2*n2, n3)."""
     h = np.concatenate([x, np.tanh(x)], axis=1)
     return ((h @ W) ** 2).mean()
+
+
+def labels_picked_with_range(X, W, y):
+    """Refused (AD301: no derivative rule for 'range'): probs[range(N), y], as CS231n
+    solutions often write np.arange(N)."""
+    scores = X @ W
+    probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    N = X.shape[0]
+    return -np.sum(np.log(probs[range(N), y])) / N
+
+
+def rows_by_index_array(W, idx):
+    """--verify crashed (TypeError: an integer array of any shape had no shape to draw)."""
+    return (W[idx] ** 2).sum()
