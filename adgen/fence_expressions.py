@@ -21,7 +21,7 @@ from adgen.staticargs import (is_newaxis, is_value_attribute, joined_operands, s
 if TYPE_CHECKING:
     from adgen.fence import Fence
 
-VALUE_ATTRIBUTES = frozenset({"T"})
+VALUE_ATTRIBUTES = frozenset({"T", "size", "ndim"})
 COMPARISONS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual,
                cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)
 BIN_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power,

@@ -417,7 +417,7 @@ def _python_ints(grad: ir.Gradient) -> set:
     while changed:  # the largest set whose every assignment is a size or int arithmetic
         changed = False
         for name in sorted(found):
-            if not all(stmt is not None and (stmt.prim in ("dim", "length") or (
+            if not all(stmt is not None and (stmt.prim in ("dim", "length", "size", "ndim") or (
                     stmt.prim in INT_STEPS and stmt.args and all(
                         isinstance(a, ir.Num) and type(a.value) is int or
                         isinstance(a, ir.Name) and a.id in found for a in stmt.args)))

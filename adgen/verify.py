@@ -31,7 +31,7 @@ import sympy as sp
 from adgen import ir, symbolic
 from adgen.members import value_of as member_value
 from adgen.source import MATH_CONSTANTS
-from adgen.shapes import multiple_of
+from adgen.shapes import VType, multiple_of
 from adgen.prelude import HELPERS, calls
 from adgen.rules import REGISTRY, instance_of
 from adgen.userrules import declared_backwards
@@ -703,6 +703,12 @@ def sample_point(forward_fn: Callable, nparams: int, seed: int = 0,
                 return point
         except (ArithmeticError, ValueError) as exc:
             last_error = exc
+        except AttributeError:  # x.sum() of a number: the code takes arrays (of one size,
+            vectors = [VType("array", ("n",)) if t is None or t.kind == "unknown" else t
+                       for t in (types or [None] * nparams)]  # as x - y needs)
+            if vectors != list(types or [None] * nparams):
+                return _sample_arrays(forward_fn, vectors, fixed, seed)
+            raise
     raise ValueError(f"found no point where the function evaluates ({last_error})")
 
 

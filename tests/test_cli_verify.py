@@ -161,3 +161,12 @@ def test_verify_draws_an_index_array_of_any_shape(tmp_path):
     src.write_text("def word_embed(W, idx):\n    return (W[idx] ** 2).sum()\n")
     status, _, err = run([src, "--verify"])
     assert status == 0 and "gradient ok" in err, err
+
+
+def test_verify_draws_arrays_when_the_code_calls_array_methods(tmp_path):
+    """Nothing says pred and t are arrays, but pred.sum() on a number fails: the point is
+    drawn again with vectors."""
+    src = tmp_path / "mse.py"
+    src.write_text("def mse(pred, t):\n    return ((pred - t) ** 2).sum() / t.size\n")
+    status, _, err = run([src, "--verify"])
+    assert status == 0 and "mse(pred=<array 3>, t=<array 3>)" in err, err

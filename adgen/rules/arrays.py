@@ -278,6 +278,20 @@ REGISTRY.add(Rule(
     infer=lambda ctx: _dim_type(Context(1, (("axis", 0),), ctx.types)),
     doc="the first dimension (an int): no gradient",
 ))
+REGISTRY.add(Rule(
+    name="size", spellings=(".size", "numpy.size"), arity=1,
+    build=lambda n: ("np.size(a)", ["0.0"]), stem=_fmt("size{0}"), noun="n",
+    sympy=lambda a: a * 0 + 1, domain=_fixed(DEFAULT_DOMAIN), elementwise=False,
+    nondifferentiable=True, infer=lambda ctx: shapes.INT,
+    doc="the number of elements (an int: x.size / N): no gradient",
+))
+REGISTRY.add(Rule(
+    name="ndim", spellings=(".ndim", "numpy.ndim"), arity=1,
+    build=lambda n: ("np.ndim(a)", ["0.0"]), stem=_fmt("ndim{0}"), noun="n",
+    sympy=lambda a: a * 0, domain=_fixed(DEFAULT_DOMAIN), elementwise=False,
+    nondifferentiable=True, infer=lambda ctx: shapes.INT,
+    doc="the number of axes (an int): no gradient",
+))
 
 
 def _reshape_build(n: int):
