@@ -97,19 +97,27 @@ def _spines(expr: ir.Expr, top: bool = True):
         if not top:
             yield expr.id, []
         return
-    if isinstance(expr, ir.BinOp) and expr.op in BINARY:
-        func, operands = BINARY[expr.op], (expr.left, expr.right)
-    elif isinstance(expr, ir.Neg):
-        func, operands = "np.negative", (expr.operand,)
-    elif isinstance(expr, ir.Call) and expr.func in UNARY and len(expr.args) == 1 \
-            and not expr.kwargs:
-        func, operands = expr.func, expr.args
-    else:
+    step = _ufunc_step(expr)
+    if step is None:
         return
+    func, operands = step
     for i, operand in enumerate(operands):
         if all(isinstance(o, (ir.Name, ir.Num)) for k, o in enumerate(operands) if k != i):
             for name, steps in _spines(operand, False):
                 yield name, steps + [(func, operands, i)]
+
+
+def _ufunc_step(expr: ir.Expr):
+    """(the numpy ufunc, its operands) that computes `expr`, for `+ - * /`, negation and a
+    ufunc of one array; None for anything else."""
+    if isinstance(expr, ir.BinOp) and expr.op in BINARY:
+        return BINARY[expr.op], (expr.left, expr.right)
+    if isinstance(expr, ir.Neg):
+        return "np.negative", (expr.operand,)
+    if isinstance(expr, ir.Call) and expr.func in UNARY and len(expr.args) == 1 \
+            and not expr.kwargs:
+        return expr.func, expr.args
+    return None
 
 
 # methods whose result has the dtype of the array they are called on
@@ -333,15 +341,10 @@ def _chain(expr: ir.Expr):
     None when there is no step to do in place."""
     links = []
     while True:
-        if isinstance(expr, ir.BinOp) and expr.op in BINARY:
-            func, operands = BINARY[expr.op], (expr.left, expr.right)
-        elif isinstance(expr, ir.Neg):
-            func, operands = "np.negative", (expr.operand,)
-        elif isinstance(expr, ir.Call) and expr.func in UNARY and len(expr.args) == 1 \
-                and not expr.kwargs:
-            func, operands = expr.func, expr.args
-        else:
+        step = _ufunc_step(expr)
+        if step is None:
             break
+        func, operands = step
         inner = [k for k, o in enumerate(operands) if not isinstance(o, (ir.Name, ir.Num))]
         if len(inner) != 1:
             break
