@@ -731,9 +731,11 @@ def _assemble(entries: list):
 
 
 def _size_orders(types: list) -> list[dict]:
-    """Sizes for the dimension symbols: 3, 4, 5, ... by first appearance, and the same sizes
-    the other way round (so `x.shape[0] - w.shape[0] + 1` is positive in one of them); a
-    multiple ("4*H") is that many times its base."""
+    """Sizes for the dimension symbols: 3, 4, 5, ... by first appearance, the same sizes the
+    other way round (so `x.shape[0] - w.shape[0] + 1` is positive in one of them), and 4 for
+    every symbol (where the code needs two that inference could not tie, such as a bias
+    added after `reshape(N, T, -1)`, to be equal); a multiple ("4*H") is that many times its
+    base."""
     names: list = []
     for t in types:
         for dim in (t.shape or ()) if t is not None and t.is_array else ():
@@ -741,7 +743,7 @@ def _size_orders(types: list) -> list[dict]:
             if isinstance(base, str) and base not in names:
                 names.append(base)
     orders = []
-    for values in (range(3, 3 + len(names)), range(2 + len(names), 2, -1)):
+    for values in (range(3, 3 + len(names)), range(2 + len(names), 2, -1), [4] * len(names)):
         sizes = dict(zip(names, values))
         for t in types:
             for dim in (t.shape or ()) if t is not None and t.is_array else ():

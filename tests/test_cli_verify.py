@@ -170,3 +170,14 @@ def test_verify_draws_arrays_when_the_code_calls_array_methods(tmp_path):
     src.write_text("def mse(pred, t):\n    return ((pred - t) ** 2).sum() / t.size\n")
     status, _, err = run([src, "--verify"])
     assert status == 0 and "mse(pred=<array 3>, t=<array 3>)" in err, err
+
+
+def test_verify_tries_one_size_for_every_dimension(tmp_path):
+    """The CS231n temporal affine layer: b is added after reshape(N, T, -1), so inference
+    cannot tie its size to w's second; drawn with every dimension 4, it evaluates."""
+    src = tmp_path / "rnn_layers.py"
+    src.write_text("def temporal_affine(x, w, b):\n    N, T, D = x.shape\n"
+                   "    out = x.reshape(N * T, D).dot(w).reshape(N, T, -1) + b\n"
+                   "    return (out ** 2).sum()\n")
+    status, _, err = run([src, "--verify"])
+    assert status == 0 and "gradient ok" in err, err
