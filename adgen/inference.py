@@ -194,6 +194,13 @@ def _read_evidence(parsed, node: cst.FunctionDef, unknown: set[str]) -> dict[str
                     scope.qualify(e.value.func) in ("numpy.arange", "range")]
             with_rows = bool(rows)
             count_name = _name(rows[0].args[0].value) if rows and rows[0].args else None
+            counted = rows[0].args[0].value if rows and rows[0].args else None
+            if isinstance(counted, cst.Call) and scope.qualify(counted.func) == "len" and \
+                    counted.args and _name(counted.args[0].value) is not None:
+                # probs[np.arange(len(y)), y]: as many rows as y has entries
+                count_name = f"len_{_name(counted.args[0].value)}"
+                if _name(counted.args[0].value) in unknown:
+                    ev(_name(counted.args[0].value)).names.setdefault(0, count_name)
             if with_rows and indexed in unknown and ev(indexed).rank is None:
                 # scores[np.arange(N), y]: one entry per row of a table (N rows)
                 e = ev(indexed)

@@ -213,6 +213,10 @@ def _fit_call(line: str, indent: str) -> list[str]:
     """A line whose right-hand side is one call, `d = f(a, g(b), c)`, broken between the
     call's arguments and aligned under its parenthesis; as it is if that does not help."""
     open_at = line.find("(")
+    assign = line.find(" = ")
+    if line.endswith("]") and "'" not in line and '"' not in line and assign > 0 and \
+            "[" not in line[:assign] and (open_at < 0 or line.find("[") < open_at):
+        return _fit_subscript(line, indent)
     if open_at < 0 or not line.endswith(")"):
         return [indent + line]
     args, current, depth, quote = [], "", 0, None
@@ -232,6 +236,20 @@ def _fit_call(line: str, indent: str) -> list[str]:
         return [indent + line]
     head = indent + line[:open_at + 1]
     return _pack(args, head, " " * len(head), ")")
+
+
+def _fit_subscript(line: str, indent: str) -> list[str]:
+    """`d = g[:, a + b:a + b + c]` (a concatenation's gradient), broken at the spaces inside
+    its brackets (Python continues the line there), aligned under the bracket."""
+    open_at = line.find("[")
+    head = indent + line[:open_at + 1]
+    rows, current = [], head
+    for word in line[open_at + 1:].split(" "):
+        if current not in (head, " " * len(head)) and len(current) + 1 + len(word) > MAX_LINE:
+            rows.append(current)
+            current = " " * len(head)
+        current += ("" if current in (head, " " * len(head)) else " ") + word
+    return rows + [current]
 
 
 def _top_level_chunks(text: str) -> list[str]:

@@ -70,13 +70,15 @@ class TypeStaging:
             self.rank_requests.append(([args[0]], rank, self.parsed.pos(node).line,
                                        f"reduced along axis {axis}"))
         joined = dict(attrs).get("axis", 0)
-        if rule.name in ("np_stack", "np_concatenate") and isinstance(joined, int) and \
-                any(t.rank is None for t in types):
+        if rule.name == "np_column_stack":  # columns: vectors, unless one says otherwise
+            joined = 1
+        if rule.name in ("np_stack", "np_concatenate", "np_column_stack") and \
+                isinstance(joined, int) and any(t.rank is None for t in types):
             # np.stack([x, y], axis=1): the operands have (at least) one axis; concatenated
             # along axis 1, two
             known = [t.rank for t in types if t.rank is not None]  # all have one rank
             rank = known[0] if known else \
-                (max(joined, 1) if rule.name == "np_stack" else max(joined + 1, 1)) \
+                (max(joined, 1) if rule.name != "np_concatenate" else max(joined + 1, 1)) \
                 if joined >= 0 else -joined
             self.rank_requests.append(([a for a, t in zip(args, types) if t.rank is None],
                                        rank, self.parsed.pos(node).line,

@@ -81,7 +81,8 @@ def is_newaxis(node: cst.BaseExpression, scope) -> bool:
 
 
 JOINERS = frozenset({"numpy.concatenate", "numpy.stack", "numpy.hstack", "numpy.vstack",
-                     "numpy.zeros", "numpy.ones", "numpy.array", "numpy.asarray"})
+                     "numpy.column_stack", "numpy.zeros", "numpy.ones", "numpy.array",
+                     "numpy.asarray"})
 
 
 def joined_operands(node: cst.Call, scope):

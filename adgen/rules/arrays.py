@@ -818,12 +818,31 @@ def _joiner(name, shaped, build_axis=0, infer=_joined_type):
     ))
 
 
+def _column_stacked(ctx: Context):
+    """np.column_stack: 1-D operands stacked as the columns of a matrix (np.stack along
+    axis 1), 2-D ones concatenated along axis 1."""
+    ranks = {t.rank for t in ctx.types}
+    if len(ranks) != 1 or None in ranks or 0 in ranks:
+        raise RuleError("np.column_stack needs operands of one known rank (>= 1)")
+    if ranks.pop() == 1:
+        return _stack_shaped(Context(ctx.n, (("axis", 1),), ctx.types))
+    return _concatenate_shaped(Context(ctx.n, (("axis", 1),), ctx.types))
+
+
+def _column_stack_type(ctx: Context) -> VType:
+    ranks = {t.rank for t in ctx.types}
+    if ranks == {1}:
+        return _stack_type(Context(ctx.n, (("axis", 1),), ctx.types))
+    return _concatenate_type(lambda rank: 1)(ctx)
+
+
 _joiner("concatenate", _concatenate_shaped, infer=_concatenate_type())
 _joiner("stack", _stack_shaped, infer=_stack_type)
 _joiner("hstack", _rank_joined(lambda rank: 0 if rank == 1 else 1),
         infer=_concatenate_type(lambda rank: 0 if rank == 1 else 1))
 _joiner("vstack", _rank_joined(lambda rank: 0 if rank >= 2 else None),
         infer=_concatenate_type(lambda rank: 0 if rank >= 2 else None))
+_joiner("column_stack", _column_stacked, infer=_column_stack_type)
 
 REGISTRY.add(Rule(
     name="np_expand_dims", spellings=("numpy.expand_dims",), arity=2,

@@ -70,6 +70,8 @@ INPUTS = {
                                  "y": ("int", (N,), 0, C)},
     "rows_by_index_array": {"W": ((C, D), -1.0, 1.0), "idx": ("int", (N,), 0, C)},
     "mean_over_size": {"pred": ((N, C), -1.0, 1.0), "t": ((N, C), -1.0, 1.0)},
+    "polynomial_columns": {"x": ((N,), -1.0, 1.0), "w": ((3,), -1.0, 1.0)},
+    "rows_counted_by_labels": {"logits": ((N, C), -2.0, 2.0), "y": ("int", (N,), 0, C)},
     "concatenated_layer": {"x": ((N, D), -1.0, 1.0), "W": ((2 * D, H), -1.0, 1.0)},
     "zipped_rows_and_targets": {"X": ((N, D), -1.0, 1.0), "t": ((N,), -1.0, 1.0),
                                 "w": ((D,), -1.0, 1.0)},
@@ -85,6 +87,7 @@ SHAPES = {
     "valid_convolution_1d": "x=N w=K",
     "zipped_elements": "x=N w=N",
     "zipped_rows_and_targets": "X=N,D t=N w=D",
+    "polynomial_columns": "x=N w=3",
 }
 
 
@@ -374,3 +377,17 @@ def mean_over_size(pred, t):
     if pred.ndim == 2:
         loss = loss + 0.0 * pred.shape[1]
     return loss
+
+
+def polynomial_columns(x, w):
+    """Refused (AD301: no derivative rule for 'numpy.column_stack')."""
+    feats = np.column_stack([x, x ** 2, x ** 3])
+    return ((feats @ w) ** 2).sum()
+
+
+def rows_counted_by_labels(logits, y):
+    """--verify could not run (IndexError): rows picked as np.arange(len(y)) were not tied
+    to y's length, so the table and the labels were drawn with different sizes."""
+    m = logits.max(axis=1, keepdims=True)
+    lse = m + np.log(np.sum(np.exp(logits - m), axis=1, keepdims=True))
+    return np.mean(lse.ravel() - logits[np.arange(len(y)), y])
