@@ -163,15 +163,23 @@ def _one_dtype(grad: ir.Gradient, forward_expr) -> set:
     for loop in ir.loops(grad.forward):
         for name, value in loop.carried:
             sources.setdefault(name, []).append(value)
-    same = {name for name in list(sources) + fn.inputs if _float_array(fn.types.get(name))}
+    start = {name for name in list(sources) + fn.inputs if _float_array(fn.types.get(name))}
+    return _largest(start, sources, lambda e, found: e is not None and _keeps_dtype(e, found))
+
+
+def _largest(start: set, makers: dict, holds) -> set:
+    """The largest subset of `start` in which every name's every maker (`makers[name]`, a
+    list) `holds(maker, subset)`: names are dropped until none fails (a greatest fixed
+    point, so values carried around loops keep the property when nothing else breaks it)."""
+    found = set(start)
     changed = True
     while changed:
         changed = False
-        for name in sorted(same):
-            if any(e is None or not _keeps_dtype(e, same) for e in sources.get(name, ())):
-                same.discard(name)
+        for name in sorted(found):
+            if not all(holds(m, found) for m in makers.get(name, ())):
+                found.discard(name)
                 changed = True
-    return same
+    return found
 
 
 def plan(grad: ir.Gradient, lines: list[str], forward_expr, forward_line) -> tuple[dict, bool]:
@@ -285,7 +293,7 @@ def backward_chains(grad: ir.Gradient, blocks, forward_expr) -> tuple[tuple, boo
     fn = grad.function
     same = _one_dtype(grad, forward_expr) | {grad.seed} | _python_ints(grad)
     variable_of = {g: v for v, g in grad.grad_names.items()}
-    same |= _same_dtype_gradients(blocks, same, fn, variable_of)
+    same |= _same_dtype_gradients(blocks, same)
     used = [False]
 
     def shape_of(name: str):
@@ -369,7 +377,7 @@ def _elementwise(expr: ir.Expr) -> bool:
         all(_elementwise(a) for a in expr.args)
 
 
-def _same_dtype_gradients(blocks, same: set, fn: ir.Function, variable_of: dict) -> set:
+def _same_dtype_gradients(blocks, same: set) -> set:
     """The gradients that provably have the arguments' float dtype: every statement that
     makes (or rebinds) one computes it from such values (and numbers), the forward values
     in `same` and the upstream gradient among them; zeros shaped like such a forward value
@@ -391,15 +399,8 @@ def _same_dtype_gradients(blocks, same: set, fn: ir.Function, variable_of: dict)
         elif isinstance(node, ir.BackwardLoop):
             for g in node.batched:
                 makers.setdefault(g.target, []).append(None)  # (printed from lists)
-    found = set(makers)
-    changed = True
-    while changed:
-        changed = False
-        for name in sorted(found):
-            if any(e is None or not _keeps_dtype(e, same | found) for e in makers[name]):
-                found.discard(name)
-                changed = True
-    return found
+    return _largest(set(makers), makers,
+                    lambda e, found: e is not None and _keeps_dtype(e, same | found))
 
 
 INT_STEPS = frozenset({"add", "sub", "mul", "floordiv", "mod", "neg", "copy"})
@@ -415,16 +416,11 @@ def _python_ints(grad: ir.Gradient) -> set:
     for loop in ir.loops(grad.forward):
         for name, _ in loop.carried:
             makers.setdefault(name, []).append(None)
-    found = set(makers)
-    changed = True
-    while changed:  # the largest set whose every assignment is a size or int arithmetic
-        changed = False
-        for name in sorted(found):
-            if not all(stmt is not None and (stmt.prim in ("dim", "length", "size", "ndim") or (
-                    stmt.prim in INT_STEPS and stmt.args and all(
-                        isinstance(a, ir.Num) and type(a.value) is int or
-                        isinstance(a, ir.Name) and a.id in found for a in stmt.args)))
-                    for stmt in makers[name]):
-                found.discard(name)
-                changed = True
-    return found
+
+    def holds(stmt, found: set) -> bool:  # a size, or int arithmetic of ints
+        return stmt is not None and (stmt.prim in ("dim", "length", "size", "ndim") or (
+            stmt.prim in INT_STEPS and bool(stmt.args) and all(
+                isinstance(a, ir.Num) and type(a.value) is int or
+                isinstance(a, ir.Name) and a.id in found for a in stmt.args)))
+
+    return _largest(set(makers), makers, holds)
