@@ -37,6 +37,15 @@ class InPlaceStaging:
         if kind not in ("array", "unknown"):
             return None
         storage = self.memory.of(op.id)
+        if self.infer and self.type_of(op).rank is None and instead and \
+                self.memory.shared(storage, self.env, name):
+            # x += y, or s = w[0]; s += y, on a value of unknown rank that may share an
+            # array's memory: a number is rebound, never updated, so that is the fact that
+            # lets the update go on (an array would change the array it shares); only when
+            # nothing else tells the rank (a fallback)
+            update = instead.replace(f" = {name} ", " ").replace(" ...", "= ...")
+            self.fallback_requests.append(([op], 0, self.parsed.pos(node).line,
+                                           f"updating a number in place ({update})"))
         if storage in self.listed or any(self.memory.related(storage, held)
                                          for held in self.listed):
             self.report("AD207", node, f"in-place update of '{name}', an array a list built "

@@ -149,7 +149,9 @@ class LoopStaging:
         first, last = self.memory.of(start), self.memory.of(end)
         if first == last or (var, id(node)) in self.refused_updates:
             return
-        if self.memory.shared(first, self.env, var) or self.memory.shared(last, self.env, var):
+        number = self.type_of(ir.Name(start)).kind in ("float", "int")  # rebound, not shared
+        if (self.memory.shared(first, self.env, var) and not number) or \
+                self.memory.shared(last, self.env, var):
             self.report("AD207", node, f"'{var}' is updated in place in this loop, but it "
                         "refers to different arrays in different iterations, one of them "
                         "shared with another name", f"write {var} = {var} + ... (a new array) "

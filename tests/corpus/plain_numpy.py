@@ -35,6 +35,9 @@ INPUTS = {
     "rnn_forward_loss": {"x": ((N, T, D), -1.0, 1.0), "h0": ((N, H), -1.0, 1.0),
                          "Wx": ((D, H), -1.0, 1.0), "Wh": ((H, H), -0.5, 0.5),
                          "b": ((H,), -0.5, 0.5)},
+    "number_updated_in_place": {"x": (-1.0, 1.0), "y": ((D,), -1.0, 1.0)},
+    "entry_of_a_slice_updated": {"w": ((D,), -1.0, 1.0), "b": ((D,), -1.0, 1.0),
+                                 "x": ((D,), -1.0, 1.0)},
     "lstm_step_loss": {"x": ((N, D), -1.0, 1.0), "prev_h": ((N, H), -1.0, 1.0),
                        "prev_c": ((N, H), -1.0, 1.0), "Wx": ((D, 4 * H), -1.0, 1.0),
                        "Wh": ((H, 4 * H), -1.0, 1.0), "b": ((4 * H,), -0.5, 0.5)},
@@ -391,3 +394,21 @@ def rows_counted_by_labels(logits, y):
     m = logits.max(axis=1, keepdims=True)
     lse = m + np.log(np.sum(np.exp(logits - m), axis=1, keepdims=True))
     return np.mean(lse.ravel() - logits[np.arange(len(y)), y])
+
+
+def number_updated_in_place(x, y):
+    """Refused on the command line (AD208: in-place update of parameter 'x', "if it is an
+    array"): `x += y` on a number, in a module of numpy code.  Nothing else says what x is,
+    so the update says it: a number (rebound, never updated in place)."""
+    x += y
+    return np.sum(np.tanh(x) * y)
+
+
+def entry_of_a_slice_updated(w, b, x):
+    """Refused on the command line (AD208, found by the property hunt): for a vector w,
+    w[1:][0] is a number and `h += ...` rebinds it, but for an unknown rank it was taken for
+    a view of w (which it is for a matrix: then the update would change w)."""
+    h = w[1:][0]
+    w = b
+    h += x[0]
+    return h * w[0]
