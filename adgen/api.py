@@ -23,6 +23,7 @@ from adgen.compiler import check as compiler_check
 from adgen.compiler import compile_functions, declared_types, default_command, guard, parse
 from adgen.diagnostics import AdgenError, Diagnostic
 from adgen.emit import emit_module
+from adgen.fold import aligned
 from adgen.members import of_function as members_of
 from adgen.members import value_of as member_value
 from adgen.source import ParsedModule
@@ -169,8 +170,15 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
     filename = f"<adgen: {fn.__name__}_grad from {parsed.path}>"
     linecache.cache[filename] = (len(compiled.source), None,
                                  compiled.source.splitlines(True), filename)
+    run, run_name = compiled.source, filename
+    if values is None:  # numbers: single-use intermediates computed where read (fold.py)
+        folded = emit_module([gradient], source_path=parsed.path, command=command,
+                             value_and_grad=True, fold=True)
+        if folded != run and aligned(run, folded):  # a traceback shows the text that runs
+            run, run_name = folded, f"<adgen: {fn.__name__}_grad from {parsed.path}, as run>"
+            linecache.cache[run_name] = (len(run), None, run.splitlines(True), run_name)
     namespace: dict = {"__name__": f"adgen_generated_{fn.__name__}"}
-    exec(compile(compiled.source, filename, "exec"), namespace)
+    exec(compile(run, run_name, "exec"), namespace)
     shown = emit_module([gradient], source_path=parsed.path, command=command)
     result = CompiledFunction(
         function=fn, gradient=gradient, source=shown,

@@ -12,6 +12,7 @@ import threading
 from typing import Optional, Sequence
 
 from adgen import fuse, ir
+from adgen.fold import folded_forward
 from adgen.members import expression as member_expression
 from adgen.optimize import batch_products, propagate_copies
 from adgen.inplace import backward_chains
@@ -212,10 +213,12 @@ def function_name(grad: ir.Gradient, value_and_grad: bool) -> str:
 
 
 def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional[Tap] = None,
-                  name: Optional[str] = None, guards: bool = True) -> str:
+                  name: Optional[str] = None, guards: bool = True, fold: bool = False) -> str:
     """NAME_grad (or NAME_value_and_grad); with a tap (adgen/leaks), its lines added and the
     tap's parameter first, under `name`.  `guards=False` leaves blank lines where the
-    argument checks would be (every other line keeps its number: adgen/specialize.py)."""
+    argument checks would be (every other line keeps its number: adgen/specialize.py);
+    `fold`, blank lines where single-use intermediates were, computed where they are read
+    (adgen/fold.py: the API's run-time code for a function of numbers)."""
     fn = grad.function
     name = name or function_name(grad, value_and_grad)
     params = [p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params]
@@ -264,6 +267,13 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
             body[:forward_count] = forward_tree_lines(grad, grad.forward, tap=tap, plan=plan)
         if one_dtype or chained:
             lines += _guard(dtype_check(grad, name, seed=chained), guards)
+    if fold and tap is None and not grad.inplace:
+        groups = [(stmt, forward_tree_lines(grad, [stmt])) for stmt in grad.forward]
+        if [l for _, group in groups for l in group] == body[:forward_count]:
+            folded = folded_forward(grad, groups, lines + body[forward_count:] + returned,
+                                    forward_expr)
+            if folded is not None:
+                body[:forward_count] = folded
     for line in body:
         lines.extend(_fit_nested(line))
     if value_and_grad:
@@ -574,23 +584,25 @@ def _if_lines(test: str, paths) -> list[str]:
 
 def emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
                 value_and_grad: bool = False, layer: bool = False,
-                taps: Optional[Sequence[Tap]] = None, guards: bool = True) -> str:
+                taps: Optional[Sequence[Tap]] = None, guards: bool = True,
+                fold: bool = False) -> str:
     """A whole generated module: header, imports, constants, one function per gradient;
     `taps`, one per gradient, add their lines (adgen/leaks: notes as comments);
-    `guards=False`, blank lines where NAME_grad's argument checks would be."""
+    `guards=False`, blank lines where NAME_grad's argument checks would be; `fold`, the
+    run-time forward pass of functions of numbers (adgen/fold.py)."""
     outer = getattr(_local, "memo", None)
     _local.memo = {} if outer is None else outer
     try:
         return _emit_module(grads, source_path=source_path, command=command,
                             value_and_grad=value_and_grad, layer=layer, taps=taps,
-                            guards=guards)
+                            guards=guards, fold=fold)
     finally:
         _local.memo = outer
 
 
 def _emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
                  value_and_grad: bool, layer: bool, taps: Optional[Sequence[Tap]],
-                 guards: bool) -> str:
+                 guards: bool, fold: bool) -> str:
     from adgen.layers import backward_name
 
     names = ", ".join(f"{g.function.name}_forward/_backward" if layer and g.function.cache is None
@@ -635,9 +647,11 @@ def _emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
         if layer and g.function.cache is None:
             parts.append("\n" + emit_layer(g, tap))
             continue
-        parts.append("\n" + emit_function(g, value_and_grad=False, tap=tap, guards=guards))
+        parts.append("\n" + emit_function(g, value_and_grad=False, tap=tap, guards=guards,
+                                           fold=fold))
         if value_and_grad:
-            parts.append("\n" + emit_function(g, value_and_grad=True, tap=tap, guards=guards))
+            parts.append("\n" + emit_function(g, value_and_grad=True, tap=tap, guards=guards,
+                                               fold=fold))
         if g.function.cache is not None:  # return out, cache: the backward of that cache
             parts.append("\n" + emit_cached_backward(g, tap))
     return "\n".join(parts)

@@ -345,7 +345,8 @@ def check_alias_case(case: AliasCase) -> None:
 
 
 def _assumed_ranks(source: str) -> dict[str, int]:
-    """The ranks a generated module's header says it assumed (`y (n1,): ...`)."""
+    """The ranks a generated module's header says it assumed (`y (n1,): ...`, `x float:
+    ...`)."""
     ranks, inside = {}, False
     for line in source.splitlines():
         if "assumes (nothing in the source says otherwise" in line:
@@ -356,6 +357,8 @@ def _assumed_ranks(source: str) -> dict[str, int]:
             found = re.match(r"    (\w+) (?:int )?\(([^)]*)\)", line)
             if found:
                 ranks[found[1]] = len([d for d in found[2].split(",") if d.strip()])
+            elif re.match(r"    \w+ (float|int):", line):  # x float: a number
+                ranks[line.split()[0]] = 0
     return ranks
 
 
