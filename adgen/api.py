@@ -198,23 +198,26 @@ def _selector(fn: Callable) -> str:
 
 
 def _with_members(fn: Callable, values: dict) -> dict:
-    """The call's values with those of the members the function reads (`params['W1']`:
-    members.py), which the specialisation depends on too."""
+    """The call's values with those of the members the function reads (`params['W1']`,
+    every number or array of a list of layers `params[1][0]`: members.py), which the
+    specialisation depends on too."""
     parsed, node = _source_of(fn)
     found = dict(values)
-    members = members_of(parsed, node)
-    structured = {m.param for m in members}
     code = fn.__code__
     defaulted = set(code.co_varnames[code.co_argcount - len(fn.__defaults__ or ()):
                                      code.co_argcount])
-    for name, value in values.items():  # a list is a value only when the function unpacks it
-        if isinstance(value, (list, tuple)) and name not in structured | defaulted:
+    structures = {name: facts.structure_of(value) for name, value in values.items()
+                  if isinstance(value, (list, tuple)) and name not in defaulted}
+    members = members_of(parsed, node, structures)
+    for name, structure in structures.items():
+        if structure is None:  # a list of strings, of dicts, or empty
             raise AdgenError([parsed.diagnostic(
                 "AD103", node.name, f"'{fn.__name__}' was called with a "
-                f"{type(value).__name__} for parameter '{name}': adgen differentiates "
-                "numbers and numpy arrays", help=f"pass np.asarray({name}); a tuple or list "
-                f"of values is a parameter when the function unpacks it ({name}_a, "
-                f"{name}_b = {name})")])
+                f"{type(values[name]).__name__} for parameter '{name}' that holds "
+                "something other than numbers, numpy arrays and lists or tuples of them "
+                f"(or is empty, or nests more than {facts.MAX_DEPTH} deep)",
+                help=f"pass a list or tuple of arrays (a list of layers' (W, b) pairs), "
+                f"or np.asarray({name})")])
     for m in members:
         try:
             found[m.name] = member_value(m, values)

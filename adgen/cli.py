@@ -78,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "if OUT is missing or differs from what would be generated")
     parser.add_argument("--shapes", metavar="SPECS", action="append", help="the kinds and shapes of "
                         "parameters the source does not annotate, as 'X=N,D W1=D,H b1=H "
-                        "y=int:N lr=float T=int' (names or numbers for dimensions); without "
-                        "it adgen infers them from the code and states what it assumed")
+                        "y=int:N lr=float T=int' (names or numbers for dimensions; "
+                        "params=list:3,2 for a list of 3 (W, b) pairs); without it adgen "
+                        "infers them from the code and states what it assumed")
     parser.add_argument("--value-and-grad", action="store_true", help="also define "
                         "NAME_value_and_grad(...) returning (value, gradients)")
     parser.add_argument("--in-place", action="store_true", help="compute elementwise "
@@ -367,13 +368,15 @@ def _write(path: str, text: str, stderr: TextIO) -> int:
 def _shape_facts(parsed, nodes, given: dict) -> tuple[dict, list[str]]:
     """--shapes as facts for each selected function that has the parameter (or reads the
     member: `W1` of `params['W1']`); the names no selected function has."""
-    from adgen.members import of_function
+    from adgen.members import of_function, sequences
 
     found: dict = {}
     used: set = set()
     for node in nodes:
         params = [p.name.value for p in list(node.params.posonly_params) +
-                  list(node.params.params)] + [m.name for m in of_function(parsed, node)]
+                  list(node.params.params)]
+        params += [m.name for m in of_function(parsed, node, sequences(
+            {k: t for k, t in given.items() if k in params}))]
         found[node.name.value] = {name: facts.Fact(t, "--shapes")
                                   for name, t in given.items() if name in params}
         used |= set(found[node.name.value])

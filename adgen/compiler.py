@@ -24,6 +24,7 @@ from adgen.fuse import fuse
 from adgen.reverse import reverse
 from adgen.facts import Fact
 from adgen.members import of_function as members_of
+from adgen.members import sequences
 from adgen.shapes import FLOAT, VType, parse_annotation
 from adgen.userrules import backward_names
 from adgen.source import ParsedModule
@@ -167,7 +168,7 @@ def declared_types(parsed: ParsedModule, node: cst.FunctionDef,
         name = p.name.value
         found[name] = given[name].type if name in given else parse_annotation(
             parsed.code(p.annotation.annotation) if p.annotation else None)
-    for m in members_of(parsed, node):  # params['W1']: typed like a parameter
+    for m in members_of(parsed, node, sequences(found)):  # params['W1']: typed like a parameter
         found.setdefault(m.name, given[m.name].type if m.name in given else None)
     return found
 
@@ -196,7 +197,7 @@ def check(parsed: ParsedModule, nodes: Sequence[cst.FunctionDef], wrt: Wrt,
                 "AD405", node.name, f"parameter '{name}' of '{node.name.value}' is an integer "
                 "or boolean value: it has no gradient",
                 help="leave it out of wrt (labels and indices are constants)"))
-        members = members_of(parsed, node)
+        members = members_of(parsed, node, sequences(declared_types(parsed, node, facts)))
         groups = [g for g in member_groups(ir.Function(
             node.name.value, (), (), ir.Num(0.0), "", (), "", ir.Pos(1, 1),
             members=tuple(members))) if g not in names]

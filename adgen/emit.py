@@ -8,6 +8,7 @@ differentiated forward statement, headed by a comment naming the user's line, th
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Optional, Sequence
 
@@ -18,7 +19,8 @@ from adgen.optimize import batch_products, propagate_copies
 from adgen.inplace import backward_chains
 from adgen.inplace import plan as inplace_plan
 from adgen.prelude import (HELPER_MODULES, HELPERS, command_lines, dtype_check,
-                           facts_paragraphs, shape_check, spellings)
+                           facts_paragraphs, length_check, shape_check,
+                           spellings)
 from adgen.printer import (MAX_LINE, docstring_lines, fit, index_source,
                            to_source, bracketed, wrap_items, PREC_ADD)
 from adgen.rules import instance_of, substitute
@@ -240,6 +242,7 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
     lines = wrap_items(f"def {name}", params, ":")
     lines += docstring_lines(summary, "    ", '"""') + [""] + docstring_lines(
         f"{grad.seed} is the upstream gradient of the output {output}.", "    ") + ['    """']
+    lines += _guard(length_check(grad, name), guards)
     for m in fn.members:  # W1 = params['W1']: read once, at the start
         lines += fit(f"{m.name} = {member_expression(m)}")
     lines += _guard(shape_check(grad, name), guards)
@@ -260,6 +263,7 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
         blocks, chained = backward_chains(grad, blocks, forward_expr)
     body += backward_lines(grad, tap, blocks)
     returned = _results(grad)
+    body += _named_results(grad, returned, lines + body)
     if grad.inplace:  # a specialisation for arrays of one float dtype (adgen/inplace.py)
         plan, one_dtype = inplace_plan(grad, lines + body + returned + [output], forward_expr,
                                        forward_line)
@@ -303,19 +307,74 @@ def _results(grad: ir.Gradient) -> list[str]:
     return [f"({results[0]},)"] if len(results) == 1 else results
 
 
-def _structured(grad: ir.Gradient, parts) -> str:
+def _structured(grad: ir.Gradient, parts, depth: int = 0) -> str:
     """A structured input's gradient from its members' (path, name) parts: a dict by key
-    (or attribute name), a tuple for a tuple parameter (its items by position), nested as
-    the paths are (p['layer']['W']: {'layer': {'W': dW}})."""
+    (or attribute name), a tuple for a tuple parameter (its items by position) and a list
+    for a list, nested as the paths are (p['layer']['W']: {'layer': {'W': dW}}; a list of
+    layers: [(dW1, db1), (dW2, db2)], as JAX and autograd mirror their inputs)."""
     inner: dict = {}
     for path, member in parts:
         inner.setdefault(path[0], []).append((path[1:], member))
     values = {key: grad.grad_names[sub[0][1]] if len(sub) == 1 and not sub[0][0]
-              else _structured(grad, sub) for key, sub in inner.items()}
+              else _structured(grad, sub, depth + 1) for key, sub in inner.items()}
     if all(isinstance(key, int) for key in values):
         items = [values[key] for key in sorted(values)]
+        members = {m.name: m for m in grad.function.members}
+        if any(depth in members[name].lists for _, name in parts if name in members):
+            return "[" + ", ".join(items) + "]"
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
     return "{" + ", ".join(f"{key!r}: {value}" for key, value in values.items()) + "}"
+
+
+def _named_results(grad: ir.Gradient, returned: list[str], lines: list[str]) -> list[str]:
+    """A structured gradient too long for the return line is built first, under the name
+    of its parameter's gradient, broken after the commas of its outer bracket:
+    `dparams = [(dparams_0_0, dparams_0_1), ...]` (changes `returned` in place)."""
+    if not grad.outputs or len(", ".join(returned)) + 11 <= MAX_LINE:
+        return []
+    text = "\n".join(lines)
+    out = []
+    for i, ((param, parts), result) in enumerate(zip(grad.outputs, returned)):
+        if parts is None or len(result) <= MAX_LINE // 2 or result[0] not in "[({":
+            continue
+        name = f"d{param}"
+        while re.search(rf"\b{name}\b", text):
+            name += "_"
+        inner = _top_level_items(result[1:-1])
+        out += [line[4:] for line in _pack_bracketed(f"    {name} = ", result[0], inner,
+                                                     result[-1])]
+        returned[i] = name
+    return out
+
+
+def _top_level_items(text: str) -> list[str]:
+    """The comma-separated items of a bracket's contents, not splitting nested brackets."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(text[start:i].strip())
+            start = i + 1
+    last = text[start:].strip()
+    return items + ([last] if last else [])
+
+
+def _pack_bracketed(head: str, open_: str, items: list[str], close: str) -> list[str]:
+    """`head[item, item, ...]`, the items filling lines aligned under the first."""
+    first = head + open_
+    rows, current = [], first
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else close)
+        if current != first and len(current) + 1 + len(piece) > MAX_LINE:
+            rows.append(current)
+            current = " " * len(first)
+            current += piece
+            continue
+        current += ("" if current == first else " ") + piece
+    return rows + [current]
 
 
 def _return_lines(returned: list[str]) -> list[str]:

@@ -54,6 +54,34 @@ def kind_of(value) -> Optional[VType]:
 
 _ARRAY_KINDS = {"f": "array", "i": "intarray", "u": "intarray", "b": "bool"}
 
+# how deep a list or tuple parameter's structure may nest (a list of layers' (W, b) is 2)
+MAX_DEPTH = 3
+
+
+def structure_of(value, depth: int = 0) -> Optional[tuple]:
+    """A list or tuple of numbers and arrays (or of lists and tuples of them), as a
+    parameter of layers is (`[(W1, b1), (W2, b2)]`): ("list" or "tuple", (item, ...)), an
+    item None for a number or an array; None for anything else."""
+    if not isinstance(value, (list, tuple)) or depth >= MAX_DEPTH or not value:
+        return None
+    items = []
+    for item in value:
+        if isinstance(item, (list, tuple)):
+            inner = structure_of(item, depth + 1)
+            if inner is None:
+                return None
+            items.append(inner)
+        elif kind_of(item) is None:
+            return None
+        else:
+            items.append(None)
+    return ("list" if isinstance(value, list) else "tuple", tuple(items))
+
+
+def sequence(structure: tuple) -> VType:
+    """The type of a list or tuple parameter of this structure."""
+    return VType("sequence", None, items=structure)
+
 
 def signature(args: Sequence, kwargs: dict) -> tuple:
     """The exact signature of a call, cheap to compute and hash: each array's shape and
@@ -100,6 +128,8 @@ def pattern(values: dict) -> tuple:
             dims = tuple(1 if n == 1 else numbering.setdefault(n, len(numbering) + 2)
                          for n in value.shape)
             out.append((name, value.dtype.kind, dims))
+        elif isinstance(value, (list, tuple)):  # its entries are members, in `values` too
+            out.append((name, structure_of(value) or type(value).__name__))
         else:
             kind = kind_of(value)
             out.append((name, kind.kind if kind is not None else type(value).__name__))
@@ -138,6 +168,9 @@ def from_arguments(values: dict, annotated: dict[str, Optional[VType]]) -> dict[
             continue
         kind = kind_of(value)
         if kind is None:
+            structure = structure_of(value)
+            if structure is not None:
+                facts[name] = Fact(sequence(structure), "arguments")
             continue
         if kind.is_array:
             dims: list = []
@@ -157,9 +190,10 @@ def from_arguments(values: dict, annotated: dict[str, Optional[VType]]) -> dict[
 
 
 def parse_shapes(text: str) -> dict[str, VType]:
-    """`--shapes 'X=N,D W1=D,H b1=H y=int:N lr=float T=int'`: per parameter, its
-    dimensions (a 0-d value is `x=`), an optional kind prefix (`int:`, `bool:`), or the
-    scalar kinds `float` and `int`.  Raises ValueError with what is wrong."""
+    """`--shapes 'X=N,D W1=D,H b1=H y=int:N lr=float T=int params=list:3,2'`: per
+    parameter, its dimensions (a 0-d value is `x=`), an optional kind prefix (`int:`,
+    `bool:`), the scalar kinds `float` and `int`, or a list or tuple's length (and its
+    tuples' length).  Raises ValueError with what is wrong."""
     found: dict[str, VType] = {}
     for item in text.replace(";", " ").split():
         name, sep, spec = item.partition("=")
@@ -169,6 +203,9 @@ def parse_shapes(text: str) -> dict[str, VType]:
             found[name] = shapes.FLOAT if spec == "float" else shapes.INT
             continue
         kind, colon, dims = spec.partition(":")
+        if kind in ("list", "tuple"):  # params=list:3,2: a list of 3 tuples of 2 values
+            found[name] = sequence(_uniform_structure(kind, dims, item))
+            continue
         if not colon:
             kind, dims = "float", spec
         if kind not in ("float", "int", "bool"):
@@ -180,12 +217,39 @@ def parse_shapes(text: str) -> dict[str, VType]:
     return found
 
 
+def _uniform_structure(kind: str, lengths: str, item: str) -> tuple:
+    """`list:3,2`: a list of 3 tuples of 2 values each (the lengths, outermost first)."""
+    counts = lengths.split(",")
+    if not all(c.isdigit() and int(c) > 0 for c in counts) or len(counts) > MAX_DEPTH:
+        raise ValueError(f"{item!r}: after '{kind}:' come its length and, for a {kind} of "
+                         f"tuples, their length (for example {kind}:3 or {kind}:3,2)")
+    structure = None
+    for depth, count in reversed(list(enumerate(counts))):
+        structure = (kind if depth == 0 else "tuple", (structure,) * int(count))
+    return structure
+
+
+def _uniform_lengths(structure: tuple) -> Optional[list[int]]:
+    """The lengths `list:3,2` gives, if this structure is one `--shapes` can write."""
+    kind, items = structure
+    lengths = [len(items)]
+    if all(item is None for item in items):
+        return lengths
+    if len(set(items)) != 1 or items[0][0] != "tuple":
+        return None
+    inner = _uniform_lengths(items[0])
+    return None if inner is None else lengths + inner
+
+
 def spec_of(t: VType) -> str:
     """A type as `--shapes` writes it: `N,D`, `int:N`, `float`, `int` (`` for a 0-d array)."""
     if t.kind == "float":
         return "float"
     if t.kind == "int":
         return "int"
+    if t.kind == "sequence":
+        lengths = _uniform_lengths(t.items)
+        return f"{t.items[0]}:{','.join(map(str, lengths))}" if lengths else ""
     dims = ",".join(str(d) for d in (t.shape or ()))
     prefix = {"intarray": "int:", "bool": "bool:"}.get(t.kind, "")
     return prefix + dims
@@ -195,11 +259,14 @@ def shapes_option(facts: dict[str, "Fact"]) -> str:
     """The `--shapes` value that gives these facts again (annotations need none)."""
     return " ".join(f"{name}={spec_of(fact.type)}" for name, fact in facts.items()
                     if fact.origin != "annotation" and (fact.type.shape is not None
-                                                        or not fact.type.is_array))
+                                                        or not fact.type.is_array)
+                    and spec_of(fact.type))
 
 
 def describe(name: str, t: VType) -> str:
     """`X (n1, n2)`, `y int (n1,)`, `lr float`: a parameter's fact for the module header."""
+    if t.kind == "sequence":
+        return f"{name}: {t.describe()}"
     if not t.is_array:
         return f"{name} {t.kind}"
     if t.shape is None:
@@ -216,6 +283,10 @@ def holds(values: dict, given: dict[str, "Fact"]) -> bool:
     sizes: dict = {}
     for name, fact in given.items():
         t, value = fact.type, values.get(name)
+        if t.kind == "sequence":
+            if structure_of(value) != t.items:
+                return False
+            continue
         if not t.is_array:
             if np.ndim(value) != 0:
                 return False

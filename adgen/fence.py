@@ -200,7 +200,7 @@ class Fence:
                             "range(start, stop, step), or enumerate(x)")
             for arg in call.args:
                 self.check_iterable(arg.value)
-        elif isinstance(iterable, (cst.Name, cst.Tuple, cst.List)) or (
+        elif isinstance(iterable, (cst.Name, cst.Tuple, cst.List, cst.Subscript)) or (
                 callee == "zip" and call.args and not any(a.keyword or a.star
                                                           for a in call.args)):
             self.check_iterable(iterable)  # an array, a list or tuple (written out), zip(...)

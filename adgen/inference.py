@@ -525,7 +525,9 @@ def sampling_types(fn: ir.Function) -> list:
     for p in fn.params:
         members = [m for m in fn.members if m.param == p.name]
         if members:  # params['W1'], net.W, (W, b) = wb: a container of what the code reads
-            types.append(Structure(tuple((m.path, sampled(m.name)) for m in members)))
+            types.append(Structure(tuple((m.path, sampled(m.name)) for m in members),
+                                   frozenset(tuple(m.path[:d]) for m in members
+                                             for d in m.lists)))
         else:
             types.append(sampled(p.name))
     return types
@@ -533,10 +535,11 @@ def sampling_types(fn: ir.Function) -> list:
 
 @dataclasses.dataclass(frozen=True)
 class Structure:
-    """A structured parameter to sample for --verify (a dict, an object, a tuple): each
+    """A structured parameter to sample for --verify (a dict, an object, a tuple or list): each
     member the code reads (`path` from the parameter, as ir.Member has it) and its type."""
 
     members: tuple
+    lists: frozenset = frozenset()  # the paths (prefixes of members') that are lists
 
     is_array = False
     kind = "structure"

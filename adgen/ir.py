@@ -301,6 +301,7 @@ class Member:
     param: str
     path: tuple
     default: Optional[str] = None
+    lists: tuple = ()  # the depths along `path` where a list (not a tuple) holds it
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ after the parameter and the key (`params_W1`).  Writing into a structured parame
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 import libcst as cst
@@ -159,11 +160,14 @@ def _unpacked(fn: cst.FunctionDef, params: set[str]) -> list:
     return [(param, names) for param, names in found if param not in rebound]
 
 
-def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code) -> list[ir.Member]:
+def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code,
+         sequences: Optional[dict] = None) -> list[ir.Member]:
     """The members `fn` reads, in source order, each named once (`code(node)` is the source
     text of a node, for a `.get` default).  A member the function copies into a local of
     its own name once and for all (`W1 = params['W1']`) takes that name: the local is the
-    member."""
+    member.  `sequences`: the structure of each list or tuple parameter whose arguments
+    are known (facts.structure_of): every number or array in it is a member, by position
+    (`params[1][0]`, named params_1_0)."""
     found: dict[tuple, ir.Member] = {}
     aliases = _aliases(fn, params)
     names: set[str] = set(taken) - set(aliases.values())
@@ -205,18 +209,49 @@ def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code) -> list[i
             used.add(name)
             names.add(name)
             found[(param, (("item", i),))] = ir.Member(name, param, (("item", i),))
+    for param, structure in (sequences or {}).items():
+        leaves = list(_leaves(structure))
+        paths = {path for path, _ in leaves}
+        for key in [k for k in found if k[0] == param]:  # a, b = params, of pairs
+            if key[1] not in paths:
+                del found[key]
+        for path, lists in leaves:
+            key = (param, path)
+            if key in found:
+                found[key] = dataclasses.replace(found[key], lists=lists)
+                continue
+            name = "_".join([param] + [str(step[1]) for step in path])
+            while name in names:
+                name = f"{name}_"
+            names.add(name)
+            found[key] = ir.Member(name, param, path, lists=lists)
     return list(found.values())
 
 
-def of_function(parsed, fn: cst.FunctionDef) -> list[ir.Member]:
+def _leaves(structure: tuple, path: tuple = (), lists: tuple = ()):
+    """(path, depths that are lists) of each number or array in a sequence's structure."""
+    kind, items = structure
+    here = lists + ((len(path),) if kind == "list" else ())
+    for i, item in enumerate(items):
+        step = path + (("item", i),)
+        if item is None:
+            yield step, here
+        else:
+            yield from _leaves(item, step, here)
+
+
+def of_function(parsed, fn: cst.FunctionDef,
+                sequences: Optional[dict] = None) -> list[ir.Member]:
     """The members of a function of a parsed file (names free of its locals, parameters and
-    module-level names)."""
+    module-level names); `sequences` as `find` takes them."""
     from adgen.statements import assigned_names
 
     # Staging asks several times per compilation; the tree is immutable, so the answer for
     # one node of one parsed file never changes.
     cache = parsed.__dict__.setdefault("_members_cache", {})
-    hit = cache.get(id(fn))
+    sequences = {p: s for p, s in (sequences or {}).items() if s is not None}
+    cache_key = (id(fn), tuple(sorted(sequences.items())))
+    hit = cache.get(cache_key)
     if hit is not None and hit[0] is fn:
         return list(hit[1])
     params = [p.name.value for p in list(fn.params.posonly_params) + list(fn.params.params)]
@@ -225,12 +260,12 @@ def of_function(parsed, fn: cst.FunctionDef) -> list[ir.Member]:
         set(scope.imported) | set(scope.functions) | set(scope.others)
     outline = parsed.outline(fn)
     if outline is not None and outline.accessed.isdisjoint(params) and \
-            outline.unpacked.isdisjoint(params):
+            outline.unpacked.isdisjoint(params) and not sequences:
         # no `p[...]`, `p.attr` or `a, b = p` anywhere: no member (a quick walk of ast)
         found = []
     else:
-        found = find(fn, set(params), taken, parsed.code)
-    cache[id(fn)] = (fn, tuple(found))
+        found = find(fn, set(params), taken, parsed.code, sequences)
+    cache[cache_key] = (fn, tuple(found))
     return list(found)
 
 
@@ -266,6 +301,43 @@ def value_of(member: ir.Member, values: dict):
         else:
             value = value[key]
     return value
+
+
+def items_by_position(members: list) -> dict[str, tuple]:
+    """{parameter: its items} for the parameters read by position only (`a, b = ab`, a list
+    of layers): nested tuples of the members' names, as the parameter nests them."""
+    trees: dict = {}
+    for m in members:
+        if m.path[0][0] == "item":
+            trees.setdefault(m.param, []).append(m)
+    found = {}
+    for param, held in trees.items():
+        if all(all(step[0] == "item" for step in m.path) for m in held):
+            tree = _nest([(tuple(step[1] for step in m.path), ir.Name(m.name)) for m in held])
+            if tree is not None:
+                found[param] = tree
+    return found
+
+
+def _nest(entries: list):
+    """Nested tuples from (positions, value) pairs; None when positions leave a gap."""
+    if len(entries) == 1 and not entries[0][0]:
+        return entries[0][1]
+    if any(not positions for positions, _ in entries):
+        return None
+    groups: dict = {}
+    for positions, value in entries:
+        groups.setdefault(positions[0], []).append((positions[1:], value))
+    if sorted(groups) != list(range(len(groups))):
+        return None
+    items = tuple(_nest(groups[i]) for i in range(len(groups)))
+    return None if any(item is None for item in items) else items
+
+
+def sequences(types: dict) -> dict:
+    """{parameter: structure} of the list and tuple parameters among these types."""
+    return {name: t.items for name, t in types.items()
+            if t is not None and t.kind == "sequence"}
 
 
 def matches(member: ir.Member, param: str, path: tuple) -> bool:

@@ -61,6 +61,11 @@ class Memory:
         """`value` shares `storage` (a copy of a name, or an updated array in place)."""
         self._ids[value] = storage
 
+    def fresh(self, value: str) -> None:
+        """`value` has storage of its own (a number carried by a loop: on the first
+        iteration it is no array, after it an array the loop made)."""
+        self._ids[value] = next(self._counter)
+
     def view(self, value: str, base: str) -> None:
         """`value` is a view of `base`'s storage."""
         base_id = self.of(base)

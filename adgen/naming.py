@@ -18,8 +18,8 @@ MAX_DERIVED = 10
 # collects the free names of generated code and checks that each one is here).  A user's
 # local variable with one of these names is renamed (`reversed_1`); a parameter is AD205.
 RUNTIME = frozenset({"math", "numpy", "np", "_unbroadcast", "_argmax_mask", "_argmin_mask",
-                     "reversed", "range", "len", "isinstance", "ValueError", "list",
-                     "slice", "AssertionError", "RuntimeError"})
+                     "reversed", "range", "len", "any", "float", "isinstance", "ValueError",
+                     "list", "slice", "AssertionError", "RuntimeError"})
 RESERVED = frozenset(dir(builtins)) | RUNTIME
 
 

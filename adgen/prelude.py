@@ -346,9 +346,10 @@ def dtype_check(grad: ir.Gradient, name: str, seed: bool = False) -> list[str]:
 def _seed_check(grad: ir.Gradient, name: str, array: str) -> list[str]:
     """`if <the upstream gradient is a numpy value of another dtype>: raise ValueError`."""
     seed = grad.seed
-    test = f"    if not (type({seed}) in (float, int) or {seed}.dtype == {array}.dtype):"
+    test = (f"    if not ({seed}.__class__ in (float, int) or "
+            f"{seed}.dtype == {array}.dtype):")
     if len(test) > MAX_LINE:
-        test = f"    if not (type({seed}) in (float, int)\n            or {seed}.dtype == {array}.dtype):"
+        test = f"    if not ({seed}.__class__ in (float, int)\n            or {seed}.dtype == {array}.dtype):"
     message = (f"{name}: computes in place: {seed} must be a Python number or of "
                f"{array}'s dtype")
     return test.split("\n") + _raise_lines(message)
@@ -392,17 +393,48 @@ def shape_check(grad: ir.Gradient, name: str) -> list[str]:
         k, base = multiple_of(dim) or (None, None)
         if base in first_seen:
             conditions.append(f"{here} != {k} * {first_seen[base]}")
+    why = "shapes differ from the annotations" if not assumed else \
+        "the arguments differ from the shapes it was generated for (see the module header)"
+    return _raise_if(conditions, f"{name}: {why}")
+
+
+def length_check(grad: ir.Gradient, name: str) -> list[str]:
+    """`if len(params) != 3 ...: raise ValueError`: a list or tuple parameter's entries are
+    read by position (members.find), so the generated code holds for its length alone --
+    an extra layer must not be left out silently."""
+    conditions = []
+    for param, fact in grad.function.facts:
+        if fact.type.kind == "sequence":
+            conditions += _length_conditions(param, fact.type.items)
+    return _raise_if(conditions, f"{name}: the arguments differ from the lengths it was "
+                     "generated for (see the module header)")
+
+
+def _length_conditions(text: str, structure: tuple) -> list[str]:
+    _, items = structure
+    conditions = [f"len({text}) != {len(items)}"]
+    if len(set(items)) == 1 and items[0] is not None and \
+            all(inner is None for inner in items[0][1]):  # pairs: one test for them all
+        item = "item" if text != "item" else "entry"
+        conditions.append(f"any(len({item}) != {len(items[0][1])} for {item} in {text})")
+        return conditions
+    for i, inner in enumerate(items):
+        if inner is not None:
+            conditions += _length_conditions(f"{text}[{i}]", inner)
+    return conditions
+
+
+def _raise_if(conditions: list[str], message: str) -> list[str]:
+    """`if <any condition>: raise ValueError(message)`, within the line length."""
     if not conditions:
         return []
     lines = [f"    if {' or '.join(conditions)}:"]
     if len(lines[0]) > MAX_LINE:
         lines = pack_words(conditions, "    if (", " " * 12, "):")
-    why = "shapes differ from the annotations" if not assumed else \
-        "the arguments differ from the shapes it was generated for (see the module header)"
-    raise_line = f'        raise ValueError("{name}: {why}")'
+    raise_line = f'        raise ValueError("{message}")'
     if len(raise_line) <= MAX_LINE:
         return lines + [raise_line]
-    words = textwrap.wrap(f"{name}: {why}", MAX_LINE - 28, drop_whitespace=False)
+    words = textwrap.wrap(message, MAX_LINE - 28, drop_whitespace=False)
     literals = [f'"{w}"' for w in words]  # string literals, one per line
     return lines + [f"        raise ValueError({literals[0]}"] + [
         f"                         {w}" for w in literals[1:-1]] + [
@@ -439,9 +471,10 @@ def facts_paragraphs(grads: list[ir.Gradient], names: list[str]) -> list[str]:
 
 def command_lines(command: str) -> list[str]:
     """The command that regenerates the module, indented, within the line length: broken
-    with shell line continuations, a long `--shapes` value spread over several `--shapes`
-    options (the command takes it repeated)."""
-    if len(command) + 4 <= MAX_LINE or "--shapes" not in command:
+    with shell line continuations (between options, and between `-f NAME`s), a long
+    `--shapes` value spread over several `--shapes` options (the command takes it
+    repeated)."""
+    if len(command) + 4 <= MAX_LINE:
         return [f"    {command}"]
     words = shlex.split(command)
     pieces: list[str] = []

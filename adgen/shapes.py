@@ -31,15 +31,18 @@ Shape = tuple[Dim, ...]
 class VType:
     """kind: "float" (a Python scalar), "int", "array", "intarray", "bool", "unknown" (a
     float or a float array: decided at run time), "shape" (a tuple of ints), "list" (a list
-    built while the function runs, adgen/runlists.py: shape is (length, *entry shape))."""
+    built while the function runs, adgen/runlists.py: shape is (length, *entry shape)),
+    "sequence" (a list or tuple parameter of a fixed length, `for W, b in params`: `items`
+    is its structure, facts.structure_of)."""
 
     kind: str
     shape: Optional[Shape] = None  # for arrays; () for scalars; None when unknown
     dim: Optional[str] = None  # for an int read from a shape: the dimension it is (N)
+    items: Optional[tuple] = None  # for a sequence: ("list" or "tuple", (item, ...))
 
     @property
     def differentiable(self) -> bool:
-        return self.kind in ("float", "array", "unknown", "list")
+        return self.kind in ("float", "array", "unknown", "list", "sequence")
 
     @property
     def is_array(self) -> bool:
@@ -52,9 +55,28 @@ class VType:
         return None if self.shape is None else len(self.shape)
 
     def describe(self) -> str:
+        if self.kind == "sequence":
+            return describe_structure(self.items)
         if self.kind in ("float", "int") or self.shape is None:
             return self.kind
         return f"{self.kind} of shape ({', '.join(str(d) for d in self.shape)})"
+
+
+def describe_structure(structure) -> str:
+    """'a list of 3 tuples of 2 values', 'a tuple of 2 values' (a leaf: 'a value')."""
+    if structure is None:
+        return "a value"
+    kind, items = structure
+    return f"a {kind} of {len(items)} {_items_text(items)}"
+
+
+def _items_text(items: tuple) -> str:
+    if all(item is None for item in items):
+        return "values"
+    if len(set(items)) == 1:
+        kind, inner = items[0]
+        return f"{kind}s of {len(inner)} {_items_text(inner)}"
+    return "values and containers"
 
 
 FLOAT = VType("float", ())

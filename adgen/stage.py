@@ -20,6 +20,7 @@ from adgen import ir, runlists, shapes
 from adgen.containers import describe, is_container
 from adgen.diagnostics import AdgenError
 from adgen.inference import stage_with_inference
+from adgen.members import items_by_position, sequences
 from adgen.members import of_function as members_of
 from adgen.memory import Memory
 from adgen.naming import RUNTIME, Names
@@ -70,13 +71,12 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         )
         for p in self.params:
             self.env[p.name] = ir.Name(p.name)
-        self.members = members_of(parsed, fn)  # params['W1']: read once, at the start
+        # params['W1']: read once, at the start; so is every entry of a list or tuple
+        # parameter whose structure the arguments or --shapes give (members.find)
+        self.members = members_of(parsed, fn, sequences(declared or {}))
         self.member_names = {m.name for m in self.members}
-        self.tuple_params: dict[str, tuple] = {}  # a, b, c = abc: abc's items (members)
-        for m in self.members:
-            if m.path[0][0] == "item":
-                self.tuple_params[m.param] = self.tuple_params.get(m.param, ()) + (
-                    ir.Name(m.name),)
+        # a, b, c = abc; for W, b in params: the items of tuple and list parameters
+        self.tuple_params: dict[str, tuple] = items_by_position(self.members)
         for m in self.members:
             self.names.reserve(m.name)
             self.env[m.name] = ir.Name(m.name)
@@ -126,6 +126,11 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         self.masks: set[str] = set()  # values made by comparisons: boolean masks
         self.call_sites: list = []  # (helper, line of its call) of the calls being inlined
         self.sites: dict = {}  # a helper's diagnostic -> the lines of the calls it came from
+        # (loop node id, variable) of loop-carried values that start as a number and may
+        # become an array: typed "unknown" (decided at run time); stage_function stages
+        # again with the ones a loop's end asks for (stage_loops.end_loop)
+        self.widened: set = set()
+        self.widen_requests: set = set()
 
     def _default_text(self, p: cst.Param) -> Optional[str]:
         if p.default is None:
@@ -374,7 +379,25 @@ def stage_function(parsed: ParsedModule, fn: cst.FunctionDef,
         declared = {p.name.value: shapes.parse_annotation(
             parsed.code(p.annotation.annotation) if p.annotation else None)
             for p in _params(fn)}
-    declared = {**declared, **{m.name: None for m in members_of(parsed, fn)
+    declared = {**declared, **{m.name: None for m in members_of(parsed, fn, sequences(declared))
                                if m.name not in declared}}
-    return stage_with_inference(parsed, fn, declared,
-                                lambda types, infer: Stager(parsed, fn, types, infer))
+    widened: set = set()
+    while True:  # staged again while a loop-carried number turns out to become an array
+        made: list = []
+
+        def once(types, infer):
+            stager = Stager(parsed, fn, types, infer)
+            stager.widened = set(widened)
+            made.append(stager)
+            return stager
+
+        try:
+            result = stage_with_inference(parsed, fn, declared, once)
+        except AdgenError:
+            if not set().union(*(s.widen_requests for s in made)) - widened:
+                raise
+            result = None
+        asked = set().union(*(s.widen_requests for s in made)) - widened
+        if not asked:
+            return result
+        widened |= asked

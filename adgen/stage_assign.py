@@ -88,8 +88,9 @@ class AssignmentStaging:
         if items is None:
             what = describe(value) if is_container(value) else "one value"
             self.report("AD204", node, f"cannot unpack {what} into {len(names)} names",
-                        "unpack a tuple or a list (a, b = helper(x)); index an array "
-                        "instead: a = x[0]")
+                        self.sequence_help(getattr(node, "value", None), "unpack a tuple "
+                                           "or a list (a, b = helper(x)); index an array "
+                                           "instead: a = x[0]"))
             items = [ir.Num(0.0)] * len(names)  # bound, to go on finding problems
         elif len(items) != len(names):
             self.report("AD204", node, f"cannot unpack {describe(value)} into {len(names)} "

@@ -10,11 +10,21 @@ from typing import Optional
 import libcst as cst
 
 from adgen import ir, runlists
+from adgen.children import children
 from adgen.containers import DictValue, ListValue, describe, entry, is_container, items_of
 from adgen.stage_env import _Local
 from adgen.source import evaluate_constant
 from adgen.staticargs import is_shape, shape_index, static_value
 from adgen.statements import may_exit
+
+
+def _walk(nodes):
+    """Every node under these nodes."""
+    pending = list(nodes)
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(children(node))
 
 
 class ContainerStaging:
@@ -148,7 +158,8 @@ class ContainerStaging:
         iterable = stmt.iter
         callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
         if not self.over_values(iterable) and not (
-                callee == "range" and self.changes_outer_list(statements) and
+                callee == "range" and (self.changes_outer_list(statements) or
+                                       self.indexes_container(statements, stmt.target)) and
                 all(self.constant_count(a.value) is not None for a in iterable.args)):
             return False  # a run-time loop: staged as one (a list it changes is reported)
         if may_exit(statements):
@@ -168,6 +179,36 @@ class ContainerStaging:
         if callee in ("zip", "enumerate"):
             return any(self.over_values(a.value) for a in iterable.args)
         return callee is None and self.may_hold_container(iterable)
+
+    def indexes_container(self, statements, target) -> bool:
+        """Whether a loop's body indexes a list or tuple by its variable (`Ws[i]` in `for i
+        in range(len(Ws))`): then the loop is written out, one index at a time."""
+        if not isinstance(target, cst.Name):
+            return False
+        pending = list(statements)
+        while pending:
+            node = pending.pop()
+            if isinstance(node, cst.Subscript) and self.holds_container(node.value) and \
+                    any(isinstance(n, cst.Name) and n.value == target.value
+                        for n in _walk(node.slice)):
+                return True
+            pending.extend(children(node))
+        return False
+
+    def sequence_help(self, node, otherwise: str) -> str:
+        """The help for unpacking or looping over `node`: when it reads a parameter nothing
+        gives the kind of (`params`, `params[:-1]`, `params[-1]`), how to say it is a list."""
+        root = node
+        while isinstance(root, cst.Subscript):
+            root = root.value
+        value = self.env.get(root.value) if isinstance(root, cst.Name) else None
+        param = value.id if isinstance(value, ir.Name) else None  # (a helper's: the caller's)
+        if param in {p.name for p in self.params} and \
+                getattr(self.param_types.get(param), "kind", None) != "sequence":
+            return (f"if '{param}' is a list or tuple (of layers' weights), give its "
+                    f"length: adgen FILE --shapes '{param}=list:3' (list:3,2 for a list "
+                    "of 3 (W, b) pairs); the library API takes it from the arguments")
+        return otherwise
 
     def changes_outer_list(self, statements) -> bool:
         for stmt in statements:
@@ -199,6 +240,9 @@ class ContainerStaging:
             return static_value(node)
         except ValueError:
             pass
+        count = self.constant_count(node)  # Ws[i] in a loop written out, Ws[n - 1]
+        if count is not None:
+            return count
         self.report("AD204", node, "a container's key or index must be a constant here",
                     "use a string or an integer literal, or build an array and index it")
         return None
@@ -245,7 +289,7 @@ class ContainerStaging:
     def fold(self, spelling: str, container, node, target, user) -> ir.Operand:
         """`sum(values)`, `np.prod(sizes)`, `len(values)` of a container: written out."""
         items = items_of(container)
-        if items is None or any(is_container(i) for i in items):
+        if items is None or (spelling != "len" and any(is_container(i) for i in items)):
             self.report("AD204", node, f"'{spelling}' of {describe(container)}",
                         "pass a list or tuple of single values")
             return ir.Num(0.0)
@@ -272,11 +316,11 @@ class ContainerStaging:
             key = self.constant_key(node.slice[0].slice.value)
         elif len(node.slice) == 1:  # hs[1:], x.shape[1:]
             bounds = node.slice[0].slice
-            try:
-                key = slice(*(None if b is None else static_value(b)
-                              for b in (bounds.lower, bounds.upper, bounds.step)))
-            except ValueError:
-                key = None
+            ends = [None if b is None else self.constant_count(b)
+                    for b in (bounds.lower, bounds.upper, bounds.step)]
+            given = (bounds.lower, bounds.upper, bounds.step)
+            key = None if any(e is None and b is not None for e, b in zip(ends, given)) \
+                else slice(*ends)
         if key is None:
             self.report("AD204", node, f"indexing {describe(container)} needs a constant "
                         "index here", "use a constant, or unpack it: a, b = values; in a loop, "

@@ -47,6 +47,11 @@ class LoopStaging:
                 names[v] = self.version(v) if not v.startswith("<") else self.names.fresh("broke")
                 self.add("copy", (op,), node, names[v], v if not v.startswith("<") else None)
             self.env[v] = ir.Name(names[v])
+            if (id(node), v) in self.widened and self.array_mode and \
+                    self.types.get(names[v], shapes.UNKNOWN).kind in ("float", "int"):
+                self.types[names[v]] = shapes.UNKNOWN  # a number at first, maybe an array
+                if names[v] not in self.param_names:  # (which the loop made: its own)
+                    self.memory.fresh(names[v])
         return carried, names
 
     def break_flag(self, statements, node) -> Optional[str]:
@@ -127,6 +132,9 @@ class LoopStaging:
             runlists.carried_type(self, names[v], value)
             if self.array_mode and isinstance(value, ir.Name):
                 t0, t1 = self.types.get(names[v]), self.types.get(value.id)
+                if t0 is not None and t1 is not None and t0.kind in ("float", "int") and \
+                        t1.kind in ("array", "unknown"):  # y = 0.0; y = y * x + c
+                    self.widen_requests.add((id(node), v))
                 if t0 is not None and t1 is not None and t0.is_array and t1.is_array and \
                         t0.shape is not None and t1.shape is not None:
                     if len(t0.shape) != len(t1.shape):
@@ -167,8 +175,10 @@ class LoopStaging:
                 callee == "enumerate" and len(stmt.target.elements) == 2 and
                 all(isinstance(el.value, cst.Name) for el in stmt.target.elements)):
             self.report("AD105", stmt.target, "several loop variables over an array or a "
-                        "range", "use one name (for t in range(T)), or two with enumerate "
-                        "(for i, x in enumerate(xs)); unpack inside the loop")
+                        "range", self.sequence_help(stmt.iter, "use one name (for t in "
+                                                    "range(T)), or two with enumerate (for "
+                                                    "i, x in enumerate(xs)); unpack inside "
+                                                    "the loop"))
             return
         if (callee == "zip" and not zipped) or isinstance(stmt.iter, (cst.Tuple, cst.List)):
             self.static_items(stmt.iter, "this loop")  # (reported: its values are not known)

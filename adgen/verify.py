@@ -712,21 +712,23 @@ def sample_point(forward_fn: Callable, nparams: int, seed: int = 0,
     raise ValueError(f"found no point where the function evaluates ({last_error})")
 
 
-def _assemble(entries: list):
+def _assemble(entries: list, lists: frozenset = frozenset(), prefix: tuple = ()):
     """The container a structured parameter's members are read out of, from each member's
     path (("key", k), ("get", k), ("attr", name), ("item", i) steps) and value: a dict,
-    an object with those attributes, or a tuple."""
+    an object with those attributes, a tuple, or a list at the paths in `lists`."""
     if len(entries) == 1 and not entries[0][0]:
         return entries[0][1]
     groups: dict = {}
     for path, value in entries:
         groups.setdefault(tuple(path[0][:2]), []).append((path[1:], value))
     kinds = {kind for kind, _ in groups}
-    inner = {key: _assemble(sub) for (_, key), sub in groups.items()}
+    inner = {key: _assemble(sub, lists, prefix + (step,)) for step, sub in groups.items()
+             for key in [step[1]]}
     if kinds == {"attr"}:
         return SimpleNamespace(**inner)
     if kinds == {"item"}:
-        return tuple(inner.get(i, 0.0) for i in range(max(inner) + 1))
+        items = [inner.get(i, 0.0) for i in range(max(inner) + 1)]
+        return items if prefix in lists else tuple(items)
     return dict(inner)
 
 
@@ -790,7 +792,8 @@ def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) ->
                 if i in fixed:
                     point.append(fixed[i])
                 elif t is not None and t.kind == "structure":
-                    point.append(_assemble([(path, draw(m)) for path, m in t.members]))
+                    point.append(_assemble([(path, draw(m)) for path, m in t.members],
+                                           t.lists))
                 else:
                     point.append(draw(t))
             return point

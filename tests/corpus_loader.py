@@ -55,7 +55,7 @@ class Case:
 
 def _sample(spec, rng, nprng):
     """A value for a declared input: (low, high) a float; (shape, low, high) a float array;
-    ("int", shape, low, high) an integer array; ("bool", shape) a boolean mask; ("tuple", spec, ...) a tuple of values; ("object", {name: spec}) an object with those attributes; a dict of such specs (or numbers, kept as
+    ("int", shape, low, high) an integer array; ("bool", shape) a boolean mask; ("tuple", spec, ...) a tuple of values; ("list", spec, ...) a list; ("object", {name: spec}) an object with those attributes; a dict of such specs (or numbers, kept as
     they are) a dict of values, as a parameter dict `params['W1']` is; a string or None
     itself, as a static argument `mode='test'` is."""
     if spec is None or isinstance(spec, str):
@@ -68,6 +68,8 @@ def _sample(spec, rng, nprng):
         return nprng.uniform(low, high, size=shape)
     if spec[0] == "tuple":  # ("tuple", spec, spec, ...): a tuple of values
         return tuple(_sample(item, rng, nprng) for item in spec[1:])
+    if spec[0] == "list":  # ("list", spec, spec, ...): a list of values (of layers)
+        return [_sample(item, rng, nprng) for item in spec[1:]]
     if spec[0] == "object":  # ("object", {attribute: spec}): an object with attributes
         return SimpleNamespace(**_sample(spec[1], rng, nprng))
     if spec[0] == "bool":  # ("bool", shape): a boolean mask

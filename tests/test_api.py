@@ -172,25 +172,30 @@ def test_check_grad_raises_on_a_wrong_gradient(monkeypatch):
     assert report.inputs[0].symbolic.startswith("differs")
 
 
-def test_a_list_argument_is_refused_clearly_unless_the_function_unpacks_it(tmp_path):
-    """A list where the function indexes an array: AD103 naming the parameter and the fix;
-    a tuple the function unpacks is a tuple parameter, its gradient a tuple."""
+def test_a_list_argument_is_a_list_of_values_and_other_lists_are_refused_clearly(tmp_path):
+    """A list or tuple of numbers and arrays is a parameter of that length, its gradient a
+    list or tuple (JAX's convention); a list of something else is AD103 naming the
+    parameter and the fix."""
     import importlib.util
 
     from adgen.diagnostics import AdgenError
 
     path = tmp_path / "listargs.py"
     path.write_text("def f(x):\n    return x[0] * x[1]\n\n\n"
-                    "def g(pair):\n    a, b = pair\n    return a * b\n")
+                    "def g(pair):\n    a, b = pair\n    return a * b\n\n\n"
+                    "def h(x, names):\n    return x * len(names[0])\n")
     spec = importlib.util.spec_from_file_location("listargs", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    with pytest.raises(AdgenError) as info:
-        adgen.grad(module.f)([2.0, 3.0])
-    assert info.value.diagnostics[0].code == "AD103"
-    assert "np.asarray(x)" in info.value.diagnostics[0].help
+    assert adgen.grad(module.f)([2.0, 3.0]) == [3.0, 2.0]
+    assert adgen.grad(module.f)((2.0, 3.0)) == (3.0, 2.0)
     assert adgen.grad(module.f)(np.array([2.0, 3.0])).tolist() == [3.0, 2.0]
     assert adgen.grad(module.g)((2.0, 3.0)) == (3.0, 2.0)
+    with pytest.raises(AdgenError) as info:
+        adgen.grad(module.h, wrt="x")(2.0, ["ab", "c"])
+    assert info.value.diagnostics[0].code == "AD103"
+    assert "'names'" in info.value.diagnostics[0].message
+    assert "np.asarray(names)" in info.value.diagnostics[0].help
 
 
 class _Layer:

@@ -128,7 +128,8 @@ def test_output_keeps_permissions_symlinks_and_devices(good, tmp_path):
     assert run([good, "-o", os.devnull])[0] == 0
     piped = subprocess.run(f"adgen {good} -o /dev/stdout | head -1", shell=True,
                            capture_output=True, text=True)
-    assert piped.stdout.startswith('"""') and "AD900" not in piped.stderr
+    # (a raw docstring when the command in it is broken with backslashes: long paths)
+    assert piped.stdout.startswith(('"""', 'r"""')) and "AD900" not in piped.stderr
     assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)
 
 

@@ -22,8 +22,9 @@ def _as_tuple(result, case: Case):
 
 
 def _leaves(result) -> list:
-    """The gradients in a result: a tuple's items, a dict's values (in order), flattened."""
-    if isinstance(result, tuple):
+    """The gradients in a result: a tuple's or list's items, a dict's values (in order),
+    flattened."""
+    if isinstance(result, (tuple, list)):
         return [leaf for item in result for leaf in _leaves(item)]
     if isinstance(result, dict):
         return [leaf for item in result.values() for leaf in _leaves(item)]
@@ -35,8 +36,8 @@ def _same(a, b) -> bool:
     if isinstance(a, dict) or isinstance(b, dict):
         return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(
             _same(a[k], b[k]) for k in a)
-    if isinstance(a, tuple) or isinstance(b, tuple):
-        return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):  # a list stays a list
+        return type(a) is type(b) and len(a) == len(b) and all(
             _same(x, y) for x, y in zip(a, b))
     return np.array_equal(a, b)
 
@@ -46,8 +47,8 @@ def _close(a, b) -> bool:
     if isinstance(a, dict) or isinstance(b, dict):
         return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(
             _close(a[k], b[k]) for k in a)
-    if isinstance(a, tuple) or isinstance(b, tuple):
-        return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(
             _close(x, y) for x, y in zip(a, b))
     return np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-12, atol=1e-12 * max(
         1.0, float(np.max(np.abs(b), initial=0.0))))
@@ -153,7 +154,7 @@ def _float_leaves(value, path=()):
 
 def _has(result, path) -> bool:
     for key in path:
-        if not isinstance(result, (dict, tuple)) or key not in (
+        if not isinstance(result, (dict, tuple, list)) or key not in (
                 result if isinstance(result, dict) else range(len(result))):
             return False
         result = result[key]

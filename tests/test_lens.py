@@ -200,13 +200,13 @@ def test_the_instrumented_variant_computes_what_value_and_grad_does(case):
 
 def _assert_same(a, b, rounding=False):
     """Bit for bit the same gradient (with `rounding`, the same to rounding): an array, or
-    a dict or tuple of them (a structured parameter's)."""
+    a dict, tuple or list of them (a structured parameter's)."""
     if isinstance(b, dict):
         assert isinstance(a, dict) and a.keys() == b.keys()
         for key in b:
             _assert_same(a[key], b[key], rounding)
-    elif isinstance(b, tuple):  # a tuple parameter's
-        assert isinstance(a, tuple) and len(a) == len(b)
+    elif isinstance(b, (tuple, list)):  # a tuple or list parameter's
+        assert type(a) is type(b) and len(a) == len(b)
         for x, y in zip(a, b):
             _assert_same(x, y, rounding)
     elif rounding:

@@ -32,8 +32,24 @@ INPUTS = {
                                "X": ((5, 4), -1.0, 1.0)},
     "nested_attribute_weights": {"net": ("object", {"layer": ("object", {
         "W": ((4, 3), -1.0, 1.0)})}), "X": ((5, 4), -1.0, 1.0)},
+    "layers_as_pairs": {"params": ("list", ("tuple", ((4, 5), -1.0, 1.0), ((5,), -0.5, 0.5)),
+                                   ("tuple", ((5, 3), -1.0, 1.0), ((3,), -0.5, 0.5)),
+                                   ("tuple", ((3, 2), -1.0, 1.0), ((2,), -0.5, 0.5))),
+                        "X": ((6, 4), -1.0, 1.0)},
+    "zipped_layer_lists": {"weights": ("list", ((4, 3), -1.0, 1.0), ((2, 4), -1.0, 1.0)),
+                           "biases": ("list", ((4, 1), -0.5, 0.5), ((2, 1), -0.5, 0.5)),
+                           "x": ((3, 1), -1.0, 1.0), "y": ((2, 1), -1.0, 1.0)},
+    "indexed_layer_lists": {"Ws": ("list", ((4, 5), -1.0, 1.0), ((5, 3), -1.0, 1.0)),
+                            "bs": ("list", ((5,), -0.5, 0.5), ((3,), -0.5, 0.5)),
+                            "X": ((6, 4), -1.0, 1.0)},
+    "list_of_coefficients": {"coeffs": ("list", (-1.0, 1.0), (-1.0, 1.0), (-1.0, 1.0)),
+                             "x": ((5,), -1.5, 1.5)},
 }
-SHAPES = {"list_of_rows": "x=N,D",  # (x[0] alone says a vector: the CLI's assumption)
+SHAPES = {"list_of_rows": "x=N,D",
+          "layers_as_pairs": "params=list:3,2", "zipped_layer_lists": "weights=list:2 "
+          "biases=list:2 biases_0=H,1 biases_1=C,1", "indexed_layer_lists": "Ws=list:2 bs=list:2",
+          "list_of_coefficients": "coeffs=list:3 coeffs_0=float "
+          "coeffs_1=float coeffs_2=float x=N",  # (x[0] alone says a vector: the CLI's assumption)
           "row_of_an_unannotated_matrix": "x=N,D y=N,D"}
 
 
@@ -185,3 +201,38 @@ def nested_dict_of_weights(p, X):
 def nested_attribute_weights(net, X):
     """And for an attribute of an attribute, net.layer.W."""
     return np.tanh(X @ net.layer.W).sum()
+
+
+def layers_as_pairs(params, X):
+    """A list of layers' (W, b) pairs, as JAX's MLP example keeps them: looped over with a
+    slice, the last one unpacked; its gradient is a list of (dW, db) pairs."""
+    h = X
+    for W, b in params[:-1]:
+        h = np.tanh(h @ W + b)
+    W, b = params[-1]
+    out = h @ W + b
+    return np.mean(out ** 2)
+
+
+def zipped_layer_lists(weights, biases, x, y):
+    """Nielsen's network.py: column vectors, weights and biases in two lists, zipped."""
+    a = x
+    for b, w in zip(biases, weights):
+        a = 1.0 / (1.0 + np.exp(-(np.dot(w, a) + b)))
+    return 0.5 * np.sum((a - y) ** 2)
+
+
+def indexed_layer_lists(Ws, bs, X):
+    """Two lists indexed by a loop over range(len(Ws))."""
+    h = X
+    for i in range(len(Ws)):
+        h = np.maximum(0.0, h @ Ws[i] + bs[i])
+    return np.sum(h ** 2)
+
+
+def list_of_coefficients(coeffs, x):
+    """A list of numbers: Horner's rule from a number that becomes an array."""
+    y = 0.0
+    for c in coeffs:
+        y = y * x + c
+    return np.sum(np.sin(y))

@@ -19,8 +19,11 @@ INPUTS = {
     "while_and": {"x": (0.05, 40.0)},
     "while_or_in_a_loop": {"x": (0.5, 12.0), "y": (0.2, 0.4)},
     "while_and_reads_a_carried_value": {"a": (0.5, 10.0)},
+    "horner_over_an_array": {"c": ((3,), -1.0, 1.0), "x": ((4,), -1.5, 1.5)},
+    "vector_sum_from_zero": {"X": ((4, 3), -1.0, 1.0), "w": ((3, 2), -1.0, 1.0)},
 }
 WRT = {"rounded": ("x",)}
+SHAPES = {"horner_over_an_array": "c=K x=N"}
 
 
 def returns_reassigned_param(x):
@@ -124,3 +127,21 @@ def while_and_reads_a_carried_value(a):
         x = x_new
         n += 1
     return x
+
+
+def horner_over_an_array(c, x):
+    """Silent wrong gradient: a loop-carried value that starts as a number and becomes an
+    array (Horner's rule on an array x) was typed by its start, so every iteration's
+    backward summed its gradient to a number, not only the first one's."""
+    y = 0.0
+    for k in range(3):
+        y = y * x + c[k]
+    return np.sum(y ** 2)
+
+
+def vector_sum_from_zero(X, w):
+    """The same for a vector accumulated from 0.0 in a loop over rows (w a matrix)."""
+    s = 0.0
+    for row in X:
+        s = s + np.tanh(row @ w)
+    return np.sum(s * s)
