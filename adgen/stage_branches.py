@@ -180,7 +180,8 @@ class BranchStaging:
                                           (self.type_of(op),) if self.array_mode else ()))
             if self.array_mode:
                 self.types[merged] = self.type_of(a)
-                if self.type_of(a).dim != self.type_of(b).dim:  # k = H if c else 2 * H
+                if self.type_of(a).kind == "int" and \
+                        self.type_of(a).dim != self.type_of(b).dim:  # k = H if c else 2 * H
                     self.types[merged] = shapes.INT
             env[var] = ir.Name(merged)
         if all(exits):

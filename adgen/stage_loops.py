@@ -47,7 +47,8 @@ class LoopStaging:
                 names[v] = self.version(v) if not v.startswith("<") else self.names.fresh("broke")
                 self.add("copy", (op,), node, names[v], v if not v.startswith("<") else None)
             self.env[v] = ir.Name(names[v])
-            if self.array_mode and self.types.get(names[v], shapes.FLOAT).dim is not None:
+            if self.array_mode and self.types.get(names[v], shapes.FLOAT).kind == "int" and \
+                    self.types[names[v]].dim is not None:
                 # an int the loop changes is not the size it is on entry (k = H, then
                 # k = k + H: a[:, :k] is not H wide in every iteration)
                 self.types[names[v]] = shapes.INT

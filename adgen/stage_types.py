@@ -174,8 +174,9 @@ def _size(operand: ir.Operand, t: shapes.VType):
     size (`H = x.shape[1]`); else None."""
     if isinstance(operand, ir.Num):
         value = operand.value
-        return {"": value} if isinstance(value, int) and not isinstance(value, bool) and \
-            value else ({} if value == 0 and isinstance(value, int) else None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"": value} if value else {}
+        return None
     if t.kind == "int" and t.dim is not None:
         return shapes.linear(t.dim)
     return None
