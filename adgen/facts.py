@@ -278,8 +278,9 @@ def describe(name: str, t: VType) -> str:
 
 def holds(values: dict, given: dict[str, "Fact"]) -> bool:
     """Whether a call's arguments (parameter -> value) satisfy these facts: the kinds and
-    ranks, each dimension that is a number, and one size per dimension symbol -- what the
-    generated function's own check (emit.shape_check) accepts."""
+    ranks, each dimension that is a number, one size per dimension symbol and a multiple
+    ("4*H") that many times its base's -- what the generated function's own check
+    (emit.shape_check) accepts."""
     sizes: dict = {}
     for name, fact in given.items():
         t, value = fact.type, values.get(name)
@@ -303,4 +304,8 @@ def holds(values: dict, given: dict[str, "Fact"]) -> bool:
                     return False
             elif sizes.setdefault(dim, n) != n:
                 return False
+    for dim, n in sizes.items():  # "4*H" is 4 times H, as the check says
+        k, base = shapes.multiple_of(dim) or (None, None)
+        if base in sizes and n != k * sizes[base]:
+            return False
     return True

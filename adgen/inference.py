@@ -104,6 +104,7 @@ def _renumbered(found: dict, params: list, declared: dict) -> dict:
     for p in params:
         t = found[p].type if p in found else None
         for d in (t.shape or ()) if t is not None else ():
+            d = shapes.multiple_of(d)[1] if shapes.multiple_of(d) else d  # "4*n3": n3
             if isinstance(d, str) and d[:1] == "n" and d[1:].isdigit() and d not in names:
                 k = len(names) + 1
                 while f"n{k}" in taken:
@@ -114,9 +115,17 @@ def _renumbered(found: dict, params: list, declared: dict) -> dict:
     for p, fact in found.items():
         t = fact.type
         if t.shape is not None:
-            t = VType(t.kind, tuple(names.get(d, d) for d in t.shape))
+            t = VType(t.kind, tuple(_renamed(d, names) for d in t.shape))
         out[p] = Fact(t, fact.origin)
     return out
+
+
+def _renamed(d, names: dict):
+    """A dimension renamed, a multiple's base too ("4*n5" -> "4*n2")."""
+    if shapes.multiple_of(d):
+        k, base = shapes.multiple_of(d)
+        return f"{k}*{names.get(base, base)}"
+    return names.get(d, d)
 
 
 # ---------------------------------------------------------------- evidence
@@ -439,16 +448,67 @@ def _unify(found: dict, equal: list) -> bool:
             if ra != rb:
                 keep, drop = sorted((ra, rb), key=rank_of)
                 parent[drop] = keep
+    solved = _solve(getattr(equal, "equations", ()), root)
     changed = False
     for name, fact in list(found.items()):
         t = fact.type
         if t.shape is None:
             continue
-        dims = tuple(root(d) if isinstance(d, str) else d for d in t.shape)
+        dims = tuple(_substituted(d, root, solved) for d in t.shape)
         if dims != t.shape:
             found[name] = Fact(VType(t.kind, dims), fact.origin)
             changed = True
     return changed
+
+
+def _substituted(d, root, solved: dict):
+    """A dimension with the groups' roots and the solved sizes put in: n3 is "4*H" once
+    the LSTM's gates say so."""
+    expr = shapes.linear(d) if isinstance(d, str) and not d.startswith("_u") else None
+    if expr is None:
+        return d
+    out: dict = {}
+    for symbol, k in expr.items():
+        term = {"": 1} if symbol == "" else solved.get(root(symbol), {root(symbol): 1})
+        out = shapes.combined(out, {s: k * v for s, v in term.items()})
+    found = shapes.dimension(out)
+    return found if isinstance(found, str) else d
+
+
+def _solve(equations, root) -> dict:
+    """Sizes solved from equations between sums of sizes (a slice's width met another
+    dimension: `a[:, 3 * H:]` of an (N, n3) array, n3 - 3*H, times `a[:, :H]`, H): symbol
+    -> `Linear`, where one symbol of an equation, an invented one (n3) before the user's
+    (H), is a multiple of another ("4*H"), the only sums a shape can say.  The others are
+    left: the facts then say less, and the code checks what they say."""
+    solved: dict = {}
+
+    def expand(expr):
+        out: dict = {}
+        for symbol, k in expr.items():
+            term = {"": 1} if symbol == "" else solved.get(root(symbol), {root(symbol): 1})
+            out = shapes.combined(out, {s: k * v for s, v in term.items()})
+        return out
+
+    progress = True
+    while progress:
+        progress = False
+        for lhs, rhs in equations:
+            diff = shapes.combined(expand(lhs), expand(rhs), -1)
+            unknowns = sorted((s for s, k in diff.items() if s and abs(k) == 1),
+                              key=lambda s: (not (s[:1] == "n" and s[1:].isdigit()), s))
+            for symbol in unknowns:
+                sign = diff[symbol]
+                value = {s: -k * sign for s, k in diff.items() if s != symbol}
+                if isinstance(shapes.dimension(value), str):
+                    solved = {s: shapes.combined(
+                        {t: v for t, v in e.items() if t != symbol},
+                        {t: e.get(symbol, 0) * v for t, v in value.items()})
+                        for s, e in solved.items()}
+                    solved[symbol] = value
+                    progress = True
+                    break
+    return solved
 
 
 def stage_with_inference(parsed, node, declared: dict, stage_once):

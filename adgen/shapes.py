@@ -176,15 +176,132 @@ def _parse_dims(spec: str) -> Optional[VType]:
     return VType(kind, tuple(dims))
 
 
+# ---------------------------------------------------------------- sizes as sums of sizes
+#
+# A slice's width is a difference of its bounds, and the bounds are often sizes or multiples
+# of one (`a[:, H:2 * H]`, `a[:, 3 * H:]` of an (N, 4*H) array: the LSTM's gates).  A
+# `Linear` is such a size: {symbol: coefficient, "": constant}, each symbol a size (>= 0).
+
+Linear = dict
+
+
+def linear(dim: Dim) -> Optional[Linear]:
+    """A dimension as a sum of sizes: 3, "H", "4*H"; while `collecting`, a slice's width
+    (a placeholder "_u7" whose bounds were sizes) too; None for a size nothing says."""
+    if isinstance(dim, bool):
+        return None
+    if isinstance(dim, int):
+        return {"": dim} if dim else {}
+    if multiple_of(dim):
+        k, base = multiple_of(dim)
+        return {base: k}
+    if dim.startswith("_u"):
+        width = _COLLECTING[-1].widths.get(dim) if _COLLECTING else None
+        return dict(width) if width is not None else None
+    return {dim: 1} if dim.isidentifier() else None
+
+
+def combined(a: Linear, b: Linear, sign: int = 1) -> Linear:
+    """a + sign * b, without zero terms."""
+    out = dict(a)
+    for symbol, k in b.items():
+        out[symbol] = out.get(symbol, 0) + sign * k
+    return {symbol: k for symbol, k in out.items() if k}
+
+
+def dimension(expr: Optional[Linear]) -> Optional[Dim]:
+    """The dimension a sum of sizes is, where a shape can say it: a number >= 0, "H" or
+    "k*H" (else None: "H + 1", "n - H")."""
+    if expr is None:
+        return None
+    expr = {symbol: k for symbol, k in expr.items() if k}
+    if not expr:
+        return 0
+    if list(expr) == [""]:
+        return expr[""] if expr[""] > 0 else None
+    if len(expr) == 1:
+        ((symbol, k),) = expr.items()
+        if k >= 1:
+            return symbol if k == 1 else f"{k}*{symbol}"
+    return None
+
+
+def _at_least_zero(expr: Linear) -> bool:
+    """Whether a sum of sizes is >= 0 whatever the sizes are."""
+    return all(k >= 0 for k in expr.values())
+
+
+def slice_width(size: Dim, lower, upper, step) -> Dim:
+    """The width of the slice `lower:upper:step` of an axis of `size`; each bound is None
+    (absent), a `Linear` (a constant, a size such as `H = x.shape[1]`, or a multiple of one)
+    or False (anything else).  Exact ("H", "2*H", 3) where the bounds are within the axis
+    whatever the sizes are (0 <= lower <= upper <= size: `a[:, H:2 * H]` of an (N, 4*H)
+    array); else a dimension equal to no other, which, while `collecting`, remembers the
+    width the bounds would give inside the axis (`n3 - 3*H` for `a[:, 3 * H:]` of an (N, n3)
+    array), so that inference can solve for n3 where such widths meet."""
+    placeholder = unknown_dim()
+    if lower is False or upper is False or step not in (None, {"": 1}):
+        return placeholder
+    n = linear(size)
+    bounds = []
+    for bound, default in ((lower, {}), (upper, n)):
+        if bound is not None and list(bound) == [""] and bound[""] < 0:  # x[:, -2:]
+            bound = None if n is None else combined(n, bound)
+        elif bound is None:
+            bound = default
+        if bound is None:
+            return placeholder
+        bounds.append(bound)
+    low, high = bounds
+    width = combined(high, low, -1)
+    if n is not None and _at_least_zero(low) and _at_least_zero(width) and \
+            _at_least_zero(combined(n, high, -1)) and dimension(width):  # (not 0 wide)
+        return dimension(width)
+    if _COLLECTING:
+        _COLLECTING[-1].widths[placeholder] = width
+    return placeholder
+
+
+def size_of_ints(prim: str, operands: list) -> Optional[str]:
+    """The size an int computed from sizes is (`2 * H` is "2*H"), or None; `operands` are
+    `Linear`s (a constant, an int read from a shape) or None."""
+    if any(o is None for o in operands) or len(operands) != 2:
+        return None
+    a, b = operands
+    if prim == "add":
+        expr = combined(a, b)
+    elif prim == "sub":
+        expr = combined(a, b, -1)
+    elif prim == "mul" and (set(a) <= {""} or set(b) <= {""}):
+        k, other = (a.get("", 0), b) if set(a) <= {""} else (b.get("", 0), a)
+        expr = {symbol: k * v for symbol, v in other.items() if k * v}
+    else:
+        return None
+    found = dimension(expr)
+    return found if isinstance(found, str) else None
+
+
 _PLACEHOLDERS = itertools.count(1)
 _COLLECTING: list = []  # while inferring facts: the dimensions assumed equal (inference.py)
+
+
+class Collected(list):
+    """What staging assumed (inference.py): groups of dimension symbols that should be one
+    (the list's items), equations between sums of sizes (`equations`: pairs of `Linear`s,
+    where a slice's width meets another dimension), and the widths of slices that are not
+    exact (`widths`: placeholder -> `Linear`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.equations: list = []
+        self.widths: dict = {}
 
 
 @contextlib.contextmanager
 def collecting():
     """Collect, while staging, the groups of dimension symbols a broadcast or a matrix
     product needs to be equal (inference.py assumes they are)."""
-    found: list = []
+    found = Collected()
     _COLLECTING.append(found)
     try:
         yield found
@@ -193,10 +310,21 @@ def collecting():
 
 
 def assume_equal(*dims: Dim) -> None:
-    """Record that these dimensions should be one (only while `collecting`)."""
-    named = {d for d in dims if isinstance(d, str) and not d.startswith("_u")}
-    if _COLLECTING and len(named) > 1 and len(named) == len(set(dims)):
+    """Record that these dimensions should be one (only while `collecting`): symbols as a
+    group, and where a slice's width or a multiple ("4*H") is among them, equations."""
+    if not _COLLECTING:
+        return
+    named = {d for d in dims if isinstance(d, str) and not d.startswith("_u")
+             and not multiple_of(d)}
+    if len(named) > 1 and len(named) == len(set(dims)):
         _COLLECTING[-1].append(tuple(sorted(named)))
+    summed = [d for d in set(dims) if isinstance(d, str) and (
+        multiple_of(d) or d in _COLLECTING[-1].widths)]
+    if summed:
+        exprs = [linear(d) for d in sorted(set(dims), key=str) if linear(d) is not None]
+        for other in exprs[1:]:
+            if combined(exprs[0], other, -1):
+                _COLLECTING[-1].equations.append((exprs[0], other))
 
 
 def unknown_dim() -> str:
@@ -220,6 +348,11 @@ def broadcast(*shapes: Optional[Shape]) -> Optional[Shape]:
         if len(dims) > 1:
             assume_equal(*dims)
             out.append(unknown_dim())
+            if _COLLECTING:  # (i * g: as wide as i, and as g, if they are one)
+                widths = [linear(d) for d in sorted(dims, key=str)]
+                widths = [w for w in widths if w is not None]
+                if widths:
+                    _COLLECTING[-1].widths[out[-1]] = widths[0]
         else:
             out.append(dims.pop() if dims else 1)
     return tuple(out)

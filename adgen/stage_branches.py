@@ -10,7 +10,7 @@ from typing import Optional
 
 import libcst as cst
 
-from adgen import ir, runlists
+from adgen import ir, runlists, shapes
 from adgen.containers import is_container
 from adgen.rules import REGISTRY
 from adgen.stage_env import EXIT, RAISED, RETURN, _Unbound
@@ -180,6 +180,9 @@ class BranchStaging:
                                           (self.type_of(op),) if self.array_mode else ()))
             if self.array_mode:
                 self.types[merged] = self.type_of(a)
+                if self.type_of(a).kind == "int" and \
+                        self.type_of(a).dim != self.type_of(b).dim:  # k = H if c else 2 * H
+                    self.types[merged] = shapes.INT
             env[var] = ir.Name(merged)
         if all(exits):
             env[EXIT] = True

@@ -52,6 +52,11 @@ class LoopStaging:
                 self.types[names[v]] = shapes.UNKNOWN  # a number at first, maybe an array
                 if names[v] not in self.param_names:  # (which the loop made: its own)
                     self.memory.fresh(names[v])
+            if self.array_mode and self.types.get(names[v], shapes.FLOAT).kind == "int" and \
+                    self.types[names[v]].dim is not None:
+                # an int the loop changes is not the size it is on entry (k = H, then
+                # k = k + H: a[:, :k] is not H wide in every iteration)
+                self.types[names[v]] = shapes.INT
         return carried, names
 
     def break_flag(self, statements, node) -> Optional[str]:

@@ -41,6 +41,10 @@ class TypeStaging:
             self.types[target] = self.check_types(rule, Context(len(args), attrs, types), node)
             if prim == "copy" and types[0].kind == "list":  # b = hs: the same list
                 self.types[target] = types[0]
+            if prim in ("add", "sub", "mul") and self.types[target] == shapes.INT:
+                size = shapes.size_of_ints(prim, [_size(a, t) for a, t in zip(args, types)])
+                if size is not None:  # 2 * H: a size, "2*H" (slices: a[:, H:2 * H])
+                    self.types[target] = shapes.VType("int", (), size)
         self.body.append(ir.Assign(target, prim, args, self.parsed.pos(node), user, attrs, types))
         if prim in _MASKS or (prim == "copy" and isinstance(args[0], ir.Name) and
                               args[0].id in self.masks):  # a boolean mask, whatever its shape
@@ -162,6 +166,19 @@ def _fragment(operand: ir.Operand) -> Optional[str]:
         return str(operand.value)
     if isinstance(operand.value, float) and operand.value.is_integer() and 0 <= operand.value < 100:
         return str(int(operand.value))
+    return None
+
+
+def _size(operand: ir.Operand, t: shapes.VType):
+    """An int operand as a sum of sizes (shapes.linear): a constant, or an int that is a
+    size (`H = x.shape[1]`); else None."""
+    if isinstance(operand, ir.Num):
+        value = operand.value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"": value} if value else {}
+        return None
+    if t.kind == "int" and t.dim is not None:
+        return shapes.linear(t.dim)
     return None
 
 

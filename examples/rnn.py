@@ -20,9 +20,9 @@
 
 * `lstm_step` — one step of an LSTM (CS231n `lstm_step_forward`) as a layer returning the next
   hidden state: the four gates are slices `a[:, :H]`, `a[:, H:2*H]`, ... of one affine map
-  (annotated `Wx: "D 4*H"`: nothing in the code says that the gate width is 4 times H, so
-  the annotation tells the command line, and the generated shape check; the library API
-  needs none, it reads the shapes off the arguments), the
+  (annotated `Wx: "D 4*H"`, which says where a reader sees it what the command line would
+  also infer from the gates multiplied together, and the generated shape check tests; the
+  library API needs none, it reads the shapes off the arguments), the
   sigmoid gates are recognised (`(1 - i) * i`), and the gradients of the slices are written
   back into one `da` (the backward pass of `np.split`, done by hand in CS231n).
 * `lstm_loss` — the same step run over T steps (the cell state `c` and the hidden state `h`

@@ -17,18 +17,6 @@ Do not edit: regenerate with
 import numpy as np
 
 
-def _unbroadcast(g, x):
-    """Sum the gradient g back to the shape of x (broadcasting, reversed)."""
-    shape = np.shape(x)
-    if np.shape(g) == shape:
-        return g
-    if np.ndim(g) > len(shape):
-        g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
-    kept = tuple(i for i, n in enumerate(shape)
-                 if n == 1 and np.shape(g)[i] != 1)
-    return np.sum(g, axis=kept, keepdims=True) if kept else g
-
-
 def rnn_loss_grad(x, h0, Wxh, Whh, b, drnn_loss=1.0):
     """Gradient of rnn_loss(x, h0, Wxh, Whh, b) with respect to x, h0, Wxh,
     Whh, b.
@@ -143,19 +131,16 @@ def lstm_step_grad(x, prev_h, prev_c, Wx, Wh, b, dnext_h):
     tanhnextc = np.tanh(next_c)
     next_h = o * tanhnextc
     # line 60: next_h = o * tanhnextc
-    do = _unbroadcast(tanhnextc * dnext_h, o)
-    dtanhnextc = _unbroadcast(o * dnext_h, tanhnextc)
+    do = tanhnextc * dnext_h
+    dtanhnextc = o * dnext_h
     # line 60: tanhnextc = np.tanh(next_c)
     dnext_c = (1 - tanhnextc ** 2) * dtanhnextc
-    # line 59: next_c = fprevc + ig
-    dfprevc = _unbroadcast(dnext_c, fprevc)
-    dig = _unbroadcast(dnext_c, ig)
     # line 59: ig = i * g
-    di = _unbroadcast(g * dig, i)
-    dg = _unbroadcast(i * dig, g)
+    di = g * dnext_c
+    dg = i * dnext_c
     # line 59: fprevc = f * prev_c
-    df = _unbroadcast(prev_c * dfprevc, f)
-    dprev_c = _unbroadcast(f * dfprevc, prev_c)
+    df = prev_c * dnext_c
+    dprev_c = f * dnext_c
     # line 58: g = np.tanh(part4)
     dpart4 = (1 - g ** 2) * dg
     # line 58: part4 = a[:, prod4:]
@@ -213,8 +198,6 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
     o_saved = []
     prod4_saved = []
     g_saved = []
-    fc1_saved = []
-    ig_saved = []
     tanhc2_saved = []
     for t in range(T):
         part1 = x[:, t, :]
@@ -251,8 +234,6 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
         o_saved.append(o)
         prod4_saved.append(prod4)
         g_saved.append(g)
-        fc1_saved.append(fc1)
-        ig_saved.append(ig)
         tanhc2_saved.append(tanhc2)
         c_1 = c_2
         h = h_1
@@ -270,8 +251,6 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
     # line 71: for t in range(T), backwards
     for t in reversed(range(T)):
         tanhc2 = tanhc2_saved.pop()
-        ig = ig_saved.pop()
-        fc1 = fc1_saved.pop()
         g = g_saved.pop()
         prod4 = prod4_saved.pop()
         o = o_saved.pop()
@@ -286,19 +265,16 @@ def lstm_loss_grad(x, h0, Wx, Wh, b, dlstm_loss=1.0):
         c_1 = c_1_saved.pop()
         dc_2 = dc_1
         # line 78: h_1 = o * tanhc2
-        do = _unbroadcast(tanhc2 * dh, o)
-        dtanhc2 = _unbroadcast(o * dh, tanhc2)
+        do = tanhc2 * dh
+        dtanhc2 = o * dh
         # line 78: tanhc2 = np.tanh(c_2)
         dc_2 = dc_2 + (1 - tanhc2 ** 2) * dtanhc2
-        # line 77: c_2 = fc1 + ig
-        dfc1 = _unbroadcast(dc_2, fc1)
-        dig = _unbroadcast(dc_2, ig)
         # line 77: ig = i * g
-        di = _unbroadcast(g * dig, i)
-        dg = _unbroadcast(i * dig, g)
+        di = g * dc_2
+        dg = i * dc_2
         # line 77: fc1 = f * c_1
-        df = _unbroadcast(c_1 * dfc1, f)
-        dc_1 = _unbroadcast(f * dfc1, c_1)
+        df = c_1 * dc_2
+        dc_1 = f * dc_2
         # line 76: g = np.tanh(part5)
         dpart5 = (1 - g ** 2) * dg
         # line 76: part5 = a[:, prod4:]

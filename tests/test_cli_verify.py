@@ -181,3 +181,21 @@ def test_verify_tries_one_size_for_every_dimension(tmp_path):
                    "    return (out ** 2).sum()\n")
     status, _, err = run([src, "--verify"])
     assert status == 0 and "gradient ok" in err, err
+
+
+@pytest.mark.parametrize("function, gates", [
+    ("lstm_step", "4*H"), ("lstm_step_loss", "4*H"), ("lstm_forward", "4*H"),
+    ("lstm_forward_loss", "4*H"), ("gru_step", "3*H"),
+])
+def test_verify_sizes_gates_sliced_by_multiples_of_a_size(function, gates):
+    """CS231n's LSTM step without annotations: the gates a[:, :H] ... a[:, 3 * H:] met
+    element-wise say that a's width is 4*H; inference took it for a size of its own, so
+    --verify drew it unrelated to H, the last gate came out empty and "found no point where
+    the function evaluates".  The header states the multiple; the code checks it."""
+    from corpus_loader import CORPUS
+
+    status, out, err = run([CORPUS / "plain_numpy.py", "-f", function, "--verify"])
+    assert status == 0 and "gradient ok" in err, err
+    header = out.split('"""', 2)[1]
+    assert f", {gates}): " in header, header
+    assert f"b ({gates},)" in header, header

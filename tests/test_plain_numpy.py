@@ -238,3 +238,27 @@ def test_guards_stay_when_the_signature_does_not_cover_the_arguments():
     guarded = grad.func.specialization(net, RNG.standard_normal((5, 4)))
     assert target is guarded  # an object among the arguments: its arrays are not in the key
     assert without_guards("x = 1\n", "x = 2\n", "<t>", ()) is None  # not just blanked lines
+
+
+def test_the_gates_sliced_by_multiples_of_h_say_4h_and_the_code_checks_it():
+    """CS231n's LSTM step: a[:, :H] ... a[:, 3 * H:] meet element-wise, so a has 4*H
+    columns: the header says Wx (n2, 4*H), the gates' gradients need no run-time reduction,
+    and a call with other widths fails loudly."""
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main([str(CORPUS / "plain_numpy.py"), "-f", "lstm_step"], stdout=out,
+                    stderr=err) == 0, err.getvalue()
+    text = out.getvalue()
+    header = text.split('"""', 2)[1]
+    assert "Wx (n2, 4*H)" in header and "Wh (H, 4*H)" in header and "b (4*H,)" in header
+    assert "Wx.shape[1] != 4 * prev_h.shape[1]" in text and "di = g * dig" in text
+    namespace: dict = {}
+    exec(text, namespace)
+    n, d, h = 3, 4, 5
+    args = [RNG.standard_normal(s) for s in ((n, d), (n, h), (n, h), (d, 4 * h), (h, 4 * h),
+                                               (4 * h,))]
+    got = namespace["lstm_step_grad"](*args)
+    expected = adgen.grad(P.lstm_step)(*args)
+    assert all(np.allclose(a, b, rtol=1e-12, atol=1e-14) for a, b in zip(got, expected))
+    wide = args[:3] + [np.hstack([a, a[..., :1]]) for a in args[3:]]  # 4*H + 1 columns
+    with pytest.raises(ValueError, match="generated for"):
+        namespace["lstm_step_grad"](*wide)

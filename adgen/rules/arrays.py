@@ -394,6 +394,20 @@ def _getitem_shaped(ctx: Context):
     return f"x0[{_index_text(spec)}]", ["g"] + ["0.0"] * (ctx.n - 1)
 
 
+def _bound(part, index_types):
+    """A slice's bound for shapes.slice_width: None (absent), a `Linear` (a constant, or an
+    int that is a size, `H = x.shape[1]`, `2 * H`), or False (anything else)."""
+    if part is None:
+        return None
+    if part[0] == "const":
+        return {"": part[1]} if part[1] else {}
+    t = index_types[part[1] - 1]
+    if t.kind == "int" and t.dim is not None:
+        size = shapes.linear(t.dim)
+        return False if size is None else size
+    return False
+
+
 def _getitem_type(ctx: Context) -> VType:
     spec, (t, *index_types) = ctx.attr("index"), ctx.types
     if t.kind == "list":  # hs[k], hs[-1], hs[1:] (runlists.py checks the index)
@@ -412,7 +426,8 @@ def _getitem_type(ctx: Context) -> VType:
             return shapes.array(None)
         if kind == "slice":
             full = all(p is None for p in entry[1:])
-            dims.append(t.shape[axis] if full else unknown_dim())
+            dims.append(t.shape[axis] if full else shapes.slice_width(
+                t.shape[axis], *(_bound(p, index_types) for p in entry[1:])))
         elif kind == "arg" and index_types[entry[1] - 1].kind == "unknown":
             return shapes.array(None)  # an int or an integer array: not known here
         elif kind == "arg" and index_types[entry[1] - 1].is_array:

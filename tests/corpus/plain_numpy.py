@@ -78,6 +78,15 @@ INPUTS = {
     "concatenated_layer": {"x": ((N, D), -1.0, 1.0), "W": ((2 * D, H), -1.0, 1.0)},
     "zipped_rows_and_targets": {"X": ((N, D), -1.0, 1.0), "t": ((N,), -1.0, 1.0),
                                 "w": ((D,), -1.0, 1.0)},
+    "lstm_step": {"x": ((N, D), -1.0, 1.0), "prev_h": ((N, H), -1.0, 1.0),
+                  "prev_c": ((N, H), -1.0, 1.0), "Wx": ((D, 4 * H), -1.0, 1.0),
+                  "Wh": ((H, 4 * H), -1.0, 1.0), "b": ((4 * H,), -0.5, 0.5)},
+    "gru_step": {"x": ((N, D), -1.0, 1.0), "prev_h": ((N, H), -1.0, 1.0),
+                 "Wx": ((D, 3 * H), -1.0, 1.0), "Wh": ((H, 3 * H), -1.0, 1.0),
+                 "b": ((3 * H,), -0.5, 0.5)},
+    "lstm_forward": {"x": ((N, T, D), -1.0, 1.0), "h0": ((N, H), -1.0, 1.0),
+                     "Wx": ((D, 4 * H), -0.5, 0.5), "Wh": ((H, 4 * H), -0.5, 0.5),
+                     "b": ((4 * H,), -0.5, 0.5)},
 }
 WRT = {"dropout_layer_loss": ("x", "w"), "temporal_softmax_loss": ("x",),
        "logistic_regression_l2": ("w",), "linear_regression_mse": ("w", "b")}
@@ -412,3 +421,63 @@ def entry_of_a_slice_updated(w, b, x):
     w = b
     h += x[0]
     return h * w[0]
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def lstm_step(x, prev_h, prev_c, Wx, Wh, b):
+    """CS231n's LSTM step as users write it: `--verify` could not run ("found no point where
+    the function evaluates"): inference gave Wx (n2, n3) and b (n3,) with n3 unrelated to
+    H, so the sampled gates a[:, 3 * H:] were empty.  The slices' widths say n3 = 4*H."""
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+    i = sigmoid(a[:, :H])
+    f = sigmoid(a[:, H:2 * H])
+    o = sigmoid(a[:, 2 * H:3 * H])
+    g = np.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    next_h = o * np.tanh(next_c)
+    return np.sum(next_h)
+
+
+def gru_step(x, prev_h, Wx, Wh, b):
+    """A GRU step: two gates sliced together (a[:, :2 * H]), split in halves, then a third
+    piece; `--verify` could not run, as for lstm_step (3*H)."""
+    H = prev_h.shape[1]
+    a = x @ Wx + b
+    ah = prev_h @ Wh
+    rz = sigmoid(a[:, :2 * H] + ah[:, :2 * H])
+    r = rz[:, :H]
+    z = rz[:, H:]
+    n = np.tanh(a[:, 2 * H:] + r * ah[:, 2 * H:])
+    next_h = (1 - z) * n + z * prev_h
+    return np.sum(next_h)
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+    i = sigmoid(a[:, :H])
+    f = sigmoid(a[:, H:2 * H])
+    o = sigmoid(a[:, 2 * H:3 * H])
+    g = np.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    next_h = o * np.tanh(next_c)
+    return next_h, next_c
+
+
+def lstm_forward(x, h0, Wx, Wh, b):
+    """CS231n's lstm_forward over time steps (a layer: the hidden states, (N, T, H)); the
+    same gates as lstm_step, so `--verify` could not run either."""
+    N, T, D = x.shape
+    H = h0.shape[1]
+    h = np.zeros((N, T, H))
+    prev_h = h0
+    prev_c = np.zeros_like(h0)
+    for t in range(T):
+        next_h, next_c = lstm_step_forward(x[:, t, :], prev_h, prev_c, Wx, Wh, b)
+        h[:, t, :] = next_h
+        prev_h, prev_c = next_h, next_c
+    return h
