@@ -198,6 +198,31 @@ def test_a_list_argument_is_a_list_of_values_and_other_lists_are_refused_clearly
     assert "np.asarray(names)" in info.value.diagnostics[0].help
 
 
+def test_a_list_of_layers_is_checked_for_its_length(tmp_path):
+    """Layers are read by position: the specialisation for two layers refuses three (an
+    extra layer left out would be a wrong value and gradient), and a call with three gets
+    its own specialisation."""
+    import importlib.util
+
+    path = tmp_path / "layered.py"
+    path.write_text("import numpy as np\n\n\ndef f(params, x):\n    h = x\n"
+                    "    for W, b in params:\n        h = np.tanh(h @ W + b)\n"
+                    "    return np.sum(h)\n")
+    spec = importlib.util.spec_from_file_location("layered", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    layer = (np.eye(2) * 0.5, np.full(2, 0.1))
+    x = np.array([[0.3, -0.2]])
+    grad = adgen.grad(module.f, wrt="params")
+    two = grad.specialization([layer, layer], x)
+    with pytest.raises(ValueError, match="lengths it was generated for"):
+        two([layer, layer, layer], x)
+    three = grad([layer, layer, layer], x)
+    assert isinstance(three, list) and len(three) == 3 and all(
+        isinstance(g, tuple) and len(g) == 2 for g in three)
+    assert adgen.check_grad(module.f, [layer, layer, layer], x).ok
+
+
 class _Layer:
     def __init__(self):
         self.W = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
