@@ -169,7 +169,8 @@ def _read_evidence(parsed, node: cst.FunctionDef, unknown: set[str]) -> dict[str
             if callee in ("len", "enumerate") and args and _name(args[0]) in unknown:
                 at_least(_name(args[0]), 1, f"{callee}() of it on line {line(current)}")
             sizes = args if callee in ("range", "numpy.zeros", "numpy.ones", "numpy.arange",
-                                       "numpy.full") else []
+                                       "numpy.full", "math.factorial", "math.comb",
+                                       "math.perm") else []
             if callee in ("numpy.zeros", "numpy.ones", "numpy.full") and args and \
                     isinstance(args[0], (cst.Tuple, cst.List)):
                 sizes = [el.value for el in args[0].elements]
@@ -237,7 +238,8 @@ def _may_size(parsed, node: cst.FunctionDef) -> bool:
     names, attributes = outline.names, outline.attributes
     return "range" in names or not names.isdisjoint(parsed.scope.imported) or \
         not names.isdisjoint(parsed.scope.modules) or \
-        not attributes.isdisjoint(("zeros", "ones", "arange", "full", "reshape"))
+        not attributes.isdisjoint(("zeros", "ones", "arange", "full", "reshape", "factorial",
+                                   "comb", "perm"))
 
 
 def _name(node) -> Optional[str]:

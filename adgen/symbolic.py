@@ -77,6 +77,7 @@ MATH = types.SimpleNamespace(
     exp2=lambda a: 2 ** a, cbrt=lambda a: a ** sp.Rational(1, 3),
     fmod=lambda a, b: a - b * trunc_step(a / b), remainder=lambda a, b: a - b * round_step(a / b),
     floor=floor_step, ceil=ceil_step, trunc=trunc_step,
+    factorial=math.factorial, comb=math.comb, perm=math.perm,  # of ints: ints
     pi=sp.pi, e=sp.E, tau=2 * sp.pi, inf=sp.oo, nan=sp.nan,
 )
 

@@ -125,6 +125,10 @@ class Rule:
     nondifferentiable
                piecewise constant (floor, round): zero gradient almost everywhere, so its
                result carries no derivative at all (it is never active)
+    integer    a function of integers only (math.factorial, comb, perm): its result is an
+               integer with no derivative, and an operand that carries one is refused (AD306:
+               Python raises on a float there, and no gradient exists); implies
+               nondifferentiable
     """
 
     name: str
@@ -139,6 +143,7 @@ class Rule:
     branch: Optional[Callable[..., tuple]] = None
     doc: str = ""
     nondifferentiable: bool = False
+    integer: bool = False
     elementwise: bool = True
     keywords: tuple[str, ...] = ()
     shaped: Optional[Callable[["Context"], tuple[str, Sequence[str]]]] = None

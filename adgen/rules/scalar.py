@@ -332,6 +332,39 @@ binary("mod", "a % b", "g", "-(a // b) * g", spellings=("%", "numpy.mod", "numpy
        doc="a % b = a - b * (a // b): 1 for a, -(a // b) for b, between its jumps",
        infer=integer_closed)
 
+def integer_function(name, arity, *, sympy, domain, doc, optional=False):
+    """A function of integers with an integer result (math.factorial, comb, perm): the
+    binomial terms of `math.comb(n, k) * p ** k`, a Taylor series' `x ** k /
+    math.factorial(k)`.  Its operands are sizes and counters, never differentiated: its
+    result is a constant of the backward pass, and an operand that carries a derivative is
+    refused where it is staged (AD306; Python raises TypeError on a float there anyway).
+    `optional`: the last operand may be left out (`math.perm(n)` is n!)."""
+    def build(n: int):
+        slots = ("a", "b")[:n] if n <= 2 else tuple(f"x{i}" for i in range(n))
+        if optional:  # variadic slots
+            slots = tuple(f"x{i}" for i in range(n))
+        return f"math.{name}({', '.join(slots)})", ["0.0"] * n
+
+    return REGISTRY.add(Rule(
+        name=name, spellings=(f"math.{name}",), arity=arity - 1 if optional else arity,
+        variadic=optional, build=build,
+        stem=lambda frags: None if any(f is None for f in frags) else name + "".join(frags),
+        noun=name, sympy=sympy, domain=lambda n: (domain,) * n, nondifferentiable=True,
+        integer=True, infer=lambda ctx: shapes.INT, doc=doc,
+    ))
+
+
+integer_function("factorial", 1, sympy="factorial", domain=(0, 12),
+                 doc="integers only: an integer, no gradient (a differentiable operand: "
+                 "AD306)")
+integer_function("comb", 2, sympy="binomial", domain=(0, 12),
+                 doc="n choose k, integers only: an integer, no gradient (a differentiable "
+                 "operand: AD306)")
+integer_function("perm", 2, sympy=lambda n, k=None: sp.factorial(n) if k is None else
+                 sp.ff(n, k), domain=(0, 12), optional=True,
+                 doc="n! / (n - k)!, and n! without k; integers only: an integer, no "
+                 "gradient (a differentiable operand: AD306)")
+
 # ---------------------------------------------------------------- composite gates
 
 unary("sigmoid", "1.0 / (1 + math.exp(-a))", "(1 - out) * out * g",
