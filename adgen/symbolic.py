@@ -153,6 +153,8 @@ NP = types.SimpleNamespace(
         sp.sqrt)(np.sum(np.asarray(a, dtype=object) ** 2, axis=axis, keepdims=keepdims))),
     clip=_elementwise(lambda a, lo, hi: sp.Min(sp.Max(a, lo), hi)),
     where=_elementwise(lambda c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True))),
+    polyval=np.polyval, convolve=np.convolve, correlate=np.correlate, linspace=np.linspace,
+    tensordot=np.tensordot,  # (numpy's own run on object arrays)
 )
 
 def _floordiv(a, b):

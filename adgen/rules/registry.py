@@ -57,6 +57,8 @@ NUMPY_FUNCTIONS = frozenset({
     "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "split", "array_split", "hsplit", "vsplit",
     "dsplit", "tensordot", "inner", "kron", "cross", "linalg.pinv", "diff", "rot90", "full",
     "sinc", "nan_to_num", "isfinite",
+    # polynomials, convolutions, ranges (adgen/rules/sequences.py)
+    "polyval", "convolve", "correlate", "linspace",
 })
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(
@@ -66,7 +68,7 @@ TEMPLATE_FUNCTIONS = frozenset(
        "_argmax_mask", "_digamma", "_argmax_mask_axes", "_argmin_mask_axes", "_prod_others",
        "_unsort", "_undiag", "_untake", "_untake_along", "_cumprod_grad", "_cholesky_grad",
        "_eigh_grad", "_svd_grad", "_unsplit", "_unconcatenate", "_list_sum",
-       "_argmin_mask", "_setitem", "_sinc_grad", "_pinv_grad"}
+       "_argmin_mask", "_setitem", "_sinc_grad", "_pinv_grad", "_unconvolve"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan", "np.newaxis",
                             "np.index_exp"})
