@@ -361,6 +361,9 @@ def _trace(stager, operand, rank: int, why: str, wants: dict, fresh, seen: set) 
                                              "a vector over its last axis")
             else:
                 _trace(stager, arg, rank, why, wants, fresh, seen)
+    elif stmt.prim == "np_array" and rank >= 1:  # np.array([a, b, c]): one axis more
+        for arg in stmt.args:
+            _trace(stager, arg, rank - 1, why, wants, fresh, seen)
     elif stmt.prim == "getitem" and (stager.types.get(getattr(stmt.args[0], "id", ""))
                                      or shapes.FLOAT).kind == "list":
         if attrs.get("index", ((None,),))[0][0] != "slice":  # hs[-1]: an entry

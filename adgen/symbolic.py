@@ -154,7 +154,7 @@ NP = types.SimpleNamespace(
     clip=_elementwise(lambda a, lo, hi: sp.Min(sp.Max(a, lo), hi)),
     where=_elementwise(lambda c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True))),
     polyval=np.polyval, convolve=np.convolve, correlate=np.correlate, linspace=np.linspace,
-    tensordot=np.tensordot,  # (numpy's own run on object arrays)
+    tensordot=np.tensordot, vander=np.vander,  # (numpy's own run on object arrays)
 )
 
 def _floordiv(a, b):

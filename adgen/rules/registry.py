@@ -58,7 +58,7 @@ NUMPY_FUNCTIONS = frozenset({
     "dsplit", "tensordot", "inner", "kron", "cross", "linalg.pinv", "diff", "rot90", "full",
     "sinc", "nan_to_num", "isfinite",
     # polynomials, convolutions, ranges (adgen/rules/sequences.py)
-    "polyval", "convolve", "correlate", "linspace",
+    "polyval", "convolve", "correlate", "linspace", "vander",
 })
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(

@@ -2,7 +2,8 @@
 
 * `np.polyval(p, x)` is differentiable in its coefficients (a vector, highest power first,
   as numpy takes them) and in x (a number or an array): dp[i] sums g * x ** (n - 1 - i)
-  over x's elements, and dx is g times the derivative polynomial at x.
+  over x's elements (the columns of `np.vander(x, n)` are those powers), and dx is g times
+  the derivative polynomial at x.
 * `np.convolve(a, v, mode)` of two vectors: the full convolution's gradient with respect
   to one operand is the upstream gradient correlated with the other (`np.correlate(g, v,
   'valid')`).  numpy's 'same' and 'valid' are slices of the full convolution whose place
@@ -59,13 +60,14 @@ def _polyval_shaped(ctx: Context):
         raise RuleError("np.polyval is supported with a vector of coefficients (highest "
                         "power first)")
     x = "b * 1.0" if tx is not None and tx.kind in ("int", "intarray") else "b"
-    powers = "np.arange(len(a) - 1, -1, -1)"
     rank = None if tx is None else tx.rank
-    if rank == 0:
-        dp = f"g * ({x}) ** {powers}" if x != "b" else f"g * b ** {powers}"
+    if rank == 0:  # each coefficient gets g times its power of x
+        dp = f"g * ({x}) ** np.arange(len(a) - 1, -1, -1)" if x != "b" else \
+            "g * b ** np.arange(len(a) - 1, -1, -1)"
+    elif rank == 1:  # ... summed over x's elements: np.vander's columns are the powers
+        dp = f"g @ np.vander({x}, len(a))"
     else:
-        axes = rank if rank is not None else "np.ndim(b)"
-        dp = f"np.tensordot(g, np.expand_dims({x}, -1) ** {powers}, {axes})"
+        dp = f"np.ravel(g) @ np.vander(np.ravel({x}), len(a))"
     dx = "g * np.polyval(a[:-1] * np.arange(len(a) - 1, 0, -1), b)"
     return "np.polyval(a, b)", [dp, dx]
 
