@@ -18,7 +18,7 @@ from typing import Callable, Optional, Sequence
 
 from adgen import shapes
 from adgen.lazy import LazyModule
-from adgen.rules.registry import REGISTRY, Context, Rule
+from adgen.rules.registry import REGISTRY, Context, Rule, slot_names
 from adgen.shapes import VType
 
 # Imported on first use only (verification and the rule tests): see registry.py.
@@ -332,18 +332,17 @@ binary("mod", "a % b", "g", "-(a // b) * g", spellings=("%", "numpy.mod", "numpy
        doc="a % b = a - b * (a // b): 1 for a, -(a // b) for b, between its jumps",
        infer=integer_closed)
 
+
 def integer_function(name, arity, *, sympy, domain, doc, optional=False):
     """A function of integers with an integer result (math.factorial, comb, perm): the
     binomial terms of `math.comb(n, k) * p ** k`, a Taylor series' `x ** k /
     math.factorial(k)`.  Its operands are sizes and counters, never differentiated: its
-    result is a constant of the backward pass, and an operand that carries a derivative is
-    refused where it is staged (AD306; Python raises TypeError on a float there anyway).
-    `optional`: the last operand may be left out (`math.perm(n)` is n!)."""
+    result is a constant of the backward pass, and an operand that depends on a
+    differentiated input is refused after the activity analysis (AD306, compiler.py;
+    Python raises TypeError on a float there anyway).  `optional`: the last operand may be
+    left out (`math.perm(n)` is n!)."""
     def build(n: int):
-        slots = ("a", "b")[:n] if n <= 2 else tuple(f"x{i}" for i in range(n))
-        if optional:  # variadic slots
-            slots = tuple(f"x{i}" for i in range(n))
-        return f"math.{name}({', '.join(slots)})", ["0.0"] * n
+        return f"math.{name}({', '.join(slot_names(n, optional))})", ["0.0"] * n
 
     return REGISTRY.add(Rule(
         name=name, spellings=(f"math.{name}",), arity=arity - 1 if optional else arity,

@@ -85,8 +85,8 @@ def _polyval_type(ctx: Context) -> VType:
 
 _declare("np_polyval", _polyval_shaped,
          "a (the coefficients, a vector, highest power first): g times each power of b, "
-         "summed over b's elements; b: g times the derivative polynomial at b", arity=2, infer=_polyval_type,
-         noun="poly",
+         "summed over b's elements; b: g times the derivative polynomial at b", arity=2,
+         infer=_polyval_type, noun="poly",
          samples=[((), [(4,), ()]), ((), [(4,), (5,)]), ((), [(3,), (2, 3)]),
                   ((), [(1,), (3,)]), ((), [(5,), 3]), ((), [(3,), [1, -2, 4]])])
 
