@@ -111,3 +111,20 @@ def analyze(fn: ir.Function, wrt: tuple[str, ...]) -> Facts:
                     changed = True
     frozen = frozenset(useful)
     return Facts(frozenset(varied), frozen, _prune(fn.body, frozen))
+
+
+def differentiable_integer_operands(stmts, varied: frozenset, into: list) -> list:
+    """The statements of integer functions (math.factorial, comb, perm: Rule.integer) with
+    an operand that depends on a differentiated input: refused (AD306), as such a function
+    has no derivative and Python raises on a float there."""
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign):
+            if REGISTRY[stmt.prim].integer and any(n in varied for n in _names(stmt.args)):
+                into.append(stmt)
+        elif isinstance(stmt, ir.If):
+            differentiable_integer_operands(stmt.body, varied, into)
+            differentiable_integer_operands(stmt.orelse, varied, into)
+        elif isinstance(stmt, ir.Loop):
+            differentiable_integer_operands(stmt.header, varied, into)
+            differentiable_integer_operands(stmt.body, varied, into)
+    return into

@@ -15,13 +15,14 @@ from typing import Iterator, Optional, Sequence, Union
 import libcst as cst
 
 from adgen import ir
-from adgen.analyze import analyze
+from adgen.analyze import analyze, differentiable_integer_operands
 from adgen.diagnostics import (AdgenError, Diagnostic, InternalError, did_you_mean,
                                internal_error)
 from adgen.emit import emit_module
 from adgen.fence import Fence
 from adgen.fuse import fuse
 from adgen.reverse import reverse
+from adgen.rules import REGISTRY
 from adgen.facts import Fact
 from adgen.members import of_function as members_of
 from adgen.members import sequences
@@ -260,6 +261,11 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
             expanded += [name for _, name in parts]
             outputs.append((w, parts))
     activity = analyze(fn, tuple(expanded))
+    refused = differentiable_integer_operands(fn.body, activity.varied, [])
+    if refused:
+        raise AdgenError([_integer_operand(parsed, stmt, [
+            w for w in expanded if any(a.id in analyze(fn, (w,)).varied for a in stmt.args
+                                       if isinstance(a, ir.Name))]) for stmt in refused])
     reserved = set(parsed.scope.consts) | set(parsed.scope.functions) | set(parsed.scope.others)
     grad = reverse(fn, tuple(expanded), activity, reserved)
     grad = dataclasses.replace(grad, single=single and len(outputs) == 1,
@@ -275,6 +281,30 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
                 f"{names}, which the cache it returns does not hold (its backward takes "
                 "only dout and the cache)", help=f"add {names} to the cache")])
     return grad
+
+
+_GAMMA_FORMS = {
+    "factorial": "math.factorial(n) is math.gamma(n + 1)",
+    "comb": "math.comb(n, k) is math.gamma(n + 1) / (math.gamma(k + 1) * "
+            "math.gamma(n - k + 1))",
+    "perm": "math.perm(n, k) is math.gamma(n + 1) / math.gamma(n - k + 1)"}
+
+
+def _integer_operand(parsed: ParsedModule, stmt: ir.Assign, inputs: list) -> Diagnostic:
+    """AD306: math.factorial (comb, perm) of a value that depends on the differentiated
+    `inputs`."""
+    spelled = REGISTRY[stmt.prim].spellings[0]
+    where = f" (in {stmt.via})" if stmt.via else ""
+    named = ", ".join(f"'{w}'" for w in inputs)
+    plural = "s" if len(inputs) > 1 else ""
+    return Diagnostic(
+        "AD306", f"'{spelled}' takes integers, and its operand here depends on the "
+        f"differentiated input{plural} {named}{where}: it has no derivative",
+        parsed.path, stmt.pos.line, stmt.pos.col,
+        help=f"if {named} {'are integers' if plural else 'is an integer'}, leave "
+        f"{'them' if plural else 'it'} out of wrt (--wrt, or wrt= in the API); for real "
+        f"operands, {_GAMMA_FORMS[stmt.prim]}, which has a derivative",
+        source_line=parsed.line_text(stmt.pos.line))
 
 
 def member_groups(fn: ir.Function) -> dict[str, list]:

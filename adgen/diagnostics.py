@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "AD303": "unsupported call form",
     "AD304": "scalar function applied to an array",
     "AD305": "shapes needed",
+    "AD306": "integer function of a differentiated value",
     "AD401": "unknown wrt name",
     "AD402": "function not found",
     "AD403": "source not available",

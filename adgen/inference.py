@@ -178,7 +178,8 @@ def _read_evidence(parsed, node: cst.FunctionDef, unknown: set[str]) -> dict[str
             if callee in ("len", "enumerate") and args and _name(args[0]) in unknown:
                 at_least(_name(args[0]), 1, f"{callee}() of it on line {line(current)}")
             sizes = args if callee in ("range", "numpy.zeros", "numpy.ones", "numpy.arange",
-                                       "numpy.full") else []
+                                       "numpy.full", "math.factorial", "math.comb",
+                                       "math.perm") else []
             if callee in ("numpy.zeros", "numpy.ones", "numpy.full") and args and \
                     isinstance(args[0], (cst.Tuple, cst.List)):
                 sizes = [el.value for el in args[0].elements]
@@ -246,7 +247,8 @@ def _may_size(parsed, node: cst.FunctionDef) -> bool:
     names, attributes = outline.names, outline.attributes
     return "range" in names or not names.isdisjoint(parsed.scope.imported) or \
         not names.isdisjoint(parsed.scope.modules) or \
-        not attributes.isdisjoint(("zeros", "ones", "arange", "full", "reshape"))
+        not attributes.isdisjoint(("zeros", "ones", "arange", "full", "reshape", "factorial",
+                                   "comb", "perm"))
 
 
 def _name(node) -> Optional[str]:
@@ -368,6 +370,9 @@ def _trace(stager, operand, rank: int, why: str, wants: dict, fresh, seen: set) 
                                              "a vector over its last axis")
             else:
                 _trace(stager, arg, rank, why, wants, fresh, seen)
+    elif stmt.prim == "np_array" and rank >= 1:  # np.array([a, b, c]): one axis more
+        for arg in stmt.args:
+            _trace(stager, arg, rank - 1, why, wants, fresh, seen)
     elif stmt.prim == "getitem" and (stager.types.get(getattr(stmt.args[0], "id", ""))
                                      or shapes.FLOAT).kind == "list":
         if attrs.get("index", ((None,),))[0][0] != "slice":  # hs[-1]: an entry

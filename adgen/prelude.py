@@ -5,7 +5,7 @@ function makes first.
   `_unbroadcast` (a broadcast gradient summed back to its operand's shape),
   `_argmax_mask` / `_argmin_mask` (where a max or min reduction came from), `_digamma`
   (the derivative of `math.lgamma`), `_sinc_grad` (np.sinc's, by its series near 0) and
-  the linear algebra's (`_svd_grad`, `_pinv_grad`, ...).
+  the linear algebra's (`_svd_grad`, `_pinv_grad`, ...), np.convolve's (`_unconvolve`).
 * `shape_check`: the guard at the top of a generated function, raising ValueError when the
   arguments' ranks or dimensions differ from the facts the code was generated for.
 """
@@ -291,8 +291,22 @@ PINV_GRAD = '''def _pinv_grad(a, x, g):
 '''
 
 
+UNCONVOLVE = '''def _unconvolve(g, a, v, mode):
+    """The gradient of np.convolve(a, v, mode) with respect to a.  numpy's
+    'same' and 'valid' are slices of the full convolution, at a place that
+    depends only on the shorter length (so in either order of a and v): g goes
+    back in its place in the full one, which is then correlated with v."""
+    k = min(len(a), len(v)) - 1
+    start = {"same": k // 2, "valid": k}[mode]
+    full = np.zeros(len(a) + len(v) - 1)
+    full[start:start + len(g)] = g
+    return np.correlate(full, v, "valid")
+'''
+
+
 HELPERS = {
     "_unbroadcast": UNBROADCAST,
+    "_unconvolve": UNCONVOLVE,
     "_pinv_grad": PINV_GRAD,
     "_sinc_grad": SINC_GRAD,
     "_argmax_mask": MASK.format(pick="argmax", word="largest"),

@@ -115,6 +115,11 @@ class ExpressionStaging:
                             and not any(is_container(i) for i in items) and a is positional[-1]:
                         args += items
                         continue
+                    if rule.name == "np_polyval" and a is positional[0] and items is not None \
+                            and not any(is_container(i) for i in items):
+                        # np.polyval([a, b, c], x): numpy reads the list as np.array([a, b, c])
+                        args.append(self.add("np_array", tuple(items), a, None))
+                        continue
                     self.report("AD204", a, f"{describe(value)} as an argument of "
                                 f"'{spelling.lstrip('.')}'", "pass single values (arrays, "
                                 "numbers); np.stack(values) makes one array of a list")

@@ -13,6 +13,7 @@ from adgen import ir, runlists, shapes
 from adgen.memory import VIEWS
 from adgen.rules import REGISTRY, Context, RuleError
 from adgen.rules.arrays import elementwise_type
+from adgen.rules.sequences import REQUESTED_RANKS
 from adgen.stage_expressions import _BINARY_SPELLINGS
 
 _ATTR_FRAGMENTS = {"math.pi": "pi", "math.e": "e", "math.tau": "tau", "np.pi": "pi",
@@ -145,10 +146,14 @@ class TypeStaging:
             return (rule.infer or elementwise_type)(ctx)
         except RuleError as exc:
             if self.infer:
-                unknown = [a for a, t in zip(self.current_args, ctx.types) if t.rank is None]
+                # the operands of unknown rank: matrices, or what the rule asks for (a
+                # vector of coefficients for np.polyval, numbers for np.linspace)
+                which, rank = REQUESTED_RANKS.get(rule.name, (None, 2))
+                unknown = [a for i, (a, t) in enumerate(zip(self.current_args, ctx.types))
+                           if t.rank is None and (which is None or i in which)]
                 what = f"an operand of {spelled}" if rule.name == "matmul" else \
                     f"'{spelled}'"
-                self.rank_requests.append((unknown, 2, self.parsed.pos(node).line, what))
+                self.rank_requests.append((unknown, rank, self.parsed.pos(node).line, what))
             self.report("AD305", node, f"cannot differentiate '{spelled}' here: {exc}",
                         "give the parameters' shapes: adgen FILE --shapes 'x=N,D' (the "
                         "library API needs nothing: it takes them from the arguments), or "

@@ -77,6 +77,7 @@ MATH = types.SimpleNamespace(
     exp2=lambda a: 2 ** a, cbrt=lambda a: a ** sp.Rational(1, 3),
     fmod=lambda a, b: a - b * trunc_step(a / b), remainder=lambda a, b: a - b * round_step(a / b),
     floor=floor_step, ceil=ceil_step, trunc=trunc_step,
+    factorial=math.factorial, comb=math.comb, perm=math.perm,  # of ints: ints
     pi=sp.pi, e=sp.E, tau=2 * sp.pi, inf=sp.oo, nan=sp.nan,
 )
 
@@ -152,6 +153,8 @@ NP = types.SimpleNamespace(
         sp.sqrt)(np.sum(np.asarray(a, dtype=object) ** 2, axis=axis, keepdims=keepdims))),
     clip=_elementwise(lambda a, lo, hi: sp.Min(sp.Max(a, lo), hi)),
     where=_elementwise(lambda c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True))),
+    polyval=np.polyval, convolve=np.convolve, correlate=np.correlate, linspace=np.linspace,
+    tensordot=np.tensordot, vander=np.vander,  # (numpy's own run on object arrays)
 )
 
 def _floordiv(a, b):

@@ -41,6 +41,8 @@ def _symbolic(text: str, slots, extra=()):
 def _points(rule: Rule, n: int, count: int = 8):
     rng = random.Random(rule.name)
     domain = rule.domain(n)
+    if rule.integer:  # math.factorial, comb, perm: integers only
+        return [[rng.randint(lo, hi) for lo, hi in domain] for _ in range(count)]
     return [[rng.uniform(lo, hi) for lo, hi in domain] for _ in range(count)]
 
 
@@ -60,6 +62,9 @@ def test_gradient_templates_match_sympy_diff(rule: Rule, n: int):
     """Each template, run on symbols, equals d(forward)/d(slot) * g: proved by simplification
     for smooth rules, and at every sampled point off the kinks for all of them."""
     inst = rule.instance(n)
+    if rule.integer:  # no derivative exists: test_integer_functions_take_only_integers
+        assert inst.grad_texts == ("0.0",) * n and rule.nondifferentiable
+        return
     syms = tuple(sp.Symbol(s, real=True, positive=True if lo > 0 else None)
                  for s, (lo, _) in zip(inst.slots, rule.domain(n)))
     g = sp.Symbol("g", real=True)
@@ -80,6 +85,8 @@ def test_gradient_templates_match_sympy_diff(rule: Rule, n: int):
 @pytest.mark.parametrize("rule,n", ARITIES, ids=IDS)
 def test_gradient_templates_match_finite_differences(rule: Rule, n: int):
     inst = rule.instance(n)
+    if rule.integer:  # integer operands: no neighbourhood to difference over
+        return
     forward = _numeric(inst.forward_text, inst.slots)
     grads = [_numeric(t, inst.slots, ("out", "g")) for t in inst.grad_texts]
     for point in _points(rule, n):
@@ -114,6 +121,39 @@ def test_templates_use_only_symbolic_functions(rule: Rule, n: int):
             else:  # a builtin the symbolic runner rewrites (int: a truncation step), or a
                 # helper of generated code with a sympy counterpart (_digamma)
                 assert func in symbolic.BUILTINS or func == "int", func
+
+
+INTEGER = [rule for rule in REGISTRY if rule.integer]
+
+
+@pytest.mark.parametrize("rule", INTEGER, ids=[r.name for r in INTEGER])
+def test_integer_functions_take_only_integers(rule: Rule):
+    """math.factorial, comb, perm: on every integer point of the domain, the forward
+    template equals sympy's exactly and is an int (a constant of the backward pass); Python
+    raises on a float operand, which adgen refuses where it carries a derivative (AD306)."""
+    import itertools
+
+    from adgen import compiler
+    from adgen.diagnostics import AdgenError
+
+    for n in [rule.arity, rule.arity + 1] if rule.variadic else [rule.arity]:
+        inst = rule.instance(n)
+        forward = _numeric(inst.forward_text, inst.slots)
+        syms = sp.symbols(" ".join(inst.slots) + " ,", integer=True, nonnegative=True)
+        expected = rule.sympy(*syms)
+        grid = [range(lo, hi + 1) for lo, hi in rule.domain(n)]
+        for point in itertools.product(*grid):
+            value = forward(*point)
+            assert type(value) is int and value == expected.subs(dict(zip(syms, point))), \
+                point
+        with pytest.raises(TypeError):
+            forward(*([3.0] + [1] * (n - 1)))
+        call = f"math.{rule.name}({', '.join(['y'] + ['1'] * (n - 1))})"
+        text = f"import math\n\n\ndef f(x):\n    y = 2 * x\n    return x * {call}\n"
+        with pytest.raises(AdgenError) as info:
+            compiler.compile_source(text, "t.py")
+        assert [(d.code, d.line, d.col) for d in info.value.diagnostics] == \
+            [("AD306", 6, 16)]
 
 
 def _rule(name="broken", forward="a", grads=("g",), **kw):

@@ -416,6 +416,12 @@ def test_every_elementwise_numpy_spelling_runs_on_symbols():
     ("np_inner", (), [(), (3,)], "a product"),
     ("np_linalg_pinv", (), [(2, 3, 3)], "one matrix"),
     ("np_broadcast_to", (("shape", "n"),), [(3,)], "literal tuple"),
+    ("np_convolve", (("mode", "middle"),), [(4,), (3,)], "'full', 'same' or 'valid'"),
+    ("np_convolve", (), [(), (3,)], "a product"),
+    ("np_convolve", (("mode", "same"),), [(2, 3), (3,)], "vectors"),
+    ("np_polyval", (), [(2, 3), (4,)], "vector of coefficients"),
+    ("np_linspace", (("num", 5),), [(3,), ()], "two numbers"),
+    ("np_linspace", (("num", -1),), [(), ()], "non-negative int"),
 ])
 def test_array_rules_refuse_what_they_cannot_differentiate_exactly(name, attrs, shapes_,
                                                                    message):

@@ -57,6 +57,8 @@ NUMPY_FUNCTIONS = frozenset({
     "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "split", "array_split", "hsplit", "vsplit",
     "dsplit", "tensordot", "inner", "kron", "cross", "linalg.pinv", "diff", "rot90", "full",
     "sinc", "nan_to_num", "isfinite",
+    # polynomials, convolutions, ranges (adgen/rules/sequences.py)
+    "polyval", "convolve", "correlate", "linspace", "vander",
 })
 # Functions a template may call (they are also the only calls the emitter produces).
 TEMPLATE_FUNCTIONS = frozenset(
@@ -66,7 +68,7 @@ TEMPLATE_FUNCTIONS = frozenset(
        "_argmax_mask", "_digamma", "_argmax_mask_axes", "_argmin_mask_axes", "_prod_others",
        "_unsort", "_undiag", "_untake", "_untake_along", "_cumprod_grad", "_cholesky_grad",
        "_eigh_grad", "_svd_grad", "_unsplit", "_unconcatenate", "_list_sum",
-       "_argmin_mask", "_setitem", "_sinc_grad", "_pinv_grad"}
+       "_argmin_mask", "_setitem", "_sinc_grad", "_pinv_grad", "_unconvolve"}
 )
 TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan", "np.newaxis",
                             "np.index_exp"})
@@ -125,6 +127,10 @@ class Rule:
     nondifferentiable
                piecewise constant (floor, round): zero gradient almost everywhere, so its
                result carries no derivative at all (it is never active)
+    integer    a function of integers only (math.factorial, comb, perm): its result is an
+               integer with no derivative, and an operand that carries one is refused (AD306:
+               Python raises on a float there, and no gradient exists); implies
+               nondifferentiable
     """
 
     name: str
@@ -139,6 +145,7 @@ class Rule:
     branch: Optional[Callable[..., tuple]] = None
     doc: str = ""
     nondifferentiable: bool = False
+    integer: bool = False
     elementwise: bool = True
     keywords: tuple[str, ...] = ()
     shaped: Optional[Callable[["Context"], tuple[str, Sequence[str]]]] = None

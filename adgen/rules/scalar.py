@@ -18,7 +18,7 @@ from typing import Callable, Optional, Sequence
 
 from adgen import shapes
 from adgen.lazy import LazyModule
-from adgen.rules.registry import REGISTRY, Context, Rule
+from adgen.rules.registry import REGISTRY, Context, Rule, slot_names
 from adgen.shapes import VType
 
 # Imported on first use only (verification and the rule tests): see registry.py.
@@ -331,6 +331,38 @@ binary("mod", "a % b", "g", "-(a // b) * g", spellings=("%", "numpy.mod", "numpy
        noun="rem", domain=((-3.0, 3.0), (0.5, 2.0)),
        doc="a % b = a - b * (a // b): 1 for a, -(a // b) for b, between its jumps",
        infer=integer_closed)
+
+
+def integer_function(name, arity, *, sympy, domain, doc, optional=False):
+    """A function of integers with an integer result (math.factorial, comb, perm): the
+    binomial terms of `math.comb(n, k) * p ** k`, a Taylor series' `x ** k /
+    math.factorial(k)`.  Its operands are sizes and counters, never differentiated: its
+    result is a constant of the backward pass, and an operand that depends on a
+    differentiated input is refused after the activity analysis (AD306, compiler.py;
+    Python raises TypeError on a float there anyway).  `optional`: the last operand may be
+    left out (`math.perm(n)` is n!)."""
+    def build(n: int):
+        return f"math.{name}({', '.join(slot_names(n, optional))})", ["0.0"] * n
+
+    return REGISTRY.add(Rule(
+        name=name, spellings=(f"math.{name}",), arity=arity - 1 if optional else arity,
+        variadic=optional, build=build,
+        stem=lambda frags: None if any(f is None for f in frags) else name + "".join(frags),
+        noun=name, sympy=sympy, domain=lambda n: (domain,) * n, nondifferentiable=True,
+        integer=True, infer=lambda ctx: shapes.INT, doc=doc,
+    ))
+
+
+integer_function("factorial", 1, sympy="factorial", domain=(0, 12),
+                 doc="integers only: an integer, no gradient (a differentiable operand: "
+                 "AD306)")
+integer_function("comb", 2, sympy="binomial", domain=(0, 12),
+                 doc="n choose k, integers only: an integer, no gradient (a differentiable "
+                 "operand: AD306)")
+integer_function("perm", 2, sympy=lambda n, k=None: sp.factorial(n) if k is None else
+                 sp.ff(n, k), domain=(0, 12), optional=True,
+                 doc="n! / (n - k)!, and n! without k; integers only: an integer, no "
+                 "gradient (a differentiable operand: AD306)")
 
 # ---------------------------------------------------------------- composite gates
 

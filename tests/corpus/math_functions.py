@@ -15,6 +15,9 @@ INPUTS = {
     "special": {"x": (-1.5, 1.5)},
     "two_args": {"x": (0.3, 2.0), "y": (0.3, 2.0)},
     "aliases": {"x": (0.2, 2.0)},
+    "taylor_exp": {"x": (-2.0, 2.0)},
+    "binomial_mean": {"p": (0.1, 0.9)},
+    "arrangements": {"p": (-1.0, 1.0)},
 }
 
 
@@ -56,3 +59,21 @@ def two_args(x, y):
 
 def aliases(x):
     return exp(x) + ln(x) + m.sqrt(x)
+
+
+def taylor_exp(x):
+    s = 0.0
+    for k in range(10):
+        s += x ** k / math.factorial(k)
+    return s
+
+
+def binomial_mean(p, n=6):
+    total = 0.0
+    for k in range(n + 1):
+        total += math.comb(n, k) * p ** k * (1 - p) ** (n - k) * k
+    return total
+
+
+def arrangements(p):
+    return math.perm(5, 2) * p ** 2 + math.perm(4) * p + math.comb(7, 3) / math.factorial(3)

@@ -22,6 +22,14 @@ INPUTS = {
                         "b": ((D, D), -1.0, 1.0)},
     "spectral": {"b": ((D, D), -1.0, 1.0)},
     "array_of_an_array": {"x": ((D,), -2.0, 2.0)},
+    "polynomial_fit": {"c": ((4,), -1.0, 1.0), "x": ((N,), -1.5, 1.5),
+                       "t": ((N,), -1.0, 1.0)},
+    "quadratic_in_its_weight": {"w": (-1.0, 1.0), "x": ((N,), -1.0, 1.0)},
+    "smoothed_signal": {"signal": ((7,), -1.0, 1.0), "kernel": ((3,), -1.0, 1.0)},
+    "kernel_longer_than_signal": {"signal": ((3,), -1.0, 1.0), "kernel": ((6,), -1.0, 1.0)},
+    "matched_filter": {"signal": ((8,), -1.0, 1.0), "template": ((3,), -1.0, 1.0)},
+    "path_between": {"start": (-1.0, 1.0), "stop": (0.5, 2.0)},
+    "taylor_sine": {"x": ((N,), -2.0, 2.0)},
 }
 SHAPES = {
     "elementwise_tour": "x=N,D w=D",
@@ -32,6 +40,12 @@ SHAPES = {
     "array_of_an_array": "x=D",
     "reductions": "x=N,D,K",
     "prod_with_zeros": "x=N,D",
+    "polynomial_fit": "c=K x=N t=N",
+    "quadratic_in_its_weight": "w=float x=N",
+    "smoothed_signal": "signal=N kernel=K",
+    "kernel_longer_than_signal": "signal=N kernel=K",
+    "matched_filter": "signal=N template=K",
+    "taylor_sine": "x=N",
 }
 
 
@@ -96,3 +110,44 @@ def array_of_an_array(x):
     """np.array(x) of an array is a copy of it (not np.array([x]), a new first axis)."""
     y = np.array(x)
     return y[0] * np.sum(x)
+
+
+def polynomial_fit(c, x, t):
+    """Least squares for a cubic's coefficients (highest power first, as numpy has them)."""
+    pred = np.polyval(c, x)
+    return np.mean((pred - t) ** 2) + 0.1 * np.polyval(c, 0.5) ** 2
+
+
+def quadratic_in_its_weight(w, x):
+    return np.sum(np.polyval([w, 2.0, w * w], x) ** 2)
+
+
+def smoothed_signal(signal, kernel):
+    smooth = np.convolve(signal, kernel, mode="same")
+    edges = np.convolve(signal, kernel)
+    return np.sum(smooth ** 2) + np.sum(np.tanh(edges))
+
+
+def kernel_longer_than_signal(signal, kernel):
+    """numpy swaps the operands when the second is longer: 'same' is kernel-long then."""
+    same = np.convolve(signal, kernel, "same")
+    valid = np.convolve(signal, kernel, "valid")
+    return np.sum(same * np.arange(len(same))) + np.sum(valid ** 2)
+
+
+def matched_filter(signal, template):
+    response = np.convolve(signal, template[::-1], "valid")
+    return np.max(response) + np.sum(response ** 2) / len(response)
+
+
+def path_between(start, stop):
+    ts = np.linspace(start, stop, 9)
+    half = np.linspace(start, stop, num=4, endpoint=False)
+    return np.sum(np.sin(ts) * ts) + np.sum(half ** 3)
+
+
+def taylor_sine(x):
+    s = np.zeros_like(x)
+    for k in range(6):
+        s = s + (-1) ** k * x ** (2 * k + 1) / math.factorial(2 * k + 1)
+    return np.sum(s * math.comb(4, 2))
