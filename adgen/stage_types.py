@@ -154,10 +154,11 @@ class TypeStaging:
                 what = f"an operand of {spelled}" if rule.name == "matmul" else \
                     f"'{spelled}'"
                 self.rank_requests.append((unknown, rank, self.parsed.pos(node).line, what))
-            self.report("AD305", node, f"cannot differentiate '{spelled}' here: {exc}",
-                        "give the parameters' shapes: adgen FILE --shapes 'x=N,D' (the "
-                        "library API needs nothing: it takes them from the arguments), or "
-                        "annotations, x: \"N D\"")
+            help = ("give the parameters' shapes: adgen FILE --shapes 'x=N,D', or "
+                    "annotations, x: \"N D\" (the library API takes them from the arguments, "
+                    "and the arrays in a dict or list parameter, but not in a list an "
+                    "attribute holds, such as self.weights[i])")
+            self.report("AD305", node, f"cannot differentiate '{spelled}' here: {exc}", help)
             return shapes.array(None)
 
 
