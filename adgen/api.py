@@ -223,6 +223,16 @@ def _with_members(fn: Callable, values: dict) -> dict:
             found[m.name] = member_value(m, values)
         except (LookupError, AttributeError, TypeError, ValueError, SyntaxError):
             pass  # not there: the function itself will say so when it runs
+    held = {m.name: facts.structure_of(found[m.name]) for m in members
+            if isinstance(found.get(m.name), (list, tuple))}  # self.weights: a list of layers
+    held = {name: structure for name, structure in held.items() if structure is not None}
+    if held:  # (the list stays in the values: its structure is a fact, facts.from_arguments)
+        for m in members_of(parsed, node, {**structures, **held}):
+            if m.name not in found:
+                try:
+                    found[m.name] = member_value(m, values)
+                except (LookupError, AttributeError, TypeError, ValueError, SyntaxError):
+                    pass
     return found
 
 

@@ -375,8 +375,11 @@ def _shape_facts(parsed, nodes, given: dict) -> tuple[dict, list[str]]:
     for node in nodes:
         params = [p.name.value for p in list(node.params.posonly_params) +
                   list(node.params.params)]
-        params += [m.name for m in of_function(parsed, node, sequences(
+        held = [m.name for m in of_function(parsed, node, sequences(
             {k: t for k, t in given.items() if k in params}))]
+        # a list a member holds (net.weights=list:2): its entries are members too
+        params += held + [m.name for m in of_function(parsed, node, sequences(
+            {k: t for k, t in given.items() if k in params or k in held}))]
         found[node.name.value] = {name: facts.Fact(t, "--shapes")
                                   for name, t in given.items() if name in params}
         used |= set(found[node.name.value])

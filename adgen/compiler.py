@@ -169,8 +169,11 @@ def declared_types(parsed: ParsedModule, node: cst.FunctionDef,
         name = p.name.value
         found[name] = given[name].type if name in given else parse_annotation(
             parsed.code(p.annotation.annotation) if p.annotation else None)
-    for m in members_of(parsed, node, sequences(found)):  # params['W1']: typed like a parameter
+    # lists held by members (self.weights) are sequences too: their entries are members
+    held = {name: fact.type for name, fact in given.items() if fact.type.kind == "sequence"}
+    for m in members_of(parsed, node, sequences({**held, **found})):  # typed like a parameter
         found.setdefault(m.name, given[m.name].type if m.name in given else None)
+    found.update({name: t for name, t in held.items() if name not in found})
     return found
 
 

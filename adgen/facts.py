@@ -103,13 +103,15 @@ def leaf_signature(value, depth: int = 0):
     if type(value) is np.ndarray:
         return value.shape, value.dtype.char
     kind = type(value)
-    if kind in _PLAIN or depth > 1:
+    if kind in _PLAIN or depth > 1 + MAX_DEPTH:
+        return kind
+    if isinstance(value, (list, tuple)):  # (its length, at any depth: self.weights)
+        return kind, tuple(leaf_signature(v, depth + 1) for v in value)
+    if depth > 1:
         return kind
     if kind is dict:
         return kind, tuple(sorted((str(k), leaf_signature(v, depth + 1))
                                   for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return kind, tuple(leaf_signature(v, depth + 1) for v in value)
     attributes = getattr(value, "__dict__", None)
     if attributes is not None:
         return kind, leaf_signature(dict(attributes), depth + 1)

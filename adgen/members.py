@@ -209,18 +209,24 @@ def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code,
             used.add(name)
             names.add(name)
             found[(param, (("item", i),))] = ir.Member(name, param, (("item", i),))
-    for param, structure in (sequences or {}).items():
-        leaves = list(_leaves(structure))
+    for holder, structure in (sequences or {}).items():
+        # a parameter, or a member holding a list (self.weights): its entries replace it
+        held = next((m for m in found.values() if m.name == holder and holder not in params),
+                    None)
+        param, prefix = (held.param, held.path) if held is not None else (holder, ())
+        if held is not None:
+            del found[(param, prefix)]
+        leaves = list(_leaves(structure, prefix))
         paths = {path for path, _ in leaves}
-        for key in [k for k in found if k[0] == param]:  # a, b = params, of pairs
-            if key[1] not in paths:
+        for key in [k for k in found if k[0] == param and k[1][:len(prefix)] == prefix]:
+            if key[1] not in paths:  # a, b = params, of pairs: its items are not the leaves
                 del found[key]
         for path, lists in leaves:
             key = (param, path)
             if key in found:
                 found[key] = dataclasses.replace(found[key], lists=lists)
                 continue
-            name = "_".join([param] + [str(step[1]) for step in path])
+            name = "_".join([holder] + [str(step[1]) for step in path[len(prefix):]])
             while name in names:
                 name = f"{name}_"
             names.add(name)
@@ -316,6 +322,25 @@ def items_by_position(members: list) -> dict[str, tuple]:
             tree = _nest([(tuple(step[1] for step in m.path), ir.Name(m.name)) for m in held])
             if tree is not None:
                 found[param] = tree
+    return found
+
+
+def items_at_paths(members: list) -> dict[tuple, tuple]:
+    """{(parameter, path): its items} for lists held inside a structured parameter
+    (`self.weights` of an object: members self.weights[0], ...), as `items_by_position`
+    gives a parameter's own."""
+    trees: dict = {}
+    for m in members:
+        steps = [step[0] for step in m.path]
+        first = steps.index("item") if "item" in steps else 0
+        if first and all(kind == "item" for kind in steps[first:]):
+            trees.setdefault((m.param, tuple(m.path[:first])), []).append(m)
+    found = {}
+    for key, held in trees.items():
+        tree = _nest([(tuple(step[1] for step in m.path[len(key[1]):]), ir.Name(m.name))
+                      for m in held])
+        if tree is not None:
+            found[key] = tree
     return found
 
 

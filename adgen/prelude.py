@@ -416,12 +416,24 @@ def length_check(grad: ir.Gradient, name: str) -> list[str]:
     """`if len(params) != 3 ...: raise ValueError`: a list or tuple parameter's entries are
     read by position (members.find), so the generated code holds for its length alone --
     an extra layer must not be left out silently."""
+    from adgen.members import expression, items_at_paths
+
     conditions = []
     for param, fact in grad.function.facts:
         if fact.type.kind == "sequence":
             conditions += _length_conditions(param, fact.type.items)
+    for (param, path), tree in items_at_paths(list(grad.function.members)).items():
+        # a list a structured parameter holds (self.weights): as long as it was
+        held = expression(ir.Member("", param, path))
+        conditions += _length_conditions(held, _structure(tree))
     return _raise_if(conditions, f"{name}: the arguments differ from the lengths it was "
                      "generated for (see the module header)")
+
+
+def _structure(tree: tuple) -> tuple:
+    """The structure (facts.structure_of) of nested tuples of members' names."""
+    return ("tuple", tuple(None if isinstance(item, ir.Name) else _structure(item)
+                           for item in tree))
 
 
 def _length_conditions(text: str, structure: tuple) -> list[str]:

@@ -20,7 +20,7 @@ from adgen import ir, runlists, shapes
 from adgen.containers import describe, is_container
 from adgen.diagnostics import AdgenError
 from adgen.inference import stage_with_inference
-from adgen.members import items_by_position, sequences
+from adgen.members import items_at_paths, items_by_position, sequences
 from adgen.members import of_function as members_of
 from adgen.memory import Memory
 from adgen.naming import RUNTIME, Names
@@ -77,6 +77,7 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         self.member_names = {m.name for m in self.members}
         # a, b, c = abc; for W, b in params: the items of tuple and list parameters
         self.tuple_params: dict[str, tuple] = items_by_position(self.members)
+        self.held_items: dict[tuple, tuple] = items_at_paths(self.members)  # self.weights
         for m in self.members:
             self.names.reserve(m.name)
             self.env[m.name] = ir.Name(m.name)

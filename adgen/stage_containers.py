@@ -12,6 +12,7 @@ import libcst as cst
 from adgen import ir, runlists
 from adgen.children import children
 from adgen.containers import DictValue, ListValue, describe, entry, is_container, items_of
+from adgen.members import path_of
 from adgen.stage_env import _Local
 from adgen.source import evaluate_constant
 from adgen.staticargs import is_shape, shape_index, static_value
@@ -42,8 +43,21 @@ class ContainerStaging:
                 self.parsed.user_function(self.scope.qualify(func)) is not None
         return self.holds_container(node)
 
+    def held_list(self, node: cst.BaseExpression) -> Optional[tuple]:
+        """The items of a list a structured parameter holds (`self.weights`), if `node`
+        reads one."""
+        if not self.held_items or self.callers or \
+                not isinstance(node, (cst.Attribute, cst.Subscript)):
+            return None
+        where = path_of(node, self.param_names)
+        if where is None:
+            return None
+        return self.held_items.get((where[0], tuple(step[:2] for step in where[1])))
+
     def holds_container(self, node: cst.BaseExpression) -> bool:
         """Whether `node` names a container (or an entry of one that may be one)."""
+        if self.held_list(node) is not None:
+            return True
         if isinstance(node, cst.Name):
             return is_container(self.env.get(node.value)) or (
                 node.value in self.tuple_params and not self.callers)
@@ -68,6 +82,9 @@ class ContainerStaging:
             return self.stage_comprehension(node)
         if isinstance(node, cst.Name) and is_container(self.env.get(node.value)):
             return self.env[node.value]
+        held = self.held_list(node)
+        if held is not None:
+            return held
         if isinstance(node, cst.Name) and node.value in self.tuple_params and \
                 self.env.get(node.value) == ir.Name(node.value) and not self.callers:
             return self.tuple_params[node.value]  # a tuple parameter's items

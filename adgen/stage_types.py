@@ -155,9 +155,8 @@ class TypeStaging:
                     f"'{spelled}'"
                 self.rank_requests.append((unknown, rank, self.parsed.pos(node).line, what))
             help = ("give the parameters' shapes: adgen FILE --shapes 'x=N,D', or "
-                    "annotations, x: \"N D\" (the library API takes them from the arguments, "
-                    "and the arrays in a dict or list parameter, but not in a list an "
-                    "attribute holds, such as self.weights[i])")
+                    "annotations, x: \"N D\" (the library API takes them from the "
+                    "arguments: arrays, and the arrays in dicts, objects and lists of them)")
             self.report("AD305", node, f"cannot differentiate '{spelled}' here: {exc}", help)
             return shapes.array(None)
 

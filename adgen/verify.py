@@ -804,6 +804,12 @@ def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) ->
             if not np.all(np.isfinite(value)):
                 continue
             other = forward_fn(*point_drawn())
+        except AttributeError:  # t.size of a number: what nothing types is drawn as vectors
+            vectors = [VType("array", ("n",)) if t is None or t.kind == "unknown" else t
+                       for t in structures]
+            if vectors != list(structures):
+                return _sample_arrays(forward_fn, vectors, fixed, seed)
+            raise
         except (ArithmeticError, ValueError) as exc:
             last_error = exc
             continue

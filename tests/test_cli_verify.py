@@ -199,3 +199,14 @@ def test_verify_sizes_gates_sliced_by_multiples_of_a_size(function, gates):
     header = out.split('"""', 2)[1]
     assert f", {gates}): " in header, header
     assert f"b ({gates},)" in header, header
+
+
+def test_verify_draws_arrays_for_parameters_the_code_reads_size_or_ndim_of():
+    """`t.size` and `pred.shape[1]`: pred is drawn as a matrix and t, which nothing types, as
+    a number, so t.size failed ('float' object has no attribute 'size') and --verify could
+    not run; an AttributeError at a point with arrays now draws the untyped ones as vectors,
+    as it already did at a point of numbers."""
+    from corpus_loader import CORPUS
+
+    status, _, err = run([CORPUS / "plain_numpy.py", "-f", "mean_over_size", "--verify"])
+    assert status == 0 and "gradient ok" in err, err

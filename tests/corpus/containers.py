@@ -44,10 +44,16 @@ INPUTS = {
                             "X": ((6, 4), -1.0, 1.0)},
     "list_of_coefficients": {"coeffs": ("list", (-1.0, 1.0), (-1.0, 1.0), (-1.0, 1.0)),
                              "x": ((5,), -1.5, 1.5)},
+    "layer_lists_held_by_an_object": {
+        "net": ("object", {"weights": ("list", ((4, 3), -1.0, 1.0), ((2, 4), -1.0, 1.0)),
+                           "biases": ("list", ((4, 1), -0.5, 0.5), ((2, 1), -0.5, 0.5))}),
+        "x": ((3, 1), -1.0, 1.0), "y": ((2, 1), -1.0, 1.0)},
 }
 SHAPES = {"list_of_rows": "x=N,D",
           "layers_as_pairs": "params=list:3,2", "zipped_layer_lists": "weights=list:2 "
           "biases=list:2 biases_0=H,1 biases_1=C,1", "indexed_layer_lists": "Ws=list:2 bs=list:2",
+          "layer_lists_held_by_an_object": "weights=list:2 biases=list:2 "
+          "biases_0=H,1 biases_1=C,1",
           "list_of_coefficients": "coeffs=list:3 coeffs_0=float "
           "coeffs_1=float coeffs_2=float x=N",  # (x[0] alone says a vector: the CLI's assumption)
           "row_of_an_unannotated_matrix": "x=N,D y=N,D"}
@@ -236,3 +242,13 @@ def list_of_coefficients(coeffs, x):
     for c in coeffs:
         y = y * x + c
     return np.sum(np.sin(y))
+
+
+def layer_lists_held_by_an_object(net, x, y):
+    """Nielsen's network.py as a function of the network: lists of layers held by its
+    attributes (AD305 before: adgen did not look into net.weights); the gradient is a dict
+    of lists, by attribute."""
+    a = x
+    for b, w in zip(net.biases, net.weights):
+        a = 1.0 / (1.0 + np.exp(-(np.dot(w, a) + b)))
+    return 0.5 * np.sum((a - y) ** 2)
