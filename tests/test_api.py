@@ -172,21 +172,27 @@ def test_check_grad_raises_on_a_wrong_gradient(monkeypatch):
     assert report.inputs[0].symbolic.startswith("differs")
 
 
+def _module_from(tmp_path, name: str, text: str):
+    """A module of this text, imported from a file (adgen reads a function's source)."""
+    import importlib.util
+
+    path = tmp_path / f"{name}.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_a_list_argument_is_a_list_of_values_and_other_lists_are_refused_clearly(tmp_path):
     """A list or tuple of numbers and arrays is a parameter of that length, its gradient a
     list or tuple (JAX's convention); a list of something else is AD103 naming the
     parameter and the fix."""
-    import importlib.util
-
     from adgen.diagnostics import AdgenError
 
-    path = tmp_path / "listargs.py"
-    path.write_text("def f(x):\n    return x[0] * x[1]\n\n\n"
-                    "def g(pair):\n    a, b = pair\n    return a * b\n\n\n"
-                    "def h(x, names):\n    return x * len(names[0])\n")
-    spec = importlib.util.spec_from_file_location("listargs", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _module_from(tmp_path, "listargs", "def f(x):\n    return x[0] * x[1]\n\n\n"
+                          "def g(pair):\n    a, b = pair\n    return a * b\n\n\n"
+                          "def h(x, names):\n    return x * len(names[0])\n")
     assert adgen.grad(module.f)([2.0, 3.0]) == [3.0, 2.0]
     assert adgen.grad(module.f)((2.0, 3.0)) == (3.0, 2.0)
     assert adgen.grad(module.f)(np.array([2.0, 3.0])).tolist() == [3.0, 2.0]
@@ -202,15 +208,9 @@ def test_a_list_of_layers_is_checked_for_its_length(tmp_path):
     """Layers are read by position: the specialisation for two layers refuses three (an
     extra layer left out would be a wrong value and gradient), and a call with three gets
     its own specialisation."""
-    import importlib.util
-
-    path = tmp_path / "layered.py"
-    path.write_text("import numpy as np\n\n\ndef f(params, x):\n    h = x\n"
-                    "    for W, b in params:\n        h = np.tanh(h @ W + b)\n"
-                    "    return np.sum(h)\n")
-    spec = importlib.util.spec_from_file_location("layered", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _module_from(tmp_path, "layered", "import numpy as np\n\n\n"
+                          "def f(params, x):\n    h = x\n    for W, b in params:\n"
+                          "        h = np.tanh(h @ W + b)\n    return np.sum(h)\n")
     layer = (np.eye(2) * 0.5, np.full(2, 0.1))
     x = np.array([[0.3, -0.2]])
     grad = adgen.grad(module.f, wrt="params")
