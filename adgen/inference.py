@@ -472,12 +472,17 @@ def _substituted(d, root, solved: dict):
     expr = shapes.linear(d) if isinstance(d, str) and not d.startswith("_u") else None
     if expr is None:
         return d
+    found = shapes.dimension(_expanded(expr, solved, root))
+    return found if isinstance(found, str) else d
+
+
+def _expanded(expr, solved: dict, root):
+    """A sum of sizes with each symbol's group root, or what it was solved to, put in."""
     out: dict = {}
     for symbol, k in expr.items():
         term = {"": 1} if symbol == "" else solved.get(root(symbol), {root(symbol): 1})
         out = shapes.combined(out, {s: k * v for s, v in term.items()})
-    found = shapes.dimension(out)
-    return found if isinstance(found, str) else d
+    return out
 
 
 def _solve(equations, root) -> dict:
@@ -487,19 +492,12 @@ def _solve(equations, root) -> dict:
     (H), is a multiple of another ("4*H"), the only sums a shape can say.  The others are
     left: the facts then say less, and the code checks what they say."""
     solved: dict = {}
-
-    def expand(expr):
-        out: dict = {}
-        for symbol, k in expr.items():
-            term = {"": 1} if symbol == "" else solved.get(root(symbol), {root(symbol): 1})
-            out = shapes.combined(out, {s: k * v for s, v in term.items()})
-        return out
-
     progress = True
     while progress:
         progress = False
         for lhs, rhs in equations:
-            diff = shapes.combined(expand(lhs), expand(rhs), -1)
+            diff = shapes.combined(_expanded(lhs, solved, root), _expanded(rhs, solved, root),
+                                   -1)
             unknowns = sorted((s for s, k in diff.items() if s and abs(k) == 1),
                               key=lambda s: (not (s[:1] == "n" and s[1:].isdigit()), s))
             for symbol in unknowns:

@@ -309,38 +309,26 @@ def value_of(member: ir.Member, values: dict):
     return value
 
 
-def items_by_position(members: list) -> dict[str, tuple]:
-    """{parameter: its items} for the parameters read by position only (`a, b = ab`, a list
-    of layers): nested tuples of the members' names, as the parameter nests them."""
-    trees: dict = {}
-    for m in members:
-        if m.path[0][0] == "item":
-            trees.setdefault(m.param, []).append(m)
-    found = {}
-    for param, held in trees.items():
-        if all(all(step[0] == "item" for step in m.path) for m in held):
-            tree = _nest([(tuple(step[1] for step in m.path), ir.Name(m.name)) for m in held])
-            if tree is not None:
-                found[param] = tree
-    return found
-
-
-def items_at_paths(members: list) -> dict[tuple, tuple]:
-    """{(parameter, path): its items} for lists held inside a structured parameter
-    (`self.weights` of an object: members self.weights[0], ...), as `items_by_position`
-    gives a parameter's own."""
+def items_by_path(members: list) -> dict[tuple, tuple]:
+    """{(parameter, path): its items, nested tuples of the members' names} for what is
+    read by position: a tuple or list parameter's own items (path (): `a, b = ab`, a list
+    of layers) when nothing else of it is read, and a list a structured parameter holds
+    (`self.weights`: members self.weights[0], ...)."""
     trees: dict = {}
     for m in members:
         steps = [step[0] for step in m.path]
-        first = steps.index("item") if "item" in steps else 0
-        if first and all(kind == "item" for kind in steps[first:]):
+        first = steps.index("item") if "item" in steps else len(steps)
+        if first < len(steps) and all(kind == "item" for kind in steps[first:]):
             trees.setdefault((m.param, tuple(m.path[:first])), []).append(m)
     found = {}
-    for key, held in trees.items():
-        tree = _nest([(tuple(step[1] for step in m.path[len(key[1]):]), ir.Name(m.name))
+    for (param, path), held in trees.items():
+        if not path and any(m.param == param and m.path[0][0] == "item" and
+                            any(step[0] != "item" for step in m.path) for m in members):
+            continue  # params[0]['W']: its items are not all read whole
+        tree = _nest([(tuple(step[1] for step in m.path[len(path):]), ir.Name(m.name))
                       for m in held])
         if tree is not None:
-            found[key] = tree
+            found[(param, path)] = tree
     return found
 
 

@@ -17,6 +17,7 @@ import textwrap
 
 from adgen import ir
 from adgen.facts import describe
+from adgen.members import expression, items_by_path
 from adgen.printer import MAX_LINE, docstring_lines, pack_words
 from adgen.shapes import multiple_of
 
@@ -416,13 +417,13 @@ def length_check(grad: ir.Gradient, name: str) -> list[str]:
     """`if len(params) != 3 ...: raise ValueError`: a list or tuple parameter's entries are
     read by position (members.find), so the generated code holds for its length alone --
     an extra layer must not be left out silently."""
-    from adgen.members import expression, items_at_paths
-
     conditions = []
     for param, fact in grad.function.facts:
         if fact.type.kind == "sequence":
             conditions += _length_conditions(param, fact.type.items)
-    for (param, path), tree in items_at_paths(list(grad.function.members)).items():
+    for (param, path), tree in items_by_path(list(grad.function.members)).items():
+        if not path:  # (a parameter's own: its fact above)
+            continue
         # a list a structured parameter holds (self.weights): as long as it was
         held = expression(ir.Member("", param, path))
         conditions += _length_conditions(held, _structure(tree))

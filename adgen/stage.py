@@ -20,7 +20,7 @@ from adgen import ir, runlists, shapes
 from adgen.containers import describe, is_container
 from adgen.diagnostics import AdgenError
 from adgen.inference import stage_with_inference
-from adgen.members import items_at_paths, items_by_position, sequences
+from adgen.members import items_by_path, sequences
 from adgen.members import of_function as members_of
 from adgen.memory import Memory
 from adgen.naming import RUNTIME, Names
@@ -76,8 +76,11 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         self.members = members_of(parsed, fn, sequences(declared or {}))
         self.member_names = {m.name for m in self.members}
         # a, b, c = abc; for W, b in params: the items of tuple and list parameters
-        self.tuple_params: dict[str, tuple] = items_by_position(self.members)
-        self.held_items: dict[tuple, tuple] = items_at_paths(self.members)  # self.weights
+        by_path = items_by_path(self.members)
+        self.tuple_params: dict[str, tuple] = {p: t for (p, path), t in by_path.items()
+                                               if not path}
+        self.held_items: dict[tuple, tuple] = {k: t for k, t in by_path.items()
+                                               if k[1]}  # self.weights
         for m in self.members:
             self.names.reserve(m.name)
             self.env[m.name] = ir.Name(m.name)
@@ -393,12 +396,12 @@ def stage_function(parsed: ParsedModule, fn: cst.FunctionDef,
             return stager
 
         try:
-            result = stage_with_inference(parsed, fn, declared, once)
-        except AdgenError:
-            if not set().union(*(s.widen_requests for s in made)) - widened:
-                raise
-            result = None
+            result, failure = stage_with_inference(parsed, fn, declared, once), None
+        except AdgenError as exc:  # (maybe only because a number was taken for a number)
+            result, failure = None, exc
         asked = set().union(*(s.widen_requests for s in made)) - widened
         if not asked:
+            if failure is not None:
+                raise failure
             return result
         widened |= asked

@@ -200,17 +200,10 @@ class ContainerStaging:
     def indexes_container(self, statements, target) -> bool:
         """Whether a loop's body indexes a list or tuple by its variable (`Ws[i]` in `for i
         in range(len(Ws))`): then the loop is written out, one index at a time."""
-        if not isinstance(target, cst.Name):
-            return False
-        pending = list(statements)
-        while pending:
-            node = pending.pop()
-            if isinstance(node, cst.Subscript) and self.holds_container(node.value) and \
-                    any(isinstance(n, cst.Name) and n.value == target.value
-                        for n in _walk(node.slice)):
-                return True
-            pending.extend(children(node))
-        return False
+        return isinstance(target, cst.Name) and any(
+            isinstance(node, cst.Subscript) and self.holds_container(node.value) and
+            any(isinstance(n, cst.Name) and n.value == target.value for n in _walk(node.slice))
+            for node in _walk(statements))
 
     def sequence_help(self, node, otherwise: str) -> str:
         """The help for unpacking or looping over `node`: when it reads a parameter nothing

@@ -178,10 +178,7 @@ def _size(operand: ir.Operand, t: shapes.VType):
     """An int operand as a sum of sizes (shapes.linear): a constant, or an int that is a
     size (`H = x.shape[1]`); else None."""
     if isinstance(operand, ir.Num):
-        value = operand.value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return {"": value} if value else {}
-        return None
+        return shapes.linear(operand.value) if isinstance(operand.value, int) else None
     if t.kind == "int" and t.dim is not None:
         return shapes.linear(t.dim)
     return None

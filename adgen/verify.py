@@ -703,13 +703,20 @@ def sample_point(forward_fn: Callable, nparams: int, seed: int = 0,
                 return point
         except (ArithmeticError, ValueError) as exc:
             last_error = exc
-        except AttributeError:  # x.sum() of a number: the code takes arrays (of one size,
-            vectors = [VType("array", ("n",)) if t is None or t.kind == "unknown" else t
-                       for t in (types or [None] * nparams)]  # as x - y needs)
-            if vectors != list(types or [None] * nparams):
+        except AttributeError:  # x.sum() of a number: the code takes arrays
+            vectors = _as_vectors(types or [None] * nparams)
+            if vectors is not None:
                 return _sample_arrays(forward_fn, vectors, fixed, seed)
             raise
     raise ValueError(f"found no point where the function evaluates ({last_error})")
+
+
+def _as_vectors(types: list) -> Optional[list]:
+    """The types with what nothing types drawn as vectors of one size (as x - y needs), or
+    None when there is none such (code that fails on a number's attribute takes arrays)."""
+    vectors = [VType("array", ("n",)) if t is None or t.kind == "unknown" else t
+               for t in types]
+    return vectors if vectors != list(types) else None
 
 
 def _assemble(entries: list, lists: frozenset = frozenset(), prefix: tuple = ()):
@@ -804,10 +811,9 @@ def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) ->
             if not np.all(np.isfinite(value)):
                 continue
             other = forward_fn(*point_drawn())
-        except AttributeError:  # t.size of a number: what nothing types is drawn as vectors
-            vectors = [VType("array", ("n",)) if t is None or t.kind == "unknown" else t
-                       for t in structures]
-            if vectors != list(structures):
+        except AttributeError:  # t.size of a number
+            vectors = _as_vectors(structures)
+            if vectors is not None:
                 return _sample_arrays(forward_fn, vectors, fixed, seed)
             raise
         except (ArithmeticError, ValueError) as exc:
