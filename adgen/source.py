@@ -69,6 +69,7 @@ class ParsedModule:
             self._tree, self._fast = None, {}
         self._twins: Optional[dict[tuple[int, str], ast.AST]] = None
         self._exact = None
+        self._functions: Optional[list[cst.FunctionDef]] = None
         self.scope = _collect_scope(self)
         self._modules: dict[str, Optional[ParsedModule]] = {}
         self.module_name: Optional[str] = None  # for a user module another file imports
@@ -167,15 +168,24 @@ class ParsedModule:
                           source_line=self.line_text(pos.line))
 
     def find_functions(self) -> list[cst.FunctionDef]:
-        """Every function definition in the file, nested ones included, in source order."""
-        found: list[cst.FunctionDef] = []
+        """Every function definition in the file, nested ones included, in source order
+        (found once per parsed file: the library API asks for every function it compiles).
+        Only statements can hold a definition, so only blocks are walked, not expressions."""
+        if self._functions is None:
+            found: list[cst.FunctionDef] = []
+            pending: list[cst.CSTNode] = [self.module]
+            while pending:
+                node = pending.pop()
+                if isinstance(node, cst.FunctionDef):
+                    found.append(node)
+                pending.extend(reversed([child for child in node.children
+                                         if isinstance(child, _HOLDS_STATEMENTS)]))
+            self._functions = found
+        return self._functions
 
-        class Finder(cst.CSTVisitor):
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-                found.append(node)
 
-        self.module.visit(Finder())
-        return found
+_HOLDS_STATEMENTS = (cst.BaseCompoundStatement, cst.BaseSuite, cst.ExceptHandler,
+                     cst.ExceptStarHandler, cst.Else, cst.Finally, cst.MatchCase)
 
 
 class Outline(NamedTuple):
