@@ -30,7 +30,9 @@ def map_positions(module: cst.Module, tree: ast.Module, lines: list[str]) -> dic
     def record(node: cst.CSTNode, twin: ast.AST) -> None:
         line = twin.lineno
         text = lines[line - 1] if 0 < line <= len(lines) else ""
-        col = len(text.encode("utf-8")[:twin.col_offset].decode("utf-8", "replace"))
+        # ast counts bytes of UTF-8, libcst characters: the same on an ASCII line
+        col = twin.col_offset if text.isascii() else \
+            len(text.encode("utf-8")[:twin.col_offset].decode("utf-8", "replace"))
         found[node] = ir.Pos(line, col + 1)
 
     _statements(module.body, tree.body, record)

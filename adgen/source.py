@@ -205,26 +205,29 @@ _BLOCK_PARTS = (ast.stmt, ast.excepthandler, ast.match_case)
 def _outline(tree: ast.AST) -> Outline:
     names, attributes, accessed, unpacked = set(), set(), set(), set()
     pending = [tree]
+    AST, Call, Name, Attribute, Subscript, Assign = \
+        ast.AST, ast.Call, ast.Name, ast.Attribute, ast.Subscript, ast.Assign
     while pending:
         node = pending.pop()
-        if isinstance(node, ast.Call):
-            if isinstance(node.func, ast.Name):
+        kind = type(node)  # ast.parse builds exactly these classes: a type test will do
+        if kind is Call:
+            func = type(node.func)
+            if func is Name:
                 names.add(node.func.id)
-            elif isinstance(node.func, ast.Attribute):
+            elif func is Attribute:
                 attributes.add(node.func.attr)
-        elif isinstance(node, (ast.Subscript, ast.Attribute)):
-            if isinstance(node.value, ast.Name):
+        elif kind is Subscript or kind is Attribute:
+            if type(node.value) is Name:
                 accessed.add(node.value.id)
-        elif isinstance(node, ast.Assign):
-            if isinstance(node.value, ast.Name) and isinstance(node.targets[0],
-                                                               (ast.Tuple, ast.List)):
+        elif kind is Assign:
+            if type(node.value) is Name and isinstance(node.targets[0], (ast.Tuple, ast.List)):
                 unpacked.add(node.value.id)
         for field in node._fields:
             value = getattr(node, field, None)
-            if isinstance(value, ast.AST):
+            if isinstance(value, list):
+                pending.extend(v for v in value if isinstance(v, AST))
+            elif isinstance(value, AST):
                 pending.append(value)
-            elif isinstance(value, list):
-                pending.extend(v for v in value if isinstance(v, ast.AST))
     return Outline(frozenset(names), frozenset(attributes), frozenset(accessed),
                    frozenset(unpacked))
 
