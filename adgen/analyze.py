@@ -113,18 +113,20 @@ def analyze(fn: ir.Function, wrt: tuple[str, ...]) -> Facts:
     return Facts(frozenset(varied), frozen, _prune(fn.body, frozen))
 
 
-def differentiable_integer_operands(stmts, varied: frozenset, into: list) -> list:
-    """The statements of integer functions (math.factorial, comb, perm: Rule.integer) with
-    an operand that depends on a differentiated input: refused (AD306), as such a function
-    has no derivative and Python raises on a float there."""
+def refused_operands(stmts, varied: frozenset, into: list) -> list:
+    """The statements whose operand depends on a differentiated input where that has no
+    derivative: integer functions (math.factorial, comb, perm: Rule.integer; AD306, as
+    Python raises on a float there) and steps (`.astype(bool)`: Rule.step; AD305)."""
     for stmt in stmts:
         if isinstance(stmt, ir.Assign):
-            if REGISTRY[stmt.prim].integer and any(n in varied for n in _names(stmt.args)):
+            rule = REGISTRY[stmt.prim]
+            if (rule.integer or (rule.step is not None and rule.step(dict(stmt.attrs)))) \
+                    and any(n in varied for n in _names(stmt.args)):
                 into.append(stmt)
         elif isinstance(stmt, ir.If):
-            differentiable_integer_operands(stmt.body, varied, into)
-            differentiable_integer_operands(stmt.orelse, varied, into)
+            refused_operands(stmt.body, varied, into)
+            refused_operands(stmt.orelse, varied, into)
         elif isinstance(stmt, ir.Loop):
-            differentiable_integer_operands(stmt.header, varied, into)
-            differentiable_integer_operands(stmt.body, varied, into)
+            refused_operands(stmt.header, varied, into)
+            refused_operands(stmt.body, varied, into)
     return into

@@ -72,6 +72,10 @@ class CompiledFunction:
         return self._unguarded[which]
 
 
+def _size_or_array(kind: Optional[facts.VType]) -> bool:
+    return kind is not None and (kind.is_array or kind.kind == "int")
+
+
 def _display_path(filename: str) -> str:
     try:
         rel = os.path.relpath(filename)
@@ -158,8 +162,10 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
     if values is not None:
         annotated = declared_types(parsed, node)
         defaulted = {p.name.value for p in node.params.params if p.default is not None}
-        values = {k: v for k, v in values.items()  # hyperparameters stay numbers
-                  if k not in defaulted or (facts.kind_of(v) or facts.VType("")).is_array}
+        # hyperparameters stay numbers (reg=1e-3), but an int one is a size or a count
+        # (stride=1, pad=1 of a convolution: range(H_out) needs it to be one)
+        values = {k: v for k, v in values.items()
+                  if k not in defaulted or _size_or_array(facts.kind_of(v))}
         given = {fn.__name__: facts.from_arguments(values, annotated)}
         shapes = facts.shapes_option(given[fn.__name__])
     command = default_command(parsed.path, [_selector(fn)], wrt, shapes) + (

@@ -15,7 +15,7 @@ from typing import Iterator, Optional, Sequence, Union
 import libcst as cst
 
 from adgen import ir
-from adgen.analyze import analyze, differentiable_integer_operands
+from adgen.analyze import analyze, refused_operands
 from adgen.diagnostics import (AdgenError, Diagnostic, InternalError, did_you_mean,
                                internal_error)
 from adgen.emit import emit_module
@@ -264,9 +264,9 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
             expanded += [name for _, name in parts]
             outputs.append((w, parts))
     activity = analyze(fn, tuple(expanded))
-    refused = differentiable_integer_operands(fn.body, activity.varied, [])
+    refused = refused_operands(fn.body, activity.varied, [])
     if refused:
-        raise AdgenError([_integer_operand(parsed, stmt, [
+        raise AdgenError([_refused_operand(parsed, stmt, [
             w for w in expanded if any(a.id in analyze(fn, (w,)).varied for a in stmt.args
                                        if isinstance(a, ir.Name))]) for stmt in refused])
     reserved = set(parsed.scope.consts) | set(parsed.scope.functions) | set(parsed.scope.others)
@@ -293,13 +293,27 @@ _GAMMA_FORMS = {
     "perm": "math.perm(n, k) is math.gamma(n + 1) / math.gamma(n - k + 1)"}
 
 
-def _integer_operand(parsed: ParsedModule, stmt: ir.Assign, inputs: list) -> Diagnostic:
+def _refused_operand(parsed: ParsedModule, stmt: ir.Assign, inputs: list) -> Diagnostic:
     """AD306: math.factorial (comb, perm) of a value that depends on the differentiated
-    `inputs`."""
-    spelled = REGISTRY[stmt.prim].spellings[0]
+    `inputs`; AD305: a step (`.astype(bool)`) of one."""
+    rule = REGISTRY[stmt.prim]
+    spelled = rule.spellings[0]
     where = f" (in {stmt.via})" if stmt.via else ""
     named = ", ".join(f"'{w}'" for w in inputs)
     plural = "s" if len(inputs) > 1 else ""
+    if not rule.integer:
+        from adgen.rules.arrays import dtype_rounds
+
+        dtype = dict(stmt.attrs).get("dtype")
+        return Diagnostic(
+            "AD305", f"cannot differentiate '{spelled}({dtype})' here: its operand depends on "
+            f"the differentiated input{plural} {named}{where}, and "
+            f"{rule.step(dict(stmt.attrs))}", parsed.path, stmt.pos.line, stmt.pos.col,
+            help=("compute in float64 (.astype(float))" if dtype_rounds(dtype) else
+                  "for a mask, compare instead (x > 0); a step meant to stop the gradient is "
+                  "np.trunc(x) or np.floor(x)") +
+            f"; else leave {named} out of wrt (--wrt, or wrt= in the API)",
+            source_line=parsed.line_text(stmt.pos.line))
     return Diagnostic(
         "AD306", f"'{spelled}' takes integers, and its operand here depends on the "
         f"differentiated input{plural} {named}{where}: it has no derivative",

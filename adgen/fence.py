@@ -20,7 +20,7 @@ from adgen.naming import RUNTIME
 from adgen.source import ParsedModule, evaluate_constant
 from adgen.multiresults import results_rule
 from adgen.statements import (_target_names, assigned_names, block_statements, else_statements,
-                              returns_cache, small_statements)
+                              placeholders, returns_cache, small_statements)
 from adgen.userrules import primitives_of
 from adgen.staticargs import is_shape, shape_index
 
@@ -85,6 +85,8 @@ class Fence:
         self.defined: set[str] = set(enclosing)  # a nested function reads its closure
         self.local_functions: set[str] = set()  # nested defs and lambdas, called inline
         self.locals = assigned_names(fn)
+        # out = None at the top (statements.placeholder): unassigned until really assigned
+        self.placeholders = {n for names in placeholders(fn).values() for n in names}
         self.known = _Known(self)  # defined or assigned somewhere: `name in self.known`
         self.unpacked: Optional[cst.Call] = None  # the call being unpacked: a, b = f(x)
         self.calls = calls + ((parsed.path, fn.name.value),)  # the calls that led here

@@ -15,8 +15,8 @@ from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule
 from adgen.statements import _target_names
 from adgen.userrules import called_primitive, params_of
-from adgen.staticargs import (is_newaxis, is_value_attribute, joined_operands, shape_index,
-                              static_value)
+from adgen.staticargs import (is_newaxis, is_static, is_value_attribute, joined_operands,
+                              shape_index, static_value)
 
 if TYPE_CHECKING:
     from adgen.fence import Fence
@@ -128,6 +128,10 @@ class _ExpressionChecker:
         if name in fence.maybe:
             fence.report("AD203", node, f"local variable '{name}' may be unassigned here: "
                          f"{fence.maybe[name]}", "assign it before the branch or loop too")
+        elif name in fence.locals and name in fence.placeholders:
+            fence.report("AD203", node, f"local variable '{name}' is None here (the "
+                         f"placeholder {name} = None): adgen differentiates numbers and "
+                         "arrays", f"assign '{name}' its value before this line")
         elif name in fence.locals:
             fence.report("AD203", node, f"local variable '{name}' is used before it is assigned",
                          "assign it before this line")
@@ -438,7 +442,12 @@ class _ExpressionChecker:
                 return
             if arg.keyword is None:
                 position += 1
-                if position in statics and not _is_static(arg.value):
+                if position in statics and (name, position) in SIZED_STATICS and \
+                        not is_static(arg.value):
+                    for leaf in sized_leaves(arg.value):  # np.pad(x, ((0, 0), (pad, pad)))
+                        self.check(leaf)
+                    continue
+                if position in statics and not is_static(arg.value):
                     fence.report("AD303", arg.value, f"'{statics[position]}' of '{name}' "
                                  "must be a constant", "write it as a literal: an int, a "
                                  "string, or a tuple of them")
@@ -468,12 +477,19 @@ class _ExpressionChecker:
                          "adgen supports the positional forms listed in docs/rules.md")
 
 
-def _is_static(node) -> bool:
-    try:
-        static_value(node)
-    except ValueError:
-        return False
-    return True
+# Static arguments that may also be ints computed at run time: np.pad's pad_width, as a
+# convolution pads by its `pad` hyperparameter (the stager's rule is np_pad_sized).
+SIZED_STATICS = frozenset({("numpy.pad", 1)})
+
+
+def sized_leaves(node) -> list:
+    """The entries of a pad width written with values: `pad`, `(pad, pad)`, `((0, 0),
+    (pad, pad))`."""
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [leaf for el in node.elements for leaf in sized_leaves(el.value)]
+    return [node]
+
+
 
 
 def _static_literal(node) -> bool:

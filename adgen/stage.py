@@ -97,8 +97,12 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         numeric_default |= {m.name for m in self.members if m.default is not None}
         static = {p.name.value: (STATIC if isinstance(p.default, cst.SimpleString) else default)
                   for p in params if p.default is not None and _static_default(p.default)}
-        self.types: dict[str, shapes.VType] = {  # hyperparameters (x=1e-3) are floats
+        # hyperparameters (x=1e-3) are floats; one whose default is an int (stride=1,
+        # pad=1) is an int, in array code: a size or a count (range(H_out) needs one)
+        counts = {p.name.value for p in params if self.array_mode and _int_literal(p.default)}
+        self.types: dict[str, shapes.VType] = {
             name: declared[name] or static.get(name) or (
+                shapes.INT if name in counts else
                 shapes.FLOAT if name in numeric_default else default)
             for name in declared}
         self.diagnostics: list = []
@@ -364,6 +368,13 @@ def _static_default(node) -> bool:
     """A parameter's default that is not a number: a string, None, True or False."""
     return isinstance(node, cst.SimpleString) or (
         isinstance(node, cst.Name) and node.value in ("None", "True", "False"))
+
+
+def _int_literal(node) -> bool:
+    """`1`, `-1`: an int written as such (not `1.0`, not True)."""
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node = node.expression
+    return isinstance(node, cst.Integer)
 
 
 def _plain_number(text: str) -> bool:

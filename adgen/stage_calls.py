@@ -13,7 +13,7 @@ from adgen import ir
 from adgen.containers import is_container
 from adgen.source import ParsedModule, evaluate_constant
 from adgen.stage_env import RETURN
-from adgen.statements import block_statements
+from adgen.statements import small_statements
 
 
 class CallStaging:
@@ -53,7 +53,7 @@ class CallStaging:
         if isinstance(callee, cst.Lambda):
             self.env[RETURN] = self.stage_expr(callee.body, self.output_name())
         else:
-            self.stage_block(block_statements(callee.body), [])
+            self.stage_block([stmt for stmt, _ in small_statements(callee)], [])
         where = name if parsed is saved[5] else f"{parsed.module_name}.{name}"
         inlined = _marked(self.body, f"{where}, called on line {line}")
         result = self.env.get(RETURN, ir.Num(0.0))

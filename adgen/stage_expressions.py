@@ -18,8 +18,8 @@ from adgen.naming import RUNTIME
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, literal_value
 from adgen.stage_env import _Local
-from adgen.staticargs import (JOINERS, is_newaxis, is_value_attribute, joined_operands,
-                              shape_index, static_positionals, static_value)
+from adgen.staticargs import (JOINERS, is_newaxis, is_static, is_value_attribute,
+                              joined_operands, shape_index, static_positionals, static_value)
 from adgen.userrules import called_primitive, stage_primitive
 
 _BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
@@ -102,6 +102,9 @@ class ExpressionStaging:
                 return ir.Num(0.0)
             if rule.name == "np_array" and joined is None:  # np.array(x): a copy of x
                 rule = REGISTRY["np_copy" if spelling == "numpy.array" else "np_asarray"]
+            if rule.name == "np_pad" and len(positional) > 1 and \
+                    not is_static(positional[1]):  # np.pad(x, ((0, 0), (pad, pad)))
+                return self.stage_sized_pad(node, positional, attrs, target, user)
             positional, attrs = static_positionals(rule, positional, attrs)
             args = []
             for a in positional:
@@ -201,6 +204,56 @@ class ExpressionStaging:
             else:
                 spec.append(part(index.value))
         return operands, spec
+
+    def stage_sized_pad(self, node, positional, attrs, target, user):
+        """np.pad with widths computed at run time: one (before, after) pair per axis, each
+        an int constant or an int operand (rule np_pad_sized)."""
+        array = self.stage_expr(positional[0])
+        if len(positional) > 2:  # np.pad(x, widths, 'constant')
+            attrs = (("mode", static_value(positional[2])),) + attrs
+        attrs = tuple((k, v) for k, v in attrs if k != "pad_width")
+        operands: list = [array]
+
+        def entry(leaf):
+            if isinstance(leaf, cst.Integer):
+                return int(leaf.value)
+            value = self.stage_expr(leaf)
+            if isinstance(value, ir.Num) and isinstance(value.value, int):
+                return value.value
+            operands.append(value)
+            return ("arg", len(operands) - 1)
+
+        width = positional[1]
+        items = [el.value for el in width.elements] \
+            if isinstance(width, (cst.Tuple, cst.List)) else [width]
+        nested = [isinstance(i, (cst.Tuple, cst.List)) for i in items]
+        rank = self.type_of(array).rank
+        if all(nested) and (len(items) > 1 or rank is not None):
+            pairs = [[el.value for el in i.elements] for i in items]
+            if any(len(p) not in (1, 2) for p in pairs):
+                return self._pad_refused(width, "each axis's width is (before, after)")
+            pairs = [(entry(p[0]), entry(p[-1])) for p in pairs]  # (pad,) pads both sides
+            if len(pairs) == 1:
+                pairs = pairs * rank
+        elif not any(nested) and len(items) in (1, 2) and rank is not None:
+            pair = (entry(items[0]), entry(items[-1]))  # pad, or (before, after): every axis
+            pairs = [pair] * rank
+        elif not any(nested) and len(items) in (1, 2):
+            return self._pad_refused(width, "np.pad with one width for every axis needs an "
+                                     "operand of known rank")
+        else:
+            return self._pad_refused(width, "a pad width is an int, (before, after), or "
+                                     "one (before, after) per axis")
+        for value in operands[1:]:
+            if self.type_of(value).kind not in ("int", "unknown"):
+                return self._pad_refused(width, "a pad width is made of ints")
+        return self.add("np_pad_sized", tuple(operands), node, target, user,
+                        (("widths", tuple(pairs)),) + attrs)
+
+    def _pad_refused(self, node, why: str):
+        self.report("AD305", node, f"cannot differentiate 'numpy.pad' here: {why}",
+                    "write the pad width as ((before, after), ...) with one pair per axis")
+        return ir.Num(0.0)
 
     def leaf(self, node: cst.BaseExpression) -> Optional[ir.Operand]:
         """A constant, a name or a member (`params['W1']`) as an operand (no statement

@@ -136,6 +136,11 @@ class TypeStaging:
         arrays = [t for t in ctx.types if t.is_array]
         own = rule.spellings[0] if rule.spellings else rule.name
         spelled = _spelled(node, self.scope) or own
+        if arrays and own == "float":
+            self.report("AD304", node, "'float' is applied to an array",
+                        "float() takes a number: reduce the array first (np.sum, np.mean), "
+                        "or take its one element (x[0])")
+            return shapes.FLOAT
         if arrays and (own.startswith("math.") or own in ("abs", "max", "min")):
             self.report("AD304", node, f"'{spelled}' is applied to an array",
                         f"use the numpy function (np.{spelled.split('.')[-1]}) for arrays")

@@ -60,7 +60,8 @@ def else_statements(stmt: cst.If) -> list[cst.CSTNode]:
 
 
 def small_statements(fn: cst.FunctionDef):
-    """(statement, is_last) for every statement, compound statements included as they are."""
+    """(statement, is_last) for every statement, compound statements included as they are,
+    but for placeholders (see `placeholder`)."""
     stmts = function_body(fn)
     flat = []
     for stmt in stmts:
@@ -68,7 +69,40 @@ def small_statements(fn: cst.FunctionDef):
             flat.extend(stmt.body)
         else:
             flat.append(stmt)
-    return [(s, i == len(flat) - 1) for i, s in enumerate(flat)]
+    dropped = set(placeholders(fn, flat))
+    kept = [stmt for stmt in flat if id(stmt) not in dropped]
+    return [(s, i == len(kept) - 1) for i, s in enumerate(kept)]
+
+
+def placeholders(fn: cst.FunctionDef, flat=None) -> dict[int, list[str]]:
+    """{id of the statement: its names} of the function's top-level placeholders."""
+    if flat is None:
+        flat = [s for stmt in function_body(fn) for s in (
+            stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [stmt])]
+    bound = {p.name.value for p in list(fn.params.posonly_params) + list(fn.params.params)}
+    found = {}
+    for stmt in flat:
+        if placeholder(stmt, bound):
+            found[id(stmt)] = assigned_in([stmt])
+        else:
+            bound.update(assigned_in([stmt]))
+    return found
+
+
+def placeholder(stmt, bound: set[str]) -> bool:
+    """`out = None`, `out, cache = None, None` at the top of a function body, as the CS231n
+    skeletons begin, for names nothing bound before: the names stay unassigned until their
+    real assignment (a read before it is the fence's AD203), as Python would fail on None."""
+    if not isinstance(stmt, cst.Assign) or len(stmt.targets) != 1:
+        return False
+    target, value = stmt.targets[0].target, stmt.value
+    pairs = [(target, value)]
+    if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
+        if len(target.elements) != len(value.elements):
+            return False
+        pairs = [(t.value, v.value) for t, v in zip(target.elements, value.elements)]
+    return all(isinstance(t, cst.Name) and t.value not in bound and isinstance(v, cst.Name)
+               and v.value == "None" for t, v in pairs)
 
 
 def assigned_names(fn: cst.FunctionDef) -> set[str]:

@@ -61,6 +61,15 @@ def static_value(node: cst.BaseExpression):
     raise ValueError(f"not a static argument: {type(node).__name__}")
 
 
+def is_static(node: cst.BaseExpression) -> bool:
+    """Whether an argument is a static value (static_value reads it)."""
+    try:
+        static_value(node)
+    except ValueError:
+        return False
+    return True
+
+
 def shape_index(node: cst.Subscript):
     """k for `value.shape[k]` with a constant int k, else None."""
     if not (isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape"

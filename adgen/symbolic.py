@@ -175,6 +175,7 @@ def _sinc_derivative(a):
 
 
 BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow, "round": _round,
+            "float": lambda a: a,  # float(x) of a number: the same value
             "_digamma": lambda a: sp.polygamma(0, a),
             "_sinc_grad": lambda a, out: _sinc_derivative(a)}
 # Helpers a generated module defines (adgen/prelude.py) that have a sympy counterpart in

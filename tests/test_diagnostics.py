@@ -171,9 +171,12 @@ CASES = {
             a = "s"
             b = 2j
             c = True  # a boolean: fine
-            d = None
-            return x
-        """, [("AD107", 2, 9), ("AD107", 3, 9), ("AD107", 5, 9)]),
+            d = None  # a placeholder (as CS231n's skeletons begin): fine until read
+            e = None
+            if x > 0:
+                e = x
+            return x + d + e
+        """, [("AD107", 2, 9), ("AD107", 3, 9), ("AD203", 9, 16), ("AD203", 9, 20)]),
     "decorator": ("""
         import functools
         @functools.lru_cache

@@ -14,6 +14,8 @@ from adgen.rules import REGISTRY, Rule
 HEADER = ("| rule | you write | forward | local gradient, per operand | note |\n"
           "|---|---|---|---|---|")
 UNARY_OPERATORS = {"u-": "-", "u+": "+"}
+# rules the stager picks for another rule's spelling in some form
+STAGED_FORMS = {"np_pad_sized": "np.pad(x, ((0, 0), (pad, pad)))"}
 
 
 def code(text: str) -> str:
@@ -40,7 +42,8 @@ def spelling(token: str, slots: tuple[str, ...]) -> str:
 
 def row(rule: Rule) -> str:
     inst = rule.instance(rule.arity)  # a variadic rule's arity is its minimum, 2
-    written = ", ".join(spelling(s, inst.slots) for s in rule.spellings) or "gate (pattern)"
+    written = ", ".join(spelling(s, inst.slots) for s in rule.spellings) or (
+        code(STAGED_FORMS[rule.name]) if rule.name in STAGED_FORMS else "gate (pattern)")
     grads = [f"{code(s)}: {code(t)}" for i, (s, t) in enumerate(zip(inst.slots, inst.grad_texts))
              if i not in rule.passive]  # a fused gate's passive operands: no gradient
     if inst.scatter_texts is not None:  # its sparse part

@@ -320,17 +320,38 @@ REGISTRY.add(Rule(
 _FLOAT64 = ("float", "float64", "double", "float_")
 
 
+def _astype_step(attrs: dict) -> Optional[str]:
+    """Why `.astype(dtype)` has no exact gradient; None for a float64 copy."""
+    dtype = attrs.get("dtype", "float")
+    if dtype in _FLOAT64:
+        return None
+    shown = dtype if isinstance(dtype, str) else repr(dtype)
+    if dtype_rounds(dtype):
+        return f"a cast to {shown} rounds the values (the gradient would not be exact)"
+    if isinstance(dtype, str) and dtype.lstrip("u").startswith(("int", "bool", "byte", "short",
+                                                                  "long", "intc", "intp")):
+        return f"a cast to {shown} is a step with no gradient"
+    return f"adgen differentiates a float64 copy (.astype(float)), not a cast to {shown}"
+
+
+def dtype_rounds(dtype) -> bool:
+    """A narrower float type (float32, float16, half, single)."""
+    return isinstance(dtype, str) and dtype.startswith(("float", "half", "single"))
+
+
 def _astype_shaped(ctx: Context):
     """`.astype(float)` / `.astype(np.float64)`: a float64 copy, the gradient passes through.
-    Another dtype is refused: an integer or bool cast is a step (no gradient), a narrower
-    float rounds the values (the gradient would not be exact)."""
+    Another dtype (`.astype(bool)` of a mask, `.astype(int)` of indices) is computed as
+    written when nothing differentiated flows into it; on a value that carries a derivative
+    it is refused after analysis (Rule.step): an integer or bool cast is a step, a narrower
+    float rounds the values."""
     dtype = ctx.attr("dtype")
-    if dtype not in _FLOAT64:
-        shown = dtype if isinstance(dtype, str) else repr(dtype)
-        raise RuleError(f".astype({shown}) is not differentiable here: only .astype(float) / "
-                        ".astype(np.float64), a float64 copy, is (a cast to an integer "
-                        "type is a step with no gradient: np.trunc says so explicitly)")
-    return "a.astype('float64')", ["g"]
+    if _astype_step({"dtype": dtype}) is None:
+        return "a.astype('float64')", ["g"]
+    if not isinstance(dtype, str) or not dtype.isidentifier():
+        raise RuleError(f".astype({dtype!r}): adgen knows numpy's dtypes by name, such as "
+                        "float, bool, int or np.int64")
+    return f"a.astype({dtype!r})", ["0.0"]
 
 
 REGISTRY.add(Rule(
@@ -340,8 +361,9 @@ REGISTRY.add(Rule(
     domain=_fixed(DEFAULT_DOMAIN), keywords=("dtype",), statics=((1, "dtype"),),
     infer=lambda ctx: shapes.array(ctx.types[0].shape) if ctx.types and
     ctx.types[0] is not None and ctx.types[0].is_array else shapes.FLOAT,
-    doc=".astype(float) or .astype(np.float64): a float64 copy, the gradient passes through "
-        "(other dtypes are refused)",
+    step=_astype_step,
+    doc=".astype(float) or .astype(np.float64): a float64 copy, the gradient passes through; "
+        "another dtype (.astype(bool) of a mask) only where no gradient flows",
     samples=(((("dtype", "float"),), [(3, 4)]), ((("dtype", "float64"),), [(5,)])),
 ))
 for _name, _spelling, _forward in (("np_copy", "numpy.copy", "np.copy(a)"),

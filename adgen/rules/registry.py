@@ -64,7 +64,7 @@ NUMPY_FUNCTIONS = frozenset({
 TEMPLATE_FUNCTIONS = frozenset(
     {f"math.{n}" for n in dir(math) if not n.startswith("_")}
     | {f"np.{n}" for n in NUMPY_FUNCTIONS}
-    | {"abs", "max", "min", "pow", "round", "int", "len", "slice", "_unbroadcast",
+    | {"abs", "max", "min", "pow", "round", "int", "float", "len", "slice", "_unbroadcast",
        "_argmax_mask", "_digamma", "_argmax_mask_axes", "_argmin_mask_axes", "_prod_others",
        "_unsort", "_undiag", "_untake", "_untake_along", "_cumprod_grad", "_cholesky_grad",
        "_eigh_grad", "_svd_grad", "_unsplit", "_unconcatenate", "_list_sum",
@@ -131,6 +131,10 @@ class Rule:
                integer with no derivative, and an operand that carries one is refused (AD306:
                Python raises on a float there, and no gradient exists); implies
                nondifferentiable
+    step       static arguments -> a reason when this use is a step or a rounding with no
+               exact gradient (`.astype(bool)`: "a cast to bool is a step"); None when it is
+               differentiable.  Such a use is allowed on a value that carries no derivative (a
+               mask built from constants) and refused (AD305) on one that does
     """
 
     name: str
@@ -146,6 +150,7 @@ class Rule:
     doc: str = ""
     nondifferentiable: bool = False
     integer: bool = False
+    step: Optional[Callable[[dict], Optional[str]]] = None
     elementwise: bool = True
     keywords: tuple[str, ...] = ()
     shaped: Optional[Callable[["Context"], tuple[str, Sequence[str]]]] = None

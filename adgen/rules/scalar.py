@@ -215,6 +215,11 @@ binary("atan2", "math.atan2(a, b)", "b * g / (a ** 2 + b ** 2) if abs(a) + abs(b
        spellings=("math.atan2",), sympy="atan2", stem=_fmt("atan2{0}{1}"), noun="angle",
        domain=(DEFAULT_DOMAIN, POSITIVE))
 
+unary("float", "float(a)", "g", spellings=("float",), sympy=lambda a: a, stem=lambda f: None,
+      noun="value", infer=lambda ctx: shapes.FLOAT,
+      doc="float(x) of a number (`return float(loss)`): the same value, the gradient passes "
+          "through; of an array, refused (AD304)")
+
 # ---------------------------------------------------------------- kinks
 
 _ABS_GRAD = "g if a > 0 else -g if a < 0 else 0.0"
@@ -305,8 +310,18 @@ def nondifferentiable(name, forward, *, spellings, sympy):
         name=name, spellings=tuple(spellings), arity=1, build=lambda n: (forward, ["0.0"]),
         stem=_fmt(name + "{0}"), noun=name, sympy=sympy, domain=_fixed((-3.0, 3.0)),
         branch=lambda a: (math.floor(a) if name != "round" else round(a),),
-        nondifferentiable=True, doc="piecewise constant: zero gradient",
+        nondifferentiable=True, doc="piecewise constant: zero gradient", infer=_integral,
     ))
+
+
+def _integral(ctx: Context) -> VType:
+    """int(x), math.floor(x), round(x) of a number are Python ints (`H_out = int(1 + (H -
+    HH) / stride)` bounds a range); of anything else, the element-wise type."""
+    if ctx.types and all(t is not None and t.kind in ("float", "int") for t in ctx.types):
+        return shapes.INT
+    from adgen.rules.elementwise import elementwise_type  # (it imports this module)
+
+    return elementwise_type(ctx)
 
 
 nondifferentiable("floor", "math.floor(a)", spellings=("math.floor",),

@@ -268,7 +268,14 @@ def _pad_widths(ctx: Context, rank: int) -> list:
     return [tuple(w) for w in width]
 
 
+def _pad_mode(ctx: Context) -> None:
+    mode = ctx.attr("mode", "constant")
+    if mode != "constant":
+        raise RuleError(f"np.pad is supported with mode='constant' (zeros), not {mode!r}")
+
+
 def _pad_shaped(ctx: Context):
+    _pad_mode(ctx)
     rank = _rank(ctx, "np.pad")
     parts = [f"{b}:" if not e else f"{b}:g.shape[{i}] - {e}"
              for i, (b, e) in enumerate(_pad_widths(ctx, rank))]
@@ -277,9 +284,37 @@ def _pad_shaped(ctx: Context):
 
 rule("np_pad", ("numpy.pad",), _pad_shaped,
      "the gradient without its padding (constant padding, the default mode)",
-     keywords=("pad_width",), statics=((1, "pad_width"),), infer=_unknown, noun="padded",
+     keywords=("pad_width", "mode"), statics=((1, "pad_width"), (2, "mode")), infer=_unknown,
+     noun="padded",
      samples=[((("pad_width", 1),), [(3, 4)]), ((("pad_width", ((1, 0), (2, 3))),), [(3, 4)]),
-              ((("pad_width", (0, 2)),), [(4,)])])
+              ((("pad_width", (0, 2)), ("mode", "constant")), [(4,)])])
+
+
+def _pad_sized_shaped(ctx: Context):
+    """np.pad with widths computed at run time (`(pad, pad)` of a convolution): `widths`
+    holds one (before, after) pair per axis, each an int constant or ("arg", i), the int
+    operand x{i}; the array is x0."""
+    _pad_mode(ctx)
+
+    def text(entry) -> str:
+        return f"x{entry[1]}" if isinstance(entry, tuple) else str(entry)
+
+    pairs = ctx.attr("widths")
+    widths = ", ".join(f"({text(b)}, {text(e)})" for b, e in pairs)
+    parts = [f"{text(b)}:g.shape[{i}] - {text(e)}" if e != 0 else f"{text(b)}:"
+             for i, (b, e) in enumerate(pairs)]
+    return (f"np.pad(x0, ({widths}{',' if len(pairs) == 1 else ''}))",
+            [f"g[{', '.join(parts)}]"] + ["0.0"] * (ctx.n - 1))
+
+
+rule("np_pad_sized", (), _pad_sized_shaped,
+     "np.pad(x, ((0, 0), (pad, pad))) with int widths known at run time: the gradient "
+     "without its padding", arity=2, variadic=True, keywords=("mode",), infer=_unknown,
+     noun="padded",
+     samples=[((("widths", ((("arg", 1), ("arg", 1)),)),), [(4,), 2]),
+              ((("widths", ((0, 0), (("arg", 1), ("arg", 2)))),), [(3, 4), 1, 2]),
+              ((("widths", ((("arg", 1), 0), (2, ("arg", 1)))), ("mode", "constant")),
+               [(3, 4), 1])])
 
 
 def _atleast(k: int):

@@ -87,8 +87,16 @@ INPUTS = {
     "lstm_forward": {"x": ((N, T, D), -1.0, 1.0), "h0": ((N, H), -1.0, 1.0),
                      "Wx": ((D, 4 * H), -0.5, 0.5), "Wh": ((H, 4 * H), -0.5, 0.5),
                      "b": ((4 * H,), -0.5, 0.5)},
+    "conv_forward_naive": {"x": ((2, 3, 4, 4), -1.0, 1.0), "w": ((2, 3, 3, 3), -1.0, 1.0),
+                           "b": ((2,), -0.5, 0.5), "conv_param": {"stride": 1, "pad": 1}},
+    "strided_convolution_by_hyperparameters": {"x": ((1, 2, 5, 5), -1.0, 1.0),
+                                               "w": ((2, 2, 3, 3), -1.0, 1.0)},
+    "causal_self_attention": {"x": ((T + 1, D), -1.0, 1.0), "Wq": ((D, H), -1.0, 1.0),
+                              "Wk": ((D, H), -1.0, 1.0), "Wv": ((D, H), -1.0, 1.0)},
+    "layer_norm_loss_as_float": {"x": ((N, D), -1.0, 1.0), "g": ((D,), 0.5, 1.5),
+                                 "b": ((D,), -0.5, 0.5)},
 }
-WRT = {"dropout_layer_loss": ("x", "w"), "temporal_softmax_loss": ("x",),
+WRT = {"conv_forward_naive": ("x", "w", "b"), "dropout_layer_loss": ("x", "w"), "temporal_softmax_loss": ("x",),
        "logistic_regression_l2": ("w",), "linear_regression_mse": ("w", "b")}
 SHAPES = {
     "logistic_regression_l2": "w=D X=N,D y=N",
@@ -481,3 +489,59 @@ def lstm_forward(x, h0, Wx, Wh, b):
         h[:, t, :] = next_h
         prev_h, prev_c = next_h, next_c
     return h
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    """The CS231n assignment's naive convolution, as students write it: the skeleton's
+    `out = None`, the hyperparameters in a dict, `int(...)` sizes, np.pad by `(pad,)`."""
+    out = None
+    stride, pad = conv_param['stride'], conv_param['pad']
+    N, C, H, W = x.shape
+    F, C, HH, WW = w.shape
+    H_out = int(1 + (H + 2 * pad - HH) / stride)
+    W_out = int(1 + (W + 2 * pad - WW) / stride)
+    out = np.zeros((N, F, H_out, W_out))
+    x_pad = np.pad(x, ((0,), (0,), (pad,), (pad,)), 'constant')
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out
+
+
+def strided_convolution_by_hyperparameters(x, w, stride=2, pad=1):
+    """Int hyperparameters with defaults are sizes: `//` of them bounds a range."""
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    H_out = 1 + (H + 2 * pad - HH) // stride
+    W_out = 1 + (W + 2 * pad - WW) // stride
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+    total = 0.0
+    for i in range(H_out):
+        for j in range(W_out):
+            window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+            total = total + np.sum(np.tanh(window * w[0])) - np.sum(window * w[1]) ** 2
+    return total
+
+
+def causal_self_attention(x, Wq, Wk, Wv):
+    """A causal mask built from constants, cast with .astype(bool): no gradient flows
+    through it, so the cast is computed as written."""
+    T, d = x.shape
+    q, k, v = x @ Wq, x @ Wk, x @ Wv
+    att = q @ k.T / np.sqrt(d)
+    mask = np.triu(np.ones((T, T)), k=1).astype(bool)
+    att = np.where(mask, -np.inf, att)
+    att = np.exp(att - att.max(axis=-1, keepdims=True))
+    att = att / att.sum(axis=-1, keepdims=True)
+    return ((att @ v) ** 2).sum()
+
+
+def layer_norm_loss_as_float(x, g, b, eps=1e-5):
+    """`return float(...)` of a number."""
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    y = (x - mean) / np.sqrt(var + eps) * g + b
+    return float((y ** 2).sum())
