@@ -72,8 +72,11 @@ class CompiledFunction:
         return self._unguarded[which]
 
 
-def _size_or_array(kind: Optional[facts.VType]) -> bool:
-    return kind is not None and (kind.is_array or kind.kind == "int")
+def _size_or_array(kind: Optional[facts.VType], differentiated: bool) -> bool:
+    """Whether a defaulted parameter's argument is a fact of the specialisation: an array,
+    or an int one not named in wrt (a size: stride=1); a number named in wrt stays a
+    number (its default 1 is the point to differentiate at)."""
+    return kind is not None and (kind.is_array or (kind.kind == "int" and not differentiated))
 
 
 def _display_path(filename: str) -> str:
@@ -164,8 +167,8 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
         defaulted = {p.name.value for p in node.params.params if p.default is not None}
         # hyperparameters stay numbers (reg=1e-3), but an int one is a size or a count
         # (stride=1, pad=1 of a convolution: range(H_out) needs it to be one)
-        values = {k: v for k, v in values.items()
-                  if k not in defaulted or _size_or_array(facts.kind_of(v))}
+        values = {k: v for k, v in values.items() if k not in defaulted or
+                  _size_or_array(facts.kind_of(v), k in (wrt or ()))}
         given = {fn.__name__: facts.from_arguments(values, annotated)}
         shapes = facts.shapes_option(given[fn.__name__])
     command = default_command(parsed.path, [_selector(fn)], wrt, shapes) + (

@@ -508,7 +508,8 @@ def backward_lines(grad: ir.Gradient, tap: Optional[Tap] = None,
             body.append(f"    {name} = {name}.copy()  # an array of its own, not a view")
     for zero, param in grad.zeros:
         t = fn.types.get(param)
-        value = f"np.zeros_like({param})" if t is not None and t.kind != "float" else "0.0"
+        value = f"np.zeros_like({param})" if t is not None and t.kind not in ("float", "int") \
+            else "0.0"
         body.append(f"{zero} = {value}  # no differentiable path to the output")
     return body
 

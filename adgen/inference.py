@@ -185,10 +185,18 @@ def _read_evidence(parsed, node: cst.FunctionDef, unknown: set[str]) -> dict[str
                 sizes = [el.value for el in args[0].elements]
             if isinstance(current.func, cst.Attribute) and current.func.attr.value == "reshape":
                 sizes = args
+            if callee == "numpy.pad" and len(args) > 1:  # np.pad(x, ((0,), (pad,)))
+                sizes = sizes + _int_terms(args[1])
             for size in sizes:
                 if _name(size) in unknown:
                     e = ev(_name(size))
                     e.kind, e.why = "int", f"a size or a count on line {line(current)}"
+        if isinstance(current, cst.Slice):  # x[i * stride:i * stride + HH]: ints
+            for bound in (current.lower, current.upper, current.step):
+                for term in _int_terms(bound) if bound is not None else ():
+                    if _name(term) in unknown and ev(_name(term)).kind is None:
+                        e = ev(_name(term))
+                        e.kind, e.why = "int", f"a slice bound on line {line(current)}"
         if isinstance(current, cst.For) and _name(current.iter) in unknown:
             at_least(_name(current.iter), 1, f"looped over on line {line(current)}")
         if isinstance(current, cst.Subscript) and _shape_axis(current) is None:
@@ -253,6 +261,20 @@ def _may_size(parsed, node: cst.FunctionDef) -> bool:
 
 def _name(node) -> Optional[str]:
     return node.value if isinstance(node, cst.Name) else None
+
+
+def _int_terms(node) -> list:
+    """The terms of an expression that must be an int: `pad` of `(pad, pad)`, `i`, `stride`
+    and `HH` of `i * stride + HH` (sums, differences, products and floor quotients of ints,
+    and the entries of tuples of them)."""
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [t for el in node.elements for t in _int_terms(el.value)]
+    if isinstance(node, cst.BinaryOperation) and isinstance(
+            node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide)):
+        return _int_terms(node.left) + _int_terms(node.right)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return _int_terms(node.expression)
+    return [node]
 
 
 def _shape_of(node) -> Optional[str]:

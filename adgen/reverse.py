@@ -82,7 +82,7 @@ class _Reverser:
 
     def zero(self, var: str) -> ir.GradZero:
         t = self.fn.types.get(var)
-        return ir.GradZero(self.gname(var), var, t is not None and t.kind != "float")
+        return ir.GradZero(self.gname(var), var, t is not None and t.kind not in ("float", "int"))
 
     def block(self, stmts, state: "_Accumulation") -> list:
         items: list = []

@@ -242,3 +242,24 @@ def test_a_methods_attributes_are_differentiated_through_self():
     (d,) = info.value.diagnostics
     assert d.code == "AD401" and "read out of 'self' (as self.W)" in d.help \
         and "wrt='self'" in d.help
+
+
+def test_an_int_hyperparameter_is_a_size_unless_it_is_differentiated(tmp_path):
+    """stride=1, pad=1: int defaults are sizes (range(H_out) needs one); the same kind of
+    parameter named in wrt is differentiated at its value, as a number."""
+    module = _module_from(tmp_path, "hyper", "import numpy as np\n\n\n"
+                          "def windows(x, stride=2, scale=1):\n"
+                          "    n = (x.shape[0] - 2) // stride + 1\n"
+                          "    total = 0.0\n"
+                          "    for i in range(n):\n"
+                          "        total = total + np.tanh(scale * x[i * stride:i * stride + 2])"
+                          ".sum()\n"
+                          "    return total\n")
+    x = np.linspace(-1.0, 1.0, 7)
+    eps = 1e-6
+    dx = adgen.grad(module.windows)(x)
+    bump = np.eye(7)[3] * eps
+    assert np.isclose(dx[3], (module.windows(x + bump) - module.windows(x - bump)) / (2 * eps))
+    _, dscale = adgen.grad(module.windows, wrt=("x", "scale"))(x)
+    assert np.isclose(dscale, (module.windows(x, 2, 1 + eps) - module.windows(x, 2, 1 - eps))
+                      / (2 * eps))
