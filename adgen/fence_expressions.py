@@ -89,7 +89,9 @@ class _ExpressionChecker:
     def check(self, node: cst.BaseExpression) -> None:
         if not self.fence.callee and isinstance(node, (cst.Subscript, cst.Attribute, cst.Call)) \
                 and path_of(node, self.fence.params) is not None:
-            return  # params['W1'], self.reg, bn_param.get('eps', 1e-5): a member (members.py)
+            # params['W1'], self.reg, bn_param.get('eps', 1e-5): a member (members.py)
+            self.check_member_default(node)
+            return
         if not self.on_visit(node):
             if not isinstance(node, _BINDING_EXPRESSIONS):
                 for inner in _sub_expressions(node):
@@ -110,6 +112,21 @@ class _ExpressionChecker:
         elif isinstance(node, cst.UnaryOperation):
             self.check(node.expression)
 
+    def check_member_default(self, node: cst.BaseExpression) -> None:
+        """A member is read when the function starts, its `.get` default too: the default
+        may read parameters and constants, not the function's own locals."""
+        while isinstance(node, (cst.Subscript, cst.Attribute, cst.Call)):
+            if isinstance(node, cst.Call) and len(node.args) == 2:
+                for name in _names_in(node.args[1].value):
+                    if name.value in self.fence.locals and name.value not in self.fence.params:
+                        self.fence.report(
+                            "AD203", name, f"the default of this .get reads the local variable "
+                            f"'{name.value}': adgen reads a parameter's entries when the "
+                            "function starts, before it is assigned",
+                            "compute the default from the parameters (np.zeros(x.shape[1]))")
+                        return
+            node = node.func.value if isinstance(node, cst.Call) else node.value
+
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.BaseExpression) and not isinstance(node, _SIMPLE_EXPRESSIONS):
             kind, help = _EXPRESSION_MESSAGES.get(
@@ -125,7 +142,12 @@ class _ExpressionChecker:
         name, fence = node.value, self.fence
         if name in fence.defined:
             return False
-        if name in fence.maybe:
+        if name in fence.maybe and name in fence.placeholders:
+            fence.report("AD203", node, f"local variable '{name}' may still be None here (the "
+                         f"placeholder {name} = None): {fence.maybe[name]}",
+                         "give it a number or an array on every path (adgen differentiates "
+                         "numbers and arrays)")
+        elif name in fence.maybe:
             fence.report("AD203", node, f"local variable '{name}' may be unassigned here: "
                          f"{fence.maybe[name]}", "assign it before the branch or loop too")
         elif name in fence.locals and name in fence.placeholders:
@@ -475,6 +497,22 @@ class _ExpressionChecker:
             fence.report("AD302", node, f"'{name}' takes {expected} argument"
                          f"{'s' if expected != '1' else ''} here, got {n}",
                          "adgen supports the positional forms listed in docs/rules.md")
+
+
+def _names_in(node) -> list:
+    """The names an expression reads (not attribute names, not keywords)."""
+    found, pending = [], [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.Name):
+            found.append(current)
+        elif isinstance(current, cst.Attribute):
+            pending.append(current.value)
+        elif isinstance(current, cst.Arg):
+            pending.append(current.value)
+        else:
+            pending.extend(children(current))
+    return found
 
 
 # Static arguments that may also be ints computed at run time: np.pad's pad_width, as a

@@ -166,6 +166,13 @@ CASES = {
             a &= 1
             return a
         """, [("AD106", 3, 9), ("AD106", 4, 9), ("AD106", 6, 11), ("AD106", 7, 7)]),
+    "member default reads a local": ("""
+        import numpy as np
+        def f(x, p):
+            D = x.shape[0]
+            m = p.get('m', np.zeros(D))
+            return np.sum(x * m)
+        """, [("AD203", 4, 29)]),
     "constants": ("""
         def f(x):
             a = "s"
