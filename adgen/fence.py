@@ -405,6 +405,12 @@ class Fence:
                 and shape_index(target) is None:  # x[index] = value: on a copy of x
             self.check_expr(target)
             return
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Subscript) and \
+                isinstance(target.value.value, cst.Name) and \
+                target.value.value.value in self.locals and \
+                target.value.value.value not in self.params:
+            self.check_expr(target)  # xs[t][k] = 1: an array a local list or dict holds
+            return
         kind = {cst.Attribute: "attribute", cst.Subscript: "subscript",
                 cst.StarredElement: "starred name"}.get(type(target), "this target")
         self.report("AD105", target, f"assignment to {kind} is not supported",

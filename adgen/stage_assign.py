@@ -30,6 +30,9 @@ class AssignmentStaging:
                 self.env[name] = self.add("dim", (array,), value, self.version(name), name,
                                           (("axis", axis),))
             return
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Subscript):
+            self.stage_entry_setitem(target, self.stage_value(value))
+            return
         if isinstance(target, cst.Subscript):
             self.stage_setitem(target, self.stage_value(value), target)
             return
@@ -98,6 +101,31 @@ class AssignmentStaging:
             items = (items + [ir.Num(0.0)] * len(names))[:len(names)]
         for name, item in zip(names, items):
             self.bind(name, item, node, copy)
+
+    def stage_entry_setitem(self, target: cst.Subscript, value: ir.Operand) -> None:
+        """`xs[t][k] = 1`: an update of the array a local list or dict holds (min-char-rnn's
+        one-hot inputs), staged as the update of a name bound to that array; the
+        containers holding it see the new value, as numpy's would (stage_inplace.updated),
+        and an array others share is refused there as any update of it is."""
+        reported = len(self.diagnostics)
+        holder = self.stage_value(target.value)
+        container = target.value.value
+        if not (isinstance(container, cst.Name) and is_container(self.env.get(container.value))
+                and isinstance(holder, ir.Name)):
+            if len(self.diagnostics) == reported:  # (else: why is said already)
+                self.report("AD105", target, "assignment into this subscript is not "
+                            "supported", "assign to a plain local name, then update it")
+            return
+        alias = f"{container.value}_entry"
+        saved = self.env.get(alias)
+        self.env[alias] = holder
+        try:
+            self.stage_setitem(target.with_changes(value=cst.Name(alias)), value, target)
+        finally:
+            if saved is None:
+                self.env.pop(alias, None)
+            else:
+                self.env[alias] = saved
 
     def stage_setitem(self, target: cst.Subscript, value: ir.Operand,
                       node: cst.CSTNode) -> None:

@@ -7,6 +7,9 @@ import math
 import numpy as np
 
 INPUTS = {
+    "one_hot_entries_of_a_dict": {"W": ((2, 4), -1.0, 1.0), "b": (-1.0, 1.0),
+                                  "idx": ("int", (3,), 1, 4)},
+    "entry_of_a_list_updated_through_an_alias": {"w": ((3,), -1.0, 1.0), "x": (-1.0, 1.0)},
     "svm_loss_naive": {"W": ((4, 3), -1.0, 1.0), "X": ((5, 4), -2.0, 2.0),
                        "y": ("int", (5,), 0, 3), "reg": (0.01, 0.5)},
     "softmax_loss_naive": {"W": ((4, 3), -1.0, 1.0), "X": ((5, 4), -2.0, 2.0),
@@ -37,7 +40,7 @@ INPUTS = {
 }
 SHAPES = {"asserted_shapes": "x=N,D w=D", "conv_like": "stride=int pad=int",
           "dropout_train": "mask=N,M"}
-WRT = {"two_layer_params": ("params",), "masked_assign": "x"}
+WRT = {"one_hot_entries_of_a_dict": ("W", "b"), "two_layer_params": ("params",), "masked_assign": "x"}
 
 
 def svm_loss_naive(W, X, y, reg):
@@ -237,3 +240,26 @@ def masks_computed_unannotated(x):
     top = np.ones_like(x)
     top[neg] = z[neg]
     return np.sum(top / (1 + z))
+
+
+def one_hot_entries_of_a_dict(W, b, idx):
+    """min-char-rnn's inputs: `xs[t] = np.zeros(...)`, then `xs[t][idx[t]] = 1` updates the
+    array the dict holds."""
+    xs = {}
+    total = 0.0
+    for t in range(3):
+        xs[t] = np.zeros(4)
+        xs[t][idx[t]] = 1.0
+        xs[t][0] = b
+    for t in range(3):
+        total = total + np.sum(np.tanh(W @ xs[t]))
+    return total
+
+
+def entry_of_a_list_updated_through_an_alias(w, x):
+    """`hs[0][1] = x` updates the array `h` is bound to as well (numpy's semantics)."""
+    h = np.zeros(3)
+    hs = [h, h]
+    hs[0][1] = x
+    hs[1][2] = x * 2
+    return np.sum(h * w) + np.sum(hs[0] * hs[1] * w)
