@@ -55,7 +55,7 @@ class Case:
 
 def _sample(spec, rng, nprng):
     """A value for a declared input: (low, high) a float; (shape, low, high) a float array;
-    ("int", shape, low, high) an integer array; ("bool", shape) a boolean mask; ("tuple", spec, ...) a tuple of values; ("list", spec, ...) a list; ("object", {name: spec}) an object with those attributes; a dict of such specs (or numbers, kept as
+    ("int", shape, low, high) an integer array (an int for shape None); ("bool", shape) a boolean mask; ("tuple", spec, ...) a tuple of values; ("list", spec, ...) a list; ("object", {name: spec}) an object with those attributes; a dict of such specs (or numbers, kept as
     they are) a dict of values, as a parameter dict `params['W1']` is; a string or None
     itself, as a static argument `mode='test'` is."""
     if spec is None or isinstance(spec, str):
@@ -74,9 +74,10 @@ def _sample(spec, rng, nprng):
         return SimpleNamespace(**_sample(spec[1], rng, nprng))
     if spec[0] == "bool":  # ("bool", shape): a boolean mask
         return nprng.random(spec[1]) > 0.5
-    if spec[0] == "int":  # ("int", shape, low, high): an integer array
+    if spec[0] == "int":  # ("int", shape, low, high): an integer array (shape None: an int)
         _, shape, low, high = spec
-        return nprng.integers(low, high, size=shape)
+        return nprng.integers(low, high, size=shape) if shape is not None else \
+            int(nprng.integers(low, high))
     low, high = spec
     return rng.uniform(low, high)
 
