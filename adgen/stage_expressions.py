@@ -18,7 +18,7 @@ from adgen.naming import RUNTIME
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, literal_value
 from adgen.stage_env import _Local
-from adgen.staticargs import (JOINERS, is_newaxis, is_static, is_value_attribute,
+from adgen.staticargs import (JOINERS, is_newaxis, is_shape, is_static, is_value_attribute,
                               joined_operands, shape_index, static_positionals, static_value)
 from adgen.userrules import called_primitive, stage_primitive
 
@@ -132,6 +132,9 @@ class ExpressionStaging:
             return self.add(self.array_form(rule.name, args), args, node, target, user, attrs)
         if isinstance(node, cst.Comparison):
             comparison = node.comparisons[0]
+            if isinstance(comparison.operator, (cst.Equal, cst.NotEqual)) and \
+                    (is_shape(node.left) or is_shape(comparison.comparator)):
+                return self.stage_shape_test(node, target, user)
             rule = REGISTRY.by_spelling(_COMPARISON_SPELLINGS[type(comparison.operator)])
             args = (self.stage_expr(node.left), self.stage_expr(comparison.comparator))
             return self.add(rule.name, args, node, target, user)
@@ -204,6 +207,23 @@ class ExpressionStaging:
             else:
                 spec.append(part(index.value))
         return operands, spec
+
+    def stage_shape_test(self, node: cst.Comparison, target, user):
+        """`K.shape == (N, M)`, `a.shape != b.shape` (an assert's test): the sizes compared
+        one by one, all equal or not (tuples of different lengths are never equal)."""
+        comparison = node.comparisons[0]
+        left, right = self.stage_value(node.left), self.stage_value(comparison.comparator)
+        equal = isinstance(comparison.operator, cst.Equal)
+        if not (isinstance(left, tuple) and isinstance(right, tuple)):
+            self.report("AD305", node, "a shape compared with something that is not a tuple "
+                        "of sizes", "compare it with a tuple: x.shape == (N, D)")
+            return ir.Num(0)
+        if len(left) != len(right) or not left:
+            return ir.Num(int(not equal if left or right else equal))
+        same = self.add("eq", (left[0], right[0]), node, None)
+        for a, b in zip(left[1:], right[1:]):
+            same = self.add("mul", (same, self.add("eq", (a, b), node, None)), node, None)
+        return self.add("eq" if equal else "ne", (same, ir.Num(1)), node, target, user)
 
     def stage_sized_pad(self, node, positional, attrs, target, user):
         """np.pad with widths computed at run time: one (before, after) pair per axis, each

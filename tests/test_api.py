@@ -263,3 +263,20 @@ def test_an_int_hyperparameter_is_a_size_unless_it_is_differentiated(tmp_path):
     _, dscale = adgen.grad(module.windows, wrt=("x", "scale"))(x)
     assert np.isclose(dscale, (module.windows(x, 2, 1 + eps) - module.windows(x, 2, 1 - eps))
                       / (2 * eps))
+
+
+def test_an_assert_on_a_whole_shape_checks_it_as_python_does(tmp_path):
+    """`assert K.shape == (N, M)`: the sizes compared one by one; a tuple of another length
+    is never equal; a failing assert raises AssertionError, as the function would."""
+    module = _module_from(tmp_path, "shaped", "import numpy as np\n\n\n"
+                          "def f(X, w):\n"
+                          "    assert X.shape != w.shape\n"
+                          "    assert (X @ w).shape == (X.shape[0],)\n"
+                          "    assert X.shape == (4, 3)\n"
+                          "    return np.sum(np.tanh(X @ w))\n")
+    rng = np.random.default_rng(5)
+    X, w = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    dX, dw = adgen.grad(module.f)(X, w)
+    assert np.allclose(dw, X.T @ (1 - np.tanh(X @ w) ** 2))
+    with pytest.raises(AssertionError):
+        adgen.grad(module.f)(rng.standard_normal((5, 3)), w)

@@ -95,10 +95,13 @@ INPUTS = {
                               "Wk": ((D, H), -1.0, 1.0), "Wv": ((D, H), -1.0, 1.0)},
     "layer_norm_loss_as_float": {"x": ((N, D), -1.0, 1.0), "g": ((D,), 0.5, 1.5),
                                  "b": ((D,), -0.5, 0.5)},
+    "rbf_kernel_mean": {"X": ((4, 3), -1.0, 1.0), "Y": ((5, 3), -1.0, 1.0),
+                        "gamma": (0.2, 0.8)},
 }
 WRT = {"conv_forward_naive": ("x", "w", "b"), "dropout_layer_loss": ("x", "w"), "temporal_softmax_loss": ("x",),
        "logistic_regression_l2": ("w",), "linear_regression_mse": ("w", "b")}
 SHAPES = {
+    "rbf_kernel_mean": "X=N,D Y=M,D gamma=float",
     "logistic_regression_l2": "w=D X=N,D y=N",
     "linear_regression_mse": "w=D b=float X=N,D t=N",
     "cosine_similarity": "a=D b=D",
@@ -545,3 +548,11 @@ def layer_norm_loss_as_float(x, g, b, eps=1e-5):
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
     y = (x - mean) / np.sqrt(var + eps) * g + b
     return float((y ** 2).sum())
+
+
+def rbf_kernel_mean(X, Y, gamma):
+    """An assert on a whole shape: `K.shape == (X.shape[0], Y.shape[0])`."""
+    sq = np.sum(X ** 2, axis=1)[:, None] + np.sum(Y ** 2, axis=1)[None, :] - 2 * X @ Y.T
+    K = np.exp(-gamma * sq)
+    assert K.shape == (X.shape[0], Y.shape[0]), f"bad shape {K.shape}"
+    return K.sum() / K.size
