@@ -413,7 +413,7 @@ def forward_tree_lines(grad: ir.Gradient, stmts, in_loop: bool = False,
             if tap is not None:
                 lines += tap.forward(stmt)
         elif isinstance(stmt, ir.Raise):
-            lines.append(stmt.text)
+            lines += stmt.text.split("\n")  # a long message: one literal per line
         elif isinstance(stmt, ir.If):
             paths = [(path, forward_tree_lines(grad, body, in_loop, tap, plan) + _pushes(
                 grad.saved.get((stmt.key, path), ())), body)

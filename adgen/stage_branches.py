@@ -45,14 +45,14 @@ class BranchStaging:
             if exc is not None:
                 return "raise " + self.parsed.code(exc).strip()
             if msg is None:
-                return f"raise AssertionError({where + ': ' + self.parsed.code(stmt.test).strip()!r})"
+                return f"raise AssertionError({_literal(where + ': ' + self.parsed.code(stmt.test).strip())})"
             return f"raise AssertionError({self.parsed.code(msg).strip()})"
         cls = "AssertionError"
         if exc is not None:
             callee = exc.func if isinstance(exc, cst.Call) else exc
             name = callee.value if isinstance(callee, cst.Name) else None
             cls = name if name in RUNTIME_EXCEPTIONS else "RuntimeError"
-        return f"raise {cls}({where + ': ' + ' '.join(self.parsed.code(stmt).split())!r})"
+        return f"raise {cls}({_literal(where + ': ' + ' '.join(self.parsed.code(stmt).split()))})"
 
     def _reads_only_unchanged(self, node: cst.CSTNode) -> bool:
         for name in _mentions_all(node):
@@ -267,3 +267,12 @@ def _renamed(stmt, old: str, new: str):
         bounds=tuple(op(b) for b in stmt.bounds),
         test=op(stmt.test) if stmt.test is not None else None,
         carried=tuple((c, op(v)) for c, v in stmt.carried))
+
+
+def _literal(text: str, width: int = 48) -> str:
+    """A string literal for generated code; a long one as adjacent literals, one per line
+    (the emitter splits a raise's text at its newlines: the lines stay under 79)."""
+    if len(text) <= width:
+        return repr(text)
+    return "\n    " + "\n    ".join(repr(text[i:i + width])
+                                    for i in range(0, len(text), width))

@@ -245,6 +245,8 @@ class ContainerStaging:
         array = self.stage_expr(node.value)
         t = self.type_of(array)
         if not t.is_array or t.shape is None:
+            if self.infer and t.kind in ("array", "unknown"):
+                return ()  # while inferring: the facts found may give the rank
             self.report("AD305", node, "'.shape' as a whole needs the array's rank",
                         "unpack the sizes (N, D = x.shape) or index them (x.shape[0]), or "
                         "annotate the parameter (x: \"N D\") or pass --shapes")

@@ -209,21 +209,24 @@ class ExpressionStaging:
         return operands, spec
 
     def stage_shape_test(self, node: cst.Comparison, target, user):
-        """`K.shape == (N, M)`, `a.shape != b.shape` (an assert's test): the sizes compared
-        one by one, all equal or not (tuples of different lengths are never equal)."""
+        """`K.shape == (N, M)`, `a.shape != b.shape` (an assert's test): compared as Python
+        compares the tuples, at run time (the rank need not be known)."""
         comparison = node.comparisons[0]
-        left, right = self.stage_value(node.left), self.stage_value(comparison.comparator)
+        left, right = node.left, comparison.comparator
+        if not is_shape(left):
+            left, right = right, left
         equal = isinstance(comparison.operator, cst.Equal)
-        if not (isinstance(left, tuple) and isinstance(right, tuple)):
+        if is_shape(right):
+            args = (self.stage_expr(left.value), self.stage_expr(right.value))
+            return self.add("shape_test", args, node, target, user,
+                            (("equal", equal), ("shapes", True)))
+        if not isinstance(right, cst.Tuple):
             self.report("AD305", node, "a shape compared with something that is not a tuple "
                         "of sizes", "compare it with a tuple: x.shape == (N, D)")
             return ir.Num(0)
-        if len(left) != len(right) or not left:
-            return ir.Num(int(not equal if left or right else equal))
-        same = self.add("eq", (left[0], right[0]), node, None)
-        for a, b in zip(left[1:], right[1:]):
-            same = self.add("mul", (same, self.add("eq", (a, b), node, None)), node, None)
-        return self.add("eq" if equal else "ne", (same, ir.Num(1)), node, target, user)
+        sizes = tuple(self.stage_expr(el.value) for el in right.elements)
+        return self.add("shape_test", (self.stage_expr(left.value),) + sizes, node, target,
+                        user, (("equal", equal),))
 
     def stage_sized_pad(self, node, positional, attrs, target, user):
         """np.pad with widths computed at run time: one (before, after) pair per axis, each

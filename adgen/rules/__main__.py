@@ -15,7 +15,8 @@ HEADER = ("| rule | you write | forward | local gradient, per operand | note |\n
           "|---|---|---|---|---|")
 UNARY_OPERATORS = {"u-": "-", "u+": "+"}
 # rules the stager picks for another rule's spelling in some form
-STAGED_FORMS = {"np_pad_sized": "np.pad(x, ((0, 0), (pad, pad)))"}
+STAGED_FORMS = {"np_pad_sized": "np.pad(x, ((0, 0), (pad, pad)))",
+                "shape_test": "x.shape == (N, M)"}
 
 
 def code(text: str) -> str:

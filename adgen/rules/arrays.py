@@ -294,6 +294,27 @@ REGISTRY.add(Rule(
 ))
 
 
+
+def _shape_test_shaped(ctx: Context):
+    """`x.shape == (N, M)` (operands x0 and the sizes), `a.shape != b.shape` (attr
+    `shapes`: both operands arrays): Python's own tuple comparison, at run time."""
+    op = "==" if ctx.attr("equal", True) else "!="
+    if ctx.attr("shapes", False):
+        return f"np.shape(x0) {op} np.shape(x1)", ["0.0", "0.0"]
+    sizes = ", ".join(f"x{i}" for i in range(1, ctx.n))
+    return (f"np.shape(x0) {op} ({sizes}{',' if ctx.n == 2 else ''})",
+            ["0.0"] * ctx.n)
+
+
+REGISTRY.add(Rule(
+    name="shape_test", spellings=(), arity=1, variadic=True,
+    build=lambda n: _shape_test_shaped(Context(n)), shaped=_shape_test_shaped,
+    stem=lambda f: None, noun="same", sympy=lambda *a: a[0] * 0 + 1,
+    domain=lambda n: (DEFAULT_DOMAIN,) * n, elementwise=False, nondifferentiable=True,
+    keywords=("equal", "shapes"), infer=lambda ctx: shapes.INT,
+    doc="a whole shape compared (an assert's test): no gradient",
+))
+
 def _reshape_build(n: int):
     xs = [f"x{i}" for i in range(n)]
     return f"x0.reshape({', '.join(xs[1:])})", ["g.reshape(np.shape(x0))"] + ["0.0"] * (n - 1)
