@@ -16,6 +16,7 @@ import shlex
 import textwrap
 
 from adgen import ir
+from adgen.containers import DictValue
 from adgen.facts import describe
 from adgen.members import expression, items_by_path
 from adgen.printer import MAX_LINE, docstring_lines, pack_words
@@ -432,9 +433,13 @@ def length_check(grad: ir.Gradient, name: str) -> list[str]:
 
 
 def _structure(tree: tuple) -> tuple:
-    """The structure (facts.structure_of) of nested tuples of members' names."""
-    return ("tuple", tuple(None if isinstance(item, ir.Name) else _structure(item)
-                           for item in tree))
+    """The structure (facts.structure_of) of nested tuples (and dicts: a list of layers'
+    dicts) of members' names."""
+    kind = "tuple"
+    if isinstance(tree, DictValue):
+        kind, tree = ("dict", tuple(tree.items)), tuple(tree.items.values())
+    return (kind, tuple(None if isinstance(item, ir.Name) else _structure(item)
+                        for item in tree))
 
 
 def _length_conditions(text: str, structure: tuple) -> list[str]:
