@@ -443,16 +443,17 @@ def _structure(tree: tuple) -> tuple:
 
 
 def _length_conditions(text: str, structure: tuple) -> list[str]:
-    _, items = structure
+    kind, items = structure
+    keys = kind[1] if isinstance(kind, tuple) else range(len(items))  # a dict's by key
     conditions = [f"len({text}) != {len(items)}"]
     if len(set(items)) == 1 and items[0] is not None and \
             all(inner is None for inner in items[0][1]):  # pairs: one test for them all
         item = "item" if text != "item" else "entry"
         conditions.append(f"any(len({item}) != {len(items[0][1])} for {item} in {text})")
         return conditions
-    for i, inner in enumerate(items):
+    for key, inner in zip(keys, items):
         if inner is not None:
-            conditions += _length_conditions(f"{text}[{i}]", inner)
+            conditions += _length_conditions(f"{text}[{key!r}]", inner)
     return conditions
 
 

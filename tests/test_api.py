@@ -318,6 +318,25 @@ def test_a_list_of_dicts_a_dict_parameter_holds_is_followed(tmp_path):
         compiled({**params, "layers": _dict_layers([3, 4, 4, 2])})
 
 
+def test_dicts_in_a_list_may_hold_lists_and_dicts(tmp_path):
+    """[{'W': W, 'bs': [b, c], 'sub': {'g': g}}, ...]: the gradient mirrors every level, and
+    the length check reads the dicts' entries by key (it indexed them by position before:
+    a KeyError on every call).  (Not in the corpus: --shapes cannot write this structure.)"""
+    module = _module_from(tmp_path, "deepdicts", "import numpy as np\n\n\n"
+                          "def f(layers, x):\n    s = 0.0\n    for layer in layers:\n"
+                          "        b0, b1 = layer['bs']\n"
+                          "        s = s + np.sum(np.tanh(x @ layer['W']) * b0) + "
+                          "b1 * layer['sub']['g']\n    return s\n")
+    rng = np.random.default_rng(3)
+    layers = [{"W": rng.normal(size=(3, 2)), "bs": [rng.normal(size=2), 1.5],
+               "sub": {"g": 0.7}} for _ in range(2)]
+    x = rng.normal(size=(4, 3))
+    dlayers, dx = adgen.grad(module.f)(layers, x)
+    assert [list(g) for g in dlayers] == [["W", "bs", "sub"]] * 2
+    assert all(isinstance(g["bs"], list) and list(g["sub"]) == ["g"] for g in dlayers)
+    assert adgen.check_grad(module.f, layers, x).ok
+
+
 class _Layer:
     def __init__(self):
         self.W = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
