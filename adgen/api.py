@@ -223,10 +223,11 @@ def _with_members(fn: Callable, values: dict) -> dict:
             raise AdgenError([parsed.diagnostic(
                 "AD103", node.name, f"'{fn.__name__}' was called with a "
                 f"{type(values[name]).__name__} for parameter '{name}' that holds "
-                "something other than numbers, numpy arrays and lists or tuples of them "
-                f"(or is empty, or nests more than {facts.MAX_DEPTH} deep)",
-                help=f"pass a list or tuple of arrays (a list of layers' (W, b) pairs), "
-                f"or np.asarray({name})")])
+                "something other than numbers, numpy arrays and lists, tuples and dicts "
+                "with string keys of them (or is empty, or nests more than "
+                f"{facts.MAX_DEPTH} deep)",
+                help=f"pass a list or tuple of arrays (a list of layers' (W, b) pairs, or "
+                f"of dicts {{'W': W, 'b': b}}), or np.asarray({name})")])
     for m in members:
         try:
             found[m.name] = member_value(m, values)

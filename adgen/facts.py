@@ -59,14 +59,21 @@ MAX_DEPTH = 3
 
 
 def structure_of(value, depth: int = 0) -> Optional[tuple]:
-    """A list or tuple of numbers and arrays (or of lists and tuples of them), as a
-    parameter of layers is (`[(W1, b1), (W2, b2)]`): ("list" or "tuple", (item, ...)), an
-    item None for a number or an array; None for anything else."""
+    """A list or tuple of numbers and arrays (or of lists, tuples and dicts of them), as a
+    parameter of layers is (`[(W1, b1), (W2, b2)]`, `[{'W': W1, 'b': b1}, ...]`): ("list" or
+    "tuple", (item, ...)), an item None for a number or an array; a dict in it is
+    (("dict", keys), (item, ...)) with its items in key order, its keys strings.  None for
+    anything else (a top-level dict is a dict of parameters: members.py reads it by key)."""
+    if isinstance(value, dict) and depth > 0:
+        if depth >= MAX_DEPTH or not value or not all(isinstance(k, str) for k in value):
+            return None
+        inner = structure_of(list(value.values()), depth)
+        return None if inner is None else (("dict", tuple(value)), inner[1])
     if not isinstance(value, (list, tuple)) or depth >= MAX_DEPTH or not value:
         return None
     items = []
     for item in value:
-        if isinstance(item, (list, tuple)):
+        if isinstance(item, (list, tuple, dict)):
             inner = structure_of(item, depth + 1)
             if inner is None:
                 return None
@@ -76,6 +83,12 @@ def structure_of(value, depth: int = 0) -> Optional[tuple]:
         else:
             items.append(None)
     return ("list" if isinstance(value, list) else "tuple", tuple(items))
+
+
+def dict_keys(kind) -> Optional[tuple]:
+    """The keys of a dict in a structure (its kind ("dict", keys)); None for a list or
+    tuple."""
+    return kind[1] if isinstance(kind, tuple) else None
 
 
 def sequence(structure: tuple) -> VType:
@@ -97,7 +110,7 @@ def signature(args: Sequence, kwargs: dict) -> tuple:
 _PLAIN = (float, int, bool, str, type(None))
 
 
-def leaf_signature(value, depth: int = 0):
+def leaf_signature(value, depth: int = 0, held: bool = False):
     """What a specialisation depends on in one argument: an array's shape and dtype, a
     number's type, a dict's entries by key, an object's attributes (two levels deep)."""
     if type(value) is np.ndarray:
@@ -106,12 +119,12 @@ def leaf_signature(value, depth: int = 0):
     if kind in _PLAIN or depth > 1 + MAX_DEPTH:
         return kind
     if isinstance(value, (list, tuple)):  # (its length, at any depth: self.weights)
-        return kind, tuple(leaf_signature(v, depth + 1) for v in value)
-    if depth > 1:
+        return kind, tuple(leaf_signature(v, depth + 1, True) for v in value)
+    if depth > 1 and not (held and kind is dict):  # (a list's dicts: their keys and arrays)
         return kind
     if kind is dict:
-        return kind, tuple(sorted((str(k), leaf_signature(v, depth + 1))
-                                  for k, v in value.items()))
+        return kind, tuple(sorted((str(k), leaf_signature(v, depth + 1, held))
+                                  for k, v in value.items())) + ((tuple(value),) if held else ())
     attributes = getattr(value, "__dict__", None)
     if attributes is not None:
         return kind, leaf_signature(dict(attributes), depth + 1)
@@ -220,24 +233,34 @@ def parse_shapes(text: str) -> dict[str, VType]:
 
 
 def _uniform_structure(kind: str, lengths: str, item: str) -> tuple:
-    """`list:3,2`: a list of 3 tuples of 2 values each (the lengths, outermost first)."""
-    counts = lengths.split(",")
-    if not all(c.isdigit() and int(c) > 0 for c in counts) or len(counts) > MAX_DEPTH:
+    """`list:3,2`: a list of 3 tuples of 2 values each (the lengths, outermost first);
+    `list:3,dict:W,b`: a list of 3 dicts with the keys 'W' and 'b' (in that order)."""
+    lengths, marker, keys = lengths.partition("dict:")
+    counts = lengths.rstrip(",").split(",") if marker else lengths.split(",")
+    names = keys.split(",") if marker else []
+    if not all(c.isdigit() and int(c) > 0 for c in counts) or \
+            len(counts) + bool(marker) > MAX_DEPTH or (marker and not lengths.endswith(",")) \
+            or not all(n.isidentifier() for n in names) or len(set(names)) != len(names):
         raise ValueError(f"{item!r}: after '{kind}:' come its length and, for a {kind} of "
-                         f"tuples, their length (for example {kind}:3 or {kind}:3,2)")
-    structure = None
+                         f"tuples, their length (for example {kind}:3 or {kind}:3,2); for "
+                         f"a {kind} of dicts, 'dict:' and their keys ({kind}:3,dict:W,b)")
+    structure = (("dict", tuple(names)), (None,) * len(names)) if marker else None
     for depth, count in reversed(list(enumerate(counts))):
         structure = (kind if depth == 0 else "tuple", (structure,) * int(count))
     return structure
 
 
-def _uniform_lengths(structure: tuple) -> Optional[list[int]]:
-    """The lengths `list:3,2` gives, if this structure is one `--shapes` can write."""
+def _uniform_lengths(structure: tuple) -> Optional[list]:
+    """The lengths `list:3,2` gives (and `dict:W,b`), if `--shapes` can write this
+    structure."""
     kind, items = structure
+    if dict_keys(kind) is not None:
+        return ["dict:" + ",".join(kind[1])] if all(item is None for item in items) and \
+            all(k.isidentifier() for k in kind[1]) else None
     lengths = [len(items)]
     if all(item is None for item in items):
         return lengths
-    if len(set(items)) != 1 or items[0][0] != "tuple":
+    if len(set(items)) != 1 or (items[0][0] != "tuple" and dict_keys(items[0][0]) is None):
         return None
     inner = _uniform_lengths(items[0])
     return None if inner is None else lengths + inner

@@ -22,6 +22,7 @@ import libcst as cst
 
 from adgen import ir
 from adgen.children import children
+from adgen.containers import DictValue
 
 
 def path_of(node: cst.BaseExpression, params: set[str]) -> Optional[tuple[str, tuple]]:
@@ -238,8 +239,9 @@ def _leaves(structure: tuple, path: tuple = (), lists: tuple = ()):
     """(path, depths that are lists) of each number or array in a sequence's structure."""
     kind, items = structure
     here = lists + ((len(path),) if kind == "list" else ())
+    keys = kind[1] if isinstance(kind, tuple) else None  # a dict's (facts.structure_of)
     for i, item in enumerate(items):
-        step = path + (("item", i),)
+        step = path + ((("key", keys[i]) if keys else ("item", i)),)
         if item is None:
             yield step, here
         else:
@@ -318,13 +320,14 @@ def items_by_path(members: list) -> dict[tuple, tuple]:
     for m in members:
         steps = [step[0] for step in m.path]
         first = steps.index("item") if "item" in steps else len(steps)
-        if first < len(steps) and all(kind == "item" for kind in steps[first:]):
+        if first < len(steps) and all(kind in ("item", "key") for kind in steps[first:]):
             trees.setdefault((m.param, tuple(m.path[:first])), []).append(m)
     found = {}
     for (param, path), held in trees.items():
         if not path and any(m.param == param and m.path[0][0] == "item" and
-                            any(step[0] != "item" for step in m.path) for m in members):
-            continue  # params[0]['W']: its items are not all read whole
+                            any(step[0] not in ("item", "key") for step in m.path)
+                            for m in members):
+            continue  # a, b = params and params.W: its items are not all read whole
         tree = _nest([(tuple(step[1] for step in m.path[len(path):]), ir.Name(m.name))
                       for m in held])
         if tree is not None:
@@ -341,6 +344,10 @@ def _nest(entries: list):
     groups: dict = {}
     for positions, value in entries:
         groups.setdefault(positions[0], []).append((positions[1:], value))
+    if all(isinstance(key, str) for key in groups):  # a dict in a list of layers
+        entries = {key: _nest(group) for key, group in groups.items()}
+        return None if any(item is None for item in entries.values()) else \
+            DictValue(entries, -1)  # (region -1: never changed)
     if sorted(groups) != list(range(len(groups))):
         return None
     items = tuple(_nest(groups[i]) for i in range(len(groups)))

@@ -16,6 +16,7 @@ import shlex
 import textwrap
 
 from adgen import ir
+from adgen.containers import DictValue
 from adgen.facts import describe
 from adgen.members import expression, items_by_path
 from adgen.printer import MAX_LINE, docstring_lines, pack_words
@@ -432,22 +433,27 @@ def length_check(grad: ir.Gradient, name: str) -> list[str]:
 
 
 def _structure(tree: tuple) -> tuple:
-    """The structure (facts.structure_of) of nested tuples of members' names."""
-    return ("tuple", tuple(None if isinstance(item, ir.Name) else _structure(item)
-                           for item in tree))
+    """The structure (facts.structure_of) of nested tuples (and dicts: a list of layers'
+    dicts) of members' names."""
+    kind = "tuple"
+    if isinstance(tree, DictValue):
+        kind, tree = ("dict", tuple(tree.items)), tuple(tree.items.values())
+    return (kind, tuple(None if isinstance(item, ir.Name) else _structure(item)
+                        for item in tree))
 
 
 def _length_conditions(text: str, structure: tuple) -> list[str]:
-    _, items = structure
+    kind, items = structure
+    keys = kind[1] if isinstance(kind, tuple) else range(len(items))  # a dict's by key
     conditions = [f"len({text}) != {len(items)}"]
     if len(set(items)) == 1 and items[0] is not None and \
             all(inner is None for inner in items[0][1]):  # pairs: one test for them all
         item = "item" if text != "item" else "entry"
         conditions.append(f"any(len({item}) != {len(items[0][1])} for {item} in {text})")
         return conditions
-    for i, inner in enumerate(items):
+    for key, inner in zip(keys, items):
         if inner is not None:
-            conditions += _length_conditions(f"{text}[{i}]", inner)
+            conditions += _length_conditions(f"{text}[{key!r}]", inner)
     return conditions
 
 

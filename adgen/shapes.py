@@ -67,6 +67,8 @@ def describe_structure(structure) -> str:
     if structure is None:
         return "a value"
     kind, items = structure
+    if isinstance(kind, tuple):  # a dict in a list: (("dict", keys), items)
+        return f"a dict of {_keys_text(kind[1])}"
     return f"a {kind} of {len(items)} {_items_text(items)}"
 
 
@@ -75,8 +77,14 @@ def _items_text(items: tuple) -> str:
         return "values"
     if len(set(items)) == 1:
         kind, inner = items[0]
+        if isinstance(kind, tuple):
+            return f"dicts of {_keys_text(kind[1])}"
         return f"{kind}s of {len(inner)} {_items_text(inner)}"
     return "values and containers"
+
+
+def _keys_text(keys: tuple) -> str:
+    return ", ".join(repr(k) for k in keys)
 
 
 FLOAT = VType("float", ())

@@ -228,7 +228,8 @@ class ContainerStaging:
                 getattr(self.param_types.get(param), "kind", None) != "sequence":
             return (f"if '{param}' is a list or tuple (of layers' weights), give its "
                     f"length: adgen FILE --shapes '{param}=list:3' (list:3,2 for a list "
-                    "of 3 (W, b) pairs); the library API takes it from the arguments")
+                    "of 3 (W, b) pairs, list:3,dict:W,b for a list of 3 dicts with keys "
+                    "'W' and 'b'); the library API takes it from the arguments")
         return otherwise
 
     def changes_outer_list(self, statements) -> bool:

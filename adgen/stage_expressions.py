@@ -173,6 +173,16 @@ class ExpressionStaging:
             else self.stage_expr(node.value)
         if is_container(value):
             return self.pick(value, node, target, user)
+        key = next((el.slice.value for el in node.slice if isinstance(el.slice, cst.Index)
+                    and isinstance(el.slice.value, cst.SimpleString)), None)
+        if key is not None:  # params[i]['W'] of a list nothing says holds dicts
+            self.report("AD204", node, f"indexing by the string {key.value} needs a dict "
+                        "here, and nothing says this is one", self.sequence_help(
+                            node.value, "for a dict in a list parameter (for layer in "
+                            "layers: layer['W']), give the list's structure: adgen FILE "
+                            "--shapes 'layers=list:3,dict:W,b' (the library API takes it "
+                            "from the arguments)"))
+            return ir.Num(0.0)
         operands, spec = self.stage_index(node, [value])
         return self.add("getitem", tuple(operands), node, target, user,
                         (("index", tuple(spec)),))

@@ -223,6 +223,120 @@ def test_a_list_of_layers_is_checked_for_its_length(tmp_path):
     assert adgen.check_grad(module.f, [layer, layer, layer], x).ok
 
 
+_MLP = ("import numpy as np\n\n\n"
+        "def mlp_loss(layers, X, y):\n    h = X\n    for layer in layers[:-1]:\n"
+        "        h = np.tanh(h @ layer['W'] + layer['b'])\n    last = layers[-1]\n"
+        "    scores = h @ last['W'] + last['b']\n    return np.mean((scores - y) ** 2)\n\n\n"
+        "def first_weights(layers, k):\n    return np.sum(layers[0][k] ** 2)\n")
+
+
+def _dict_layers(sizes, keys=("W", "b"), seed=0):
+    rng = np.random.default_rng(seed)
+    return [dict(zip(keys, (rng.normal(size=(m, n)), rng.normal(size=n))))
+            for m, n in zip(sizes, sizes[1:])]
+
+
+def test_a_list_of_dicts_of_layers_gets_a_list_of_dicts_back(tmp_path):
+    """A list (or tuple) of dicts of arrays, [{'W': W0, 'b': b0}, ...]: the gradient mirrors
+    it, as JAX and autograd return it -- a list of dicts with the same keys in the same
+    order (a tuple for a tuple), every entry of every dict (zeros for one never read)."""
+    module = _module_from(tmp_path, "dictlayers", _MLP)
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    layers = _dict_layers([3, 4, 4, 2])
+    grads = adgen.grad(module.mlp_loss, wrt="layers")(layers, X, y)
+    assert isinstance(grads, list) and len(grads) == 3
+    for g, layer in zip(grads, layers):
+        assert isinstance(g, dict) and list(g) == ["W", "b"]
+        assert g["W"].shape == layer["W"].shape and g["b"].shape == layer["b"].shape
+    assert adgen.check_grad(module.mlp_loss, layers, X, y).ok
+    as_tuple = adgen.grad(module.mlp_loss, wrt="layers")(tuple(layers), X, y)
+    assert isinstance(as_tuple, tuple) and all(
+        np.array_equal(a[k], b[k]) for a, b in zip(as_tuple, grads) for k in ("W", "b"))
+    value, (dlayers, dX, dy) = adgen.value_and_grad(module.mlp_loss)(layers, X, y)
+    assert value == module.mlp_loss(layers, X, y) and dX.shape == X.shape
+    assert all(np.array_equal(a[k], b[k]) for a, b in zip(dlayers, grads) for k in "Wb")
+    extra = [{**layer, "unused": np.ones(2)} for layer in layers]
+    with_extra = adgen.grad(module.mlp_loss, wrt="layers")(extra, X, y)
+    assert [list(g) for g in with_extra] == [["W", "b", "unused"]] * 3
+    assert all(not g["unused"].any() for g in with_extra)
+
+
+def test_a_list_of_dicts_is_checked_and_specialised_by_its_structure(tmp_path):
+    """The specialisation for 3 dicts of W and b refuses 2 layers or a dict with another
+    key (a length check, never a layer left out); a missing key is Python's KeyError; a
+    call with another structure (its length, its keys) gets its own specialisation."""
+    module = _module_from(tmp_path, "dictlayers2", _MLP)
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    three = _dict_layers([3, 4, 4, 2])
+    grad = adgen.grad(module.mlp_loss, wrt="layers")
+    compiled = grad.specialization(three, X, y)
+    with pytest.raises(ValueError, match="lengths it was generated for"):
+        compiled(_dict_layers([3, 4, 2]), X, y)
+    with pytest.raises(ValueError, match="lengths it was generated for"):
+        compiled([{**layer, "c": 1.0} for layer in three], X, y)
+    with pytest.raises(KeyError):
+        compiled([{"W": layer["W"], "B": layer["b"]} for layer in three], X, y)
+    two = _dict_layers([3, 5, 2])
+    assert grad.specialization(two, X, y) is not compiled
+    assert len(grad(two, X, y)) == 2 and adgen.check_grad(module.mlp_loss, two, X, y).ok
+    renamed = [{"b": layer["b"], "W": layer["W"]} for layer in three]
+    assert grad.specialization(renamed, X, y) is not compiled
+    assert [list(g) for g in grad(renamed, X, y)] == [["b", "W"]] * 3
+
+
+def test_a_list_of_dicts_read_by_a_key_not_known_when_compiling_is_refused(tmp_path):
+    """layers[0][k] with k an argument: the key must be a constant (an AD error at its
+    position, never a gradient for a key taken from one call for another)."""
+    module = _module_from(tmp_path, "dictlayers3", _MLP)
+    with pytest.raises(adgen.AdgenError) as info:
+        adgen.grad(module.first_weights, wrt="layers")(_dict_layers([3, 4]), "W")
+    assert {d.code for d in info.value.diagnostics} == {"AD204"}
+    assert all(d.line == 14 for d in info.value.diagnostics)
+    with pytest.raises(adgen.AdgenError) as info:
+        adgen.grad(module.mlp_loss, wrt="layers")([{"W": np.ones((3, 2)), "name": "a"}],
+                                                  np.ones((2, 3)), np.ones((2, 2)))
+    assert info.value.diagnostics[0].code == "AD103"
+
+
+def test_a_list_of_dicts_a_dict_parameter_holds_is_followed(tmp_path):
+    """params['layers'] a list of dicts: the gradient is {'layers': [{'W': ..., 'b': ...},
+    ...], 'scale': ...}, and the generated code checks the held list's lengths (an AD900
+    crash before: the length check did not know dicts)."""
+    module = _module_from(tmp_path, "helddicts", "import numpy as np\n\n\n"
+                          "def f(params):\n    h = 0.0\n    for layer in params['layers']:\n"
+                          "        h = h + np.sum(np.tanh(layer['W']) + layer['b'])\n"
+                          "    return h * params['scale']\n")
+    params = {"layers": _dict_layers([3, 4, 2]), "scale": 1.5}
+    grads = adgen.grad(module.f, wrt="params")(params)
+    assert set(grads) == {"layers", "scale"} and [list(g) for g in grads["layers"]] == [
+        ["W", "b"]] * 2
+    assert adgen.check_grad(module.f, params, wrt="params").ok
+    compiled = adgen.grad(module.f, wrt="params").specialization(params)
+    with pytest.raises(ValueError, match="lengths it was generated for"):
+        compiled({**params, "layers": _dict_layers([3, 4, 4, 2])})
+
+
+def test_dicts_in_a_list_may_hold_lists_and_dicts(tmp_path):
+    """[{'W': W, 'bs': [b, c], 'sub': {'g': g}}, ...]: the gradient mirrors every level, and
+    the length check reads the dicts' entries by key (it indexed them by position before:
+    a KeyError on every call).  (Not in the corpus: --shapes cannot write this structure.)"""
+    module = _module_from(tmp_path, "deepdicts", "import numpy as np\n\n\n"
+                          "def f(layers, x):\n    s = 0.0\n    for layer in layers:\n"
+                          "        b0, b1 = layer['bs']\n"
+                          "        s = s + np.sum(np.tanh(x @ layer['W']) * b0) + "
+                          "b1 * layer['sub']['g']\n    return s\n")
+    rng = np.random.default_rng(3)
+    layers = [{"W": rng.normal(size=(3, 2)), "bs": [rng.normal(size=2), 1.5],
+               "sub": {"g": 0.7}} for _ in range(2)]
+    x = rng.normal(size=(4, 3))
+    dlayers, dx = adgen.grad(module.f)(layers, x)
+    assert [list(g) for g in dlayers] == [["W", "bs", "sub"]] * 2
+    assert all(isinstance(g["bs"], list) and list(g["sub"]) == ["g"] for g in dlayers)
+    assert adgen.check_grad(module.f, layers, x).ok
+
+
 class _Layer:
     def __init__(self):
         self.W = np.linspace(-1.0, 1.0, 12).reshape(4, 3)

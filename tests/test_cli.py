@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from adgen import cli
@@ -307,3 +308,38 @@ def test_console_script_and_python_m(good):
         result = subprocess.run(argv, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         assert "def f_grad" in result.stdout
+
+
+DICT_LAYERS = """import numpy as np
+
+
+def mlp_loss(layers, X):
+    h = X
+    for layer in layers:
+        h = np.tanh(h @ layer["W"] + layer["b"])
+    return np.sum(h ** 2)
+"""
+
+
+def test_a_list_of_dicts_needs_its_structure_and_takes_it_from_shapes(tmp_path):
+    """Without --shapes, layer['W'] on a value nothing says is a dict is AD204 whose help
+    gives the --shapes to write (it was an AD900 crash); with it, a list of dicts; a
+    malformed `dict:` is a usage error saying the syntax."""
+    path = tmp_path / "mlp.py"
+    path.write_text(DICT_LAYERS)
+    status, _, err = run([path])
+    assert status == 1 and "AD204" in err and "AD900" not in err
+    assert "--shapes 'layers=list:3,dict:W,b'" in err
+    status, out, err = run([path, "--shapes", "layers=list:2,dict:W,b"])
+    assert status == 0, err
+    namespace: dict = {}
+    exec(out, namespace)
+    rng = np.random.default_rng(0)
+    layers = [{"W": rng.normal(size=(3, 4)), "b": rng.normal(size=4)},
+              {"W": rng.normal(size=(4, 2)), "b": rng.normal(size=2)}]
+    dlayers, dX = namespace["mlp_loss_grad"](layers, rng.normal(size=(5, 3)))
+    assert [list(g) for g in dlayers] == [["W", "b"]] * 2 and dX.shape == (5, 3)
+    for bad in ("layers=list:2,dict:", "layers=list:dict:W", "layers=list:2,dict:W,W"):
+        status, _, err = run([path, "--shapes", bad])
+        assert status == 2 and "list:3,dict:W,b" in err, bad
+

@@ -48,10 +48,30 @@ INPUTS = {
         "net": ("object", {"weights": ("list", ((4, 3), -1.0, 1.0), ((2, 4), -1.0, 1.0)),
                            "biases": ("list", ((4, 1), -0.5, 0.5), ((2, 1), -0.5, 0.5))}),
         "x": ((3, 1), -1.0, 1.0), "y": ((2, 1), -1.0, 1.0)},
+    "layers_as_dicts": {"layers": ("list", {"W": ((4, 5), -1.0, 1.0), "b": ((5,), -0.5, 0.5)},
+                                   {"W": ((5, 3), -1.0, 1.0), "b": ((3,), -0.5, 0.5)},
+                                   {"W": ((3, 2), -1.0, 1.0), "b": ((2,), -0.5, 0.5)}),
+                        "X": ((6, 4), -1.0, 1.0), "y": ((6, 2), -1.0, 1.0)},
+    "indexed_dicts_with_a_scale": {"params": ("tuple", {"W": ((3, 4), -1.0, 1.0),
+                                                        "scale": (0.5, 1.5)},
+                                              {"W": ((3, 2), -1.0, 1.0), "scale": (0.5, 1.5)}),
+                                   "x": ((5, 3), -1.0, 1.0)},
+    "dict_layers_unpacked": {"params": ("list", {"W": ((4, 3), -1.0, 1.0), "b": ((3,), -0.5, 0.5)},
+                                        {"W": ((3, 3), -1.0, 1.0), "b": ((3,), -0.5, 0.5)}),
+                             "X": ((5, 4), -1.0, 1.0)},
+    "dicts_of_numbers": {"terms": ("list", {"a": (-1.0, 1.0), "k": (0.5, 1.5)},
+                                   {"a": (-1.0, 1.0), "k": (0.5, 1.5)}),
+                         "x": (-1.0, 1.0)},
 }
 SHAPES = {"list_of_rows": "x=N,D",
           "layers_as_pairs": "params=list:3,2", "zipped_layer_lists": "weights=list:2 "
           "biases=list:2 biases_0=H,1 biases_1=C,1", "indexed_layer_lists": "Ws=list:2 bs=list:2",
+          "layers_as_dicts": "layers=list:3,dict:W,b",
+          "indexed_dicts_with_a_scale": "params=tuple:2,dict:W,scale params_0_scale=float "
+          "params_1_scale=float",
+          "dict_layers_unpacked": "params=list:2,dict:W,b",
+          "dicts_of_numbers": "terms=list:2,dict:a,k terms_0_a=float terms_0_k=float "
+          "terms_1_a=float terms_1_k=float x=float",
           "layer_lists_held_by_an_object": "weights=list:2 biases=list:2 "
           "biases_0=H,1 biases_1=C,1",
           "list_of_coefficients": "coeffs=list:3 coeffs_0=float "
@@ -252,3 +272,40 @@ def layer_lists_held_by_an_object(net, x, y):
     for b, w in zip(net.biases, net.weights):
         a = 1.0 / (1.0 + np.exp(-(np.dot(w, a) + b)))
     return 0.5 * np.sum((a - y) ** 2)
+
+
+def layers_as_dicts(layers, X, y):
+    """A list of layers as dicts, {'W': W, 'b': b} each: looped over with a slice, the last
+    one read by key; its gradient is a list of dicts, [{'W': dW, 'b': db}, ...] (AD103
+    before: a list of dicts was refused)."""
+    h = X
+    for layer in layers[:-1]:
+        h = np.tanh(h @ layer["W"] + layer["b"])
+    last = layers[-1]
+    scores = h @ last["W"] + last["b"]
+    return np.mean((scores - y) ** 2)
+
+
+def indexed_dicts_with_a_scale(params, x):
+    """A tuple of dicts indexed by a loop over range(len(params)); one entry a float."""
+    s = 0.0
+    for i in range(len(params)):
+        s = s + np.sum(np.tanh(x @ params[i]['W']) * params[i]['scale'])
+    return s
+
+
+def dict_layers_unpacked(params, X):
+    """for p in params: W, b = p['W'], p['b']."""
+    h = X
+    for p in params:
+        W, b = p['W'], p['b']
+        h = np.tanh(h @ W + b)
+    return np.sum(h ** 2)
+
+
+def dicts_of_numbers(terms, x):
+    """A list of dicts of numbers."""
+    y = 0.0
+    for t in terms:
+        y = y + t['a'] * np.sin(t['k'] * x)
+    return y
