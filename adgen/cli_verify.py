@@ -112,6 +112,10 @@ def _check_one(module, grad_fn, grad, point: tuple[list, dict], source: str):
     except BaseException as exc:  # noqa: BLE001 - report, do not crash
         help = ("choose another point with --at" if positional or named else
                 "give a point where the function and its gradient evaluate, with --at")
+        if isinstance(exc, (IndexError, ValueError, TypeError)) and fn.types:
+            # arrays drawn at sizes the code does not tie together (b[f] for f in range(F))
+            help += (", or the parameters' shapes with --shapes (the generated module's header "
+                     "says what adgen assumed)")
         raise CouldNotRun(_describe(exc), help) from None
 
 
