@@ -249,7 +249,8 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
     wrt_text = ", ".join(wrt_names) if wrt_names else "nothing"
     doc_kind = "Value and gradient" if value_and_grad else "Gradient"
     output = fn.output.id if isinstance(fn.output, ir.Name) else fn.output_stem
-    summary = (f"{doc_kind} of {fn.name}({', '.join(p.name for p in fn.params)}) with respect "
+    shown = [item.split("=")[0] for item in signature_items(fn.params)]  # w, x, *, l2
+    summary = (f"{doc_kind} of {fn.name}({', '.join(shown)}) with respect "
                f"to {wrt_text}.")
     lines = wrap_items(f"def {name}", params, ":")
     lines += docstring_lines(summary, "    ", '"""') + [""] + docstring_lines(
