@@ -26,6 +26,7 @@ from adgen.emit import emit_module
 from adgen.fold import aligned
 from adgen.members import of_function as members_of
 from adgen.members import value_of as member_value
+from adgen.params import all_params
 from adgen.source import ParsedModule
 from adgen.stage import uses_arrays
 from adgen.wrt import Names, Wrt
@@ -164,7 +165,7 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
     given, shapes = None, ""
     if values is not None:
         annotated = declared_types(parsed, node)
-        defaulted = {p.name.value for p in node.params.params if p.default is not None}
+        defaulted = {p.name.value for p in all_params(node) if p.default is not None}
         # hyperparameters stay numbers (reg=1e-3), but an int one is a size or a count
         # (stride=1, pad=1 of a convolution: range(H_out) needs it to be one)
         values = {k: v for k, v in values.items() if k not in defaulted or
@@ -214,7 +215,7 @@ def _with_members(fn: Callable, values: dict) -> dict:
     found = dict(values)
     code = fn.__code__
     defaulted = set(code.co_varnames[code.co_argcount - len(fn.__defaults__ or ()):
-                                     code.co_argcount])
+                                     code.co_argcount]) | set(fn.__kwdefaults__ or {})
     structures = {name: facts.structure_of(value) for name, value in values.items()
                   if isinstance(value, (list, tuple)) and name not in defaulted}
     members = members_of(parsed, node, structures)
@@ -250,23 +251,33 @@ def _upstream(fn: Callable, args: Sequence, kwargs: dict):
     """The upstream gradient a call gives (an extra positional argument, or a keyword that
     is not a parameter), or None."""
     code = fn.__code__
-    names = code.co_varnames[:code.co_argcount]
-    if len(args) > len(names):
-        return args[len(names)]
+    if len(args) > code.co_argcount:
+        return args[code.co_argcount]
+    names = _parameter_names(fn)
     return next((v for k, v in kwargs.items() if k not in names), None)
+
+
+def _parameter_names(fn: Callable) -> tuple:
+    """Every named parameter of `fn`: the positional ones, then the keyword-only ones."""
+    code = fn.__code__
+    return code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
 
 
 def bind_arguments(fn: Callable, args: Sequence, kwargs: dict) -> dict:
     """What a call of the gradient gives `fn`'s parameters: positional arguments first (an
-    extra one is the upstream gradient), then keywords, then the defaults."""
+    extra one is the upstream gradient), then keywords (keyword-only parameters too), then
+    the defaults (`__defaults__` and `__kwdefaults__`)."""
     code = fn.__code__
-    names = code.co_varnames[:code.co_argcount]
-    values = dict(zip(names, args))
+    positional = code.co_varnames[:code.co_argcount]
+    names = _parameter_names(fn)
+    values = dict(zip(positional, args))
     values.update({k: v for k, v in kwargs.items() if k in names})
     defaults = fn.__defaults__ or ()
-    for name, default in zip(names[len(names) - len(defaults):], defaults):
+    for name, default in zip(positional[len(positional) - len(defaults):], defaults):
         values.setdefault(name, default)
-    return values
+    for name, default in (fn.__kwdefaults__ or {}).items():
+        values.setdefault(name, default)
+    return {name: values[name] for name in names if name in values}
 
 
 def is_array_function(fn: Callable) -> bool:
@@ -279,7 +290,7 @@ def is_array_function(fn: Callable) -> bool:
         pass
     parsed, node = _source_of(fn)
     declared = declared_types(parsed, node)
-    defaulted = {p.name.value for p in node.params.params if p.default is not None}
+    defaulted = {p.name.value for p in all_params(node) if p.default is not None}
     # annotations that give every parameter fix the facts: compiled once, as functions of
     # numbers are (the generated code checks the annotated shapes)
     found = uses_arrays(parsed, node, declared) and any(
@@ -391,7 +402,7 @@ def value_and_grad(f: Callable, wrt: Wrt = None) -> Callable:
 def vjp(f: Callable, wrt: Wrt = None) -> Callable:
     """The vector-Jacobian product of `f` (any output, e.g. a layer): a function of `f`'s
     parameters and the upstream gradient `d<output>` (the output's shape; a keyword-only
-    argument when `f` has parameters with defaults) returning the gradients for `wrt`, as
+    argument when `f` has parameters with defaults or keyword-only parameters) returning the gradients for `wrt`, as
     `NAME_grad` in the generated module does.  `wrt` as in `grad`."""
     return _gradient(f, wrt, "grad", None)
 
@@ -431,8 +442,9 @@ def differentiable(f: Optional[Callable] = None, *, wrt: Wrt = None):
 
 
 def check_grad(f: Callable, *args: float, wrt: Wrt = None, symbolic: bool = True,
-               raise_on_failure: bool = True) -> GradCheck:
-    """Check the generated gradient of `f` at `args` (parameters left out take their defaults)
+               raise_on_failure: bool = True, **kwargs: float) -> GradCheck:
+    """Check the generated gradient of `f` at `args` and `kwargs` (keyword-only parameters'
+    values by name; parameters left out take their defaults)
     against central finite differences of `f` and against `sympy.diff`; returns the report,
     and raises AssertionError (with the report) when an input fails, so it can be used
     directly in a test.  `wrt` as in `grad`."""
@@ -441,10 +453,11 @@ def check_grad(f: Callable, *args: float, wrt: Wrt = None, symbolic: bool = True
     f, obj, wrt = _unbound(f, wrt)
     args = args if obj is None else (obj,) + tuple(args)
     try:
-        compiled = compile_function(f, wrt, args if is_array_function(f) else None)
+        compiled = compile_function(f, wrt, args if is_array_function(f) else None,
+                                    kwargs if is_array_function(f) else None)
     except AdgenError as exc:
         raise exc.with_traceback(None) from None
-    bound = inspect.signature(f).bind(*args)
+    bound = inspect.signature(f).bind(*args, **kwargs)
     bound.apply_defaults()
     report = check(f, compiled.grad, compiled.gradient, list(bound.arguments.values()),
                    grad_source=compiled.source if symbolic else None)

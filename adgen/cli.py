@@ -17,6 +17,7 @@ from adgen import facts
 from adgen.compiler import (compile_functions, default_command, guard, parse,
                             select_functions)
 from adgen.diagnostics import AdgenError, format_report, internal_error
+from adgen.params import all_params, param_names, positional_params
 from adgen.output import Terminated, same_file, write_failure, write_output
 from adgen.version import __version__
 
@@ -374,8 +375,7 @@ def _shape_facts(parsed, nodes, given: dict) -> tuple[dict, list[str]]:
     found: dict = {}
     used: set = set()
     for node in nodes:
-        params = [p.name.value for p in list(node.params.posonly_params) +
-                  list(node.params.params)]
+        params = param_names(node)
         held = [m.name for m in of_function(parsed, node, sequences(
             {k: t for k, t in given.items() if k in params}))]
         # a list a member holds (net.weights=list:2): its entries are members too
@@ -389,9 +389,9 @@ def _shape_facts(parsed, nodes, given: dict) -> tuple[dict, list[str]]:
 
 def _unknown_point_names(text: str, nodes) -> list[str]:
     """--at names no selected function has, or more values than any function's parameters."""
-    arities = [len(node.params.posonly_params) + len(node.params.params) for node in nodes]
+    arities = [len(positional_params(node)) for node in nodes]
     params = {p.name.value for node in nodes
-              for p in list(node.params.posonly_params) + list(node.params.params)}
+              for p in all_params(node)}
     positional, named = parse_point(text)
     problems = [name for name in named if name not in params]
     if len(positional) > max(arities, default=0):

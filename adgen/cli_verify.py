@@ -18,7 +18,7 @@ from typing import TextIO
 
 from adgen.compiler import Compiled
 from adgen.inference import sampling_types
-from adgen.verify import check, first_of, sample_point
+from adgen.verify import by_position, check, first_of, keyword_only_of, sample_point
 
 
 class CouldNotRun(Exception):
@@ -128,6 +128,7 @@ def point_values(forward, fn, positional: list, named: dict) -> list:
     fixed.update(enumerate(positional))
     fixed.update({params.index(k): v for k, v in named.items() if k in params})
     sampled = forward if fn.cache is None else first_of(forward)  # (out, cache): out
+    sampled = by_position(sampled, params, keyword_only_of(fn))  # def f(w, *, l2=1e-4)
     return sample_point(sampled, len(params), fixed=fixed, types=sampling_types(fn))
 
 

@@ -25,6 +25,7 @@ from adgen.reverse import reverse
 from adgen.rules import REGISTRY
 from adgen.facts import Fact
 from adgen.members import of_function as members_of
+from adgen.params import all_params
 from adgen.members import sequences
 from adgen.shapes import FLOAT, VType, parse_annotation
 from adgen.userrules import backward_names
@@ -152,7 +153,7 @@ def _param_info(node: cst.FunctionDef, parsed: Optional[ParsedModule] = None,
                 facts: Facts = None) -> tuple[list[str], set[str]]:
     """Parameter names, and those that are constants unless named in `wrt`: parameters with
     defaults, and (with `parsed`, to read annotations and facts) integer and boolean ones."""
-    params = list(node.params.posonly_params) + list(node.params.params)
+    params = all_params(node)
     constant = {p.name.value for p in params if p.default is not None}
     if parsed is not None:
         constant |= set(_integral_params(parsed, node, facts))
@@ -165,7 +166,7 @@ def declared_types(parsed: ParsedModule, node: cst.FunctionDef,
     else from its annotation, else None (not known)."""
     given = (facts or {}).get(node.name.value, {})
     found = {}
-    for p in list(node.params.posonly_params) + list(node.params.params):
+    for p in all_params(node):
         name = p.name.value
         found[name] = given[name].type if name in given else parse_annotation(
             parsed.code(p.annotation.annotation) if p.annotation else None)

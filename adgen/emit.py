@@ -214,6 +214,18 @@ def function_name(grad: ir.Gradient, value_and_grad: bool) -> str:
     return f"{grad.function.name}_{'value_and_grad' if value_and_grad else 'grad'}"
 
 
+def signature_items(params) -> list[str]:
+    """The parameters as the generated function's signature lists them: `name` or
+    `name=default`, with `*` before the first keyword-only one (def loss(w, *, l2=1e-4)
+    keeps l2 keyword-only)."""
+    items = []
+    for p in params:
+        if p.keyword_only and "*" not in items:
+            items.append("*")
+        items.append(p.name if p.default is None else f"{p.name}={p.default}")
+    return items
+
+
 def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional[Tap] = None,
                   name: Optional[str] = None, guards: bool = True, fold: bool = False) -> str:
     """NAME_grad (or NAME_value_and_grad); with a tap (adgen/leaks), its lines added and the
@@ -223,12 +235,12 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
     (adgen/fold.py: the API's run-time code for a function of numbers)."""
     fn = grad.function
     name = name or function_name(grad, value_and_grad)
-    params = [p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params]
+    params = signature_items(fn.params)
     if tap is not None and tap.parameter:
         params.insert(0, tap.parameter)
     out_t = fn.output_type
     if out_t is not None and out_t.is_array:  # a layer: the caller gives the upstream gradient
-        if any(p.default is not None for p in fn.params):
+        if any(p.default is not None for p in fn.params) and "*" not in params:
             params.append("*")
         params.append(grad.seed)
     else:
@@ -237,7 +249,8 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
     wrt_text = ", ".join(wrt_names) if wrt_names else "nothing"
     doc_kind = "Value and gradient" if value_and_grad else "Gradient"
     output = fn.output.id if isinstance(fn.output, ir.Name) else fn.output_stem
-    summary = (f"{doc_kind} of {fn.name}({', '.join(p.name for p in fn.params)}) with respect "
+    shown = [item.split("=")[0] for item in signature_items(fn.params)]  # w, x, *, l2
+    summary = (f"{doc_kind} of {fn.name}({', '.join(shown)}) with respect "
                f"to {wrt_text}.")
     lines = wrap_items(f"def {name}", params, ":")
     lines += docstring_lines(summary, "    ", '"""') + [""] + docstring_lines(

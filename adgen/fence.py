@@ -248,13 +248,11 @@ class Fence:
         if isinstance(params.star_arg, cst.Param):
             self.report("AD103", params.star_arg, "variable positional parameter (*args)",
                         "name every input as its own parameter")
-        if params.kwonly_params:
-            self.report("AD103", params.kwonly_params[0], "keyword-only parameter",
-                        "make it a positional parameter")
         if params.star_kwarg is not None:
             self.report("AD103", params.star_kwarg, "variable keyword parameter (**kwargs)",
                         "name every input as its own parameter")
-        for param in list(params.posonly_params) + list(params.params):
+        for param in list(params.posonly_params) + list(params.params) + \
+                list(params.kwonly_params):
             self.params.add(param.name.value)
             self.check_name_free(param.name)
             if param.name.value in RUNTIME and param.name.value not in RESERVED_NAMES:

@@ -14,6 +14,7 @@ from adgen.members import path_of
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, ParsedModule
 from adgen.statements import _target_names
+from adgen.params import all_params, param_names, positional_params
 from adgen.userrules import called_primitive, params_of
 from adgen.staticargs import (is_newaxis, is_static, is_value_attribute, joined_operands,
                               shape_index, static_value)
@@ -424,10 +425,9 @@ class _ExpressionChecker:
                          "write the recursion as a loop")
             return
         callee = parsed.scope.functions[name]
-        params = [p.name.value for p in list(callee.params.posonly_params) +
-                  list(callee.params.params)]
-        required = {p.name.value for p in list(callee.params.posonly_params) +
-                    list(callee.params.params) if p.default is None}
+        params = param_names(callee)
+        positional = [p.name.value for p in positional_params(callee)]
+        required = {p.name.value for p in all_params(callee) if p.default is None}
         given: list[str] = []
         for i, arg in enumerate(node.args):
             if arg.star:
@@ -435,7 +435,7 @@ class _ExpressionChecker:
                              "pass the arguments one by one")
                 return
             if arg.keyword is None:
-                given.append(params[i] if i < len(params) else "")
+                given.append(positional[i] if i < len(positional) else "")
             else:
                 given.append(arg.keyword.value)
         unknown = [g for g in given if g not in params]

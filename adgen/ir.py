@@ -288,6 +288,7 @@ class Param:
     name: str
     default: str | None  # source text of the default value, if any
     pos: Pos
+    keyword_only: bool = False  # after `*` (def loss(w, *, l2=1e-4)): stays so when generated
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Optional
 
 from adgen import ir
 from adgen.containers import DictValue, ListValue, items_of
-from adgen.emit import (Tap, _fit_nested, _results, _return_lines, _stacks,
+from adgen.emit import (Tap, _fit_nested, signature_items, _results, _return_lines, _stacks,
                         backward_lines, forward_tree_lines)
 from adgen.prelude import shape_check
 from adgen.printer import MAX_LINE, closed_docstring, fit, wrap_items
@@ -44,7 +44,7 @@ def emit_layer(grad: ir.Gradient, tap: Optional[Tap] = None) -> str:
     -> gradients, the cache holding exactly what the backward pass reads."""
     fn = grad.function
     output = fn.output.id if isinstance(fn.output, ir.Name) else fn.output_stem
-    params = [p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params]
+    params = signature_items(fn.params)
     cache = cached_names(grad)
     lines = wrap_items(f"def {fn.name}_forward", params, ":")
     lines += closed_docstring(f"Forward pass of {fn.name}: returns ({output}, cache) for "

@@ -22,6 +22,7 @@ import libcst as cst
 
 from adgen import ir
 from adgen.children import children
+from adgen.params import param_names
 from adgen.containers import DictValue
 
 
@@ -262,7 +263,7 @@ def of_function(parsed, fn: cst.FunctionDef,
     hit = cache.get(cache_key)
     if hit is not None and hit[0] is fn:
         return list(hit[1])
-    params = [p.name.value for p in list(fn.params.posonly_params) + list(fn.params.params)]
+    params = param_names(fn)
     scope = parsed.scope
     taken = set(assigned_names(fn)) | set(params) | set(scope.consts) | set(scope.modules) | \
         set(scope.imported) | set(scope.functions) | set(scope.others)

@@ -70,8 +70,10 @@ def _statement(node: cst.CSTNode, twin: ast.stmt, record: Record) -> None:
         for dec, twin_dec in zip(node.decorators, twin.decorator_list):
             record(dec, twin_dec)
             _expression(dec.decorator, twin_dec, record)
-        params = list(node.params.posonly_params) + list(node.params.params)
-        twin_params = list(twin.args.posonlyargs) + list(twin.args.args)
+        params = list(node.params.posonly_params) + list(node.params.params) + \
+            list(node.params.kwonly_params)
+        twin_params = list(twin.args.posonlyargs) + list(twin.args.args) + \
+            list(twin.args.kwonlyargs)
         if len(params) == len(twin_params):
             for p, tp in zip(params, twin_params):
                 record(p, tp)

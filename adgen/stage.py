@@ -67,7 +67,9 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         self.consts_used: dict[str, ir.ModuleConst] = {}
         self.first_binding: set[str] = set(params_names)  # parameters are bound already
         self.params = tuple(
-            ir.Param(p.name.value, self._default_text(p), parsed.pos(p)) for p in params
+            ir.Param(p.name.value, self._default_text(p), parsed.pos(p),
+                     keyword_only=any(p is k for k in fn.params.kwonly_params))
+            for p in params
         )
         for p in self.params:
             self.env[p.name] = ir.Name(p.name)

@@ -10,6 +10,7 @@ from typing import Optional
 import libcst as cst
 
 from adgen import ir
+from adgen.params import all_params, positional_params
 from adgen.containers import is_container
 from adgen.source import ParsedModule, evaluate_constant
 from adgen.stage_env import RETURN
@@ -30,7 +31,7 @@ class CallStaging:
         params = _params(callee)
         bound: dict = {}
         positional = [a for a in node.args if a.keyword is None]
-        for p, a in zip(params, positional):
+        for p, a in zip(positional_params(callee), positional):
             bound[p.name.value] = self.stage_value(a.value)
         for a in node.args:
             if a.keyword is not None:
@@ -88,4 +89,4 @@ def _marked(stmts, via: str) -> list:
 
 
 def _params(fn) -> list[cst.Param]:  # (a FunctionDef or a Lambda)
-    return list(fn.params.posonly_params) + list(fn.params.params)
+    return all_params(fn)

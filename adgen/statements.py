@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from adgen.params import param_names
 from adgen.children import children
 
 
@@ -79,7 +80,7 @@ def placeholders(fn: cst.FunctionDef, flat=None) -> dict[int, list[str]]:
     if flat is None:
         flat = [s for stmt in function_body(fn) for s in (
             stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [stmt])]
-    bound = {p.name.value for p in list(fn.params.posonly_params) + list(fn.params.params)}
+    bound = set(param_names(fn))
     found = {}
     for stmt in flat:
         if placeholder(stmt, bound):

@@ -361,7 +361,9 @@ def _rebound(fn: types.FunctionType, done: dict) -> types.FunctionType:
         env_builtins = dict(vars(builtins))
         env_builtins.update(BUILTINS)
         env["__builtins__"] = env_builtins
-    return types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
+    rebound = types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
+    rebound.__kwdefaults__ = fn.__kwdefaults__  # def f(x, *, k=2.0): k keeps its default
+    return rebound
 
 
 def _user_code(obj) -> bool:

@@ -33,6 +33,7 @@ from typing import Optional
 import libcst as cst
 
 from adgen import ir, shapes
+from adgen.params import positional_params
 from adgen.rules.registry import REGISTRY, Rule, slot_names
 
 DECORATOR = "adgen.primitive"
@@ -101,7 +102,7 @@ def module_of(parsed) -> str:
 
 
 def params_of(node: cst.FunctionDef) -> list[str]:
-    return [p.name.value for p in list(node.params.posonly_params) + list(node.params.params)]
+    return [p.name.value for p in positional_params(node)]
 
 
 class DeclarationError(Exception):

@@ -110,6 +110,25 @@ def fresh(args: Sequence) -> list:
     return [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
 
 
+def by_position(fn: Callable, params: Sequence[str], keyword_only=frozenset()) -> Callable:
+    """`fn` called with every parameter's value in order (`params` names them): the
+    keyword-only ones (`def loss(w, *, l2=1e-4)`) passed by keyword.  Further keywords (the
+    upstream gradient) pass through."""
+    if not keyword_only:
+        return fn
+
+    def call(*values, **kwargs):
+        given = dict(zip(params, values))
+        args = [v for p, v in given.items() if p not in keyword_only] + list(values[len(params):])
+        return fn(*args, **{p: v for p, v in given.items() if p in keyword_only}, **kwargs)
+
+    return call
+
+
+def keyword_only_of(fn: ir.Function) -> frozenset:
+    return frozenset(p.name for p in fn.params if p.keyword_only)
+
+
 def on_copies(fn: Callable) -> Callable:
     """`fn` called on fresh copies of its array arguments (positional and keyword)."""
 
@@ -298,7 +317,8 @@ def _on_kink(signature: tuple) -> bool:
 def symbolic_status(forward_fn: Callable, grad_source: str, grad_name: str,
                     params: Sequence[str], wrt: Sequence[str], point: dict[str, float],
                     single: bool, seed: int = 0, on_kink: bool = False,
-                    branches: bool = False, loops: bool = False) -> dict[str, str]:
+                    branches: bool = False, loops: bool = False,
+                    keyword_only: frozenset = frozenset()) -> dict[str, str]:
     """Per input in `wrt`: 'proved', 'agrees at N points', 'differs at ...' or 'skipped: ...'.
 
     `forward_fn` is the user's function and `grad_source` the generated module; both are run
@@ -317,8 +337,10 @@ def symbolic_status(forward_fn: Callable, grad_source: str, grad_name: str,
     exact = (lambda e: e) if loops else symbolic.rationalize
     try:
         with path:
-            forward = exact(symbolic.symbolic_function(forward_fn)(*args))
-            grads = symbolic.exec_symbolic(grad_source)[grad_name](*args)
+            forward = exact(by_position(symbolic.symbolic_function(forward_fn), params,
+                                        keyword_only)(*args))
+            grads = by_position(symbolic.exec_symbolic(grad_source)[grad_name], params,
+                                keyword_only)(*args)
     except Exception as exc:  # noqa: BLE001 - any failure means "no symbolic verdict"
         return {w: f"skipped: not symbolic ({type(exc).__name__})" for w in wrt}
     if single:
@@ -382,11 +404,13 @@ def symbolic_status_arrays(forward_fn: Callable, grad_source: str, grad: ir.Grad
         else contextlib.nullcontext()
     try:
         with path:
-            out = symbolic.symbolic_function(forward_fn)(*fresh(symbolic_args))
+            out = by_position(symbolic.symbolic_function(forward_fn), params,
+                              keyword_only_of(fn))(*fresh(symbolic_args))
             phi = sp.sympify(np.sum(out * dout) if dout is not None else out)
             namespace = symbolic.exec_symbolic(grad_source)
             seed = {grad.seed: dout} if dout is not None else {}
-            grads = namespace[f"{fn.name}_grad"](*fresh(symbolic_args), **seed)
+            grads = by_position(namespace[f"{fn.name}_grad"], params,
+                                keyword_only_of(fn))(*fresh(symbolic_args), **seed)
     except Exception as exc:  # noqa: BLE001 - any failure means "no symbolic verdict"
         return {w: f"skipped: not symbolic ({type(exc).__name__})" for w in grad.wrt}
     if grad.single:
@@ -496,8 +520,10 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
     if grad.function.cache is not None:  # return out, cache: out is what is differentiated
         forward_fn = first_of(forward_fn)
     symbolic_forward = forward_fn  # run on sympy symbols: the function itself
-    forward_fn, grad_fn = on_copies(forward_fn), on_copies(grad_fn)
     fn = grad.function
+    names, keyword_only = [p.name for p in fn.params], keyword_only_of(fn)
+    forward_fn = on_copies(by_position(forward_fn, names, keyword_only))
+    grad_fn = on_copies(by_position(grad_fn, names, keyword_only))
 
     params = [p.name for p in fn.params]
     values = [a if not isinstance(a, (int, float)) or np.ndim(a) or _integral(fn, name) or (
@@ -558,7 +584,8 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
                                      grad.wrt, point, grad.single,
                                      on_kink=_on_kink(base_signature),
                                      branches=not ir.is_flat(fn.body),
-                                     loops=next(ir.loops(fn.body), None) is not None)
+                                     loops=next(ir.loops(fn.body), None) is not None,
+                                     keyword_only=keyword_only)
             for item in inputs:
                 item.symbolic = status[item.name]
     if any(i.status == "kink" for i in inputs):

@@ -48,6 +48,25 @@ class Case:
         return points
 
     @property
+    def keyword_only(self) -> frozenset:
+        """The function's keyword-only parameters (`def loss(w, *, l2=1e-4)`): a point gives
+        every parameter's value in order, a call passes these by keyword (`split`)."""
+        return frozenset(name for name, p in inspect.signature(self.function).parameters.items()
+                         if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+    def split(self, point) -> tuple[list, dict]:
+        """A point as a call's positional arguments and keywords."""
+        names = list(inspect.signature(self.function).parameters)
+        return ([v for n, v in zip(names, point) if n not in self.keyword_only],
+                {n: v for n, v in zip(names, point) if n in self.keyword_only})
+
+    def call(self, fn, point, **extra):
+        """`fn` (the function, or a gradient of it) called at `point`; `extra` keywords
+        (the upstream gradient) added."""
+        args, kwargs = self.split(point)
+        return fn(*args, **kwargs, **extra)
+
+    @property
     def has_arrays(self) -> bool:
         return any(isinstance(spec, dict) or not isinstance(spec[0], (int, float))
                    for spec in self.inputs.values())

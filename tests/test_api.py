@@ -394,3 +394,91 @@ def test_an_assert_on_a_whole_shape_checks_it_as_python_does(tmp_path):
     assert np.allclose(dw, X.T @ (1 - np.tanh(X @ w) ** 2))
     with pytest.raises(AssertionError):
         adgen.grad(module.f)(rng.standard_normal((5, 3)), w)
+
+
+KEYWORD_ONLY = """\
+import math
+
+import numpy as np
+
+
+def loss(w, x, *, l2=1e-4, b):
+    r = w * x + b
+    return r * r + l2 * w * w
+
+
+def ridge(w, X, y, *, l2=1e-4):
+    r = X @ w - y
+    return np.sum(r * r) + l2 * np.sum(w * w)
+
+
+def _scaled(a, *, by=2.0, power):
+    return a ** power / by
+
+
+def calls_helper(x):
+    return _scaled(x, power=2) + _scaled(x, by=4.0, power=3)
+
+
+def too_many(x):
+    return _scaled(x, 2.0, 3)
+
+
+def starred(x, *rest, **options):
+    return x
+"""
+
+
+def test_keyword_only_parameters(tmp_path):
+    """def loss(w, x, *, l2=1e-4, b): l2 (a default) is a constant unless named in wrt, b
+    (required) is differentiated; the gradient keeps them keyword-only, through grad,
+    value_and_grad, the decorator, check_grad and the source."""
+    module = _module_from(tmp_path, "kwonly", KEYWORD_ONLY)
+    w, x, l2, b = 0.3, 1.2, 0.5, 0.7
+    r = w * x + b
+    dw, dx, db = adgen.grad(module.loss)(w, x, b=b, l2=l2)
+    assert (dw, dx, db) == pytest.approx((2 * r * x + 2 * l2 * w, 2 * r * w, 2 * r))
+    assert adgen.grad(module.loss, wrt="l2")(w, x, b=b, l2=l2) == pytest.approx(w * w)
+    assert adgen.grad(module.loss, wrt=("w", "l2"))(w, x, b=b) == pytest.approx(
+        (2 * r * x + 2e-4 * w, w * w))
+    value, grads = adgen.value_and_grad(module.loss)(w, x, b=b)
+    assert value == pytest.approx(r * r + 1e-4 * w * w) and len(grads) == 3
+    assert "def loss_grad(w, x, *, l2=1e-4, b, dloss=1.0):" in adgen.source(module.loss)
+    with pytest.raises(TypeError):  # keyword-only, as in the function itself
+        adgen.grad(module.loss)(w, x, l2, b)
+    decorated = adgen.differentiable(module.loss, wrt="b")
+    assert decorated.grad(w, x, b=b) == pytest.approx(2 * r)
+    assert adgen.check_grad(module.loss, w, x, b=b, l2=l2).ok
+    # a helper called with its keyword-only parameters by keyword is inlined
+    assert adgen.grad(module.calls_helper)(1.5) == pytest.approx(1.5 + 3 * 1.5 ** 2 / 4.0)
+
+
+def test_keyword_only_parameters_of_array_code_are_specialised_on(tmp_path):
+    """The specialisation of a function of arrays takes the keyword-only values too (a
+    default left out is the default), and its source keeps them keyword-only."""
+    module = _module_from(tmp_path, "kwonly_arrays", KEYWORD_ONLY)
+    rng = np.random.default_rng(0)
+    w, X, y = rng.standard_normal(3), rng.standard_normal((5, 3)), rng.standard_normal(5)
+    r = X @ w - y
+    dw, dX, dy = adgen.grad(module.ridge)(w, X, y, l2=0.1)
+    assert np.allclose(dw, 2 * X.T @ r + 0.2 * w) and np.allclose(dy, -2 * r)
+    dw, dl2 = adgen.grad(module.ridge, wrt=("w", "l2"))(w, X, y)
+    assert np.allclose(dw, 2 * X.T @ r + 2e-4 * w) and np.isclose(dl2, np.sum(w * w))
+    assert "def ridge_grad(w, X, y, *, l2=1e-4, dridge=1.0):" in adgen.source(
+        module.ridge, w, X, y, l2=0.1)
+    assert adgen.check_grad(module.ridge, w, X, y, l2=0.1).ok
+
+
+def test_keyword_only_mistakes_stay_errors(tmp_path):
+    """A helper's keyword-only parameter bound by position is AD302 (Python's TypeError);
+    *args and **kwargs stay AD103."""
+    from adgen.diagnostics import AdgenError
+
+    module = _module_from(tmp_path, "kwonly_bad", KEYWORD_ONLY)
+    with pytest.raises(AdgenError) as info:
+        adgen.grad(module.too_many)
+    assert info.value.diagnostics[0].code == "AD302"
+    assert "too many arguments" in info.value.diagnostics[0].message
+    with pytest.raises(AdgenError) as info:
+        adgen.grad(module.starred)
+    assert [d.code for d in info.value.diagnostics] == ["AD103", "AD103"]

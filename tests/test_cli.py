@@ -343,3 +343,51 @@ def test_a_list_of_dicts_needs_its_structure_and_takes_it_from_shapes(tmp_path):
         status, _, err = run([path, "--shapes", bad])
         assert status == 2 and "list:3,dict:W,b" in err, bad
 
+
+
+KEYWORD_ONLY = """\
+import numpy as np
+
+
+def loss(w, x, *, l2=1e-4, b):
+    r = w * x + b
+    return r * r + l2 * w * w
+
+
+def ridge(w, X, y, *, l2=1e-4):
+    r = X @ w - y
+    return np.sum(r * r) + l2 * np.sum(w * w)
+
+
+def layer(x, W, *, alpha=0.1):
+    h = x @ W
+    return np.maximum(h, alpha * h)
+"""
+
+
+def test_keyword_only_parameters_stay_keyword_only(tmp_path):
+    """The generated gradient keeps `*` (the upstream gradient after it); --wrt names a
+    keyword-only parameter; --verify and --at name=value pass their values by keyword."""
+    path = tmp_path / "kwonly.py"
+    path.write_text(KEYWORD_ONLY)
+    status, out, err = run([path, "-f", "loss"])
+    assert status == 0 and err == ""
+    assert "def loss_grad(w, x, *, l2=1e-4, b, dloss=1.0):" in out
+    namespace: dict = {}
+    exec(out, namespace)
+    assert namespace["loss_grad"](0.3, 1.2, b=0.7)[2] == pytest.approx(2 * (0.36 + 0.7))
+    status, out, _ = run([path, "-f", "loss", "--wrt", "w,l2"])
+    assert status == 0 and "def loss_grad(w, x, *, l2=1e-4, b, dloss=1.0):" in out
+    assert "return dw, dl2" in out
+    status, out, err = run([path, "-f", "loss", "--verify", "--at", "w=0.3,x=1.2,b=0.7,l2=0.5"])
+    assert status == 0 and "l2=0.5" in err and "gradient ok" in err
+    status, out, err = run([path, "-f", "ridge", "--shapes", "w=D X=N,D y=N", "--verify"])
+    assert status == 0 and "gradient ok" in err
+    assert "def ridge_grad(w, X, y, *, l2=1e-4, dridge=1.0):" in out
+    status, out, err = run([path, "-f", "layer", "--shapes", "x=N,D W=D,K", "--verify"])
+    assert status == 0 and "gradient ok" in err
+    assert "def layer_grad(x, W, *, alpha=0.1, dlayer):" in out
+    status, out, _ = run([path, "-f", "layer", "--shapes", "x=N,D W=D,K", "--layer"])
+    assert status == 0 and "def layer_forward(x, W, *, alpha=0.1):" in out
+    status, out, err = run([path, "-f", "loss", "--lens"])
+    assert status == 0 and "def loss_grad(w, x, *, l2=1e-4, b, dloss=1.0):" in out

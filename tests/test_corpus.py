@@ -54,19 +54,19 @@ def _close(a, b) -> bool:
         1.0, float(np.max(np.abs(b), initial=0.0))))
 
 
-def _call(grad_fn, point, seed):
+def _call(grad_fn, point, seed, case: Case):
     """Call a generated NAME_grad with the upstream gradient by name (keyword-only for a
     layer with defaulted parameters); for a function of arrays, through the dispatcher,
     with the name its specialisation for these arguments gives the upstream gradient."""
-    target = grad_fn.specialization(*point) if hasattr(grad_fn, "specialization") \
+    target = case.call(grad_fn.specialization, point) if hasattr(grad_fn, "specialization") \
         else grad_fn
     seed_name = list(inspect.signature(target).parameters)[-1]
-    return grad_fn(*point, **{seed_name: seed})
+    return case.call(grad_fn, point, **{seed_name: seed})
 
 
 def _seed(case: Case, point):
     """The upstream gradient: 1.0 for a scalar output, a fixed array for a layer."""
-    out = case.function(*point)
+    out = case.call(case.function, point)
     return np.linspace(-1.0, 1.0, np.size(out)).reshape(np.shape(out)) if np.ndim(out) else 1.0
 
 
@@ -88,7 +88,9 @@ def _cli_module(case: Case, tmp_path):
 def test_gradient_is_correct(case: Case):
     """Finite differences at several points, sympy at the first (check_grad raises)."""
     for i, point in enumerate(case.points()):
-        report = adgen.check_grad(case.function, *point, wrt=case.wrt, symbolic=(i == 0))
+        args, kwargs = case.split(point)
+        report = adgen.check_grad(case.function, *args, wrt=case.wrt, symbolic=(i == 0),
+                                  **kwargs)
         assert report.ok
         if i == 0 and not case.has_arrays:
             assert all(not item.symbolic.startswith(("differs", "skipped")) for item in
@@ -109,15 +111,17 @@ def test_routes_agree(case: Case, tmp_path):
     cli_grad = getattr(module, f"{case.name}_grad")
     for point in case.points():
         seed = _seed(case, point)
-        expected = _call(api_grad, point, seed)
-        compiled = adgen.api.compile_function(fn, wrt=case.wrt, args=point if
-                                              adgen.api.is_array_function(fn) else None)
-        value, grads = _call(compiled.value_and_grad, point, seed)
-        assert _same(value, fn(*point))
+        expected = _call(api_grad, point, seed, case)
+        args, kwargs = case.split(point)
+        compiled = adgen.api.compile_function(fn, wrt=case.wrt, args=args if
+                                              adgen.api.is_array_function(fn) else None,
+                                              kwargs=kwargs)
+        value, grads = _call(compiled.value_and_grad, point, seed, case)
+        assert _same(value, case.call(fn, point))
         assert _same(grads, expected)
-        assert _same(_call(decorated.grad, point, seed), expected)
-        assert _close(_call(cli_grad, point, seed), expected)
-        assert _same(decorated(*point), value)  # still the forward function
+        assert _same(_call(decorated.grad, point, seed, case), expected)
+        assert _close(_call(cli_grad, point, seed, case), expected)
+        assert _same(case.call(decorated, point), value)  # still the forward function
     if not case.shapes:  # without --shapes, the CLI's module is adgen.source's
         body = text.split('"""', 2)[2]
         assert body == adgen.source(fn, wrt=case.wrt).split('"""', 2)[2]
@@ -130,8 +134,8 @@ def test_upstream_gradient_scales(case: Case):
     grad_fn = adgen.vjp(case.function, wrt=case.wrt)
     point = case.points(1)[0]
     seed = _seed(case, point)
-    base = _leaves(_call(grad_fn, point, seed))
-    scaled = _leaves(_call(grad_fn, point, -2.5 * seed))
+    base = _leaves(_call(grad_fn, point, seed, case))
+    scaled = _leaves(_call(grad_fn, point, -2.5 * seed, case))
     for b, s in zip(base, scaled):
         scale = float(np.max(np.abs(b))) if np.size(b) else 0.0
         assert np.allclose(s, -2.5 * np.asarray(b), rtol=1e-12, atol=1e-13 * scale + 1e-300)
@@ -181,12 +185,14 @@ def test_no_input_the_output_depends_on_is_left_out(case: Case):
     (a structured parameter's by its path) or does not change the output: a member missing
     from the gradient would be a silent zero (net.W once was)."""
     fn = case.function
-    compiled = adgen.api.compile_function(fn, wrt=case.wrt, args=case.points(1)[0] if
-                                          adgen.api.is_array_function(fn) else None)
-    grad = compiled.gradient
     point = case.points(1)[0]
+    args, kwargs = case.split(point)
+    compiled = adgen.api.compile_function(fn, wrt=case.wrt, args=args if
+                                          adgen.api.is_array_function(fn) else None,
+                                          kwargs=kwargs)
+    grad = compiled.gradient
     seed = _seed(case, point)
-    result = _call(compiled.grad, point, seed)
+    result = _call(compiled.grad, point, seed, case)
     names = [p.name for p in grad.function.params]
     outputs = grad.outputs or tuple((w, None) for w in grad.wrt)
     results = (result,) if grad.single else result
@@ -194,7 +200,7 @@ def test_no_input_the_output_depends_on_is_left_out(case: Case):
     wanted = set(chosen) | ({n for n, p in inspect.signature(fn).parameters.items()
                              if p.default is inspect.Parameter.empty} if case.wrt is None
                             else set(case.wrt if not isinstance(case.wrt, str) else [case.wrt]))
-    phi = lambda args: float(np.sum(np.asarray(fn(*args)) * seed))  # noqa: E731
+    phi = lambda args: float(np.sum(np.asarray(case.call(fn, args)) * seed))  # noqa: E731
     for name in wanted & set(names):
         k = names.index(name)
         for path, leaf in _float_leaves(point[k]):

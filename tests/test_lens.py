@@ -174,18 +174,18 @@ def test_the_instrumented_variant_computes_what_value_and_grad_does(case):
     """Every corpus function: the lens's value and gradients are exactly those of the
     generated NAME_value_and_grad (a layer's: of adgen.vjp, with an upstream gradient)."""
     point = case.points(1)[0]
-    out = case.function(*point)
+    out = case.call(case.function, point)
     if np.ndim(out):
         seed = np.linspace(-1.0, 1.0, np.size(out)).reshape(np.shape(out))
         target = adgen.vjp(case.function, wrt=case.wrt)
         name = list(__import__("inspect").signature(
-            target.specialization(*point) if hasattr(target, "specialization") else target
-        ).parameters)[-1]
-        expected = target(*point, **{name: seed})
-        report = adgen.lens(case.function, wrt=case.wrt)(*point, **{name: seed})
+            case.call(target.specialization, point) if hasattr(target, "specialization")
+            else target).parameters)[-1]
+        expected = case.call(target, point, **{name: seed})
+        report = case.call(adgen.lens(case.function, wrt=case.wrt), point, **{name: seed})
     else:
-        out, expected = adgen.value_and_grad(case.function, wrt=case.wrt)(*point)
-        report = adgen.lens(case.function, wrt=case.wrt)(*point)
+        out, expected = case.call(adgen.value_and_grad(case.function, wrt=case.wrt), point)
+        report = case.call(adgen.lens(case.function, wrt=case.wrt), point)
     assert np.array_equal(report.value, out, equal_nan=True) or np.allclose(report.value, out)
     expected = expected if isinstance(expected, tuple) else (expected,)
     got = report.gradients if isinstance(report.gradients, tuple) else (report.gradients,)

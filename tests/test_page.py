@@ -192,3 +192,28 @@ def test_structured_parameters_are_inputs_of_their_own():
     assert (len(review.diagram.nodes), len(review.diagram.edges)) == expected_counts(
         review.grad)
     assert review.lens_error == "" and review.check_error == "" and review.check.ok
+
+
+def test_a_function_with_keyword_only_parameters_is_reviewed(tmp_path):
+    """def loss(w, X, y, *, l2=1e-4): the run, the lens and the verification pass l2 by
+    keyword, and the page's module keeps it keyword-only."""
+    import importlib.util
+
+    import numpy as np
+
+    path = tmp_path / "kwonly_review.py"
+    path.write_text("import numpy as np\n\n\ndef loss(w, X, y, *, l2=1e-4):\n"
+                    "    r = X @ w - y\n    return np.sum(r * r) + l2 * np.sum(w * w)\n")
+    spec = importlib.util.spec_from_file_location("kwonly_review", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(0)
+    w, X, y = rng.standard_normal(3), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    compiled = adgen.api.compile_function(module.loss, None, [w, X, y], {"l2": 0.1})
+    review = model.build(compiled.gradient, path.read_text(), forward_fn=module.loss,
+                         args=[w, X, y, 0.1], command=compiled.command)
+    assert "def loss_grad(w, X, y, *, l2=1e-4, dloss=1.0):" in review.module
+    assert review.lens_error == "" and review.check_error == ""
+    assert review.check.ok and review.run.error == ""
+    r = X @ w - y
+    assert np.isclose(review.run.output, np.sum(r * r) + 0.1 * np.sum(w * w))

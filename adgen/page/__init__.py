@@ -38,8 +38,8 @@ def review(f: Callable, *args, path: Optional[str] = None, svg: Optional[str] = 
         bound = inspect.signature(f).bind(*args, **kwargs)
         bound.apply_defaults()
         values = list(bound.arguments.values())
-        if api.is_array_function(f):
-            compiled = api.compile_function(f, wrt, values, {})
+        if api.is_array_function(f):  # (keyword-only parameters' values by keyword)
+            compiled = api.compile_function(f, wrt, bound.args, bound.kwargs)
         else:
             compiled = api.compile_function(f, wrt)
     except AdgenError as exc:

@@ -55,9 +55,10 @@ def upstream(grad: ir.Gradient, forward_fn: Optional[Callable], args: Sequence):
         return None
     import numpy as np
 
-    from adgen.verify import fresh
+    from adgen.verify import by_position, fresh, keyword_only_of
 
-    out = forward_fn(*fresh(args))
+    names = [p.name for p in grad.function.params]
+    out = by_position(forward_fn, names, keyword_only_of(grad.function))(*fresh(args))
     if np.ndim(out) == 0:
         return None
     return np.random.default_rng(0).standard_normal(np.shape(out))
@@ -74,9 +75,12 @@ def build(grad: ir.Gradient, text: str, *, forward_fn: Optional[Callable], args:
     if lens and forward_fn is not None:
         try:
             from adgen.leaks import lens as make_lens
+            from adgen.verify import by_position, keyword_only_of
 
             kwargs = {} if seed is None else {grad.seed: seed}
-            report = make_lens(forward_fn, wrt=wrt)(*args, **kwargs)
+            names = [p.name for p in grad.function.params]
+            report = by_position(make_lens(forward_fn, wrt=wrt), names,
+                                 keyword_only_of(grad.function))(*args, **kwargs)
             review.findings = list(report.findings)
         except Exception as exc:  # noqa: BLE001 - the page says so, and goes on
             review.lens_error = f"{type(exc).__name__}: {exc}"

@@ -119,8 +119,11 @@ def run(grad: ir.Gradient, args: Sequence, seed=None) -> Run:
     result = Run(inputs, recorder.values, recorder.grads, seed=1.0 if seed is None else seed)
     with np.errstate(all="ignore"):
         try:
-            output, _ = namespace["_review_function"](recorder, *[_copy(a) for a in args],
-                                                      **kwargs)
+            from adgen.verify import by_position, keyword_only_of
+
+            review_function = by_position(namespace["_review_function"], ["<tap>"] + params,
+                                          keyword_only_of(grad.function))
+            output, _ = review_function(recorder, *[_copy(a) for a in args], **kwargs)
             result.output = output
         except (ArithmeticError, ValueError) as exc:
             result.error = f"{type(exc).__name__}: {exc}"

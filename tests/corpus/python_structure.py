@@ -37,10 +37,17 @@ INPUTS = {
     "stable_sigmoid_loss": {"x": ((3, 4), -3.0, 3.0), "w": ((4, 2), -1.0, 1.0)},
     "masks_computed_unannotated": {"x": ((5,), -2.0, 2.0)},
     "masked_assign": {"x": ((3, 4), -1.0, 1.0), "mask": ("bool", (3, 4))},
+    "ridge_keyword_only": {"w": ((3,), -1.0, 1.0), "X": ((5, 3), -2.0, 2.0),
+                           "y": ((5,), -1.0, 1.0)},
+    "required_keyword_only": {"x": (-1.5, 1.5), "scale": (0.5, 2.0)},
+    "keyword_only_differentiated": {"w": (-1.5, 1.5), "l2": (0.05, 0.5)},
+    "keyword_only_helper_call": {"x": (-1.5, 1.5), "y": (0.5, 2.0)},
+    "keyword_only_layer": {"x": ((3, 4), -1.0, 1.0), "W": ((4, 2), -1.0, 1.0)},
 }
 SHAPES = {"asserted_shapes": "x=N,D w=D", "conv_like": "stride=int pad=int",
-          "dropout_train": "mask=N,M"}
-WRT = {"one_hot_entries_of_a_dict": ("W", "b"), "two_layer_params": ("params",), "masked_assign": "x"}
+          "dropout_train": "mask=N,M", "ridge_keyword_only": "w=D X=N,D y=N"}
+WRT = {"one_hot_entries_of_a_dict": ("W", "b"), "two_layer_params": ("params",), "masked_assign": "x",
+       "keyword_only_differentiated": ("w", "l2")}
 
 
 def svm_loss_naive(W, X, y, reg):
@@ -263,3 +270,31 @@ def entry_of_a_list_updated_through_an_alias(w, x):
     hs[0][1] = x
     hs[1][2] = x * 2
     return np.sum(h * w) + np.sum(hs[0] * hs[1] * w)
+
+
+# keyword-only parameters, as sklearn-style code writes hyperparameters: a default makes one
+# a constant unless named in wrt; one without a default is differentiated, as any parameter
+def ridge_keyword_only(w, X, y, *, l2=1e-4):
+    r = X @ w - y
+    return np.sum(r * r) / X.shape[0] + l2 * np.sum(w * w)
+
+
+def required_keyword_only(x, *, scale, shift=0.5):
+    return math.sin(scale * x) + shift * x * x
+
+
+def keyword_only_differentiated(w, *, l2=0.1):
+    return (w - 1.0) ** 2 + l2 * w ** 4
+
+
+def _shrunk(a, *, by=2.0, power):
+    return a ** power / by
+
+
+def keyword_only_helper_call(x, y):
+    return _shrunk(x * y, power=2) + _shrunk(y, by=4.0, power=3) + _shrunk(x, power=1)
+
+
+def keyword_only_layer(x, W, *, alpha=0.1):
+    h = x @ W
+    return np.maximum(h, alpha * h)
