@@ -63,23 +63,23 @@ def else_statements(stmt: cst.If) -> list[cst.CSTNode]:
 def small_statements(fn: cst.FunctionDef):
     """(statement, is_last) for every statement, compound statements included as they are,
     but for placeholders (see `placeholder`)."""
-    stmts = function_body(fn)
-    flat = []
-    for stmt in stmts:
-        if isinstance(stmt, cst.SimpleStatementLine):
-            flat.extend(stmt.body)
-        else:
-            flat.append(stmt)
-    dropped = set(placeholders(fn, flat))
+    flat = _flat_body(fn)
+    dropped = placeholders(fn, flat)
     kept = [stmt for stmt in flat if id(stmt) not in dropped]
     return [(s, i == len(kept) - 1) for i, s in enumerate(kept)]
 
 
+def _flat_body(fn: cst.FunctionDef) -> list:
+    """The function's top-level statements, `a = 1; b = 2` split."""
+    return [s for stmt in function_body(fn) for s in (
+        stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [stmt])]
+
+
 def placeholders(fn: cst.FunctionDef, flat=None) -> dict[int, list[str]]:
     """{id of the statement: its names} of the function's top-level placeholders."""
-    if flat is None:
-        flat = [s for stmt in function_body(fn) for s in (
-            stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [stmt])]
+    flat = _flat_body(fn) if flat is None else flat
+    if not any(placeholder(stmt, set()) for stmt in flat):
+        return {}  # (the common case: no walk of what the statements assign)
     bound = set(param_names(fn))
     found = {}
     for stmt in flat:
