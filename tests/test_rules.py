@@ -170,13 +170,27 @@ def _rule(name="broken", forward="a", grads=("g",), **kw):
     ("a", ("{g}",), "unsupported syntax"),
     ("a", ("numpy.sort(a)",), "unknown function"),
 ])
-def test_broken_rules_fail_when_registered(forward, grads, problem):
-    registry = Registry()
+def test_broken_rules_fail_their_check(forward, grads, problem):
     rule = _rule(forward=forward, grads=grads)
     if len(grads) == 2:
         rule = Rule(**{**rule.__dict__, "arity": 1})
     with pytest.raises(RuleError, match=problem):
-        registry.add(rule)
+        Registry.check(rule)
+    with pytest.raises(RuleError, match=problem):  # and when a user declares it
+        Registry().declare(rule)
+
+
+def test_a_wrong_domain_fails_the_check():
+    rule = Rule(**{**_rule().__dict__, "domain": lambda n: ((0.0, 1.0),) * (n + 1)})
+    with pytest.raises(RuleError, match="domain has the wrong number"):
+        Registry.check(rule)
+
+
+@pytest.mark.parametrize("rule", list(REGISTRY), ids=[rule.name for rule in REGISTRY])
+def test_every_rule_passes_its_check(rule: Rule):
+    """adgen's rules parse their templates on first use, not at import: this is the check
+    that keeps a broken one from reaching a user (every rule, array rules included)."""
+    Registry.check(rule)
 
 
 def test_duplicate_rules_and_spellings_are_rejected():

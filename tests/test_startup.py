@@ -63,3 +63,20 @@ def test_the_library_computes_gradients_without_sympy_or_numpy_until_asked_to_ve
     assert out.strip() == "[]"  # after adgen.grad
     # check_grad (verification) loads the verifier and sympy; scalar code still needs no numpy
     assert "sympy" in loaded and "adgen.verify" in loaded
+
+
+def test_generating_code_parses_only_the_templates_of_the_rules_it_uses():
+    # Rules parse their templates on first use (docs/design.md, "What is imported when"):
+    # generating the example parses a handful of the registry's rules, not all of them
+    # (tests/test_rules.py checks every rule).
+    out, _ = _run(textwrap.dedent("""\
+        import contextlib, io, sys
+        from adgen.cli import main
+        from adgen.rules import REGISTRY, registry
+        sys.argv = ["adgen", "examples/cs231n.py"]
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main() == 0
+        print(len(registry._INSTANCES) + len(registry._SHAPED), len(list(REGISTRY)))
+        """))
+    parsed, rules = map(int, out.split())
+    assert 0 < parsed <= 20 and rules > 200, (parsed, rules)

@@ -7,9 +7,11 @@ upstream gradient `g`::
 
     unary("exp", "math.exp(a)", "out * g", spellings=("math.exp",), sympy="exp")
 
-Templates are parsed into IR expressions when the registry loads; a template that does not
-parse, names an unknown variable or function, or gives the wrong number of gradients raises
-`RuleError` at import time, so a broken rule never reaches a user's program.
+Templates are parsed into IR expressions on a rule's first use (`Rule.instance`); a template
+that does not parse, names an unknown variable or function, or gives the wrong number of
+gradients raises `RuleError`.  `Registry.check` does that for one rule: a rule a user declares
+is checked when declared, and tests/test_rules.py checks every one of adgen's, so a broken rule
+fails the test suite and never reaches a user's program.
 
 Each rule also carries what the tests and the verifier need: a sympy counterpart of the forward
 value, an input domain for sampling, and (for kinks) a branch signature.
@@ -403,12 +405,18 @@ class Registry:
                 raise RuleError(f"spelling {spelling!r} claimed by two rules")
             self._by_spelling[spelling] = rule
         self._by_name[rule.name] = rule
-        # Check the templates now, at import: every fixed arity, and two sizes of variadics.
+        return rule
+
+    @staticmethod
+    def check(rule: Rule) -> None:
+        """Parse the rule's templates (every fixed arity, two sizes of a variadic) and check
+        its domain: raises RuleError when the rule is broken.  adgen's own rules are parsed
+        on first use, not at import (parsing all of them took a fifth of the command's
+        start-up); tests/test_rules.py checks every one of them, so a broken rule fails CI."""
         for n in ([rule.arity, rule.arity + 1] if rule.variadic else [rule.arity]):
             rule.instance(n)
             if len(rule.domain(n)) != n:
                 raise RuleError(f"rule {rule.name!r}: domain has the wrong number of intervals")
-        return rule
 
     def declare(self, rule: Rule) -> Rule:
         """Add (or replace) a rule a user declared (adgen/userrules.py): it has no
@@ -420,7 +428,7 @@ class Registry:
         for cache in (_INSTANCES, _SHAPED):
             for key in [k for k in cache if k[0] == rule.name]:
                 del cache[key]
-        rule.instance(rule.arity)  # its templates are checked now
+        self.check(rule)  # a user's rule is checked when it is declared
         return rule
 
     def get(self, name: str) -> Optional[Rule]:
