@@ -12,6 +12,7 @@ import libcst as cst
 from adgen import ir
 from adgen.params import all_params, positional_params
 from adgen.containers import is_container
+from adgen.fence_expressions import _static_literal
 from adgen.source import ParsedModule, evaluate_constant
 from adgen.stage_env import RETURN
 from adgen.statements import small_statements
@@ -38,8 +39,7 @@ class CallStaging:
                 bound[a.keyword.value] = self.stage_value(a.value)
         for p in params:
             if p.name.value not in bound:
-                value = evaluate_constant(p.default, parsed.scope)
-                bound[p.name.value] = ir.Num(value, repr(value))
+                bound[p.name.value] = self.default_value(p, parsed)
         line = self.parsed.pos(node).line
         saved = (self.env, self.return_target, self.return_base, self.return_stem,
                  self.param_names, self.parsed, self.scope, self.current, self.loop_nodes)
@@ -68,6 +68,20 @@ class CallStaging:
                 and not is_container(result):
             return self.add("copy", (result,), node, target, user)
         return result
+
+
+    def default_value(self, param: cst.Param, parsed: ParsedModule) -> ir.Operand:
+        """A helper parameter's default, when the call does not pass it: a number (module
+        constants read in the helper's own file), or a string, None, True or False, staged as
+        the same literal passed would be (so `if name != "x":` compares the real default)."""
+        value = evaluate_constant(param.default, parsed.scope)
+        if value is not None:
+            return ir.Num(value, repr(value))
+        if _static_literal(param.default):  # scope-free: staged here as it is written
+            return self.stage_value(param.default)
+        self.report("AD103", param.default, "default value is not a numeric constant",
+                    "use a number (or a module-level numeric constant) as the default")
+        return ir.Num(0.0)
 
 
 def _marked(stmts, via: str) -> list:

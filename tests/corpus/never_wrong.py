@@ -23,6 +23,7 @@ INPUTS = {
     "slices_broadcast_then_matmul": {"u": ((4,), -2.0, 2.0), "y": ((4,), -2.0, 2.0)},
     "first_of_a_helpers_pair": {"x": (-2.0, 2.0), "y": (-2.0, 2.0)},
     "unpacked_helper_pair": {"x": (-2.0, 2.0), "y": (-2.0, 2.0)},
+    "helper_defaults_that_are_not_numbers": {"x": (-2.0, 2.0)},
 }
 
 _unbroadcast = 2.0  # a module constant named like a helper of the generated code
@@ -139,6 +140,23 @@ def unpacked_helper_pair(x, y):
     return a * b
 
 
+def _named(x, name="x", squared=False, shift=None):
+    out = x
+    if name != "x":
+        out = out + 1.0
+    if squared:
+        out = out * out
+    if shift is not None:
+        out = out + shift
+    return out
+
+
+def helper_defaults_that_are_not_numbers(x):
+    # a helper's string, bool and None defaults were bound as None when not passed: `name
+    # != "x"` held, and f was x * (x + 1) with gradient 2x + 1 (found 2026-12-03)
+    return _named(x) * x
+
+
 def _sig(v):
     return 1.0 / (1.0 + np.exp(-v))
 
@@ -161,6 +179,7 @@ EXPECTED = {
     "sigmoid_over_two_statements": lambda x: _sig(x) * (1.0 - _sig(x)),
     "first_of_a_helpers_pair": lambda x, y: (2.0 * y, 2.0 * x),
     "unpacked_helper_pair": lambda x, y: (y * (x + y) + x * y, x * (x + y) + x * y),
+    "helper_defaults_that_are_not_numbers": lambda x: (2.0 * x,),
     "slices_broadcast_then_matmul": lambda u, y: (
         np.concatenate([[0.0], y[1:]]), np.concatenate([[0.0], u[1:] + 2.0 * y[1:]])),
 }
