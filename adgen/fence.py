@@ -13,10 +13,12 @@ from typing import Optional
 
 import libcst as cst
 
+from adgen import statictests
 from adgen.diagnostics import Diagnostic
 from adgen.fence_expressions import _ExpressionChecker, _static_literal
 from adgen.members import path_of
 from adgen.naming import RUNTIME
+from adgen.reports import impure, reporter
 from adgen.source import ParsedModule, evaluate_constant
 from adgen.multiresults import results_rule
 from adgen.statements import (_target_names, assigned_names, block_statements, else_statements,
@@ -55,6 +57,10 @@ def _name_nodes(target) -> list:
     if isinstance(target, cst.Name):
         return [target]
     return [n for el in target.elements for n in _name_nodes(el.value)]
+
+
+# Expression statements that do nothing: a string used as a comment, `...`, a number.
+_NO_OPS = (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis, cst.Integer, cst.Float)
 
 
 class _Known:
@@ -162,6 +168,10 @@ class Fence:
             self.defined = after_else
         elif returns_else:
             self.defined = after_body
+        elif statictests.may_be_static(stmt.test):
+            # `if activation == "relu":` may be decided where a helper is inlined: the
+            # stager knows, and reports a name read unassigned (adgen/statictests.py)
+            self.defined = after_body | after_else
         else:
             self.defined = after_body & after_else
             line = self.parsed.pos(stmt).line
@@ -267,6 +277,22 @@ class Fence:
 
     # ------------------------------------------------------------ statements
 
+    def reports(self, stmt: cst.Expr) -> bool:
+        """Whether `stmt` is a report statement (adgen/reports.py) the generated code may
+        leave out; one whose arguments may change something is AD101, at that call."""
+        call = reporter(stmt, self.scope)
+        if call is None or (isinstance(call.func, cst.Name) and call.func.value in self.defined):
+            return False
+        bad = impure(call, self.scope)
+        if bad is not None:
+            what = self.parsed.code(bad).strip()
+            self.report("AD101", bad, f"'{' '.join(what.split())[:60]}' in a "
+                        f"{self.parsed.code(call.func).strip()} statement may change a value: "
+                        "adgen leaves such statements out of the generated code, which is "
+                        "exact only if their arguments just read",
+                        "compute it in a statement of its own first, and print the result")
+        return True
+
     def check_statement(self, stmt, *, is_first: bool, is_last: bool) -> bool:
         """Check one statement; True if it is a return."""
         if isinstance(stmt, cst.Expr):
@@ -279,7 +305,9 @@ class Fence:
                     call.args[0].keyword is None and not call.args[0].star:
                 self.check_expr(call.func.value)  # hs.append(h): the list gains a value
                 self.check_expr(call.args[0].value)
-            elif not is_docstring:
+            elif self.reports(stmt):
+                pass  # print(...), logging.info(...): left out of the generated code
+            elif not is_docstring and not isinstance(stmt.value, _NO_OPS):
                 self.report("AD101", stmt, "expression statement (its value is discarded)",
                             "remove it; adgen differentiates the returned value")
         elif isinstance(stmt, cst.Pass):

@@ -262,12 +262,14 @@ class _ExpressionChecker:
         return False
 
     def check_condition(self, test: cst.BaseExpression) -> None:
-        """A branch's or loop's test: comparisons, chained ones (`lo < x < hi`), and `and` /
-        `or` of conditions (short-circuit, as in Python)."""
+        """A branch's or loop's test: comparisons, chained ones (`lo < x < hi`), `and` /
+        `or` of conditions (short-circuit, as in Python), and `not`."""
         if isinstance(test, cst.BooleanOperation) and not test.lpar and \
                 isinstance(test.operator, (cst.And, cst.Or)):
             self.check_condition(test.left)
             self.check_condition(test.right)
+        elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            self.check_condition(test.expression)  # if not done: (a branch, swapped)
         elif isinstance(test, cst.Comparison) and len(test.comparisons) > 1 and all(
                 isinstance(c.operator, COMPARISONS) for c in test.comparisons):
             self.check(test.left)
@@ -328,6 +330,8 @@ class _ExpressionChecker:
                 continue
             if i in statics:  # a constant (np.tile's reps): checked with the call
                 continue
+            if _static_literal(arg.value) and self.helper_call(node):
+                continue  # act(z, "relu"): a static argument, as activation="relu" is
             if joined_operands(node, self.scope) is not None and \
                     isinstance(arg.value, (cst.List, cst.Tuple)):
                 for element in arg.value.elements:  # np.concatenate([a, b], axis=1)
@@ -335,6 +339,15 @@ class _ExpressionChecker:
             else:
                 self.check(arg.value)
         return False
+
+    def helper_call(self, node: cst.Call) -> bool:
+        """Whether `node` calls a function of the user's, which is inlined (a nested def, a
+        function of the file or of a user module)."""
+        func, fence = node.func, self.fence
+        if isinstance(func, cst.Name) and (func.value in fence.local_functions or
+                                           func.value in self.scope.functions):
+            return True
+        return fence.parsed.user_function(self.scope.qualify(func)) is not None
 
     def static_positions(self, node: cst.Call) -> set[int]:
         """The indices in `node.args` of the arguments its rule takes as constants

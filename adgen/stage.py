@@ -24,6 +24,7 @@ from adgen.members import items_by_path, sequences
 from adgen.members import of_function as members_of
 from adgen.memory import Memory
 from adgen.naming import RUNTIME, Names
+from adgen.reports import reporter
 from adgen.rules import REGISTRY
 from adgen.source import ParsedModule, evaluate_constant
 from adgen.stage_assign import AssignmentStaging
@@ -206,7 +207,11 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
             elif isinstance(stmt, cst.AugAssign):
                 self.stage_aug_assign(stmt)
             elif isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call):
-                self.stage_list_method(stmt.value)
+                call = reporter(stmt, self.scope)
+                if call is None or (isinstance(call.func, cst.Name) and
+                                    call.func.value in self.env):
+                    self.stage_list_method(stmt.value)
+                # else print(...): it reports only, and the gradient does not print
             elif isinstance(stmt, cst.Return):
                 self.stage_return(stmt.value)
                 return

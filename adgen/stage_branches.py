@@ -10,7 +10,7 @@ from typing import Optional
 
 import libcst as cst
 
-from adgen import ir, runlists, shapes
+from adgen import ir, runlists, shapes, statictests
 from adgen.containers import is_container
 from adgen.rules import REGISTRY
 from adgen.stage_env import EXIT, RAISED, RETURN, _Unbound
@@ -69,12 +69,33 @@ class BranchStaging:
         `a and b` is a branch computing b only where a holds (`a or b` likewise); a chained
         comparison `lo < x < hi` is `lo < x and x < hi` with x computed once."""
         if isinstance(test, cst.BooleanOperation) and not test.lpar:
+            if statictests.truth(test.left, self.env) is not None:
+                # True and b, False or b (a literal given to a helper): b alone
+                # (stage_if has folded the tests the left side decides)
+                return self.stage_condition(test.right)
             return self.stage_short_circuit(
                 test, lambda: self.stage_condition(test.left),
                 lambda: self.stage_condition(test.right), isinstance(test.operator, cst.And))
         if isinstance(test, cst.Comparison) and len(test.comparisons) > 1:
             return self.stage_chain(test, self.stage_expr(test.left), list(test.comparisons))
+        if _negation(test) is not None:
+            return self.stage_not(test, self.stage_condition(_negation(test)))
         return self.stage_test(test)
+
+    def stage_not(self, node: cst.UnaryOperation, inner: ir.Operand) -> ir.Name:
+        """`not c` as a value: False where c holds, True elsewhere (Python's truth, NaN
+        included, which inverting a comparison would not keep)."""
+        target = self.names.numbered("cond")
+        outer = self.body
+        paths = []
+        for value in (ir.Num(0, "False"), ir.Num(1, "True")):
+            self.body = []
+            self.add("copy", (value,), node, target)
+            paths.append(tuple(self.body))
+        self.body = outer
+        self.body.append(ir.If(inner, paths[0], paths[1], self.parsed.pos(node),
+                               self.new_key()))
+        return ir.Name(target)
 
     def stage_chain(self, node: cst.Comparison, left: ir.Operand, comparisons) -> ir.Operand:
         first, rest = comparisons[0], comparisons[1:]
@@ -117,18 +138,34 @@ class BranchStaging:
         return operand
 
     def stage_if(self, stmt: cst.If, continuation) -> None:
-        test = self.stage_condition(stmt.test)
+        known = statictests.truth(stmt.test, self.env)
+        if known is not None:  # act(z, "relu"): only the path taken (adgen/statictests.py)
+            self.stage_block(block_statements(stmt.body) if known else else_statements(stmt),
+                             continuation)
+            return
+        start = len(self.body)
+        order = (block_statements(stmt.body), else_statements(stmt))
+        if _negation(stmt.test) is not None:  # if not c: A else: B is if c: B else: A
+            test = self.stage_condition(_negation(stmt.test))
+            order = order[::-1]
+        else:
+            test = self.stage_condition(stmt.test)
         runlists.materialize(self, list(block_statements(stmt.body)) +
                              list(else_statements(stmt)) + list(continuation), stmt)
         before, outer = dict(self.env), self.body
         paths = []
         region = self.region
-        for statements in (block_statements(stmt.body), else_statements(stmt)):
+        for statements in order:
             self.env, self.body, self.region = dict(before), [], self.new_key()
             self.stage_block(statements, continuation)
             paths.append((self.body, self.env))
         self.body, self.region = outer, region
         body, orelse = self.merge(before, paths, stmt)
+        if not body and not orelse and self.env == before:
+            # nothing on either path (`if verbose: print(...)`, a print being left out):
+            # no if, and no test computed for it (fresh names nothing else reads)
+            del self.body[start:]
+            return
         self.body.append(ir.If(test, tuple(body), tuple(orelse), self.parsed.pos(stmt),
                                self.new_key()))
 
@@ -276,3 +313,10 @@ def _literal(text: str, width: int = 48) -> str:
         return repr(text)
     return "\n    " + "\n    ".join(repr(text[i:i + width])
                                     for i in range(0, len(text), width))
+
+
+def _negation(test: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """c for a test `not c`, else None."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return test.expression
+    return None

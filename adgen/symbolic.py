@@ -361,9 +361,75 @@ def _rebound(fn: types.FunctionType, done: dict) -> types.FunctionType:
         env_builtins = dict(vars(builtins))
         env_builtins.update(BUILTINS)
         env["__builtins__"] = env_builtins
-    rebound = types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
+    rebound = types.FunctionType(_silenced(fn), env, fn.__name__, fn.__defaults__,
+                                 fn.__closure__)
     rebound.__kwdefaults__ = fn.__kwdefaults__  # def f(x, *, k=2.0): k keeps its default
     return rebound
+
+
+def _silenced(fn: types.FunctionType) -> types.CodeType:
+    """`fn`'s code with its report statements (`print(...)`, `logging.info(...)`,
+    `warnings.warn(...)`: adgen/reports.py) made `pass`, as the generated code leaves them
+    out: on sympy values `f"{loss:.4f}"` raises and `print(loss)` prints an expression.
+    Compiled from the function's source at its own lines, never run; its own code when it
+    has none, reports nothing, or closes over names."""
+    import inspect
+    import textwrap
+
+    code = fn.__code__
+    if code.co_freevars or code.co_name == "<lambda>":
+        return code
+    try:
+        lines, first = inspect.getsourcelines(fn)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError):
+        return code
+    found = []
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                for i, stmt in enumerate(block):
+                    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+                            _reporter(stmt.value.func, fn.__globals__):
+                        block[i] = ast.copy_location(ast.Pass(), stmt)
+                        found.append(stmt)
+    if not found:
+        return code
+    ast.increment_lineno(tree, first - 1)
+    try:
+        module = compile(tree, code.co_filename, "exec")
+    except (SyntaxError, ValueError):
+        return code
+    new = next((c for c in module.co_consts if isinstance(c, types.CodeType) and
+                c.co_name == code.co_name), None)
+    same = new is not None and not new.co_freevars and \
+        (new.co_argcount, new.co_kwonlyargcount, new.co_varnames[:new.co_argcount]) == \
+        (code.co_argcount, code.co_kwonlyargcount, code.co_varnames[:code.co_argcount])
+    return new if same else code
+
+
+def _reporter(func: ast.expr, scope: dict) -> bool:
+    """Whether a call's callee is `print`, a `logging` function or `warnings.warn`, as the
+    function's globals resolve it."""
+    import logging
+    import warnings
+
+    path = []
+    while isinstance(func, ast.Attribute):
+        path.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return False
+    if func.id not in scope:
+        value = getattr(builtins, func.id, None)
+    else:
+        value = scope[func.id]
+    for attr in reversed(path):
+        value = getattr(value, attr, None)
+    return value is builtins.print or value is warnings.warn or (
+        callable(value) and getattr(value, "__module__", None) == "logging" and
+        getattr(logging, getattr(value, "__name__", ""), None) is value)
 
 
 def _user_code(obj) -> bool:

@@ -114,12 +114,34 @@ CASES = {
             global y
             import os
             assert x > 0  # a check: fine
-            print(x)
+            x.sort()
             del x
             raise
         """, [("AD101", 3, 5), ("AD101", 4, 5), ("AD101", 6, 5), ("AD101", 7, 5),
               ("AD101", 8, 5)]),
     "async": ("async def f(x):\n    return x\n", [("AD101", 1, 1)]),
+    "a name only some paths of a branch on a parameter's string assign": ("""
+        import numpy as np
+        def act(Z, activation):
+            if activation == "sigmoid":
+                A = 1 / (1 + np.exp(-Z))
+            elif activation == "relu":
+                A = np.maximum(0, Z)
+            return np.sum(A)
+        """, [("AD203", 7, 19)]),
+    "prints whose arguments may change something": ("""
+        import numpy as np
+        def helper(v):
+            return v * 2
+        def f(x, xs):
+            print("ok", x, np.sum(x), f"{x:.3f}")  # reads only: left out
+            print(xs.pop())
+            print(helper(x))
+            print(np.random.rand())
+            print(np.add(x, 1, out=x))
+            "a comment"
+            return x
+        """, [("AD101", 6, 11), ("AD101", 7, 11), ("AD101", 8, 11), ("AD101", 9, 11)]),
     "expressions": ("""
         import math
         def f(x, y):

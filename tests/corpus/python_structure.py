@@ -2,11 +2,23 @@
 for and while loops, checks that raise or assert, booleans as flags, and the CS231n naive
 loss loops."""
 
+import logging
 import math
+import warnings
 
 import numpy as np
 
 INPUTS = {
+    "activation_chosen_by_a_literal": {"X": ((4, 3), -2.0, 2.0), "W1": ((3, 5), -1.0, 1.0),
+                                       "W2": ((5, 2), -1.0, 1.0)},
+    "options_by_literals_and_flags": {"x": (-1.5, 1.5), "y": (0.5, 2.0)},
+    "printed_scalar_loss": {"x": (0.2, 1.0), "y": (0.5, 2.0)},
+    "temporal_softmax_loss_verbose": {"x": ((2, 3, 4), -2.0, 2.0), "y": ("int", (2, 3), 0, 4),
+                                      "mask": ("bool", (2, 3))},
+    "temporal_softmax_loss_printing": {"x": ((2, 3, 4), -2.0, 2.0),
+                                       "y": ("int", (2, 3), 0, 4), "mask": ("bool", (2, 3))},
+    "logged_regression_loss": {"w": ((3,), -1.0, 1.0), "X": ((5, 3), -2.0, 2.0),
+                               "y": ((5,), -1.0, 1.0)},
     "one_hot_entries_of_a_dict": {"W": ((2, 4), -1.0, 1.0), "b": (-1.0, 1.0),
                                   "idx": ("int", (3,), 1, 4)},
     "entry_of_a_list_updated_through_an_alias": {"w": ((3,), -1.0, 1.0), "x": (-1.0, 1.0)},
@@ -45,9 +57,13 @@ INPUTS = {
     "keyword_only_layer": {"x": ((3, 4), -1.0, 1.0), "W": ((4, 2), -1.0, 1.0)},
 }
 SHAPES = {"asserted_shapes": "x=N,D w=D", "conv_like": "stride=int pad=int",
-          "dropout_train": "mask=N,M", "ridge_keyword_only": "w=D X=N,D y=N"}
+          "dropout_train": "mask=N,M", "ridge_keyword_only": "w=D X=N,D y=N",
+          "logged_regression_loss": "w=D X=N,D y=N",
+          "temporal_softmax_loss_verbose": "x=N,T,V y=int:N,T mask=bool:N,T",
+          "temporal_softmax_loss_printing": "x=N,T,V y=int:N,T mask=bool:N,T"}
 WRT = {"one_hot_entries_of_a_dict": ("W", "b"), "two_layer_params": ("params",), "masked_assign": "x",
-       "keyword_only_differentiated": ("w", "l2")}
+       "keyword_only_differentiated": ("w", "l2"), "temporal_softmax_loss_verbose": ("x",),
+       "temporal_softmax_loss_printing": ("x",)}
 
 
 def svm_loss_naive(W, X, y, reg):
@@ -298,3 +314,87 @@ def keyword_only_helper_call(x, y):
 def keyword_only_layer(x, W, *, alpha=0.1):
     h = x @ W
     return np.maximum(h, alpha * h)
+
+
+def temporal_softmax_loss_verbose(x, y, mask, verbose=False):
+    """CS231n's temporal_softmax_loss as written, its debug print under `if verbose:` (the
+    gradient leaves prints out: they change no value)."""
+    N, T, V = x.shape
+
+    x_flat = x.reshape(N * T, V)
+    y_flat = y.reshape(N * T)
+    mask_flat = mask.reshape(N * T)
+
+    probs = np.exp(x_flat - np.max(x_flat, axis=1, keepdims=True))
+    probs /= np.sum(probs, axis=1, keepdims=True)
+    loss = -np.sum(mask_flat * np.log(probs[np.arange(N * T), y_flat])) / N
+
+    if verbose:
+        print("dx_flat: ", probs.shape)
+
+    return loss
+
+
+def temporal_softmax_loss_printing(x, y, mask):
+    """The same, printing on every call (verbose=True inlined)."""
+    return temporal_softmax_loss_verbose(x, y, mask, verbose=True)
+
+
+def logged_regression_loss(w, X, y):
+    """Prints, logging and warnings as training code has them, a string as a comment."""
+    scores = X @ w
+    print(f"scores: mean {scores.mean():.3f}, shape {scores.shape}")
+    "the loss: mean squared error"
+    loss = np.mean((scores - y) ** 2)
+    logging.info("loss %.4f", loss)
+    if loss > 1e6:
+        warnings.warn("the loss diverges")
+    print("loss", loss, "max |w|", np.max(np.abs(w)), sep=" ")
+    return loss
+
+
+def printed_scalar_loss(x, y, verbose=True):
+    """A function of numbers that prints with format specs and logs: the symbolic check runs
+    it with those statements left out, as the generated code does (a format spec of a sympy
+    expression raises)."""
+    z = math.exp(-x * y)
+    if verbose:
+        print(f"z = {z:.4f}")
+    logging.debug("z %s", z)
+    out = z / (1 + x * x)
+    print("out", out, round(out, 3))
+    return out
+
+
+def _activate(Z, activation):
+    """deeplearning.ai's linear_activation_forward: if/elif on a string, no else."""
+    if activation == "sigmoid":
+        A = 1 / (1 + np.exp(-Z))
+    elif activation == "relu":
+        A = np.maximum(0, Z)
+    return A
+
+
+def activation_chosen_by_a_literal(X, W1, W2):
+    """A helper picking its activation by a string literal, passed by position and by
+    keyword: only the path taken is staged, so A is never read unassigned."""
+    H = _activate(X @ W1, "relu")
+    return np.sum(_activate(H @ W2, activation="sigmoid"))
+
+
+def _scaled(x, mode=None, squared=False, name="x"):
+    if mode is None:
+        out = x
+    elif mode == "double" and not squared:
+        out = 2 * x
+    if squared:
+        out = out * out
+    if name != "x":
+        out = out + 1
+    return out
+
+
+def options_by_literals_and_flags(x, y):
+    """None, flags and strings given as literals decide a helper's branches."""
+    return _scaled(x) + _scaled(y, "double") + _scaled(x * y, None, True) + \
+        _scaled(y, mode="double", name="y")
