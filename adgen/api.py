@@ -26,6 +26,7 @@ from adgen.emit import emit_module
 from adgen.fold import aligned
 from adgen.members import of_function as members_of
 from adgen.members import value_of as member_value
+from adgen.members import whole_uses
 from adgen.params import all_params
 from adgen.source import ParsedModule
 from adgen.stage import uses_arrays
@@ -170,7 +171,8 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
         # (stride=1, pad=1 of a convolution: range(H_out) needs it to be one)
         values = {k: v for k, v in values.items() if k not in defaulted or
                   _size_or_array(facts.kind_of(v), k in (wrt or ()))}
-        given = {fn.__name__: facts.from_arguments(values, annotated)}
+        given = {fn.__name__: facts.from_arguments(values, annotated,
+                                                   whole_dicts(node, values))}
         shapes = facts.shapes_option(given[fn.__name__])
     command = default_command(parsed.path, [_selector(fn)], wrt, shapes) + (
         " --in-place" if one_dtype else "")
@@ -207,6 +209,13 @@ def _selector(fn: Callable) -> str:
     return qualname if qualname.count(".") == 1 and "<" not in qualname else fn.__name__
 
 
+def whole_dicts(node, values: dict) -> frozenset:
+    """The parameters given a dict of numbers and arrays that the function uses whole
+    (passes to a helper, reads by a computed key): each entry is then a member."""
+    dicts = {name for name, value in values.items() if facts.dict_structure(value)}
+    return frozenset(whole_uses(node, dicts)) if dicts else frozenset()
+
+
 def _with_members(fn: Callable, values: dict) -> dict:
     """The call's values with those of the members the function reads (`params['W1']`,
     every number or array of a list of layers `params[1][0]`: members.py), which the
@@ -218,6 +227,8 @@ def _with_members(fn: Callable, values: dict) -> dict:
                                      code.co_argcount]) | set(fn.__kwdefaults__ or {})
     structures = {name: facts.structure_of(value) for name, value in values.items()
                   if isinstance(value, (list, tuple)) and name not in defaulted}
+    structures.update({name: facts.dict_structure(values[name]) for name in
+                       whole_dicts(node, values) if name not in defaulted})
     members = members_of(parsed, node, structures)
     for name, structure in structures.items():
         if structure is None:  # a list of strings, of dicts, or empty
@@ -328,7 +339,7 @@ def _public(fn: Callable) -> Callable:
 def _scalar_output(f: Callable, compiled: CompiledFunction, api: str) -> None:
     """grad and value_and_grad need a scalar output, as in JAX; layers go through vjp."""
     t = compiled.gradient.function.output_type
-    if t is not None and t.is_array:
+    if t is not None and t.is_array and t.shape != ():  # (a 0-d array is a scalar, as in JAX)
         raise _fail("AD404", f, f"{api} needs a scalar output, but '{f.__name__}' returns "
                     f"an array ({t.describe()})",
                     f"use adgen.vjp({f.__name__})(*args, dout) for the vector-Jacobian "

@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "parameters the source does not annotate, as 'X=N,D W1=D,H b1=H "
                         "y=int:N lr=float T=int' (names or numbers for dimensions; "
                         "params=list:3,2 for a list of 3 (W, b) pairs, list:3,dict:W,b "
-                        "for a list of 3 dicts of W and b); without it adgen "
+                        "for a list of 3 dicts of W and b, dict:W1,b1 for a dict of W1 "
+                        "and b1 passed whole); without it adgen "
                         "infers them from the code and states what it assumed")
     parser.add_argument("--value-and-grad", action="store_true", help="also define "
                         "NAME_value_and_grad(...) returning (value, gradients)")

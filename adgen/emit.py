@@ -239,7 +239,8 @@ def emit_function(grad: ir.Gradient, value_and_grad: bool = False, tap: Optional
     if tap is not None and tap.parameter:
         params.insert(0, tap.parameter)
     out_t = fn.output_type
-    if out_t is not None and out_t.is_array:  # a layer: the caller gives the upstream gradient
+    if out_t is not None and out_t.is_array and out_t.shape != ():
+        # a layer: the caller gives the upstream gradient (a 0-d array is a scalar: 1.0)
         if any(p.default is not None for p in fn.params) and "*" not in params:
             params.append("*")
         params.append(grad.seed)

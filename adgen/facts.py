@@ -85,6 +85,19 @@ def structure_of(value, depth: int = 0) -> Optional[tuple]:
     return ("list" if isinstance(value, list) else "tuple", tuple(items))
 
 
+def dict_structure(value) -> Optional[tuple]:
+    """The structure of a dict of parameters ({'W1': W1, 'b1': b1}) that holds numbers and
+    arrays only, as a dict in a list has one: (("dict", keys), (None, ...)); else None.
+    Given to a dict the function passes to a helper or reads by a computed key
+    (`parameters['W' + str(l)]`: members.whole_uses), so that each entry is a member and the
+    dict a value; a dict read by constant keys only is read key by key (members.py)."""
+    if not isinstance(value, dict) or not value or \
+            not all(isinstance(k, str) for k in value) or \
+            any(kind_of(v) is None for v in value.values()):
+        return None
+    return structure_of(value, 1)
+
+
 def dict_keys(kind) -> Optional[tuple]:
     """The keys of a dict in a structure (its kind ("dict", keys)); None for a list or
     tuple."""
@@ -145,6 +158,8 @@ def pattern(values: dict) -> tuple:
             out.append((name, value.dtype.kind, dims))
         elif isinstance(value, (list, tuple)):  # its entries are members, in `values` too
             out.append((name, structure_of(value) or type(value).__name__))
+        elif isinstance(value, dict):  # (its keys, in order: a dict of parameters)
+            out.append((name, dict_structure(value) or "dict"))
         else:
             kind = kind_of(value)
             out.append((name, kind.kind if kind is not None else type(value).__name__))
@@ -161,10 +176,12 @@ def uniform_float(values: dict) -> bool:
     return len(dtypes) == 1
 
 
-def from_arguments(values: dict, annotated: dict[str, Optional[VType]]) -> dict[str, Fact]:
+def from_arguments(values: dict, annotated: dict[str, Optional[VType]],
+                   dicts: frozenset = frozenset()) -> dict[str, Fact]:
     """Facts from a call's arguments (`values`: parameter -> argument).  Dimensions of the
     same size get the same symbol (an annotation's symbol where one has that size, else
-    n1, n2, ... in order of appearance); size-1 dimensions are 1."""
+    n1, n2, ... in order of appearance); size-1 dimensions are 1.  The dicts named in
+    `dicts` get their structure (dict_structure)."""
     sizes: dict[int, str] = {}
     for name, t in annotated.items():  # annotated symbols name their sizes first
         value = values.get(name)
@@ -183,7 +200,7 @@ def from_arguments(values: dict, annotated: dict[str, Optional[VType]]) -> dict[
             continue
         kind = kind_of(value)
         if kind is None:
-            structure = structure_of(value)
+            structure = dict_structure(value) if name in dicts else structure_of(value)
             if structure is not None:
                 facts[name] = Fact(sequence(structure), "arguments")
             continue
@@ -207,8 +224,9 @@ def from_arguments(values: dict, annotated: dict[str, Optional[VType]]) -> dict[
 def parse_shapes(text: str) -> dict[str, VType]:
     """`--shapes 'X=N,D W1=D,H b1=H y=int:N lr=float T=int params=list:3,2'`: per
     parameter, its dimensions (a 0-d value is `x=`), an optional kind prefix (`int:`,
-    `bool:`), the scalar kinds `float` and `int`, or a list or tuple's length (and its
-    tuples' length).  Raises ValueError with what is wrong."""
+    `bool:`), the scalar kinds `float` and `int`, a list or tuple's length (and its
+    tuples' length), or a dict's keys (`dict:W1,b1`).  Raises ValueError with what is
+    wrong."""
     found: dict[str, VType] = {}
     for item in text.replace(";", " ").split():
         name, sep, spec = item.partition("=")
@@ -220,6 +238,13 @@ def parse_shapes(text: str) -> dict[str, VType]:
         kind, colon, dims = spec.partition(":")
         if kind in ("list", "tuple"):  # params=list:3,2: a list of 3 tuples of 2 values
             found[name] = sequence(_uniform_structure(kind, dims, item))
+            continue
+        if kind == "dict":  # parameters=dict:W1,b1,W2,b2: a dict of arrays, by its keys
+            keys = dims.split(",")
+            if not all(k.isidentifier() for k in keys) or len(set(keys)) != len(keys):
+                raise ValueError(f"{item!r}: after 'dict:' come its keys, separated by "
+                                 "commas (for example dict:W1,b1,W2,b2)")
+            found[name] = sequence((("dict", tuple(keys)), (None,) * len(keys)))
             continue
         if not colon:
             kind, dims = "float", spec
@@ -274,6 +299,8 @@ def spec_of(t: VType) -> str:
         return "int"
     if t.kind == "sequence":
         lengths = _uniform_lengths(t.items)
+        if lengths and dict_keys(t.items[0]) is not None:  # a dict of arrays: dict:W1,b1
+            return lengths[0]
         return f"{t.items[0]}:{','.join(map(str, lengths))}" if lengths else ""
     dims = ",".join(str(d) for d in (t.shape or ()))
     prefix = {"intarray": "int:", "bool": "bool:"}.get(t.kind, "")
@@ -310,7 +337,8 @@ def holds(values: dict, given: dict[str, "Fact"]) -> bool:
     for name, fact in given.items():
         t, value = fact.type, values.get(name)
         if t.kind == "sequence":
-            if structure_of(value) != t.items:
+            found = dict_structure(value) if isinstance(value, dict) else structure_of(value)
+            if found != t.items:
                 return False
             continue
         if not t.is_array:

@@ -19,6 +19,7 @@ from adgen.fence_expressions import _ExpressionChecker, _static_literal
 from adgen.members import path_of
 from adgen.naming import RUNTIME
 from adgen.reports import impure, reporter
+from adgen.statickeys import dict_view
 from adgen.source import ParsedModule, evaluate_constant
 from adgen.multiresults import results_rule
 from adgen.statements import (_target_names, assigned_names, block_statements, else_statements,
@@ -214,7 +215,8 @@ class Fence:
                 self.check_iterable(arg.value)
         elif isinstance(iterable, (cst.Name, cst.Tuple, cst.List, cst.Subscript)) or (
                 callee == "zip" and call.args and not any(a.keyword or a.star
-                                                          for a in call.args)):
+                                                          for a in call.args)) or \
+                dict_view(iterable) is not None:
             self.check_iterable(iterable)  # an array, a list or tuple (written out), zip(...)
         else:
             self.report("AD101", iterable, "loop over this kind of iterable is not supported",
@@ -231,8 +233,11 @@ class Fence:
         self.check_loop_body(stmt, targets)
 
     def check_iterable(self, node: cst.BaseExpression) -> None:
-        """What a loop or comprehension runs over: range, enumerate and zip of values."""
-        if isinstance(node, cst.Call) and self.scope.qualify(node.func) in (
+        """What a loop or comprehension runs over: range, enumerate and zip of values, a
+        dict's keys, values or items (`params.items()`: the stager writes the loop out)."""
+        if dict_view(node) is not None:
+            self.check_expr(dict_view(node))
+        elif isinstance(node, cst.Call) and self.scope.qualify(node.func) in (
                 "range", "enumerate", "zip") and not any(a.keyword or a.star for a in node.args):
             for arg in node.args:
                 self.check_iterable(arg.value)

@@ -16,6 +16,8 @@ from adgen.source import MATH_CONSTANTS, ParsedModule
 from adgen.statements import _target_names
 from adgen.params import all_params, param_names, positional_params
 from adgen.userrules import called_primitive, params_of
+from adgen.statickeys import key_form
+from adgen.statictests import string_test
 from adgen.staticargs import (is_newaxis, is_static, is_value_attribute, joined_operands,
                               shape_index, static_value)
 
@@ -270,6 +272,8 @@ class _ExpressionChecker:
             self.check_condition(test.right)
         elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             self.check_condition(test.expression)  # if not done: (a branch, swapped)
+        elif string_test(test) is not None:  # name.startswith('W'): decided when compiling
+            self.check(string_test(test))
         elif isinstance(test, cst.Comparison) and len(test.comparisons) > 1 and all(
                 isinstance(c.operator, COMPARISONS) for c in test.comparisons):
             self.check(test.left)
@@ -300,6 +304,11 @@ class _ExpressionChecker:
                 continue
             elif isinstance(index.value, cst.SimpleString):
                 continue  # cache['x']: a dict's entry by its key (containers.py)
+            elif key_form(index.value) is not None:
+                # parameters['W' + str(l)]: a key the stager computes where l is a constant
+                # (a loop written out), or reports (adgen/statickeys.py)
+                for part in key_form(index.value):
+                    self.check(part)
             elif isinstance(index.value, cst.Ellipsis):
                 self.fence.report("AD102", index.value, "'...' in an index is not supported",
                                   "write the slices out (x[:, :, 0])")

@@ -58,6 +58,33 @@ def path_of(node: cst.BaseExpression, params: set[str]) -> Optional[tuple[str, t
     return current.value, tuple(reversed(steps))
 
 
+def whole_uses(fn: cst.FunctionDef, params: set[str]) -> set[str]:
+    """The parameters among `params` the function uses other than by reading members of
+    them (`params['W1']`, `p.get('k')`, `p.a`): passed to a helper, indexed by a computed
+    key (`parameters['W' + str(l)]`), returned.  Only the function's own statements are
+    read (a helper it passes the parameter to is what makes it a whole use)."""
+    if not params:
+        return set()
+    counts: dict[str, int] = {}
+    covered: dict[str, int] = {}
+    pending: list = [fn.body]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.Name) and current.value in params:
+            counts[current.value] = counts.get(current.value, 0) + 1
+        elif isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and \
+                path_of(current, params) is None:
+            # a method call, params.items(): its receiver is used, its name is no member
+            pending.extend([current.func.value] + [a.value for a in current.args])
+            continue
+        elif isinstance(current, cst.BaseExpression):
+            where = path_of(current, params)
+            if where is not None:
+                covered[where[0]] = covered.get(where[0], 0) + 1
+        pending.extend(children(current))
+    return {p for p, n in counts.items() if n > covered.get(p, 0)}
+
+
 def steps_allowed(node: cst.Attribute) -> bool:
     """`self.params`, `net.reg`: an attribute of a parameter (not `.T` or `.shape` of an
     array, which are operations)."""
@@ -228,7 +255,11 @@ def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code,
             if key in found:
                 found[key] = dataclasses.replace(found[key], lists=lists)
                 continue
-            name = "_".join([holder] + [str(step[1]) for step in path[len(prefix):]])
+            rest = path[len(prefix):]
+            name = "_".join([holder] + [str(step[1]) for step in rest])
+            if len(rest) == 1 and rest[0][0] == "key" and str(rest[0][1]).isidentifier() \
+                    and rest[0][1] not in names:
+                name = rest[0][1]  # an entry of a dict of parameters: W1, as params['W1']
             while name in names:
                 name = f"{name}_"
             names.add(name)
@@ -312,15 +343,19 @@ def value_of(member: ir.Member, values: dict):
     return value
 
 
-def items_by_path(members: list) -> dict[tuple, tuple]:
+def items_by_path(members: list, dicts: frozenset = frozenset()) -> dict[tuple, tuple]:
     """{(parameter, path): its items, nested tuples of the members' names} for what is
     read by position: a tuple or list parameter's own items (path (): `a, b = ab`, a list
     of layers) when nothing else of it is read, and a list a structured parameter holds
-    (`self.weights`: members self.weights[0], ...)."""
+    (`self.weights`: members self.weights[0], ...); and for a dict parameter whose entries
+    the arguments give (`dicts`), the dict of them all (a DictValue), which the function
+    may pass to a helper or read by a computed key."""
     trees: dict = {}
     for m in members:
         steps = [step[0] for step in m.path]
         first = steps.index("item") if "item" in steps else len(steps)
+        if m.param in dicts and steps and steps[0] == "key":
+            first = 0
         if first < len(steps) and all(kind in ("item", "key") for kind in steps[first:]):
             trees.setdefault((m.param, tuple(m.path[:first])), []).append(m)
     found = {}

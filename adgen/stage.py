@@ -79,7 +79,9 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         self.members = members_of(parsed, fn, sequences(declared or {}))
         self.member_names = {m.name for m in self.members}
         # a, b, c = abc; for W, b in params: the items of tuple and list parameters
-        by_path = items_by_path(self.members)
+        by_path = items_by_path(self.members, frozenset(
+            name for name, structure in sequences(declared or {}).items()
+            if isinstance(structure[0], tuple)))  # dicts of arrays (facts.structure_of)
         self.tuple_params: dict[str, tuple] = {p: t for (p, path), t in by_path.items()
                                                if not path}
         self.held_items: dict[tuple, tuple] = {k: t for k, t in by_path.items()

@@ -80,6 +80,11 @@ class BranchStaging:
             return self.stage_chain(test, self.stage_expr(test.left), list(test.comparisons))
         if _negation(test) is not None:
             return self.stage_not(test, self.stage_condition(_negation(test)))
+        if statictests.string_test(test) is not None:  # (stage_if decides the known ones)
+            self.report("AD305", test, "a string test on a value known only when the "
+                        "function runs", "test a string adgen knows when compiling: a "
+                        "literal, a dict's key in a loop over the dict, a helper's argument")
+            return ir.Num(0)
         return self.stage_test(test)
 
     def stage_not(self, node: cst.UnaryOperation, inner: ir.Operand) -> ir.Name:

@@ -5,6 +5,8 @@ entries, loops and comprehensions written out over them, `hs.append(h)`, `sum(hs
 
 from __future__ import annotations
 
+import ast
+
 from typing import Optional
 
 import libcst as cst
@@ -15,6 +17,7 @@ from adgen.containers import DictValue, ListValue, describe, entry, is_container
 from adgen.members import path_of
 from adgen.stage_env import _Local
 from adgen.source import evaluate_constant
+from adgen.statickeys import dict_view, key_form, key_value
 from adgen.staticargs import is_shape, shape_index, static_value
 from adgen.statements import may_exit
 
@@ -118,6 +121,13 @@ class ContainerStaging:
             if callee == "enumerate":
                 return [(ir.Num(i), v) for i, v in enumerate(parts[0])]
             return [tuple(vs) for vs in zip(*parts)]
+        elif dict_view(iterable) is not None and self.may_hold_container(dict_view(iterable)):
+            value = self.stage_value(dict_view(iterable))  # params.items(): written out
+            if isinstance(value, DictValue):
+                keys = [ir.Lit(repr(k)) for k in value.items]
+                view = iterable.func.attr.value
+                return keys if view == "keys" else list(value.items.values()) \
+                    if view == "values" else list(zip(keys, value.items.values()))
         elif self.may_hold_container(iterable):
             value = self.stage_value(iterable)
             if items_of(value) is not None:
@@ -149,8 +159,22 @@ class ContainerStaging:
             outer, self.body = self.body, []
             staged = self.stage_value(node)
             self.body = outer
-            value = staged.value if isinstance(staged, ir.Num) else None
+            value = staged.value if isinstance(staged, ir.Num) else \
+                self.copied_constant(staged)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def copied_constant(self, operand) -> Optional[int]:
+        """The int a name holds when this block assigned it one (`L = 4 // 2`, staged as
+        the copy `L = 2`), else None.  Only this block's own statements are read: a name
+        assigned inside a branch or loop, or merged after one, is not looked into."""
+        if not isinstance(operand, ir.Name):
+            return None
+        for stmt in reversed(self.body):
+            if isinstance(stmt, ir.Assign) and stmt.target == operand.id:
+                arg = stmt.args[0] if stmt.prim == "copy" and len(stmt.args) == 1 else None
+                return arg.value if isinstance(arg, ir.Num) and type(arg.value) is int \
+                    else None
+        return None
 
     def stage_comprehension(self, node) -> ListValue:
         """`[f(h) for h in hs]`, `sum(x[i] * w[i] for i in range(3))`: one value per item,
@@ -202,7 +226,10 @@ class ContainerStaging:
         return True
 
     def over_values(self, iterable: cst.BaseExpression) -> bool:
-        """Whether a loop runs over a container (maybe through zip or enumerate)."""
+        """Whether a loop runs over a container (maybe through zip or enumerate, or a
+        dict's keys, values or items)."""
+        if dict_view(iterable) is not None:
+            return self.may_hold_container(dict_view(iterable))
         callee = self.scope.qualify(iterable.func) if isinstance(iterable, cst.Call) else None
         if callee in ("zip", "enumerate"):
             return any(self.over_values(a.value) for a in iterable.args)
@@ -264,6 +291,22 @@ class ContainerStaging:
             return static_value(node)
         except ValueError:
             pass
+        bound = self.env.get(node.value) if isinstance(node, cst.Name) else None
+        if isinstance(bound, ir.Lit):  # params[k] in for k in params: (written out)
+            try:
+                return ast.literal_eval(bound.text)
+            except (ValueError, SyntaxError):
+                pass
+        if key_form(node) is not None:  # parameters['W' + str(l)] (adgen/statickeys.py)
+            key = key_value(node, self.constant_count)
+            if key is not None:
+                return key
+            self.report("AD204", node, "this key is computed from values known only when "
+                        "the function runs",
+                        "compute it from constants: a literal, or a loop variable of "
+                        "range() of constants or of len() of the dict (for l in range(1, "
+                        "L): parameters['W' + str(l)])")
+            return None
         count = self.constant_count(node)  # Ws[i] in a loop written out, Ws[n - 1]
         if count is not None:
             return count
@@ -313,6 +356,8 @@ class ContainerStaging:
     def fold(self, spelling: str, container, node, target, user) -> ir.Operand:
         """`sum(values)`, `np.prod(sizes)`, `len(values)` of a container: written out."""
         items = items_of(container)
+        if items is None and spelling == "len" and isinstance(container, DictValue):
+            items = list(container.items)  # len(parameters): its number of keys
         if items is None or (spelling != "len" and any(is_container(i) for i in items)):
             self.report("AD204", node, f"'{spelling}' of {describe(container)}",
                         "pass a list or tuple of single values")
@@ -337,7 +382,10 @@ class ContainerStaging:
         """An entry of a container, by a constant index or key (or a slice of constants)."""
         key = None
         if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            reported = len(self.diagnostics)
             key = self.constant_key(node.slice[0].slice.value)
+            if key is None and len(self.diagnostics) > reported:
+                return ir.Num(0.0)  # (constant_key said why)
         elif len(node.slice) == 1:  # hs[1:], x.shape[1:]
             bounds = node.slice[0].slice
             ends = [None if b is None else self.constant_count(b)

@@ -9,6 +9,7 @@ from typing import Optional
 
 import libcst as cst
 
+from adgen.statickeys import key_form
 from adgen import gates, ir, runlists
 from adgen.containers import describe, is_container, items_of
 from adgen.fence_expressions import CONTAINER_FOLDS
@@ -55,6 +56,10 @@ class ExpressionStaging:
         if isinstance(node, cst.BinaryOperation):
             left = self.stage_expr(node.left)
             right = self.stage_expr(node.right)
+            folded = _int_arithmetic(node.operator, left, right)
+            if folded is not None:  # L = len(parameters) // 2: a count known when compiling
+                return folded if target is None else \
+                    self.add("copy", (folded,), node, target, user)
             rule = REGISTRY.by_spelling(_BINARY_SPELLINGS[type(node.operator)])
             return self.add(rule.name, (left, right), node, target, user)
         if isinstance(node, cst.IfExp):
@@ -95,6 +100,10 @@ class ExpressionStaging:
             if spelling.startswith("."):  # a method: x.sum(axis=0)
                 positional.insert(0, func.value)
             rule = REGISTRY.by_spelling(spelling)
+            if spelling == "sum" and rule is None and len(positional) == 1 and not attrs:
+                # sum(x) of an array adds its rows, as np.sum(x, axis=0) does (numpy adds in
+                # its own order: the last bits of the value may differ, not the gradient)
+                rule, attrs = REGISTRY.by_spelling("numpy.sum"), (("axis", 0),)
             if rule is None:  # sum(x) of an array: the fence lets it through for containers
                 self.report("AD301", node, f"'{spelling}' of something that is not a list "
                             "or tuple of values", "for an array, use np.sum(x, axis=0) or "
@@ -174,14 +183,25 @@ class ExpressionStaging:
         if is_container(value):
             return self.pick(value, node, target, user)
         key = next((el.slice.value for el in node.slice if isinstance(el.slice, cst.Index)
-                    and isinstance(el.slice.value, cst.SimpleString)), None)
+                    and key_form(el.slice.value) is not None), None)
         if key is not None:  # params[i]['W'] of a list nothing says holds dicts
-            self.report("AD204", node, f"indexing by the string {key.value} needs a dict "
-                        "here, and nothing says this is one", self.sequence_help(
-                            node.value, "for a dict in a list parameter (for layer in "
-                            "layers: layer['W']), give the list's structure: adgen FILE "
-                            "--shapes 'layers=list:3,dict:W,b' (the library API takes it "
-                            "from the arguments)"))
+            what = f"the string {key.value}" if isinstance(key, cst.SimpleString) else \
+                f"the key {' '.join(self.parsed.code(key).split())}"
+            root = node.value
+            while isinstance(root, cst.Subscript):
+                root = root.value
+            bound = self.env.get(root.value) if isinstance(root, cst.Name) else None
+            param = bound.id if isinstance(bound, ir.Name) and \
+                bound.id in {p.name for p in self.params} else None  # (a helper's: the caller's)
+            self.report("AD204", node, f"indexing by {what} needs a dict here, and nothing "
+                        "says this is one", (
+                            f"give the dict's keys: adgen FILE --shapes '{param}=dict:W1,b1,"
+                            "W2,b2' (the library API takes them from the arguments)")
+                        if param is not None and root is node.value else self.sequence_help(
+                            node.value, "give the dicts' keys: adgen FILE --shapes "
+                            "'layers=list:3,dict:W,b' for a list of dicts, "
+                            "'parameters=dict:W1,b1' for a dict passed to a helper (the "
+                            "library API takes them from the arguments)"))
             return ir.Num(0.0)
         operands, spec = self.stage_index(node, [value])
         return self.add("getitem", tuple(operands), node, target, user,
@@ -325,3 +345,17 @@ class ExpressionStaging:
             assert dotted in MATH_CONSTANTS
             return ir.Attr(dotted.replace("numpy.", "np.", 1))  # as the module imports it
         return None
+
+
+_INT_OPERATORS = {cst.Add: lambda a, b: a + b, cst.Subtract: lambda a, b: a - b,
+                  cst.Multiply: lambda a, b: a * b, cst.FloorDivide: lambda a, b: a // b}
+
+
+def _int_arithmetic(operator, left: ir.Operand, right: ir.Operand) -> Optional[ir.Num]:
+    """`+ - * //` of two int constants, computed (Python's ints are exact); else None."""
+    if type(operator) not in _INT_OPERATORS or not all(
+            isinstance(v, ir.Num) and type(v.value) is int for v in (left, right)):
+        return None
+    if isinstance(operator, cst.FloorDivide) and right.value == 0:
+        return None
+    return ir.Num(_INT_OPERATORS[type(operator)](left.value, right.value))

@@ -31,7 +31,32 @@ _NAMED = {"None": None, "True": True, "False": False}
 _MISSING = object()
 
 
+def string_test(test: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """The string of `name.startswith('W')` / `.endswith(...)` with literal arguments (a
+    key of a dict being written out: `for name, W in params.items()`), else None."""
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and \
+            test.func.attr.value in _STRING_TESTS and len(test.args) == 1 and \
+            test.args[0].keyword is None and not test.args[0].star and \
+            _literal_strings(test.args[0].value) is not None:
+        return test.func.value
+    return None
+
+
+_STRING_TESTS = ("startswith", "endswith")
+
+
+def _literal_strings(node: cst.BaseExpression):
+    """A string literal's value, or a tuple of them; else None."""
+    if isinstance(node, cst.Tuple):
+        values = tuple(_literal(el.value) for el in node.elements)
+        return values if all(isinstance(v, str) for v in values) else None
+    value = _literal(node)
+    return value if isinstance(value, str) else None
+
+
 def may_be_static(test: cst.BaseExpression) -> bool:
+    if string_test(test) is not None:
+        return True
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         return may_be_static(test.expression)
     if isinstance(test, cst.BooleanOperation):
@@ -44,6 +69,11 @@ def may_be_static(test: cst.BaseExpression) -> bool:
 
 
 def truth(test: cst.BaseExpression, env: dict) -> Optional[bool]:
+    if string_test(test) is not None:
+        value = _value(string_test(test), env)
+        if not isinstance(value, str):
+            return None
+        return getattr(value, test.func.attr.value)(_literal_strings(test.args[0].value))
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         inner = truth(test.expression, env)
         return None if inner is None else not inner

@@ -482,3 +482,17 @@ def test_keyword_only_mistakes_stay_errors(tmp_path):
     with pytest.raises(AdgenError) as info:
         adgen.grad(module.starred)
     assert [d.code for d in info.value.diagnostics] == ["AD103", "AD103"]
+
+
+def test_a_dict_key_computed_from_a_run_time_value_is_refused(tmp_path, monkeypatch):
+    """`params['W%d' % i]` with i an argument: the key is known only when the function runs,
+    so no entry can be chosen when compiling -- AD204 at the key, once."""
+    (tmp_path / "keyed.py").write_text(
+        "def g(params, i):\n    return params['W%d' % i] * 2.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import keyed
+
+    with pytest.raises(adgen.AdgenError) as info:
+        adgen.grad(keyed.g, wrt="params")({"W1": np.ones(2), "W2": np.ones(2)}, 1)
+    assert [(d.code, d.line, d.col) for d in info.value.diagnostics] == [("AD204", 2, 19)]
+    assert "known only when the function runs" in str(info.value)

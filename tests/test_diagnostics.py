@@ -120,6 +120,12 @@ CASES = {
         """, [("AD101", 3, 5), ("AD101", 4, 5), ("AD101", 6, 5), ("AD101", 7, 5),
               ("AD101", 8, 5)]),
     "async": ("async def f(x):\n    return x\n", [("AD101", 1, 1)]),
+    "a string test known only at run time": ("""
+        def f(x, name):
+            if name.startswith("W"):
+                x = x * 2.0
+            return x
+        """, [("AD305", 2, 8)]),
     "a name only some paths of a branch on a parameter's string assign": ("""
         import numpy as np
         def act(Z, activation):

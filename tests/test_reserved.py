@@ -61,7 +61,7 @@ def _generated_modules():
     for example in sorted((ROOT / "examples").glob("*_grad.py")):
         yield example.name, example.read_text()
     for case in cases():
-        if case.shapes and ("list:" in case.shapes or "tuple:" in case.shapes):
+        if case.shapes and any(k in case.shapes for k in ("list:", "tuple:", "dict:")):
             # a list of layers: the command line needs its length, the API its arguments
             yield case.id, adgen.source(case.function, *case.points(1)[0], wrt=case.wrt)
         else:

@@ -914,14 +914,24 @@ REGISTRY.add(Rule(
 def _squeeze_shaped(ctx: Context):
     axis = ctx.attr("axis")
     call = "np.squeeze(a)" if axis is None else f"np.squeeze(a, axis={axis!r})"
-    return call, ["g.reshape(np.shape(a))"]
+    return call, ["np.reshape(g, np.shape(a))"]  # (g may be a number: a 0-d result's seed)
+
+
+def _squeeze_type(ctx: Context) -> VType:
+    """np.squeeze of a number is a 0-d array (`cost = np.squeeze(cost)` ending a loss: a
+    scalar output, as JAX takes one); of an array, an array of a rank the sizes decide."""
+    t = ctx.types[0] if ctx.types else None
+    if t is not None and t.kind in ("float", "int"):
+        return shapes.array(())
+    return shapes.array(None)
 
 
 REGISTRY.add(Rule(
     name="np_squeeze", spellings=("numpy.squeeze", ".squeeze"), arity=1,
-    build=lambda n: ("np.squeeze(a)", ["g.reshape(np.shape(a))"]), shaped=_squeeze_shaped,
+    build=lambda n: ("np.squeeze(a)", ["np.reshape(g, np.shape(a))"]),
+    shaped=_squeeze_shaped,
     stem=lambda f: None, noun="view", sympy=lambda a: a, elementwise=False,
-    keywords=("axis",), domain=_fixed(DEFAULT_DOMAIN), infer=lambda ctx: shapes.array(None),
+    keywords=("axis",), domain=_fixed(DEFAULT_DOMAIN), infer=_squeeze_type,
     doc="the gradient is reshaped back to the operand's shape",
 ))
 REGISTRY.add(Rule(

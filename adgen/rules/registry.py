@@ -42,7 +42,8 @@ NUMPY_FUNCTIONS = frozenset({
     "abs", "arange", "asarray", "broadcast_to", "clip", "concatenate", "copy", "cos", "cosh", "exp",
     "expand_dims", "full_like", "sinh",
     "linalg.norm", "log", "max", "maximum", "mean", "min", "minimum", "ones", "ones_like",
-    "ndim", "outer", "ravel", "shape", "sign", "sin", "size", "sqrt", "square", "squeeze",
+    "ndim", "outer", "ravel", "reshape", "shape", "sign", "sin", "size", "sqrt", "square",
+    "squeeze",
     "stack",
     "std", "sum", "swapaxes", "tanh", "transpose", "var", "where", "zeros", "zeros_like",
     # element-wise (adgen/rules/elementwise.py)

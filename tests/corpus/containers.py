@@ -5,6 +5,13 @@ comprehensions over constants, dicts used as caches, shapes as tuples."""
 import numpy as np
 
 INPUTS = {
+    "l2_over_every_key": {"params": {"W1": ((3, 2), -1.0, 1.0), "b1": ((2,), -0.5, 0.5)},
+                          "X": ((4, 3), -1.0, 1.0)},
+    "l2_over_values": {"params": {"W1": ((3, 2), -1.0, 1.0), "b1": ((2,), -0.5, 0.5)},
+                       "X": ((4, 3), -1.0, 1.0)},
+    "l2_over_weight_items": {"params": {"W1": ((3, 2), -1.0, 1.0), "b1": ((2,), -0.5, 0.5),
+                                        "W2": ((2, 2), -1.0, 1.0)},
+                             "X": ((4, 3), -1.0, 1.0)},
     "helper_pair": {"x": (-1.5, 1.5), "y": (-1.5, 1.5)},
     "two_layer_with_caches": {"X": ((5, 4), -2.0, 2.0), "W1": ((4, 3), -1.0, 1.0),
                               "b1": ((3,), -0.5, 0.5), "W2": ((3, 2), -1.0, 1.0),
@@ -64,6 +71,9 @@ INPUTS = {
                          "x": (-1.0, 1.0)},
 }
 SHAPES = {"list_of_rows": "x=N,D",
+          "l2_over_every_key": "params=dict:W1,b1 X=N,D W1=D,H b1=H",
+          "l2_over_values": "params=dict:W1,b1 X=N,D W1=D,H b1=H",
+          "l2_over_weight_items": "params=dict:W1,b1,W2 X=N,D W1=D,H b1=H W2=H,C",
           "layers_as_pairs": "params=list:3,2", "zipped_layer_lists": "weights=list:2 "
           "biases=list:2 biases_0=H,1 biases_1=C,1", "indexed_layer_lists": "Ws=list:2 bs=list:2",
           "layers_as_dicts": "layers=list:3,dict:W,b",
@@ -309,3 +319,29 @@ def dicts_of_numbers(terms, x):
     for t in terms:
         y = y + t['a'] * np.sin(t['k'] * x)
     return y
+
+
+def l2_over_every_key(params, X):
+    """Weight decay over every entry of a dict of parameters: `for k in params` is written
+    out (the keys are known when compiling), `params[k]` is each entry."""
+    loss = np.sum(np.tanh(X @ params['W1'] + params['b1']) ** 2)
+    for k in params:
+        loss += 0.1 * np.sum(params[k] ** 2)
+    return loss
+
+
+def l2_over_values(params, X):
+    """The same over `params.values()`, in a generator summed by Python's sum."""
+    loss = np.sum(np.tanh(X @ params['W1'] + params['b1']) ** 2)
+    reg = sum(np.sum(W ** 2) for W in params.values())
+    return loss + 0.1 * reg
+
+
+def l2_over_weight_items(params, X):
+    """Over the weights only: `for name, W in params.items(): if name.startswith('W')`."""
+    h = np.tanh(X @ params['W1'] + params['b1'])
+    loss = np.sum((h @ params['W2']) ** 2)
+    for name, W in params.items():
+        if name.startswith('W'):
+            loss += 0.1 * np.sum(W * W)
+    return loss

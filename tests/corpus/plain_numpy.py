@@ -13,6 +13,7 @@ import numpy as np
 N, D, H, C, T = 5, 4, 3, 6, 3
 
 INPUTS = {
+    "rosenbrock_by_builtin_sum": {"x": ((5,), -1.5, 1.5)},
     "two_layer_relu_softmax": {"X": ((N, D), -2.0, 2.0), "W1": ((D, H), -1.0, 1.0),
                                "b1": ((H,), -0.5, 0.5), "W2": ((H, C), -1.0, 1.0),
                                "b2": ((C,), -0.5, 0.5), "y": ("int", (N,), 0, C)},
@@ -101,6 +102,7 @@ INPUTS = {
 WRT = {"conv_forward_naive": ("x", "w", "b"), "dropout_layer_loss": ("x", "w"), "temporal_softmax_loss": ("x",),
        "logistic_regression_l2": ("w",), "linear_regression_mse": ("w", "b")}
 SHAPES = {
+    "rosenbrock_by_builtin_sum": "x=N",
     "rbf_kernel_mean": "X=N,D Y=M,D gamma=float",
     "logistic_regression_l2": "w=D X=N,D y=N",
     "linear_regression_mse": "w=D b=float X=N,D t=N",
@@ -556,3 +558,8 @@ def rbf_kernel_mean(X, Y, gamma):
     K = np.exp(-gamma * sq)
     assert K.shape == (X.shape[0], Y.shape[0]), f"bad shape {K.shape}"
     return K.sum() / K.size
+
+
+def rosenbrock_by_builtin_sum(x):
+    """scipy's Rosenbrock as people write it, Python's sum over an array."""
+    return sum(100.0*(x[1:]-x[:-1]**2.0)**2.0 + (1-x[:-1])**2.0)
