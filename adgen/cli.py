@@ -124,7 +124,9 @@ def parse_wrt(text: Optional[str]):
 
 
 def parse_point(text: str) -> tuple[list[float], dict[str, float]]:
-    """`--at 3.0,y=-4.0`: (positional values, named values); ValueError says what is wrong."""
+    """`--at 3.0,y=-4.0`: (positional values, named values); ValueError says what is wrong.
+    A value written as an int (`steps=20`) is an int, as a count must be: the verification
+    makes a value it differentiates a float itself."""
     positional: list[float] = []
     named: dict[str, float] = {}
     for item in (i.strip() for i in text.split(",") if i.strip()):
@@ -132,7 +134,7 @@ def parse_point(text: str) -> tuple[list[float], dict[str, float]]:
         if "=" in item and not key.strip().isidentifier():
             raise ValueError(f"{item!r} does not start with a parameter name")
         try:
-            number = float(value)
+            number = int(value) if value.strip().lstrip("+-").isdigit() else float(value)
         except ValueError:
             raise ValueError(f"{value.strip()!r} is not a number") from None
         if "=" in item:

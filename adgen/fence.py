@@ -18,6 +18,8 @@ from adgen.diagnostics import Diagnostic
 from adgen.fence_expressions import _ExpressionChecker, _static_literal
 from adgen.members import path_of
 from adgen.naming import RUNTIME
+from adgen.params import param_names
+from adgen.methods import class_of
 from adgen.reports import impure, reporter
 from adgen.statickeys import dict_view
 from adgen.source import ParsedModule, evaluate_constant
@@ -96,9 +98,12 @@ class Fence:
         self.placeholders = {n for names in placeholders(fn).values() for n in names}
         self.known = _Known(self)  # defined or assigned somewhere: `name in self.known`
         self.unpacked: Optional[cst.Call] = None  # the call being unpacked: a, b = f(x)
-        self.calls = calls + ((parsed.path, fn.name.value),)  # the calls that led here
+        method = bool(calls) and class_of(parsed, fn) is not None  # (self.forward(X))
+        self.calls = calls + ((parsed.path, ("self." if method else "") + fn.name.value),)
         self.checked = checked if checked is not None else set()  # helpers already fenced
         self.callee = bool(calls)
+        # a method's instance (self): the members it reads are the caller's, inlined or not
+        self.instance = set(param_names(fn)[:1]) if class_of(parsed, fn) else set()
         self.loop_depth = 0
         self.if_depth = 0
         self.maybe: dict[str, str] = {}  # names assigned on some paths only: why

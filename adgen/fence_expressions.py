@@ -5,7 +5,7 @@ and of the calls in it, whether a rule, a helper or a primitive takes their argu
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
@@ -16,6 +16,7 @@ from adgen.source import MATH_CONSTANTS, ParsedModule
 from adgen.statements import _target_names
 from adgen.params import all_params, param_names, positional_params
 from adgen.userrules import called_primitive, params_of
+from adgen.methods import method_called
 from adgen.statickeys import key_form
 from adgen.statictests import string_test
 from adgen.staticargs import (is_newaxis, is_static, is_value_attribute, joined_operands,
@@ -90,8 +91,9 @@ class _ExpressionChecker:
         self.scope = fence.scope
 
     def check(self, node: cst.BaseExpression) -> None:
-        if not self.fence.callee and isinstance(node, (cst.Subscript, cst.Attribute, cst.Call)) \
-                and path_of(node, self.fence.params) is not None:
+        if isinstance(node, (cst.Subscript, cst.Attribute, cst.Call)) and path_of(
+                node, self.fence.instance if self.fence.callee else self.fence.params) \
+                is not None:
             # params['W1'], self.reg, bn_param.get('eps', 1e-5): a member (members.py)
             self.check_member_default(node)
             return
@@ -253,9 +255,14 @@ class _ExpressionChecker:
 
     def visit_Comparison(self, node: cst.Comparison) -> bool:
         """A single comparison is a mask (no gradient): `x > 0`, `np.where(x > 0, x, 0)`."""
+        if any(isinstance(c.operator, (cst.In, cst.NotIn)) for c in node.comparisons):
+            self.fence.report("AD102", node, "a membership test ('in') is not supported",
+                              "pass what it decides as an argument (a flag, or the value "
+                              "itself with a default), or test == against each value")
+            return False
         if len(node.comparisons) != 1 or not isinstance(node.comparisons[0].operator,
                                                          COMPARISONS):
-            self.fence.report("AD102", node, "chained comparison or 'in' is not supported",
+            self.fence.report("AD102", node, "chained comparison is not supported here",
                               "compare two values at a time: (a < b) * (b < c)")
             return False
         for side in (node.left, node.comparisons[0].comparator):
@@ -392,6 +399,10 @@ class _ExpressionChecker:
         if elsewhere is not None:  # a function of a user module: inlined like a helper
             self.check_helper_call(node, elsewhere[1], elsewhere[0])
             return
+        method = method_called(fence.parsed, fence.fn, func)
+        if method is not None:  # self.sigmoid(z): a method, inlined (adgen/methods.py)
+            self.check_helper_call(node, f"self.{func.attr.value}", fence.parsed, method)
+            return
         if is_value_attribute(func, self.scope, fence.known):
             name = "." + func.attr.value  # a method: x.sum(axis=0)
             rule = REGISTRY.by_spelling(name)
@@ -434,9 +445,11 @@ class _ExpressionChecker:
                               f"argument{'s' if len(params) != 1 else ''} here",
                               f"pass one value per parameter, in order: {', '.join(params)}")
 
-    def check_helper_call(self, node: cst.Call, name: str, parsed: ParsedModule) -> None:
-        """A call to a function of the same file (or of a user module): its arguments match
-        its parameters, it is not recursive, and its own body is fenced (once)."""
+    def check_helper_call(self, node: cst.Call, name: str, parsed: ParsedModule,
+                          method: Optional[cst.FunctionDef] = None) -> None:
+        """A call to a function of the same file (or of a user module, or a method called
+        through `self`, whose first parameter the receiver binds): its arguments match its
+        parameters, it is not recursive, and its own body is fenced (once)."""
         from adgen.fence import Fence  # (fence.py imports this module)
 
         fence = self.fence
@@ -446,10 +459,11 @@ class _ExpressionChecker:
             fence.report("AD206", node.func, f"recursive call ({chain})",
                          "write the recursion as a loop")
             return
-        callee = parsed.scope.functions[name]
-        params = param_names(callee)
-        positional = [p.name.value for p in positional_params(callee)]
-        required = {p.name.value for p in all_params(callee) if p.default is None}
+        callee = parsed.scope.functions[name] if method is None else method
+        bound = 0 if method is None else 1  # (self)
+        params = param_names(callee)[bound:]
+        positional = [p.name.value for p in positional_params(callee)][bound:]
+        required = {p.name.value for p in all_params(callee)[bound:] if p.default is None}
         given: list[str] = []
         for i, arg in enumerate(node.args):
             if arg.star:
@@ -565,6 +579,9 @@ def _is_call_spelling(name: str) -> bool:
 def _suggest(name: str) -> str:
     """`did you mean ...?` only for a really close name of the same module (`numpy.tanh`
     for `numpy.tahn`; not `numpy.var` for `numpy.array`, which share only their module)."""
+    if name.startswith(("numpy.random.", "random.")):
+        return ("draw the random numbers outside the function and pass them in (a dropout "
+                "mask, noise): then the forward pass and its gradient use the same ones")
     module, _, leaf = name.rpartition(".")
     spellings = {s.rpartition(".")[2]: s for s in REGISTRY.spellings()
                  if _is_call_spelling(s) and s.rpartition(".")[0] == module}

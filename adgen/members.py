@@ -24,6 +24,7 @@ from adgen import ir
 from adgen.children import children
 from adgen.params import param_names
 from adgen.containers import DictValue
+from adgen.methods import called_methods
 
 
 def path_of(node: cst.BaseExpression, params: set[str]) -> Optional[tuple[str, tuple]]:
@@ -190,30 +191,33 @@ def _unpacked(fn: cst.FunctionDef, params: set[str]) -> list:
 
 
 def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code,
-         sequences: Optional[dict] = None) -> list[ir.Member]:
+         sequences: Optional[dict] = None, methods: tuple = ()) -> list[ir.Member]:
     """The members `fn` reads, in source order, each named once (`code(node)` is the source
     text of a node, for a `.get` default).  A member the function copies into a local of
     its own name once and for all (`W1 = params['W1']`) takes that name: the local is the
     member.  `sequences`: the structure of each list or tuple parameter whose arguments
     are known (facts.structure_of): every number or array in it is a member, by position
-    (`params[1][0]`, named params_1_0)."""
+    (`params[1][0]`, named params_1_0).  `methods`: the methods `fn` calls through its
+    first parameter (adgen/methods.py), whose reads of it are members too."""
     found: dict[tuple, ir.Member] = {}
     aliases = _aliases(fn, params)
     names: set[str] = set(taken) - set(aliases.values())
-    pending: list = [fn.body]
+    instance = {param_names(fn)[0]} if methods else set()
+    pending: list = [(fn.body, params)] + [(m.body, instance) for m in methods]
     order: list = []
     while pending:
-        current = pending.pop(0)
+        current, roots = pending.pop(0)
         if isinstance(current, cst.BaseExpression):
-            where = path_of(current, params)
+            where = path_of(current, roots)
             if where is not None:
                 order.append((where, current))
                 continue
         if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
             # a method call, x.dot(w): its receiver may hold members, its name is not one
-            pending[0:0] = [current.func.value] + [a.value for a in current.args]
+            pending[0:0] = [(n, roots) for n in
+                            [current.func.value] + [a.value for a in current.args]]
             continue
-        pending[0:0] = list(children(current))
+        pending[0:0] = [(n, roots) for n in children(current)]
     for (param, path), node in order:
         key = (param, tuple(s[:2] for s in path))
         if key in found:
@@ -304,7 +308,8 @@ def of_function(parsed, fn: cst.FunctionDef,
         # no `p[...]`, `p.attr` or `a, b = p` anywhere: no member (a quick walk of ast)
         found = []
     else:
-        found = find(fn, set(params), taken, parsed.code, sequences)
+        found = find(fn, set(params), taken, parsed.code, sequences,
+                     tuple(called_methods(parsed, fn)))
     cache[cache_key] = (fn, tuple(found))
     return list(found)
 

@@ -23,6 +23,8 @@ from adgen.inference import stage_with_inference
 from adgen.members import items_by_path, sequences
 from adgen.members import of_function as members_of
 from adgen.memory import Memory
+from adgen.methods import class_of
+from adgen.params import param_names
 from adgen.naming import RUNTIME, Names
 from adgen.reports import reporter
 from adgen.rules import REGISTRY
@@ -77,6 +79,8 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         # params['W1']: read once, at the start; so is every entry of a list or tuple
         # parameter whose structure the arguments or --shapes give (members.find)
         self.members = members_of(parsed, fn, sequences(declared or {}))
+        # the instance a method is given: the methods it calls through it read its members
+        self.instance_params = set(param_names(fn)[:1]) if class_of(parsed, fn) else set()
         self.member_names = {m.name for m in self.members}
         # a, b, c = abc; for W, b in params: the items of tuple and list parameters
         by_path = items_by_path(self.members, frozenset(

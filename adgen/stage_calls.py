@@ -22,17 +22,23 @@ class CallStaging:
     """Stager methods for inlining helpers."""
 
     def stage_call(self, node: cst.Call, target: Optional[str], user: Optional[str],
-                   parsed: ParsedModule, name: str, callee=None, closure=None):
+                   parsed: ParsedModule, name: str, callee=None, closure=None,
+                   receiver=None):
         """A call to a function of the same file (or of a user module, or defined in the
         function: a nested def or a lambda, reading the `closure` names around it), inlined:
         its parameters bound to the arguments' values, its statements staged here (its names
         versioned like the caller's), its returned value (or tuple of values) the call's
-        value."""
+        value.  A method called through `self` (adgen/methods.py) has its first parameter
+        bound to `receiver`, the caller's instance."""
         callee = parsed.scope.functions[name] if callee is None else callee
         params = _params(callee)
         bound: dict = {}
         positional = [a for a in node.args if a.keyword is None]
-        for p, a in zip(positional_params(callee), positional):
+        binds = positional_params(callee)
+        if receiver is not None:
+            bound[binds[0].name.value] = receiver
+            binds = binds[1:]
+        for p, a in zip(binds, positional):
             bound[p.name.value] = self.stage_value(a.value)
         for a in node.args:
             if a.keyword is not None:
@@ -47,7 +53,8 @@ class CallStaging:
         self.call_sites.append((name, line))
         self.parsed, self.scope, self.current, self.loop_nodes = parsed, parsed.scope, callee, []
         self.env = {**(closure or {}), **bound}
-        self.return_target, self.return_base, self.return_stem = target, name, None
+        self.return_target, self.return_base, self.return_stem = \
+            target, name.rpartition(".")[2], None  # (self.penalty: named penalty1)
         self.param_names = set()
         outer = self.body
         self.body = []

@@ -15,6 +15,7 @@ from adgen.containers import describe, is_container, items_of
 from adgen.fence_expressions import CONTAINER_FOLDS
 from adgen.members import matches as member_matches
 from adgen.members import path_of
+from adgen.methods import method_called
 from adgen.naming import RUNTIME
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, literal_value
@@ -76,6 +77,12 @@ class ExpressionStaging:
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
                 node.func.value in self.scope.functions and node.func.value not in self.env:
             return self.stage_call(node, target, user, self.parsed, node.func.value)
+        method = method_called(self.parsed, self.current, node.func) \
+            if isinstance(node, cst.Call) else None
+        if method is not None and node.func.value.value in self.env:  # self.sigmoid(z)
+            return self.stage_call(node, target, user, self.parsed,
+                                   f"self.{node.func.attr.value}", method,
+                                   receiver=self.env[node.func.value.value])
         if isinstance(node, cst.Call) and not is_value_attribute(node.func, self.scope,
                                                                  self.env):
             elsewhere = self.parsed.user_function(self.scope.qualify(node.func))
@@ -308,12 +315,21 @@ class ExpressionStaging:
                     "write the pad width as ((before, after), ...) with one pair per axis")
         return ir.Num(0.0)
 
+    def member_path(self, node: cst.BaseExpression):
+        """(parameter, path) of a member `node` reads: of the function's own parameters,
+        or, in an inlined method, through its `self` bound to the caller's instance."""
+        if not self.callers:
+            return path_of(node, self.param_names)
+        roots = {name for name, value in self.env.items()
+                 if isinstance(value, ir.Name) and value.id in self.instance_params}
+        where = path_of(node, roots) if roots else None
+        return None if where is None else (self.env[where[0]].id, where[1])
+
     def leaf(self, node: cst.BaseExpression) -> Optional[ir.Operand]:
         """A constant, a name or a member (`params['W1']`) as an operand (no statement
         needed), else None."""
-        if self.members and not self.callers and \
-                isinstance(node, (cst.Subscript, cst.Attribute, cst.Call)):
-            where = path_of(node, self.param_names)
+        if self.members and isinstance(node, (cst.Subscript, cst.Attribute, cst.Call)):
+            where = self.member_path(node)
             if where is not None:
                 for m in self.members:
                     if member_matches(m, *where):

@@ -318,14 +318,15 @@ def symbolic_status(forward_fn: Callable, grad_source: str, grad_name: str,
                     params: Sequence[str], wrt: Sequence[str], point: dict[str, float],
                     single: bool, seed: int = 0, on_kink: bool = False,
                     branches: bool = False, loops: bool = False,
-                    keyword_only: frozenset = frozenset()) -> dict[str, str]:
+                    keyword_only: frozenset = frozenset(),
+                    counts: frozenset = frozenset()) -> dict[str, str]:
     """Per input in `wrt`: 'proved', 'agrees at N points', 'differs at ...' or 'skipped: ...'.
 
     `forward_fn` is the user's function and `grad_source` the generated module; both are run
     on sympy symbols -- with `branches` (a function with data-dependent control flow) along
     the path the point takes."""
     fixed = {p: v for p, v in point.items()  # ints not differentiated (a trip count) stay
-             if isinstance(v, int) and not isinstance(v, bool) and p not in wrt}
+             if isinstance(v, int) and not isinstance(v, bool) and (p not in wrt or p in counts)}
     symbols = {p: sp.Symbol(p, real=True) for p in params if p not in fixed}
     args = [fixed[p] if p in fixed else symbols[p] for p in params]
     point = {p: v for p, v in point.items() if p not in fixed}
@@ -342,7 +343,8 @@ def symbolic_status(forward_fn: Callable, grad_source: str, grad_name: str,
             grads = by_position(symbolic.exec_symbolic(grad_source)[grad_name], params,
                                 keyword_only)(*args)
     except Exception as exc:  # noqa: BLE001 - any failure means "no symbolic verdict"
-        return {w: f"skipped: not symbolic ({type(exc).__name__})" for w in wrt}
+        return {w: f"skipped: not symbolic ({type(exc).__name__})" for w in wrt
+                if w not in fixed}
     if single:
         grads = (grads,)
     rng = random.Random(seed)
@@ -352,6 +354,8 @@ def symbolic_status(forward_fn: Callable, grad_source: str, grad_name: str,
     ]
     result = {}
     for w, g in zip(wrt, grads):
+        if w in fixed:  # an int count in wrt (no gradient): its result is not compared
+            continue
         if isinstance(g, np.ndarray) and g.ndim == 0:  # a 0-d array (np.outer of numbers)
             g = g[()]
         try:
@@ -526,8 +530,10 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
     grad_fn = on_copies(by_position(grad_fn, names, keyword_only))
 
     params = [p.name for p in fn.params]
+    pathless = {param for _, param in grad.zeros}  # (a count: range(years * n))
     values = [a if not isinstance(a, (int, float)) or np.ndim(a) or _integral(fn, name) or (
-        isinstance(a, int) and not isinstance(a, bool) and name not in grad.wrt) else float(a)
+        isinstance(a, int) and not isinstance(a, bool) and (
+            name not in grad.wrt or name in pathless)) else float(a)
         for name, a in zip(params, fresh(args))]  # an int not differentiated stays an int
     point = dict(zip(params, values))
     # members (params['W1']: members.py) are inputs too, read out of their parameters
@@ -556,7 +562,11 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
     inputs = []
     for w, a in zip(grad.wrt, analytic):
         index = params.index(w)
-        if np.ndim(values[index]) == 0:
+        if isinstance(values[index], int) and not isinstance(values[index], bool) and \
+                w in pathless:  # an int with no differentiable path: not perturbed
+            inputs.append(InputCheck(w, float(a), 0.0, 0.0, "ok",
+                                     symbolic="skipped: an int with no gradient"))
+        elif np.ndim(values[index]) == 0:
             inputs.append(_check_scalar(phi, fn, values, point, index, w, a, base_signature,
                                         magnitude))
         else:
@@ -580,14 +590,16 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
             note = (f"symbolic check skipped: more than {MAX_SYMBOLIC_ITERATIONS} loop "
                     "iterations")
         else:
+            counts = {w for w in grad.wrt if w in pathless and
+                      isinstance(point.get(w), int) and not isinstance(point.get(w), bool)}
             status = symbolic_status(symbolic_forward, grad_source, f"{fn.name}_grad", params,
-                                     grad.wrt, point, grad.single,
+                                     grad.wrt, point, grad.single, counts=counts,
                                      on_kink=_on_kink(base_signature),
                                      branches=not ir.is_flat(fn.body),
                                      loops=next(ir.loops(fn.body), None) is not None,
                                      keyword_only=keyword_only)
             for item in inputs:
-                item.symbolic = status[item.name]
+                item.symbolic = status.get(item.name, item.symbolic)  # (counts: their own)
     if any(i.status == "kink" for i in inputs):
         note = (note + "; " if note else "") + (
             "the point is on (or within one step of) a kink; the generated gradient follows "

@@ -496,3 +496,71 @@ def test_a_dict_key_computed_from_a_run_time_value_is_refused(tmp_path, monkeypa
         adgen.grad(keyed.g, wrt="params")({"W1": np.ones(2), "W2": np.ones(2)}, 1)
     assert [(d.code, d.line, d.col) for d in info.value.diagnostics] == [("AD204", 2, 19)]
     assert "known only when the function runs" in str(info.value)
+
+
+METHODS_CALLING_METHODS = '''
+import numpy as np
+
+
+class Net:
+    def __init__(self, D, H):
+        rng = np.random.default_rng(0)
+        self.params = {'W1': rng.standard_normal((D, H)), 'b1': np.zeros(H)}
+        self.reg = 0.1
+
+    def sigmoid(self, z):
+        return 1 / (1 + np.exp(-z))
+
+    def forward(self, X):
+        return self.sigmoid(X @ self.params['W1'] + self.params['b1'])
+
+    def penalty(self):
+        return self.reg * np.sum(self.params['W1'] ** 2)
+
+    def loss(self, X, y):
+        h = self.forward(X)
+        return np.mean((h.sum(axis=1) - y) ** 2) + self.penalty()
+'''
+
+
+def test_methods_calling_methods_through_self(tmp_path, monkeypatch):
+    """`self.forward(X)` and `self.penalty()` are inlined like helpers; the members they
+    read (`self.params['W1']`, `self.reg`) are the instance's; a method's result is named
+    after it (penalty1), never `self.penalty1` (an attribute write)."""
+    (tmp_path / "netmod.py").write_text(METHODS_CALLING_METHODS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import netmod
+
+    net = netmod.Net(3, 4)
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((5, 3)), rng.standard_normal(5)
+    report = adgen.check_grad(net.loss, X, y, wrt="params")
+    assert report.ok, report.format()
+    grads = adgen.grad(net.loss, wrt="params")(X, y)
+    assert set(grads) == {"W1", "b1"}
+    source = adgen.source(net.loss, X, y, wrt="params")
+    assert "penalty1 = reg * " in source and "self.penalty" not in source.replace(
+        "(in self.penalty", "")
+    assert "reg = self.reg" in source and "W1 = self.params['W1']" in source
+
+
+def test_check_grad_keeps_an_int_count_an_int(tmp_path, monkeypatch):
+    """An int argument with no differentiable path (a loop count) is not perturbed or made
+    a float by check_grad (range(3.0) raised TypeError inside the check), and --at 3 is an
+    int on the command line too."""
+    (tmp_path / "interest.py").write_text(
+        "def compound(principal, rate, years, n=2):\n"
+        "    amount = principal\n"
+        "    for _ in range(years * n):\n"
+        "        amount *= 1 + rate / n\n"
+        "    return amount\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import interest
+
+    report = adgen.check_grad(interest.compound, 1000.0, 0.05, 3)
+    years = next(item for item in report.inputs if item.name == "years")
+    assert report.ok and years.analytic == 0.0 and "int" in years.symbolic
+    from adgen.cli import parse_point
+
+    assert parse_point("1000,0.05,years=3") == ([1000, 0.05], {"years": 3})
+    assert isinstance(parse_point("2.0")[0][0], float)

@@ -373,3 +373,21 @@ def test_api_rejects_lambdas_and_functions_without_source():
     with pytest.raises(AdgenError) as info:
         adgen.grad(len)
     assert info.value.codes == ["AD403"]
+
+
+def test_membership_tests_and_random_numbers_say_what_to_do():
+    """CS231n's dropout_forward: `'seed' in dropout_param` and `np.random.rand` get help
+    that fits them, not the chained-comparison or did-you-mean help."""
+    source = textwrap.dedent("""\
+        import numpy as np
+        def f(x, p):
+            if "seed" in p:
+                x = x * 2.0
+            mask = np.random.rand(3) < 0.5
+            return np.sum(x * mask)
+        """)
+    with pytest.raises(AdgenError) as info:
+        compiler.compile_source(source, "t.py")
+    found = {d.code: d for d in info.value.diagnostics}
+    assert "membership test ('in')" in found["AD102"].message
+    assert "pass them in" in found["AD301"].help
