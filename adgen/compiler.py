@@ -275,15 +275,17 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
     grad = dataclasses.replace(grad, single=single and len(outputs) == 1,
                                outputs=tuple(outputs))
     if fn.cache is not None:  # return out, cache: its backward reads only the cache
-        from adgen.layers import lacking
+        from adgen.layers import lacking, static_inputs
 
         missing = lacking(grad)
+        missing = [n for n in missing if n not in static_inputs(grad, missing)]
         if missing:
             names = ", ".join(missing)
             raise AdgenError([parsed.diagnostic(
                 "AD209", node.name, f"the backward pass of '{node.name.value}' needs "
                 f"{names}, which the cache it returns does not hold (its backward takes "
-                "only dout and the cache)", help=f"add {names} to the cache")])
+                "only dout, the cache and the strings it was given)",
+                help=f"add {names} to the cache")])
     return grad
 
 

@@ -522,6 +522,9 @@ def backward_lines(grad: ir.Gradient, tap: Optional[Tap] = None,
             body.append(f"    {name} = {name}.copy()  # an array of its own, not a view")
     for zero, param in grad.zeros:
         t = fn.types.get(param)
+        if t is not None and t.kind == "static":  # a string (activation="relu"): None
+            body.append(f"{zero} = None  # a string: no gradient")
+            continue
         value = f"np.zeros_like({param})" if t is not None and t.kind not in ("float", "int") \
             else "0.0"
         body.append(f"{zero} = {value}  # no differentiable path to the output")

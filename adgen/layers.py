@@ -20,9 +20,11 @@ from adgen.prelude import shape_check
 from adgen.printer import MAX_LINE, closed_docstring, fit, wrap_items
 
 
-def cached_names(grad: ir.Gradient) -> list[str]:
+def cached_names(grad: ir.Gradient, any_path: bool = False) -> list[str]:
     """The forward values (and inputs) the backward pass reads, and the stacks of values
-    saved inside loops: a layer's cache."""
+    saved inside loops: a layer's cache.  With `any_path`, also the values only some paths
+    of a branch assign (what a backward recomputing the branch from the user's own cache
+    needs; a cache adgen writes holds only values every path assigns)."""
     fn = grad.function
     read = ir.backward_reads(grad.blocks)
     read |= {param for _, param in grad.zeros if fn.types.get(param) is not None
@@ -32,7 +34,7 @@ def cached_names(grad: ir.Gradient) -> list[str]:
         if isinstance(stmt, ir.Assign):
             order.append(stmt.target)
         elif isinstance(stmt, ir.If):
-            order += sorted(ir.defined_on_all_paths([stmt]))
+            order += sorted(_defined(stmt) if any_path else ir.defined_on_all_paths([stmt]))
         elif isinstance(stmt, ir.Loop):
             order += [c for c, _ in stmt.carried] + ([stmt.counter] if stmt.counter else [])
     stacks = [stack for _, stack in _stacks(grad, grad.forward)]
@@ -88,15 +90,17 @@ def emit_cached_backward(grad: ir.Gradient, tap: Optional[Tap] = None) -> str:
     fn = grad.function
     output = fn.output.id if isinstance(fn.output, ir.Name) else fn.output_stem
     unpack, available = _unpack(fn.cache, "cache", _copies(grad))
-    needed = cached_names(grad)
-    stmts = _recomputed(grad, needed, available)[0]
+    needed = cached_names(grad, any_path=True)
+    stmts, lacked = _recomputed(grad, needed, available)
+    strings = static_inputs(grad, lacked)
     name = backward_name(fn)
-    lines = wrap_items(f"def {name}", [grad.seed, "cache"], ":")
+    lines = wrap_items(f"def {name}", [grad.seed, "cache"] + strings, ":")
     wrt_text = ", ".join(n for n, _ in grad.outputs) if grad.outputs else (
         ", ".join(grad.wrt) or "nothing")
+    given = f", and {', '.join(strings)} as given to {fn.name}" if strings else ""
     lines += closed_docstring(f"Backward pass of {fn.name}: the gradients with respect to "
                                f"{wrt_text}, given {grad.seed}, the upstream gradient of "
-                               f"{output}, and the cache {fn.name} returned.")
+                               f"{output}, the cache {fn.name} returned{given}.")
     for line in unpack:
         lines += fit(line)
     if stmts:
@@ -183,10 +187,18 @@ def _recomputed(grad: ir.Gradient, needed: list[str], available: set[str]) -> li
 
 
 def lacking(grad: ir.Gradient) -> list[str]:
-    """The inputs the backward of a function's own cache needs and cannot get from it (the
-    compiler reports them: AD209)."""
+    """The inputs the backward of a function's own cache needs and cannot get from it: the
+    compiler reports them (AD209), but for strings (`static_inputs`)."""
     _, available = _unpack(grad.function.cache, "cache", _copies(grad))
-    return _recomputed(grad, cached_names(grad), available)[1]
+    return _recomputed(grad, cached_names(grad, any_path=True), available)[1]
+
+
+def static_inputs(grad: ir.Gradient, names: list[str]) -> list[str]:
+    """Those of `names` that are strings (`activation`, compared with "relu"): the backward
+    takes them after the cache, as deeplearning.ai's linear_activation_backward(dA, cache,
+    activation) does."""
+    types = grad.function.types
+    return [n for n in names if types.get(n) is not None and types[n].kind == "static"]
 
 
 def _defined(stmt) -> set[str]:

@@ -19,7 +19,8 @@ MAX_DERIVED = 10
 # local variable with one of these names is renamed (`reversed_1`); a parameter is AD205.
 RUNTIME = frozenset({"math", "numpy", "np", "_unbroadcast", "_argmax_mask", "_argmin_mask",
                      "reversed", "range", "len", "any", "float", "isinstance", "ValueError",
-                     "list", "slice", "AssertionError", "RuntimeError"})
+                     "list", "slice", "AssertionError", "RuntimeError",
+                     "UnboundLocalError"})
 RESERVED = frozenset(dir(builtins)) | RUNTIME
 
 

@@ -17,6 +17,7 @@ from typing import Optional
 import libcst as cst
 
 from adgen import ir, runlists, shapes
+from adgen.children import children
 from adgen.containers import describe, is_container
 from adgen.diagnostics import AdgenError
 from adgen.inference import stage_with_inference
@@ -30,10 +31,10 @@ from adgen.reports import reporter
 from adgen.rules import REGISTRY
 from adgen.source import ParsedModule, evaluate_constant
 from adgen.stage_assign import AssignmentStaging
-from adgen.stage_branches import BranchStaging
+from adgen.stage_branches import BranchStaging, _literal
 from adgen.stage_calls import CallStaging, _params
 from adgen.stage_containers import ContainerStaging
-from adgen.stage_env import EXIT, RAISED, RETURN, _Local, _Unbound
+from adgen.stage_env import EXIT, RAISED, RETURN, _Local, _Partial, _Unbound
 from adgen.stage_expressions import ExpressionStaging
 from adgen.stage_inplace import InPlaceStaging
 from adgen.stage_loops import LoopStaging
@@ -106,6 +107,9 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         numeric_default |= {m.name for m in self.members if m.default is not None}
         static = {p.name.value: (STATIC if isinstance(p.default, cst.SimpleString) else default)
                   for p in params if p.default is not None and _static_default(p.default)}
+        # a parameter the code compares with a string (if activation == "relu"): a string
+        static.update(dict.fromkeys(_compared_with_strings(
+            fn, {p.name.value for p in params if p.default is None}), STATIC))
         # hyperparameters (x=1e-3) are floats; one whose default is an int (stride=1,
         # pad=1) is an int, in array code: a size or a count (range(H_out) needs one)
         counts = {p.name.value for p in params if self.array_mode and _int_literal(p.default)}
@@ -116,6 +120,7 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
             for name in declared}
         self.diagnostics: list = []
         self.keys = 0
+        self.unassigned: dict = {}  # if key -> (path, name, where): stage_env._Partial
         self.return_target: Optional[str] = None  # the name every return assigns
         self.return_base = fn.name.value
         self.return_stem: Optional[str] = None
@@ -163,6 +168,8 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
     def stage(self) -> ir.Function:
         if not stage_own_primitive(self):
             self.stage_block([stmt for stmt, _ in small_statements(self.fn)], [])
+        if self.unassigned:
+            self.body = self.raise_unassigned(self.body)
         output = self.env.get(RETURN, ir.Num(0.0))
         stem = self.return_stem or (output.id if isinstance(output, ir.Name)
                                     else self.fn.name.value)
@@ -224,6 +231,26 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         if continuation:
             self.stage_block(continuation, [])
 
+    def raise_unassigned(self, stmts) -> list:
+        """The statements with each `if` whose path leaves a name read afterwards unassigned
+        (stage_env._Partial) ending that path in `raise UnboundLocalError`, where Python
+        would fail at the read."""
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, ir.If):
+                paths = [self.raise_unassigned(stmt.body), self.raise_unassigned(stmt.orelse)]
+                if stmt.key in self.unassigned:
+                    missing, name, where = self.unassigned[stmt.key]
+                    paths[missing].append(ir.Raise(
+                        "raise UnboundLocalError(" + _literal(
+                            f"{where}: local variable '{name}' is read after this if, "
+                            "whose path here does not assign it") + ")", stmt.pos))
+                stmt = dataclasses.replace(stmt, body=tuple(paths[0]), orelse=tuple(paths[1]))
+            elif isinstance(stmt, ir.Loop):
+                stmt = dataclasses.replace(stmt, body=tuple(self.raise_unassigned(stmt.body)))
+            out.append(stmt)
+        return out
+
     def new_key(self) -> int:
         self.keys += 1
         return self.keys
@@ -260,6 +287,11 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
 
     def lookup(self, name: str, node: cst.CSTNode) -> ir.Operand:
         value = self.env[name]
+        if isinstance(value, _Partial) and value.region == self.region and \
+                not self.loop_nodes:  # read after an if only one of whose paths assigns it
+            for key, path, where in value.missing:
+                self.unassigned[key] = (path, name, where)
+            return value.operand
         if isinstance(value, _Unbound):
             self.report("AD203", node, f"'{name}' may be unassigned here: {value.why}",
                         "assign it before the branch or loop, or on every path")
@@ -381,6 +413,25 @@ def _static_default(node) -> bool:
     """A parameter's default that is not a number: a string, None, True or False."""
     return isinstance(node, cst.SimpleString) or (
         isinstance(node, cst.Name) and node.value in ("None", "True", "False"))
+
+
+def _compared_with_strings(fn: cst.FunctionDef, names: set[str]) -> set[str]:
+    """The names among `names` the function compares with a string literal (`activation ==
+    "relu"`, `mode != 'train'`): strings, never differentiated."""
+    found: set[str] = set()
+    if not names:
+        return found
+    pending: list = [fn.body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+            sides = (node.left, node.comparisons[0].comparator)
+            for side, other in (sides, sides[::-1]):
+                if isinstance(side, cst.Name) and side.value in names and \
+                        isinstance(other, cst.SimpleString):
+                    found.add(side.value)
+        pending.extend(children(node))
+    return found
 
 
 def _int_literal(node) -> bool:

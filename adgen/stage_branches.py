@@ -5,6 +5,7 @@ comparisons), `raise` and `assert`.
 from __future__ import annotations
 
 import builtins
+import os
 import dataclasses
 from typing import Optional
 
@@ -13,10 +14,10 @@ import libcst as cst
 from adgen import ir, runlists, shapes, statictests
 from adgen.containers import is_container
 from adgen.rules import REGISTRY
-from adgen.stage_env import EXIT, RAISED, RETURN, _Unbound
+from adgen.stage_env import EXIT, RAISED, RETURN, _Partial, _Unbound
 from adgen.stage_expressions import _COMPARISON_SPELLINGS
 from adgen.children import children
-from adgen.statements import block_statements, else_statements
+from adgen.statements import block_statements, else_statements, placeholder_names
 
 RUNTIME_EXCEPTIONS = frozenset(n for n in dir(builtins)
                                if n.endswith(("Error", "Exception", "Warning")))
@@ -165,16 +166,16 @@ class BranchStaging:
             self.stage_block(statements, continuation)
             paths.append((self.body, self.env))
         self.body, self.region = outer, region
-        body, orelse = self.merge(before, paths, stmt)
+        key = self.new_key()
+        body, orelse = self.merge(before, paths, stmt, key)
         if not body and not orelse and self.env == before:
             # nothing on either path (`if verbose: print(...)`, a print being left out):
             # no if, and no test computed for it (fresh names nothing else reads)
             del self.body[start:]
             return
-        self.body.append(ir.If(test, tuple(body), tuple(orelse), self.parsed.pos(stmt),
-                               self.new_key()))
+        self.body.append(ir.If(test, tuple(body), tuple(orelse), self.parsed.pos(stmt), key))
 
-    def merge(self, before: dict, paths, node) -> tuple[list, list]:
+    def merge(self, before: dict, paths, node, key: Optional[int] = None) -> tuple[list, list]:
         """The environment after an `if`, which becomes `self.env`: a name both paths leave
         with different values gets one (merged) name assigned on both paths -- the last
         assignment on a path is renamed where it can be, else a copy ends the path; a name
@@ -196,6 +197,12 @@ class BranchStaging:
             if a == b:
                 env[var] = a
                 continue
+            partial = self.partial(var, a, b, node, key)
+            if partial is not None and partial.pair is None:
+                env[var] = partial  # one path leaves it unassigned
+                continue
+            if partial is not None:  # both paths give a value, one from an if within it
+                a, b = partial.pair
             if a is None or b is None or isinstance(a, _Unbound) or isinstance(b, _Unbound) \
                     or is_container(a) or is_container(b):
                 if var == RETURN:
@@ -225,11 +232,45 @@ class BranchStaging:
                 if self.type_of(a).kind == "int" and \
                         self.type_of(a).dim != self.type_of(b).dim:  # k = H if c else 2 * H
                     self.types[merged] = shapes.INT
-            env[var] = ir.Name(merged)
+            env[var] = ir.Name(merged) if partial is None else \
+                _Partial(partial.why, ir.Name(merged), partial.missing, self.region)
         if all(exits):
             env[EXIT] = True
         self.env = env
         return body, orelse
+
+    def partial(self, var: str, a, b, node, key: Optional[int]) -> Optional[_Partial]:
+        """A name some path of this if (or of an if within one of its paths) leaves
+        unassigned -- a plain value, not in a loop, not a placeholder (None on the other
+        path, not unbound): see stage_env._Partial.  Its operand is the value when one path
+        assigns nothing here; its `pair`, the two values to merge when both paths give one
+        (one from a _Partial)."""
+        if key is None or var.startswith("<") or self.loop_nodes or \
+                var in placeholder_names(self.current):
+            return None
+        sides = [a, b]
+        missing: tuple = ()
+        for i, side in enumerate(sides):
+            if side is None:
+                # (the file's name only: the module is the same from every route)
+                where = f"{os.path.basename(self.parsed.path)}:{self.parsed.pos(node).line}"
+                missing += ((key, i, where),)
+            elif isinstance(side, _Partial):  # (from an if within this path, or before)
+                missing += side.missing
+                sides[i] = side.operand
+            elif not isinstance(side, (ir.Name, ir.Num, ir.Lit)) and not is_container(side):
+                return None
+        if not missing or all(side is None for side in sides):
+            return None
+        given = [side for side in sides if side is not None]
+        if len(given) == 2 and given[0] == given[1]:
+            given = given[:1]  # (the same tuple on both: linear_cache = (A_prev, W, b))
+        if len(given) == 2 and any(is_container(side) for side in given):
+            return None  # a tuple made differently on the two paths: not merged
+        found = _Partial("it is assigned on only some paths through the if before it",
+                         given[0] if len(given) == 1 else None, missing, self.region)
+        found.pair = tuple(sides) if len(given) == 2 else None  # (the merge names it)
+        return found
 
     def merged_name(self, var: str, ops, paths) -> str:
         if var == RETURN:
@@ -316,8 +357,10 @@ def _literal(text: str, width: int = 48) -> str:
     (the emitter splits a raise's text at its newlines: the lines stay under 79)."""
     if len(text) <= width:
         return repr(text)
-    return "\n    " + "\n    ".join(repr(text[i:i + width])
-                                    for i in range(0, len(text), width))
+    import textwrap  # (at words: 'local variable' stays whole)
+
+    parts = textwrap.wrap(text, width, drop_whitespace=False, break_on_hyphens=False)
+    return "\n    " + "\n    ".join(repr(part) for part in parts)
 
 
 def _negation(test: cst.BaseExpression) -> Optional[cst.BaseExpression]:

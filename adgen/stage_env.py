@@ -23,3 +23,18 @@ class _Unbound:
 
     def __init__(self, why: str):
         self.why = why
+
+
+class _Partial(_Unbound):
+    """A name only one path of an `if` assigns, outside loops: `if activation == "relu": A =
+    ...` with no `else`.  Read later in the same block, it is the assigning path's value,
+    and each path that does not assign it ends in `raise UnboundLocalError`
+    (stage.raise_unassigned), as Python fails at the read there; read anywhere else (inside a
+    later branch, which may not run), it is unassigned (AD203), like any _Unbound.
+    `missing`: (if key, index of the path, "file.py:line" of the if) of each such path --
+    several for an if/elif chain."""
+
+    def __init__(self, why: str, operand, missing: tuple, region: int):
+        super().__init__(why)
+        self.operand, self.missing, self.region = operand, missing, region
+        self.pair = None  # (stage_branches.partial: two values still to merge)

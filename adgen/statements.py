@@ -90,6 +90,13 @@ def placeholders(fn: cst.FunctionDef, flat=None) -> dict[int, list[str]]:
     return found
 
 
+def placeholder_names(fn) -> set[str]:
+    """The names the function's top-level placeholders bind (`out, cache = None, None`)."""
+    if not isinstance(fn, cst.FunctionDef):
+        return set()  # (a lambda)
+    return {name for names in placeholders(fn).values() for name in names}
+
+
 def placeholder(stmt, bound: set[str]) -> bool:
     """`out = None`, `out, cache = None, None` at the top of a function body, as the CS231n
     skeletons begin, for names nothing bound before: the names stay unassigned until their

@@ -61,8 +61,8 @@ def affine_forward_grad(x, w, b, dout):
 
 def affine_backward(dout, cache):
     """Backward pass of affine_forward: the gradients with respect to x, w,
-    b, given dout, the upstream gradient of out, and the cache
-    affine_forward returned."""
+    b, given dout, the upstream gradient of out, the cache affine_forward
+    returned."""
     x, w, b = cache
     # recomputed from the cache: what the backward pass reads
     n1 = x.shape[0]
@@ -94,7 +94,7 @@ def relu_forward_grad(x, dout=1.0):
 
 def relu_backward(dout, cache):
     """Backward pass of relu_forward: the gradients with respect to x, given
-    dout, the upstream gradient of out, and the cache relu_forward returned."""
+    dout, the upstream gradient of out, the cache relu_forward returned."""
     x = cache
     # line 18: out = np.maximum(0, x)
     dx = _unbroadcast(dout * (0 < x), x)
@@ -116,7 +116,7 @@ def sigmoid_forward_grad(x, dout=1.0):
 
 def sigmoid_backward(dout, cache):
     """Backward pass of sigmoid_forward: the gradients with respect to x,
-    given dout, the upstream gradient of out, and the cache sigmoid_forward
+    given dout, the upstream gradient of out, the cache sigmoid_forward
     returned."""
     out = cache
     # line 24: out = 1.0 / (1 + np.exp(-x))
@@ -156,7 +156,7 @@ def affine_relu_forward_grad(x, w, b, dout):
 
 def affine_relu_backward(dout, cache):
     """Backward pass of affine_relu_forward: the gradients with respect to
-    x, w, b, given dout, the upstream gradient of out_2, and the cache
+    x, w, b, given dout, the upstream gradient of out_2, the cache
     affine_relu_forward returned."""
     (x, w, b), out = cache
     # recomputed from the cache: what the backward pass reads
@@ -224,7 +224,7 @@ def batchnorm_forward_grad(x, gamma, beta, eps=1e-5, *, dout):
 
 def batchnorm_backward(dout, cache):
     """Backward pass of batchnorm_forward: the gradients with respect to x,
-    gamma, beta, given dout, the upstream gradient of out, and the cache
+    gamma, beta, given dout, the upstream gradient of out, the cache
     batchnorm_forward returned."""
     x = cache['x']
     xn = cache['xn']

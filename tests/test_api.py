@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pathlib
 
 import numpy as np
 import pytest
@@ -564,3 +565,38 @@ def test_check_grad_keeps_an_int_count_an_int(tmp_path, monkeypatch):
 
     assert parse_point("1000,0.05,years=3") == ([1000, 0.05], {"years": 3})
     assert isinstance(parse_point("2.0")[0][0], float)
+
+
+def test_a_path_that_leaves_a_read_name_unassigned_raises_as_python_does(tmp_path,
+                                                                         monkeypatch):
+    """deeplearning.ai's linear_activation_forward: if/elif on the activation string, no
+    else.  The generated gradient follows the path taken, raises UnboundLocalError where
+    Python would, and its layer backward takes the activation after the cache (the
+    course's linear_activation_backward(dA, cache, activation)) and agrees with vjp."""
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).parent / "corpus"))
+    try:
+        import deeplearning_ai as dl
+    finally:
+        sys.path.pop(0)
+    rng = np.random.default_rng(3)
+    A_prev, W, b = rng.standard_normal((3, 5)), rng.standard_normal((4, 3)), \
+        rng.standard_normal((4, 1))
+    dA = rng.standard_normal((4, 5))
+    for activation in ("relu", "sigmoid"):
+        grads = adgen.vjp(dl.linear_activation_forward, wrt=("A_prev", "W", "b"))(
+            A_prev, W, b, activation, dA)
+        source = adgen.source(dl.linear_activation_forward, A_prev, W, b, activation,
+                              wrt=("A_prev", "W", "b"))
+        namespace: dict = {}
+        exec(compile(source, "layer", "exec"), namespace)
+        _, cache = dl.linear_activation_forward(A_prev, W, b, activation)
+        by_cache = namespace["linear_activation_backward"](dA, cache, activation)
+        for mine, theirs in zip(by_cache, grads):
+            assert np.allclose(mine, theirs)
+    with pytest.raises(UnboundLocalError):
+        dl.linear_activation_forward(A_prev, W, b, "tanh")
+    with pytest.raises(UnboundLocalError, match="local variable 'A'"):
+        adgen.vjp(dl.linear_activation_forward, wrt=("A_prev", "W", "b"))(
+            A_prev, W, b, "tanh", dA)

@@ -126,15 +126,23 @@ CASES = {
                 x = x * 2.0
             return x
         """, [("AD305", 2, 8)]),
-    "a name only some paths of a branch on a parameter's string assign": ("""
+    "a name only some paths of a numeric branch assign": ("""
         import numpy as np
-        def act(Z, activation):
-            if activation == "sigmoid":
+        def act(Z, t):
+            if t > 0:
                 A = 1 / (1 + np.exp(-Z))
-            elif activation == "relu":
+            elif t < -1:
                 A = np.maximum(0, Z)
             return np.sum(A)
         """, [("AD203", 7, 19)]),
+    "a name a string branch leaves unassigned, read in a later branch": ("""
+        def act(z, activation, flag):
+            if activation == "double":
+                a = 2 * z
+            if flag > 0:
+                z = a
+            return z
+        """, [("AD203", 5, 13)]),
     "prints whose arguments may change something": ("""
         import numpy as np
         def helper(v):

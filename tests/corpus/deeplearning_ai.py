@@ -22,10 +22,9 @@ SHAPES = {
     "layer_keys_by_f_string": "X=N,D params=dict:W1,W2 W1=D,D W2=D,C",
 }
 WRT = {"model_cost": ("X", "parameters")}
-# Layers (they return a cache) that compile only where they are called: alone,
-# linear_activation_forward branches on a run-time string with no else (AD203) and
-# L_model_forward needs its dict's keys (--shapes); tests/test_emit.py leaves them out.
-INLINED_ONLY = ("linear_activation_forward", "L_model_forward")
+# A layer (it returns a cache) that compiles alone only with its dict's keys (--shapes
+# parameters=dict:...); tests/test_emit.py leaves it out.
+INLINED_ONLY = ("L_model_forward",)
 
 
 def sigmoid(Z):

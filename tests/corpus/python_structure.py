@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 INPUTS = {
+    "activation_by_parameter": {"Z": ((4, 3), -2.0, 2.0), "W": ((3, 2), -1.0, 1.0)},
     "activation_chosen_by_a_literal": {"X": ((4, 3), -2.0, 2.0), "W1": ((3, 5), -1.0, 1.0),
                                        "W2": ((5, 2), -1.0, 1.0)},
     "options_by_literals_and_flags": {"x": (-1.5, 1.5), "y": (0.5, 2.0)},
@@ -398,3 +399,15 @@ def options_by_literals_and_flags(x, y):
     """None, flags and strings given as literals decide a helper's branches."""
     return _scaled(x) + _scaled(y, "double") + _scaled(x * y, None, True) + \
         _scaled(y, mode="double", name="y")
+
+
+def activation_by_parameter(Z, W, activation="relu"):
+    """deeplearning.ai's if/elif on the activation with no else, the activation a parameter
+    (a branch when the function runs): A is read after the if, so the generated code raises
+    UnboundLocalError on the path that assigns none, where Python fails at the read."""
+    H = Z @ W
+    if activation == "sigmoid":
+        A = 1 / (1 + np.exp(-H))
+    elif activation == "relu":
+        A = np.maximum(0, H)
+    return np.sum(A ** 2)
