@@ -259,8 +259,12 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
             expanded.append(w)
             outputs.append((w, None))
             continue
+        # (an entry read through a .get whose default reads a local, absent from the call:
+        # no type, no entry in the gradient -- the default's gradient flows where it came from)
         parts = tuple((path, m.name) for path, m in groups[w]
-                      if fn.types.get(m.name, FLOAT).differentiable)
+                      if fn.types.get(m.name, FLOAT).differentiable and not (
+                          m.late and (fn.types.get(m.name) is None or
+                                      fn.types[m.name].kind == "unknown")))
         if parts or wrt is not None:
             expanded += [name for _, name in parts]
             outputs.append((w, parts))
