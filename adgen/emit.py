@@ -106,7 +106,7 @@ def forward_line(stmt: ir.Assign) -> str:
 
 
 def _forward_line(stmt: ir.Assign) -> str:
-    if stmt.prim == "setitem":
+    if stmt.prim in ("setitem", "param_store"):
         return "; ".join(forward_lines(stmt))
     return f"{stmt.target} = {to_source(forward_expr(stmt))}"
 

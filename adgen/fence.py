@@ -339,6 +339,10 @@ class Fence:
             # nothing reads the entry afterwards (members.write_refusal)
             refusal = write_refusal(self.fn, set(self.params), stmt, self.parsed.pos,
                                     self.loop_depth > 0)
+            if refusal is None and isinstance(stmt.value, (cst.Tuple, cst.List, cst.Dict)):
+                refusal = (target, "a tuple, list or dict written into a parameter's entry "
+                           "(adgen writes numbers and arrays)",
+                           "write each array into an entry of its own")
             if refusal is not None:
                 self.report("AD105", refusal[0] if refusal[0] is target else target,
                             f"assignment into a parameter's dict or attribute: {refusal[1]}",

@@ -204,6 +204,12 @@ CASES = {
             m += 1.0
             return np.sum(m)
         """, [("AD105", 4, 5)]),
+    "tuple written into a parameter's entry": ("""
+        import numpy as np
+        def f(x, p):
+            p['c'] = (x, x)
+            return np.sum(x)
+        """, [("AD105", 3, 5)]),
     "parameter entry updated in place": ("""
         import numpy as np
         def f(x, p):

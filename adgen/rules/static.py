@@ -41,7 +41,7 @@ REGISTRY.add(Rule(
     build=lambda n: ("a if a is not None else b",
                      ["g if a is not None else 0.0", "0.0 if a is not None else g"]),
     stem=lambda f: None, noun="entry", sympy=lambda a, b: a + b * 0,
-    domain=lambda n: ((-1.0, 1.0), (-1.0, 1.0)), elementwise=False,
+    domain=lambda n: ((-1.0, 1.0), (-1.0, 1.0)),
     infer=_member_or_type,
     doc="`p.get('k', default)` whose default reads a local: the entry read at the start "
         "(None when absent), else the default computed here; the gradient goes to the one "
