@@ -167,3 +167,19 @@ def test_what_stays_refused_says_why(tmp_path):
     assert err.startswith(
         f"{path}:11:9: error AD105: assignment into a parameter's dict or attribute: a "
         "write into 'p['m']' inside a loop")
+
+
+def test_running_statistics_of_another_shape_than_the_default():
+    """Entries of another shape than the .get default's (numbers, not vectors): the
+    specialisation follows the entries, and their gradients are numbers (it once crashed
+    in the generated code, taking the default's shape)."""
+    x, gamma, beta, dout = _data(5)
+    param = {"mode": "test", "running_mean": 0.3, "running_var": 1.2}
+    *_, dparam = adgen.vjp(bn.batchnorm_forward)(x, gamma, beta, copy.deepcopy(param), dout)
+    for key in ("running_mean", "running_var"):
+        bumped = [copy.deepcopy(param), copy.deepcopy(param)]
+        bumped[0][key] += 1e-6
+        bumped[1][key] -= 1e-6
+        plus, minus = (bn.batchnorm_forward(x, gamma, beta, p)[0] for p in bumped)
+        assert np.ndim(dparam[key]) == 0
+        assert np.isclose(dparam[key], np.sum((plus - minus) * dout) / 2e-6, rtol=1e-5)

@@ -31,9 +31,10 @@ _identity("is_not", "is not")
 
 
 def _member_or_type(ctx) -> shapes.VType:
-    """The entry's type when the arguments (or --shapes) give it, else the default's."""
+    """The entry's type (from the call, --shapes, or "unknown": decided at run time, as the
+    caller may pass any shape), else the default's."""
     entry, default = (ctx.types + (None, None))[:2]
-    return entry if entry is not None and entry.kind != "float" or default is None else default
+    return entry if entry is not None or default is None else default
 
 
 REGISTRY.add(Rule(
