@@ -98,6 +98,8 @@ def analyze(fn: ir.Function, wrt: tuple[str, ...]) -> Facts:
                 varied.add(target)
                 changed = True
     useful: set[str] = _control(fn.body, set())
+    # a write into a parameter's dict is done as the forward does it: always kept
+    useful |= {a.target for a in ir.assigns(fn.body) if a.prim == "param_store"}
     if isinstance(fn.output, ir.Name):
         useful.add(fn.output.id)
     changed = True

@@ -127,7 +127,7 @@ def point_values(forward, fn, positional: list, named: dict) -> list:
              if p.default is not None}
     fixed.update(enumerate(positional))
     fixed.update({params.index(k): v for k, v in named.items() if k in params})
-    sampled = forward if fn.cache is None else first_of(forward)  # (out, cache): out
+    sampled = forward if not fn.keeps_cache else first_of(forward)  # (out, cache): out
     sampled = by_position(sampled, params, keyword_only_of(fn))  # def f(w, *, l2=1e-4)
     return sample_point(sampled, len(params), fixed=fixed, types=sampling_types(fn))
 

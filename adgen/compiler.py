@@ -253,14 +253,24 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
             "AD405", node.name, f"parameter '{w}' of '{node.name.value}' is an integer "
             f"({inferred[w].origin}): it has no gradient",
             help="leave it out of wrt (sizes and counts are constants)") for w in counts])
+    # a member compared with a string (mode = bn_param['mode']; mode == 'train') is a
+    # string: no gradient, as an int entry has none
+    strings = {a.id for stmt in ir.assigns(fn.body) if stmt.prim in ("eq", "ne") and
+               any(isinstance(o, ir.Lit) and o.text[:1] in "'\"" for o in stmt.args)
+               for a in stmt.args if isinstance(a, ir.Name)}
     expanded, outputs = [], []
     for w in chosen:
         if w not in groups:
             expanded.append(w)
             outputs.append((w, None))
             continue
+        # (an entry read through a .get whose default reads a local, absent from the call:
+        # no type, no entry in the gradient -- the default's gradient flows where it came from)
         parts = tuple((path, m.name) for path, m in groups[w]
-                      if fn.types.get(m.name, FLOAT).differentiable)
+                      if fn.types.get(m.name, FLOAT).differentiable and
+                      m.name not in strings and not (
+                          m.late and (fn.types.get(m.name) is None or
+                                      fn.types[m.name].kind == "unknown")))
         if parts or wrt is not None:
             expanded += [name for _, name in parts]
             outputs.append((w, parts))

@@ -106,7 +106,7 @@ def forward_line(stmt: ir.Assign) -> str:
 
 
 def _forward_line(stmt: ir.Assign) -> str:
-    if stmt.prim == "setitem":
+    if stmt.prim in ("setitem", "param_store"):
         return "; ".join(forward_lines(stmt))
     return f"{stmt.target} = {to_source(forward_expr(stmt))}"
 
@@ -114,6 +114,8 @@ def _forward_line(stmt: ir.Assign) -> str:
 def forward_lines(stmt: ir.Assign) -> list[str]:
     """A forward statement as source lines: `x_1 = x.copy()` and `x_1[index] = v` for an
     assignment into an array, one line otherwise."""
+    if stmt.prim == "param_store":  # bn_param['running_mean'] = running_mean_1
+        return [f"{dict(stmt.attrs)['into']} = {to_source(stmt.args[0])}"]
     if stmt.prim != "setitem":
         return [forward_line(stmt)]
     call = forward_expr(stmt)  # _setitem(x, v, np.index_exp[index])
@@ -682,7 +684,7 @@ def _emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
                  guards: bool, fold: bool) -> str:
     from adgen.layers import backward_name
 
-    names = ", ".join(f"{g.function.name}_forward/_backward" if layer and g.function.cache is None
+    names = ", ".join(f"{g.function.name}_forward/_backward" if layer and not g.function.keeps_cache
                       else function_name(g, False) + (f", {backward_name(g.function)}"
                                                       if g.function.cache is not None else "")
                       for g in grads)
@@ -690,7 +692,7 @@ def _emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
                                   f"{source_path}: {names}.", "", '"""')
     header = list(first_lines)
     header += facts_paragraphs(grads, [f"{g.function.name}_forward"
-                                       if layer and g.function.cache is None else
+                                       if layer and not g.function.keeps_cache else
                                        function_name(g, False) for g in grads])
     header += ["", "Do not edit: regenerate with", ""] + command_lines(command) + ['"""']
     if any("\\" in line for line in header):  # a shell line continuation, kept as written
@@ -721,7 +723,7 @@ def _emit_module(grads: list[ir.Gradient], *, source_path: str, command: str,
     from adgen.layers import emit_cached_backward, emit_layer
 
     for g, tap in zip(grads, taps or [None] * len(grads)):
-        if layer and g.function.cache is None:
+        if layer and not g.function.keeps_cache:
             parts.append("\n" + emit_layer(g, tap))
             continue
         parts.append("\n" + emit_function(g, value_and_grad=False, tap=tap, guards=guards,

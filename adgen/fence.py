@@ -16,7 +16,7 @@ import libcst as cst
 from adgen import statictests
 from adgen.diagnostics import Diagnostic
 from adgen.fence_expressions import _ExpressionChecker, _static_literal
-from adgen.members import path_of
+from adgen.members import path_of, write_refusal
 from adgen.naming import RUNTIME
 from adgen.params import param_names
 from adgen.methods import class_of
@@ -371,6 +371,21 @@ class Fence:
             self.check_name_free(target)  # sigmoid = lambda z: ...: a local helper
             self.check_lambda(stmt.value)
             self.local_functions.add(target.value)
+        elif isinstance(target, (cst.Subscript, cst.Attribute)) and not self.callee and \
+                path_of(target, self.params) is not None:
+            # bn_param['running_mean'] = running_mean: done as the forward does it, where
+            # nothing reads the entry afterwards (members.write_refusal)
+            refusal = write_refusal(self.fn, set(self.params), stmt, self.parsed.pos,
+                                    self.loop_depth > 0)
+            if refusal is None and isinstance(stmt.value, (cst.Tuple, cst.List, cst.Dict)):
+                refusal = (target, "a tuple, list or dict written into a parameter's entry "
+                           "(adgen writes numbers and arrays)",
+                           "write each array into an entry of its own")
+            if refusal is not None:
+                self.report("AD105", refusal[0] if refusal[0] is target else target,
+                            f"assignment into a parameter's dict or attribute: {refusal[1]}",
+                            refusal[2])
+            self.check_expr(stmt.value)
         else:
             self.check_target(target)
             self.check_expr(stmt.value)
@@ -472,7 +487,14 @@ class Fence:
             self.report("AD104", stmt, "return without a value",
                         "return the scalar to differentiate")
         elif not self.callee and returns_cache(stmt.value):
-            self.check_expr(stmt.value)  # return out, cache: a layer keeping its own cache
+            # return out, cache: a layer keeping its own cache.  The cache is not
+            # differentiated: None on some path (`cache = None` in test mode) or built
+            # differently on two paths leaves NAME_backward out (Stager.stage_return), never
+            # the gradient of out
+            out, cache = (el.value for el in stmt.value.elements)
+            self.check_expr(out)
+            if not (cache.value in self.maybe or cache.value in self.placeholders):
+                self.check_expr(cache)
             if self.if_depth:
                 self.report("AD104", stmt, "a layer returns (out, cache) once, as its last "
                             "statement", "assign out and cache on every path, and return "

@@ -118,10 +118,17 @@ class _ExpressionChecker:
             self.check(node.expression)
 
     def check_member_default(self, node: cst.BaseExpression) -> None:
-        """A member is read when the function starts, its `.get` default too: the default
-        may read parameters and constants, not the function's own locals."""
+        """A member is read when the function starts, a `.get` default too, unless it is
+        the last step: a default reading a local there (`p.get('k', np.zeros(D))`) is
+        computed where the .get is (members.reads_local), and checked as any expression.
+        One of an inner step (`p.get('a', d(D))['b']`) may not read a local."""
+        outer = node
         while isinstance(node, (cst.Subscript, cst.Attribute, cst.Call)):
-            if isinstance(node, cst.Call) and len(node.args) == 2:
+            if node is outer and isinstance(node, cst.Call) and len(node.args) == 2 and \
+                    any(n.value in self.fence.locals and n.value not in self.fence.params
+                        for n in _names_in(node.args[1].value)):
+                self.check(node.args[1].value)
+            elif isinstance(node, cst.Call) and len(node.args) == 2:
                 for name in _names_in(node.args[1].value):
                     if name.value in self.fence.locals and name.value not in self.fence.params:
                         self.fence.report(
@@ -511,6 +518,9 @@ class _ExpressionChecker:
                                  "string, or a tuple of them")
                     return
                 continue
+            if dtype_source(node, name) is arg:  # np.zeros(D, dtype=x.dtype)
+                self.check(arg.value.value)
+                continue
             if arg.keyword.value not in rule.keywords:
                 allowed = ", ".join(rule.keywords) or "none"
                 fence.report("AD303", arg, f"keyword argument '{arg.keyword.value}' to "
@@ -533,6 +543,15 @@ class _ExpressionChecker:
             fence.report("AD302", node, f"'{name}' takes {expected} argument"
                          f"{'s' if expected != '1' else ''} here, got {n}",
                          "adgen supports the positional forms listed in docs/rules.md")
+
+
+def dtype_source(node: cst.Call, name: str):
+    """The `dtype=x.dtype` argument of `np.zeros(...)` / `np.ones(...)`, else None."""
+    if name not in ("numpy.zeros", "numpy.ones"):
+        return None
+    return next((a for a in node.args if a.keyword is not None and
+                 a.keyword.value == "dtype" and isinstance(a.value, cst.Attribute) and
+                 a.value.attr.value == "dtype"), None)
 
 
 def _names_in(node) -> list:

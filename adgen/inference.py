@@ -599,7 +599,20 @@ def sampling_types(fn: ir.Function) -> list:
                 param = flat[stmt.args[0].id]
                 least[param] = max(least.get(param, 0), 2)
                 named.setdefault((param, 1), other.shape[0])
+    strings: dict = {}  # mode == 'train', mode == 'test': mode is drawn among those
+    for stmt in ir.assigns(fn.body):
+        if stmt.prim in ("eq", "ne"):
+            texts = [o.text for o in stmt.args if isinstance(o, ir.Lit) and o.text[:1] in "'\""]
+            for a in stmt.args:
+                if isinstance(a, ir.Name) and texts:
+                    strings.setdefault(a.id, [])
+                    strings[a.id] += [t for t in texts if t not in strings[a.id]]
+
     def sampled(name: str) -> Optional[VType]:
+        if name in strings:
+            import ast
+
+            return VType("str", items=tuple(ast.literal_eval(t) for t in strings[name]))
         t = fn.types.get(name)
         if (t is None or t.kind == "unknown") and least.get(name, 0) > 0:
             t = VType("array", tuple(named.get((name, axis), f"_{name}{axis}")
@@ -608,7 +621,9 @@ def sampling_types(fn: ir.Function) -> list:
 
     types: list = []
     for p in fn.params:
-        members = [m for m in fn.members if m.param == p.name]
+        # (an entry read through a .get whose default reads a local is left out: the
+        # default is what the code computes without it)
+        members = [m for m in fn.members if m.param == p.name and not m.late]
         if members:  # params['W1'], net.W, (W, b) = wb: a container of what the code reads
             types.append(Structure(tuple((m.path, sampled(m.name)) for m in members),
                                    frozenset(tuple(m.path[:d]) for m in members

@@ -227,7 +227,7 @@ def _block_assigns(stmts):
 
 def _block_plan(block, types: dict, counts: dict, same: set, forward_expr, forward_line):
     exprs = {id(s): forward_expr(s) for s in block if isinstance(s, ir.Assign)
-             and s.prim != "setitem"}
+             and s.prim not in ("setitem", "param_store")}  # (a store computes nothing)
     defined = {s.target: k for k, s in enumerate(block)
                if id(s) in exprs and _fresh(exprs[id(s)]) and _float_array(types.get(s.target))}
     chosen: dict = {}

@@ -303,6 +303,10 @@ class Member:
     path: tuple
     default: Optional[str] = None
     lists: tuple = ()  # the depths along `path` where a list (not a tuple) holds it
+    # `p.get('k', np.zeros(D))` whose default reads a local: read at the start without its
+    # default (None when the key is absent); the default is staged where the .get is, and
+    # `member_or` picks the entry or the default there (stage_expressions.late_member)
+    late: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -336,6 +340,16 @@ class Function:
     # `return out, cache` (a layer keeping its own cache): the cache as staged, a structure
     # of operands (containers.py), and its source text; the output is `out`
     cache: object = None
+    # `return out, cache` whose cache is None on some path or built differently on two:
+    # (name, Pos, why).  The gradient of out stands; NAME_backward is left out (no cache to
+    # unpack), and the module header says why
+    cache_note: Optional[tuple] = None
+
+    @property
+    def keeps_cache(self) -> bool:
+        """`return out, cache`: out is what is differentiated (with or without a
+        NAME_backward for the cache)."""
+        return self.cache is not None or self.cache_note is not None
 
     @property
     def output_type(self):

@@ -190,8 +190,17 @@ def _unpacked(fn: cst.FunctionDef, params: set[str]) -> list:
     return [(param, names) for param, names in found if param not in rebound]
 
 
+def reads_local(default, locals_: set[str]) -> bool:
+    """Whether a `.get` default reads one of the function's locals (`np.zeros(D)` after
+    `N, D = x.shape`): then it is computed where the .get is, not when the function starts."""
+    from adgen.fence_expressions import _names_in
+
+    return default is not None and any(n.value in locals_ for n in _names_in(default))
+
+
 def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code,
-         sequences: Optional[dict] = None, methods: tuple = ()) -> list[ir.Member]:
+         sequences: Optional[dict] = None, methods: tuple = (),
+         locals_: Optional[set] = None) -> list[ir.Member]:
     """The members `fn` reads, in source order, each named once (`code(node)` is the source
     text of a node, for a `.get` default).  A member the function copies into a local of
     its own name once and for all (`W1 = params['W1']`) takes that name: the local is the
@@ -207,6 +216,9 @@ def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code,
     order: list = []
     while pending:
         current, roots = pending.pop(0)
+        if isinstance(current, cst.AssignTarget) and \
+                path_of(current.target, roots) is not None:
+            continue  # p['k'] = v: a write, not a read (fence.check_assign)
         if isinstance(current, cst.BaseExpression):
             where = path_of(current, roots)
             if where is not None:
@@ -223,15 +235,17 @@ def find(fn: cst.FunctionDef, params: set[str], taken: set[str], code,
         if key in found:
             continue
         last = path[-1][1]
+        late = path[-1][0] == "get" and reads_local(path[-1][2], locals_ or set())
         base = str(last) if isinstance(last, str) and str(last).isidentifier() else None
-        base = aliases.get(key, base)
-        name = base if base and base not in names else f"{param}_{last}"
+        base = base if late else aliases.get(key, base)
+        name = base if base and base not in names and not (late and base in taken) \
+            else f"{param}_{last}"  # (a late member is never the local it is assigned to)
         while not name.isidentifier() or name in names:
             name = f"{name}_"
         names.add(name)
-        default = path[-1][2] if path[-1][0] == "get" else None
+        default = path[-1][2] if path[-1][0] == "get" and not late else None
         found[key] = ir.Member(name, param, tuple(s[:2] for s in path),
-                               code(default) if default is not None else None)
+                               code(default) if default is not None else None, late=late)
     once = _assigned_once(fn)
     used = {m.name for m in found.values()}
     for param, targets in _unpacked(fn, params):  # a, b, c = abc: a tuple parameter
@@ -309,7 +323,7 @@ def of_function(parsed, fn: cst.FunctionDef,
         found = []
     else:
         found = find(fn, set(params), taken, parsed.code, sequences,
-                     tuple(called_methods(parsed, fn)))
+                     tuple(called_methods(parsed, fn)), set(assigned_names(fn)) - set(params))
     cache[cache_key] = (fn, tuple(found))
     return list(found)
 
@@ -403,3 +417,85 @@ def sequences(types: dict) -> dict:
 
 def matches(member: ir.Member, param: str, path: tuple) -> bool:
     return member.param == param and member.path == tuple(s[:2] for s in path)
+
+
+def write_refusal(fn: cst.FunctionDef, params: set[str], stmt: cst.Assign, pos,
+                  in_loop: bool) -> Optional[tuple]:
+    """Why `p['k'] = value` (`stmt`, written into a parameter's dict or attribute) cannot be
+    done as the forward does it, as (node, message, help); None when it can.  Members are
+    read once, when the function starts, so the write is safe only if nothing reads that
+    entry after it in program order: not a member read (`p['k']`, `p.get('k')`, an entry
+    within it or the dict holding it), not the parameter used whole (bound to another name
+    or passed to a helper, which could read it), and the written array is not changed in
+    place afterwards (the caller's dict holds that array).  A write in a loop is refused: a
+    later iteration would read a stale entry."""
+    target = stmt.targets[0].target
+    param, path = path_of(target, params)
+    text = f"{param}" + "".join(f".{k}" if kind == "attr" else f"[{k!r}]"
+                                for kind, k, *_ in path)
+    keys = tuple((("attr" if kind == "attr" else "key"), k) for kind, k, *_ in path)
+    if in_loop:
+        return (target, f"a write into '{text}' inside a loop (a later iteration would "
+                f"read the entry adgen read when the function started)",
+                "keep the value in a local name in the loop, and write the entry once, "
+                "after the loop")
+    inside: set = set()
+    pending: list = [stmt]
+    while pending:
+        current = pending.pop()
+        inside.add(id(current))
+        pending.extend(children(current))
+    start = pos(stmt)
+    stored = stmt.value.value if isinstance(stmt.value, cst.Name) else None
+    pending = [fn.body]
+    while pending:
+        current = pending.pop(0)
+        after = id(current) not in inside and (lambda p: (p.line, p.col))(
+            pos(current)) > (start.line, start.col) \
+            if isinstance(current, (cst.BaseExpression, cst.BaseSmallStatement)) else False
+        if isinstance(current, cst.Assign) and id(current) not in inside and \
+                len(current.targets) == 1 and \
+                path_of(current.targets[0].target, params) is not None:
+            pending[0:0] = [current.value]  # another write: its target is not a read
+            continue
+        if isinstance(current, (cst.Subscript, cst.Attribute, cst.Call)):
+            where = path_of(current, params)
+            if where is not None and where[0] == param:
+                read = tuple((("attr" if kind == "attr" else "key"), k)
+                             for kind, k, *_ in where[1])
+                n = min(len(read), len(keys))
+                if after and read[:n] == keys[:n]:
+                    return (current, f"'{text}' is written on line {start.line} and read "
+                            f"again on line {pos(current).line}: adgen reads a parameter's "
+                            "entries once, when the function starts, so this read would see "
+                            "the value from before the write",
+                            "keep the new value in a local name and read that; write the "
+                            "entry last")
+            if where is not None:  # a member read: only a .get default reads anything else
+                pending[0:0] = [step[2] for step in where[1]
+                                if step[0] == "get" and step[2] is not None]
+                continue
+        if isinstance(current, cst.Name) and current.value == param:
+            return (current, f"'{param}' is used whole on line {pos(current).line}, and "
+                    f"'{text}' is written into on line {start.line}: adgen writes a "
+                    "parameter's entries only when every read of them is by constant keys",
+                    f"read {param}'s entries by constant keys ({param}['k']), or leave the "
+                    "dict unchanged")
+        if stored is not None and after and (
+                isinstance(current, cst.AugAssign) and isinstance(current.target, cst.Name) and
+                current.target.value == stored or
+                isinstance(current, cst.Assign) and any(
+                    isinstance(t.target, cst.Subscript) and
+                    isinstance(t.target.value, cst.Name) and t.target.value.value == stored
+                    for t in current.targets)):
+            return (current, f"'{stored}' is changed in place on line {pos(current).line}, "
+                    f"after it is written into '{text}' on line {start.line} (the caller's "
+                    "dict holds that array)", "write the entry after the last change")
+        if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
+            pending[0:0] = [current.func.value] + [a.value for a in current.args]
+            continue
+        if isinstance(current, cst.Attribute):
+            pending[0:0] = [current.value]
+            continue
+        pending[0:0] = list(children(current))
+    return None

@@ -492,6 +492,15 @@ def facts_paragraphs(grads: list[ir.Gradient], names: list[str]) -> list[str]:
             lines += [""] + docstring_lines(
                 f"{name} is generated for {text} (from {' and '.join(origins)}); it checks "
                 "them.", "")
+        note = grad.function.cache_note
+        if note is not None:
+            from adgen.layers import backward_name
+
+            lines += [""] + docstring_lines(
+                f"{backward_name(grad.function)}(dout, cache) is not written: the cache "
+                f"'{note[0]}' {grad.function.name} returns on line {note[1].line} is not built "
+                f"the same way on every path ({note[2]}), so no one backward can unpack it; "
+                f"{name} differentiates out on every path.", "")
         if assumed:
             lines += [""] + docstring_lines(f"{name} assumes (nothing in the source says "
                                             "otherwise; it checks them):", "")

@@ -145,6 +145,7 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         self.break_flags: list = []  # each loop's break flag (an environment key), or None
         self.region = 0  # the block being staged: a list is changed only where it was made
         self.cache = None  # return out, cache: the cache as staged
+        self.cache_note = None  # (name, pos, why) when the cache differs between paths
         self.masks: set[str] = set()  # values made by comparisons: boolean masks
         self.call_sites: list = []  # (helper, line of its call) of the calls being inlined
         self.sites: dict = {}  # a helper's diagnostic -> the lines of the calls it came from
@@ -180,7 +181,7 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
             name=self.fn.name.value, params=self.params, body=tuple(self.body), output=output,
             output_stem=stem, consts=consts, path=self.parsed.path, pos=self.parsed.pos(self.fn),
             types=dict(self.types) if self.array_mode else {}, members=tuple(self.members),
-            cache=self.cache,
+            cache=self.cache, cache_note=self.cache_note,
         )
 
     def stage_block(self, statements, continuation) -> None:
@@ -276,7 +277,16 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
                     self.return_stem = value.value
                 return
         if not self.callers and returns_cache(value):  # return out, cache: a layer
-            self.cache = self.stage_value(value.elements[1].value)
+            cache = value.elements[1].value
+            held = self.env.get(cache.value)
+            if held is None or isinstance(held, _Unbound):
+                # None on some path, or built differently on two: not differentiated, so
+                # the gradient of out stands; NAME_backward cannot unpack it (left out)
+                self.cache_note = (cache.value, self.parsed.pos(cache),
+                                   held.why if held is not None else
+                                   "it is None (the placeholder) on every path")
+            else:
+                self.cache = self.stage_value(cache)
             self.stage_return(value.elements[0].value)
             return
         self.env[RETURN] = self.stage_expr(value, self.output_name())

@@ -8,6 +8,7 @@ import libcst as cst
 
 from adgen import ir
 from adgen.containers import DictValue, ListValue, describe, entry, is_container, items_of
+from adgen.members import path_of
 from adgen.multiresults import stage_results
 from adgen.rules import REGISTRY
 from adgen.stage_env import _Local
@@ -29,6 +30,14 @@ class AssignmentStaging:
                 name = element.value.value
                 self.env[name] = self.add("dim", (array,), value, self.version(name), name,
                                           (("axis", axis),))
+            return
+        if isinstance(target, (cst.Subscript, cst.Attribute)) and not self.callers and \
+                path_of(target, self.param_names) is not None:
+            # bn_param['running_mean'] = running_mean: written into the caller's dict, as
+            # the forward does (the fence proved no later read; members.write_refusal)
+            stored = self.stage_expr(value)
+            self.add("param_store", (stored,), target, None,
+                     attrs=(("into", self.parsed.code(target).strip()),))
             return
         if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Subscript):
             self.stage_entry_setitem(target, self.stage_value(value))

@@ -12,7 +12,7 @@ import libcst as cst
 from adgen.statickeys import key_form
 from adgen import gates, ir, runlists
 from adgen.containers import describe, is_container, items_of
-from adgen.fence_expressions import CONTAINER_FOLDS
+from adgen.fence_expressions import CONTAINER_FOLDS, dtype_source
 from adgen.members import matches as member_matches
 from adgen.members import path_of
 from adgen.methods import method_called
@@ -44,6 +44,11 @@ class ExpressionStaging:
         if gate is not None:
             rule_name, operand = gate
             return self.add(rule_name, (self.stage_expr(operand),), node, target, user)
+        late = self.late_member(node)
+        if late is not None:  # p.get('k', np.zeros(D)): the entry, or the default staged here
+            member, default = late
+            return self.add("member_or", (ir.Name(member.name), self.stage_expr(default)),
+                            node, target, user)
         operand = self.leaf(node)
         if operand is not None:
             if target is None:
@@ -88,10 +93,16 @@ class ExpressionStaging:
             elsewhere = self.parsed.user_function(self.scope.qualify(node.func))
             if elsewhere is not None:  # a function of a user module
                 return self.stage_call(node, target, user, *elsewhere)
+        if isinstance(node, cst.Call) and not is_value_attribute(node.func, self.scope,
+                                                                 self.env):
+            source = dtype_source(node, self.scope.qualify(node.func))
+            if source is not None and source is not getattr(self, "dtype_staged", None):
+                return self.stage_dtyped_filler(node, source, target, user)
         if isinstance(node, cst.Call):
             func = node.func
             attrs = tuple((a.keyword.value, static_value(a.value)) for a in node.args
-                          if a.keyword is not None)
+                          if a.keyword is not None and
+                          a is not getattr(self, "dtype_staged", None))
             positional = [a.value for a in node.args if a.keyword is None]
             joined = joined_operands(node, self.scope)
             if joined is not None:  # np.concatenate([a, b], axis=1): the arrays are operands
@@ -324,6 +335,38 @@ class ExpressionStaging:
                  if isinstance(value, ir.Name) and value.id in self.instance_params}
         where = path_of(node, roots) if roots else None
         return None if where is None else (self.env[where[0]].id, where[1])
+
+    def stage_dtyped_filler(self, node: cst.Call, source: cst.Arg, target, user):
+        """`np.zeros(D, dtype=x.dtype)`: `np.zeros(D)` staged, then given x as the
+        operand whose dtype it takes (rule np_zeros_as)."""
+        like = self.stage_expr(source.value.value)
+        self.dtype_staged = source  # staged as np.zeros(D), without the keyword
+        try:
+            result = self.stage_expr(node, target, user)
+        finally:
+            self.dtype_staged = None
+        last = self.body[-1]
+        if not isinstance(last, ir.Assign) or last.target != getattr(result, "id", None) or \
+                last.prim not in ("np_zeros", "np_ones"):
+            self.report("AD303", source, "dtype= of this call", "write np.zeros_like(x)")
+            return result
+        types = last.types + (self.type_of(like),) if last.types else ()
+        self.body[-1] = dataclasses.replace(last, prim=last.prim + "_as",
+                                            args=last.args + (like,), types=types)
+        if self.infer:
+            self.defs[last.target] = self.body[-1]
+        return result
+
+    def late_member(self, node: cst.BaseExpression):
+        """(member, default node) when `node` is a `.get` whose default reads a local
+        (members.reads_local), else None."""
+        if not self.members or self.callers or not isinstance(node, cst.Call):
+            return None
+        where = path_of(node, self.param_names)
+        if where is None or where[1][-1][0] != "get" or where[1][-1][2] is None:
+            return None
+        member = next((m for m in self.members if m.late and member_matches(m, *where)), None)
+        return None if member is None else (member, where[1][-1][2])
 
     def leaf(self, node: cst.BaseExpression) -> Optional[ir.Operand]:
         """A constant, a name or a member (`params['W1']`) as an operand (no statement

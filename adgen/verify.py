@@ -107,7 +107,9 @@ class GradCheck:
 def fresh(args: Sequence) -> list:
     """The arguments with every array copied: the user's function may change an array
     argument in place (`x += 1.0`), and the point must stay the point for the next call."""
-    return [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+    return [np.array(a, copy=True) if isinstance(a, np.ndarray) else
+            {k: fresh([v])[0] for k, v in a.items()} if isinstance(a, dict) else a
+            for a in args]  # (a dict too: the forward may write into it, bn_param['m'] = m)
 
 
 def by_position(fn: Callable, params: Sequence[str], keyword_only=frozenset()) -> Callable:
@@ -142,6 +144,8 @@ def _show(v) -> str:
     """A point's coordinate: a number, an array's shape, a dict's keys."""
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k!r}: {_show(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, str) and len(v) <= 20:  # mode='train'
+        return repr(v)
     if not isinstance(v, (int, float, np.ndarray, np.number)):
         return f"<{type(v).__name__}>"
     if np.ndim(v):
@@ -521,7 +525,7 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
 
     For an array output the check is of the vector-Jacobian product with a random upstream
     gradient `dout`, through the scalar phi(x) = sum(f(x) * dout)."""
-    if grad.function.cache is not None:  # return out, cache: out is what is differentiated
+    if grad.function.keeps_cache:  # return out, cache: out is what is differentiated
         forward_fn = first_of(forward_fn)
     symbolic_forward = forward_fn  # run on sympy symbols: the function itself
     fn = grad.function
@@ -632,6 +636,8 @@ def _with_members(values, fn: ir.Function, member_values) -> list:
     out = list(values)
     params = [p.name for p in fn.params]
     for m, v in zip(fn.members, member_values):
+        if m.late and v is None:  # p.get('k', np.zeros(D)) of an absent key: left absent
+            continue
         index = params.index(m.param)
         out[index] = _put(out[index], m.path, v)
     return out
@@ -820,6 +826,8 @@ def _sample_arrays(forward_fn: Callable, types: list, fixed: dict, seed: int) ->
                         t.is_array for d in (t.shape or ()) if isinstance(d, int)] + [3])
 
         def draw(t):
+            if t is not None and t.kind == "str":  # mode: 'train', then 'test', ...
+                return t.items[attempt % len(t.items)]
             if t is not None and t.is_array:
                 shape = (smallest,) if t.shape is None else tuple(  # (any shape: a vector)
                     sizes.get(d, d) if isinstance(d, str) else d for d in t.shape)

@@ -64,6 +64,8 @@ class Case:
         """`fn` (the function, or a gradient of it) called at `point`; `extra` keywords
         (the upstream gradient) added."""
         args, kwargs = self.split(point)
+        if fn is self.function and self.name in getattr(self.module, "LAYERS", ()):
+            return fn(*args, **kwargs, **extra)[0]  # return out, cache: out is the output
         return fn(*args, **kwargs, **extra)
 
     @property

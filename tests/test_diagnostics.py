@@ -204,13 +204,54 @@ CASES = {
             a &= 1
             return a
         """, [("AD106", 3, 9), ("AD106", 4, 9), ("AD106", 6, 11), ("AD106", 7, 7)]),
-    "member default reads a local": ("""
+    "member default of an inner step reads a local": ("""
         import numpy as np
         def f(x, p):
             D = x.shape[0]
-            m = p.get('m', np.zeros(D))
+            m = p.get('layer', {'m': np.zeros(D)})['m']
             return np.sum(x * m)
-        """, [("AD203", 4, 29)]),
+        """, [("AD203", 4, 39)]),
+    "parameter entry written, then read again": ("""
+        import numpy as np
+        def f(x, p):
+            p['m'] = 0.9 * p['m'] + 0.1 * x
+            return np.sum(p['m'] * x)
+        """, [("AD105", 3, 5)]),
+    "parameter entry written in a loop": ("""
+        import numpy as np
+        def f(x, p):
+            for i in range(3):
+                p['m'] = x * i
+            return np.sum(x)
+        """, [("AD105", 4, 9)]),
+    "parameter written into, and passed whole": ("""
+        import numpy as np
+        def g(x, p):
+            return np.sum(x * p['m'])
+        def f(x, p):
+            p['m'] = x * 2.0
+            return g(x, p)
+        """, [("AD105", 5, 5)]),
+    "array written into a parameter, then changed in place": ("""
+        import numpy as np
+        def f(x, p):
+            m = x * 2.0
+            p['m'] = m
+            m += 1.0
+            return np.sum(m)
+        """, [("AD105", 4, 5)]),
+    "tuple written into a parameter's entry": ("""
+        import numpy as np
+        def f(x, p):
+            p['c'] = (x, x)
+            return np.sum(x)
+        """, [("AD105", 3, 5)]),
+    "parameter entry updated in place": ("""
+        import numpy as np
+        def f(x, p):
+            p['m'] += x
+            return np.sum(x)
+        """, [("AD105", 3, 5)]),
     "constants": ("""
         def f(x):
             a = "s"

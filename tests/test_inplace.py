@@ -109,6 +109,10 @@ def test_in_place_steps_change_no_number_and_no_argument(case, monkeypatch):
     got = _call(fast.value_and_grad, point, seed, case)
     assert _same(got, _call(plain.value_and_grad, point, seed, case))
     assert _same(_call(fast.grad, point, seed, case), got[1])
+    if case.name in getattr(case.module, "WRITES", ()):
+        # it writes into its parameter's dict as the forward does (test_batchnorm checks
+        # those writes): the other arguments are as they were
+        point, before = ([v for v in p if not isinstance(v, dict)] for p in (point, before))
     assert _unchanged(point, before)
 
 

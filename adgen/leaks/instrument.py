@@ -93,6 +93,8 @@ class Probes(Tap):
         return f"{self.parameter}.{method}({', '.join(str(a) for a in args)})"
 
     def forward(self, stmt: ir.Assign) -> list[str]:
+        if stmt.prim == "param_store":  # bn_param['running_mean'] = ...: binds no name
+            return []
         for kind in ("gate", "relu"):
             site = self.sites.get((kind, stmt))
             if site is not None:

@@ -16,7 +16,11 @@ HEADER = ("| rule | you write | forward | local gradient, per operand | note |\n
 UNARY_OPERATORS = {"u-": "-", "u+": "+"}
 # rules the stager picks for another rule's spelling in some form
 STAGED_FORMS = {"np_pad_sized": "np.pad(x, ((0, 0), (pad, pad)))",
-                "shape_test": "x.shape == (N, M)"}
+                "shape_test": "x.shape == (N, M)",
+                "np_zeros_as": "np.zeros(D, dtype=x.dtype)",
+                "np_ones_as": "np.ones(D, dtype=x.dtype)",
+                "member_or": "p.get('k', np.zeros(D))",
+                "param_store": "p['k'] = v"}
 
 
 def code(text: str) -> str:

@@ -962,6 +962,27 @@ for _filler in ("zeros", "ones"):
         nondifferentiable=True, doc="a constant array of the given shape: no gradient",
     ))
 
+def _filled_as(func: str):
+    def build(n: int):
+        dims = ", ".join(f"x{i}" for i in range(n - 1))
+        return (f"np.{func}(({dims}{',' if n == 2 else ''}), dtype=x{n - 1}.dtype)",
+                ["0.0"] * n)
+    return build
+
+
+for _filler in ("zeros", "ones"):
+    # np.zeros(D, dtype=x.dtype) (CS231n's running statistics): the last operand gives
+    # the dtype (Stager.stage_dtyped_filler)
+    REGISTRY.add(Rule(
+        name=f"np_{_filler}_as", spellings=(), arity=2, variadic=True,
+        build=_filled_as(_filler), stem=lambda f: None, noun=_filler,
+        sympy=lambda *a: a[0] * 0, elementwise=False,
+        domain=lambda n: (DEFAULT_DOMAIN,) * n,
+        infer=lambda ctx: _filled_type(Context(ctx.n - 1, ctx.attrs, ctx.types[:-1])),
+        nondifferentiable=True, doc="a constant array of the given shape and of an array's "
+        "dtype: no gradient",
+    ))
+
 for _like in ("zeros_like", "ones_like"):
     REGISTRY.add(Rule(
         name=f"np_{_like}", spellings=(f"numpy.{_like}",), arity=1,

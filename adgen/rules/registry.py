@@ -77,7 +77,7 @@ TEMPLATE_ATTRS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.n
                             "np.index_exp"})
 TEMPLATE_METHODS = frozenset({"sum", "mean", "reshape", "copy", "max", "min", "astype",
                               "ravel", "flatten"})
-TEMPLATE_FIELDS = frozenset({"T", "shape", "ndim", "size"})
+TEMPLATE_FIELDS = frozenset({"T", "shape", "ndim", "size", "dtype"})
 
 
 class RuleError(Exception):
