@@ -191,22 +191,24 @@ _HOLDS_STATEMENTS = (cst.BaseCompoundStatement, cst.BaseSuite, cst.ExceptHandler
 class Outline(NamedTuple):
     """Names in a function's ast: those it calls as `f(...)` (`names`) and as `x.f(...)`
     (`attributes`), those it indexes or reads an attribute of (`p[...]`, `p.a`:
-    `accessed`), and those it unpacks (`a, b = p`: `unpacked`)."""
+    `accessed`), those it unpacks (`a, b = p`: `unpacked`), and those it compares with a
+    string (`activation == "relu"`: `compared`)."""
 
     names: frozenset
     attributes: frozenset
     accessed: frozenset
     unpacked: frozenset
+    compared: frozenset
 
 
 _BLOCK_PARTS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
 def _outline(tree: ast.AST) -> Outline:
-    names, attributes, accessed, unpacked = set(), set(), set(), set()
+    names, attributes, accessed, unpacked, compared = set(), set(), set(), set(), set()
     pending = [tree]
-    AST, Call, Name, Attribute, Subscript, Assign = \
-        ast.AST, ast.Call, ast.Name, ast.Attribute, ast.Subscript, ast.Assign
+    AST, Call, Name, Attribute, Subscript, Assign, Compare = \
+        ast.AST, ast.Call, ast.Name, ast.Attribute, ast.Subscript, ast.Assign, ast.Compare
     while pending:
         node = pending.pop()
         kind = type(node)  # ast.parse builds exactly these classes: a type test will do
@@ -222,6 +224,12 @@ def _outline(tree: ast.AST) -> Outline:
         elif kind is Assign:
             if type(node.value) is Name and isinstance(node.targets[0], (ast.Tuple, ast.List)):
                 unpacked.add(node.value.id)
+        elif kind is Compare and len(node.ops) == 1:
+            sides = (node.left, node.comparators[0])
+            for side, other in (sides, sides[::-1]):
+                if type(side) is Name and type(other) is ast.Constant and \
+                        isinstance(other.value, str):
+                    compared.add(side.id)
         for field in node._fields:
             value = getattr(node, field, None)
             if isinstance(value, list):
@@ -229,7 +237,7 @@ def _outline(tree: ast.AST) -> Outline:
             elif isinstance(value, AST):
                 pending.append(value)
     return Outline(frozenset(names), frozenset(attributes), frozenset(accessed),
-                   frozenset(unpacked))
+                   frozenset(unpacked), frozenset(compared))
 
 
 # ---------------------------------------------------------------- constants

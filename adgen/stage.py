@@ -108,8 +108,11 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         static = {p.name.value: (STATIC if isinstance(p.default, cst.SimpleString) else default)
                   for p in params if p.default is not None and _static_default(p.default)}
         # a parameter the code compares with a string (if activation == "relu"): a string
-        static.update(dict.fromkeys(_compared_with_strings(
-            fn, {p.name.value for p in params if p.default is None}), STATIC))
+        outline = parsed.outline(fn)  # (Python's tree: one cheap walk, shared)
+        required = {p.name.value for p in params if p.default is None}
+        static.update(dict.fromkeys(
+            required & outline.compared if outline is not None else
+            _compared_with_strings(fn, required), STATIC))
         # hyperparameters (x=1e-3) are floats; one whose default is an int (stride=1,
         # pad=1) is an int, in array code: a size or a count (range(H_out) needs one)
         counts = {p.name.value for p in params if self.array_mode and _int_literal(p.default)}
