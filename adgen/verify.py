@@ -146,6 +146,8 @@ def _show(v) -> str:
         return "{" + ", ".join(f"{k!r}: {_show(x)}" for k, x in v.items()) + "}"
     if isinstance(v, str) and len(v) <= 20:  # mode='train'
         return repr(v)
+    if isinstance(v, (bool, np.bool_)):  # verbose=False, not 0
+        return repr(bool(v))
     if not isinstance(v, (int, float, np.ndarray, np.number)):
         return f"<{type(v).__name__}>"
     if np.ndim(v):

@@ -391,3 +391,16 @@ def test_keyword_only_parameters_stay_keyword_only(tmp_path):
     assert status == 0 and "def layer_forward(x, W, *, alpha=0.1):" in out
     status, out, err = run([path, "-f", "loss", "--lens"])
     assert status == 0 and "def loss_grad(w, x, *, l2=1e-4, b, dloss=1.0):" in out
+
+
+def test_verify_of_a_method_says_it_needs_the_object(tmp_path):
+    """`-f Net.loss --verify`: the command line generates the method's gradient but cannot
+    build a Net to call it; it says so and where to check instead (it said 'loss is not a
+    function but NoneType')."""
+    path = tmp_path / "net.py"
+    path.write_text("import numpy as np\n\n\nclass Net:\n    def loss(self, x):\n"
+                    "        return np.sum(np.tanh(x) * self.scale)\n")
+    status, out, err = run([path, "-f", "Net.loss", "--verify"])
+    assert "def loss_grad(self, x" in out
+    assert "Net.loss is a method" in err and "adgen.check_grad(obj.loss" in err
+    assert status != 0
