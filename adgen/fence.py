@@ -358,10 +358,17 @@ class Fence:
 
     def check_assign(self, stmt: cst.Assign) -> None:
         if len(stmt.targets) > 1:
-            self.report("AD105", stmt.targets[1].target, "chained assignment (a = b = ...)",
-                        "assign one name, then copy it: a = ...; b = a")
+            # a = b = x * 2: b is bound to the same value (the stager: a = ...; b = a)
+            bad = next((t.target for t in stmt.targets if not isinstance(t.target, cst.Name)),
+                       None)
+            if bad is not None:
+                self.report("AD105", bad, "chained assignment (a = b = ...) to something "
+                            "other than names", "assign one name, then copy it: a = ...; "
+                            "b[i] = a")
             self.check_expr(stmt.value)
             for target in stmt.targets:
+                if isinstance(target.target, cst.Name):
+                    self.check_name_free(target.target)
                 self.define(target.target)
             return
         target = stmt.targets[0].target

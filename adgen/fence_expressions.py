@@ -425,6 +425,9 @@ class _ExpressionChecker:
             fence.report("AD303", func, "call of a computed function",
                          "call math functions or builtins by name")
             return
+        if name in ("max", "min") and len(node.args) == 1 and \
+                node.args[0].keyword is None and not node.args[0].star:
+            return  # max([a, b, c]), min(values): of a list or tuple (the stager checks it)
         if name in CONTAINER_FOLDS and REGISTRY.by_spelling(name) is None:
             if len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star:
                 fence.report("AD302", node, f"'{name}' takes one argument here: a list or "

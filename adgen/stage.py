@@ -219,6 +219,8 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
                 self.stage_while(stmt)
             elif isinstance(stmt, cst.Assign):
                 self.stage_assign(stmt.targets[0].target, stmt.value)
+                for later in stmt.targets[1:]:  # a = b = ...: b is a's value, as in Python
+                    self.stage_assign(later.target, stmt.targets[0].target)
             elif isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
                 self.stage_assign(stmt.target, stmt.value)
             elif isinstance(stmt, cst.AugAssign):

@@ -365,6 +365,15 @@ class ContainerStaging:
         if spelling == "len":
             value = ir.Num(len(items))
             return value if target is None else self.add("copy", (value,), node, target, user)
+        if spelling in ("max", "min"):  # max([a, b, c]): Python's max(a, b, c)
+            if not items:
+                self.report("AD204", node, f"'{spelling}' of an empty list",
+                            "give it at least one value")
+                return ir.Num(0.0)
+            if len(items) == 1:
+                return items[0] if target is None else \
+                    self.add("copy", (items[0],), node, target, user)
+            return self.add(spelling, tuple(items), node, target, user)
         prim = "add" if spelling == "sum" else "mul"
         if not items:
             value = ir.Num(0 if prim == "add" else 1)

@@ -30,7 +30,7 @@ _BINARY_SPELLINGS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Div
 _COMPARISON_SPELLINGS = {cst.LessThan: "<", cst.LessThanEqual: "<=", cst.GreaterThan: ">",
                          cst.GreaterThanEqual: ">=", cst.Equal: "==", cst.NotEqual: "!=",
                          cst.Is: "is", cst.IsNot: "is not"}
-_FOLDS = CONTAINER_FOLDS + ("len",)  # len has a rule of its own, for arrays
+_FOLDS = CONTAINER_FOLDS + ("len", "max", "min")  # (rules of their own: arrays, pairs)
 
 
 class ExpressionStaging:
@@ -115,6 +115,11 @@ class ExpressionStaging:
             if spelling in _FOLDS and len(positional) == 1 and \
                     self.may_hold_container(positional[0]):  # sum(hs), np.prod(x.shape[1:])
                 return self.fold(spelling, self.stage_value(positional[0]), node, target, user)
+            if spelling in ("max", "min") and len(positional) == 1 and not attrs:
+                self.report("AD302", node, f"'{spelling}' of one value that is not a list "
+                            "or tuple", f"for an array, use np.{spelling}(x); for numbers, "
+                            f"{spelling}(a, b) or {spelling}([a, b, c])")
+                return ir.Num(0.0)
             if spelling.startswith("."):  # a method: x.sum(axis=0)
                 positional.insert(0, func.value)
             rule = REGISTRY.by_spelling(spelling)

@@ -174,7 +174,17 @@ def _sinc_derivative(a):
     return sp.diff(sp.sinc(sp.pi * x), x).subs(x, a)
 
 
-BUILTINS = {"abs": sp.Abs, "max": sp.Max, "min": sp.Min, "pow": _pow, "round": _round,
+def _extremum(f):
+    """Python's max/min: of several values, or of one list or tuple of them."""
+    def apply(*args):
+        if len(args) == 1 and isinstance(args[0], (list, tuple)):
+            args = tuple(args[0])
+        return f(*args)
+    return apply
+
+
+BUILTINS = {"abs": sp.Abs, "max": _extremum(sp.Max), "min": _extremum(sp.Min), "pow": _pow,
+            "round": _round,
             "float": lambda a: a,  # float(x) of a number: the same value
             "_digamma": lambda a: sp.polygamma(0, a),
             "_sinc_grad": lambda a, out: _sinc_derivative(a)}

@@ -114,7 +114,7 @@ def _codes(source: str) -> list[tuple[str, int]]:
     ("""\
      for t in range(len(xs)):
          hs.append(xs[t])
-     return max(hs)""", "AD302", 8),
+     return max(hs)""", "AD204", 8),
     ("""\
      for t in range(len(xs)):
          hs.append(xs[t])

@@ -9,6 +9,9 @@ import warnings
 import numpy as np
 
 INPUTS = {
+    "chained_assignment_aliases": {"x": ((3,), -1.0, 1.0), "y": ((3,), -1.0, 1.0)},
+    "chained_assignment_of_numbers": {"x": (-2.0, 2.0)},
+    "extremes_of_lists": {"x": (-2.0, 2.0), "y": (-2.0, 2.0)},
     "activation_by_parameter": {"Z": ((4, 3), -2.0, 2.0), "W": ((3, 2), -1.0, 1.0)},
     "activation_chosen_by_a_literal": {"X": ((4, 3), -2.0, 2.0), "W1": ((3, 5), -1.0, 1.0),
                                        "W2": ((5, 2), -1.0, 1.0)},
@@ -57,7 +60,7 @@ INPUTS = {
     "keyword_only_helper_call": {"x": (-1.5, 1.5), "y": (0.5, 2.0)},
     "keyword_only_layer": {"x": ((3, 4), -1.0, 1.0), "W": ((4, 2), -1.0, 1.0)},
 }
-SHAPES = {"asserted_shapes": "x=N,D w=D", "conv_like": "stride=int pad=int",
+SHAPES = {"asserted_shapes": "x=N,D w=D", "chained_assignment_aliases": "x=N y=N", "conv_like": "stride=int pad=int",
           "dropout_train": "mask=N,M", "ridge_keyword_only": "w=D X=N,D y=N",
           "logged_regression_loss": "w=D X=N,D y=N",
           "temporal_softmax_loss_verbose": "x=N,T,V y=int:N,T mask=bool:N,T",
@@ -411,3 +414,23 @@ def activation_by_parameter(Z, W, activation="relu"):
     elif activation == "relu":
         A = np.maximum(0, H)
     return np.sum(A ** 2)
+
+
+def chained_assignment_aliases(x, y):
+    """`a = b = ...` binds both names to one array: `a += y` changes b too (numpy's
+    semantics), so the loss is sum((2x + y) ** 2)."""
+    a = b = x * 2.0
+    a += y
+    return np.sum(a * b)
+
+
+def chained_assignment_of_numbers(x):
+    a = b = x * 2.0
+    a = a + 1.0  # rebinding a leaves b as it was
+    return a * b
+
+
+def extremes_of_lists(x, y):
+    """Python's max and min of a list or tuple of numbers."""
+    terms = [x * x, y * y, x * y]
+    return max(terms) - min((x, y, 0.5)) + max([x])
