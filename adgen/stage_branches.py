@@ -156,6 +156,7 @@ class BranchStaging:
             order = order[::-1]
         else:
             test = self.stage_condition(stmt.test)
+        tested = len(self.body)  # (the test's own statements end here)
         runlists.materialize(self, list(block_statements(stmt.body)) +
                              list(else_statements(stmt)) + list(continuation), stmt)
         before, outer = dict(self.env), self.body
@@ -170,8 +171,10 @@ class BranchStaging:
         body, orelse = self.merge(before, paths, stmt, key)
         if not body and not orelse and self.env == before:
             # nothing on either path (`if verbose: print(...)`, a print being left out):
-            # no if, and no test computed for it (fresh names nothing else reads)
-            del self.body[start:]
+            # no if, and no test computed for it (fresh names nothing else reads), unless
+            # something was staged after the test (a list made a value before the if)
+            if len(self.body) == tested:
+                del self.body[start:]
             return
         self.body.append(ir.If(test, tuple(body), tuple(orelse), self.parsed.pos(stmt), key))
 
