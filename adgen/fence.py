@@ -19,7 +19,7 @@ from adgen.fence_expressions import _ExpressionChecker, _static_literal
 from adgen.members import path_of, write_refusal
 from adgen.naming import RUNTIME
 from adgen.params import param_names
-from adgen.methods import class_of
+from adgen.methods import class_of, is_static_method
 from adgen.reports import impure, reporter
 from adgen.statickeys import dict_view
 from adgen.source import ParsedModule, evaluate_constant
@@ -103,7 +103,8 @@ class Fence:
         self.checked = checked if checked is not None else set()  # helpers already fenced
         self.callee = bool(calls)
         # a method's instance (self): the members it reads are the caller's, inlined or not
-        self.instance = set(param_names(fn)[:1]) if class_of(parsed, fn) else set()
+        self.instance = set(param_names(fn)[:1]) if class_of(parsed, fn) and \
+            not is_static_method(fn) else set()
         self.loop_depth = 0
         self.if_depth = 0
         self.maybe: dict[str, str] = {}  # names assigned on some paths only: why
@@ -258,6 +259,9 @@ class Fence:
     def check_decorator(self, dec: cst.Decorator) -> None:
         expr = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
         name = self.scope.qualify(expr)
+        if name == "staticmethod" and is_static_method(self.fn) and \
+                class_of(self.parsed, self.fn) is not None:
+            return  # a static method, called through self (adgen/methods.py)
         if name not in DECORATORS:
             shown = self.parsed.code(expr).strip()
             self.report("AD108", dec.decorator, f"decorator '{shown}' may change what the function "

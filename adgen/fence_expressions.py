@@ -16,7 +16,7 @@ from adgen.source import MATH_CONSTANTS, ParsedModule
 from adgen.statements import _target_names
 from adgen.params import all_params, param_names, positional_params
 from adgen.userrules import called_primitive, params_of
-from adgen.methods import method_called
+from adgen.methods import is_static_method, method_called
 from adgen.statickeys import key_form
 from adgen.statictests import string_test
 from adgen.staticargs import (is_newaxis, is_static, is_value_attribute, joined_operands,
@@ -470,7 +470,7 @@ class _ExpressionChecker:
                          "write the recursion as a loop")
             return
         callee = parsed.scope.functions[name] if method is None else method
-        bound = 0 if method is None else 1  # (self)
+        bound = 0 if method is None or is_static_method(method) else 1  # (self)
         params = param_names(callee)[bound:]
         positional = [p.name.value for p in positional_params(callee)][bound:]
         required = {p.name.value for p in all_params(callee)[bound:] if p.default is None}

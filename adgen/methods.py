@@ -4,8 +4,8 @@ Class-based code splits a model into methods.  A method called through the insta
 function was given (`self.forward(X)`, `self.sigmoid(z)`) is inlined like a helper of the
 file, its first parameter bound to that instance, so the members it reads (`self.reg`,
 `self.params['W1']`) are the caller's (members.find walks the methods a function calls this
-way, and the stager reads them through the binding).  A static or class method, or a
-method of another object, is not inlined.
+way, and the stager reads them through the binding).  A static method is inlined with
+nothing bound; a class method, or a method of another object, is not inlined.
 """
 
 from __future__ import annotations
@@ -40,10 +40,18 @@ def method_called(parsed, fn, func: cst.BaseExpression) -> Optional[cst.Function
     if cls is None:
         return None
     for item in cls.body.body:
-        if isinstance(item, cst.FunctionDef) and item.name.value == func.attr.value and \
-                not item.decorators and positional_params(item):
+        if isinstance(item, cst.FunctionDef) and item.name.value == func.attr.value and (
+                (not item.decorators and positional_params(item)) or is_static_method(item)):
             return item
     return None
+
+
+def is_static_method(method: cst.FunctionDef) -> bool:
+    """`@staticmethod`: called through `self` (`self.sigmoid(z)`), nothing is bound to its
+    first parameter."""
+    return len(method.decorators) == 1 and \
+        isinstance(method.decorators[0].decorator, cst.Name) and \
+        method.decorators[0].decorator.value == "staticmethod"
 
 
 def called_methods(parsed, fn: cst.FunctionDef) -> list[cst.FunctionDef]:
@@ -64,7 +72,7 @@ def called_methods(parsed, fn: cst.FunctionDef) -> list[cst.FunctionDef]:
             node = nodes.pop()
             if isinstance(node, cst.Call):
                 method = method_called(parsed, current, node.func)
-                if method is not None and method is not fn and \
+                if method is not None and method is not fn and not is_static_method(method) and \
                         all(method is not m for m in found) and \
                         positional_params(method)[0].name.value == name:
                     found.append(method)

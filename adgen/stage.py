@@ -24,7 +24,7 @@ from adgen.inference import stage_with_inference
 from adgen.members import items_by_path, sequences
 from adgen.members import of_function as members_of
 from adgen.memory import Memory
-from adgen.methods import class_of
+from adgen.methods import class_of, is_static_method
 from adgen.params import param_names
 from adgen.naming import RUNTIME, Names
 from adgen.reports import reporter
@@ -81,7 +81,8 @@ class Stager(BranchStaging, LoopStaging, CallStaging, AssignmentStaging, InPlace
         # parameter whose structure the arguments or --shapes give (members.find)
         self.members = members_of(parsed, fn, sequences(declared or {}))
         # the instance a method is given: the methods it calls through it read its members
-        self.instance_params = set(param_names(fn)[:1]) if class_of(parsed, fn) else set()
+        self.instance_params = set(param_names(fn)[:1]) if class_of(parsed, fn) and \
+            not is_static_method(fn) else set()
         self.member_names = {m.name for m in self.members}
         # a, b, c = abc; for W, b in params: the items of tuple and list parameters
         by_path = items_by_path(self.members, frozenset(

@@ -15,7 +15,7 @@ from adgen.containers import describe, is_container, items_of
 from adgen.fence_expressions import CONTAINER_FOLDS, dtype_source
 from adgen.members import matches as member_matches
 from adgen.members import path_of
-from adgen.methods import method_called
+from adgen.methods import is_static_method, method_called
 from adgen.naming import RUNTIME
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, literal_value
@@ -87,7 +87,8 @@ class ExpressionStaging:
         if method is not None and node.func.value.value in self.env:  # self.sigmoid(z)
             return self.stage_call(node, target, user, self.parsed,
                                    f"self.{node.func.attr.value}", method,
-                                   receiver=self.env[node.func.value.value])
+                                   receiver=None if is_static_method(method) else
+                                   self.env[node.func.value.value])
         if isinstance(node, cst.Call) and not is_value_attribute(node.func, self.scope,
                                                                  self.env):
             elsewhere = self.parsed.user_function(self.scope.qualify(node.func))

@@ -600,3 +600,20 @@ def test_a_path_that_leaves_a_read_name_unassigned_raises_as_python_does(tmp_pat
     with pytest.raises(UnboundLocalError, match="local variable 'A'"):
         adgen.vjp(dl.linear_activation_forward, wrt=("A_prev", "W", "b"))(
             A_prev, W, b, "tanh", dA)
+
+
+def test_a_static_method_called_through_self_is_inlined(tmp_path, monkeypatch):
+    """`self.act(z)` of a @staticmethod: inlined with nothing bound to its first
+    parameter (z is the argument, not the instance)."""
+    (tmp_path / "staticmod.py").write_text(
+        "import numpy as np\n\n\nclass M:\n    scale = 2.0\n\n    @staticmethod\n"
+        "    def act(z):\n        return np.tanh(z)\n\n"
+        "    def g(self, x):\n        return np.sum(self.act(x) * self.scale)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import staticmod
+
+    m = staticmod.M()
+    x = np.array([0.3, -0.5, 1.2])
+    report = adgen.check_grad(m.g, x)
+    assert report.ok, report.format()
+    assert np.allclose(adgen.grad(m.g)(x), 2.0 * (1 - np.tanh(x) ** 2))
