@@ -468,6 +468,9 @@ def test_keyword_only_parameters_of_array_code_are_specialised_on(tmp_path):
     assert "def ridge_grad(w, X, y, *, l2=1e-4, dridge=1.0):" in adgen.source(
         module.ridge, w, X, y, l2=0.1)
     assert adgen.check_grad(module.ridge, w, X, y, l2=0.1).ok
+    # the lens's report shows the signature as written, the marker included
+    assert str(adgen.lens(module.ridge)(w, X, y, l2=0.1)).startswith(
+        "lens: ridge(w, X, y, *, l2) = ")
 
 
 def test_keyword_only_mistakes_stay_errors(tmp_path):

@@ -24,6 +24,7 @@ import textwrap
 from typing import Optional
 
 from adgen import ir
+from adgen.emit import signature_items
 from adgen.leaks.notes import ADVICE, LOCAL, OPERATIONS, advice, label, position, where
 from adgen.leaks.patterns import Graph, call_line, loop_via
 
@@ -242,7 +243,8 @@ def judge(grad: ir.Gradient, parsed, instrumented, recorder, value, gradients,
         j.probe(k, probe)
     j.nonfinite()
     rows = sorted(j.rows, key=lambda m: (m.line, m.col, m.call_line or 0))
-    signature = f"{grad.function.name}({', '.join(p.name for p in grad.function.params)})"
+    shown = [item.split("=")[0] for item in signature_items(grad.function.params)]
+    signature = f"{grad.function.name}({', '.join(shown)})"  # (w, X, y, *, l2)
     return Report(signature, value, gradients, rows,
                   [m.finding for m in rows if m.finding is not None], error)
 
