@@ -172,7 +172,7 @@ def compile_function(fn: Callable, wrt: Wrt = None, args: Optional[Sequence] = N
         values = {k: v for k, v in values.items() if k not in defaulted or
                   _size_or_array(facts.kind_of(v), k in (wrt or ()))}
         given = {fn.__name__: facts.from_arguments(values, annotated,
-                                                   whole_dicts(node, values))}
+                                                   whole_dicts(parsed, node, values))}
         shapes = facts.shapes_option(given[fn.__name__])
     command = default_command(parsed.path, [_selector(fn)], wrt, shapes) + (
         " --in-place" if one_dtype else "")
@@ -209,11 +209,18 @@ def _selector(fn: Callable) -> str:
     return qualname if qualname.count(".") == 1 and "<" not in qualname else fn.__name__
 
 
-def whole_dicts(node, values: dict) -> frozenset:
+def whole_dicts(parsed: ParsedModule, node, values: dict) -> frozenset:
     """The parameters given a dict of numbers and arrays that the function uses whole
-    (passes to a helper, reads by a computed key): each entry is then a member."""
-    dicts = {name for name, value in values.items() if facts.dict_structure(value)}
-    return frozenset(whole_uses(node, dicts)) if dicts else frozenset()
+    (passes to a helper, reads by a computed key): each entry is then a member.  The walk
+    is remembered per function and dicts (every call's specialisation key asks)."""
+    dicts = frozenset(name for name, value in values.items() if facts.dict_structure(value))
+    if not dicts:
+        return dicts
+    cache = parsed.__dict__.setdefault("_whole_uses", {})
+    hit = cache.get((id(node), dicts))
+    if hit is None or hit[0] is not node:
+        hit = cache[(id(node), dicts)] = (node, frozenset(whole_uses(node, set(dicts))))
+    return hit[1]
 
 
 def _with_members(fn: Callable, values: dict) -> dict:
@@ -228,7 +235,7 @@ def _with_members(fn: Callable, values: dict) -> dict:
     structures = {name: facts.structure_of(value) for name, value in values.items()
                   if isinstance(value, (list, tuple)) and name not in defaulted}
     structures.update({name: facts.dict_structure(values[name]) for name in
-                       whole_dicts(node, values) if name not in defaulted})
+                       whole_dicts(parsed, node, values) if name not in defaulted})
     members = members_of(parsed, node, structures)
     for name, structure in structures.items():
         if structure is None:  # a list of strings, of dicts, or empty

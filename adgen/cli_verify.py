@@ -135,19 +135,19 @@ def point_values(forward, fn, positional: list, named: dict) -> list:
 def forward_function(module, fn):
     """The user's function `fn` names in the imported FILE; CouldNotRun if it is not one."""
     forward = getattr(module, fn.name, None)
+    if callable(forward):
+        return forward
     owners = [c.__name__ for c in vars(module).values()
               if isinstance(c, type) and c.__module__ == module.__name__ and
               callable(vars(c).get(fn.name))]
-    if not callable(forward) and owners:
+    if owners:
         raise CouldNotRun(f"{owners[0]}.{fn.name} is a method: --verify calls functions, and "
                           f"cannot build a {owners[0]} to call it on",
                           f"check it from Python, on your object: adgen.check_grad(obj."
                           f"{fn.name}, ...) (the command line generated its gradient)")
-    if not callable(forward):
-        raise CouldNotRun(f"after importing, {fn.name} is not a function but "
-                          f"{type(forward).__name__}",
-                          f"keep the name {fn.name} bound to the function adgen compiles")
-    return forward
+    raise CouldNotRun(f"after importing, {fn.name} is not a function but "
+                      f"{type(forward).__name__}",
+                      f"keep the name {fn.name} bound to the function adgen compiles")
 
 
 def _exit_code(exc: SystemExit) -> str:

@@ -288,7 +288,8 @@ def differentiate(parsed: ParsedModule, node: cst.FunctionDef, wrt: Wrt,
         from adgen.layers import lacking, static_inputs
 
         missing = lacking(grad)
-        missing = [n for n in missing if n not in static_inputs(grad, missing)]
+        strings = static_inputs(grad, missing)  # (the backward takes them after the cache)
+        missing = [n for n in missing if n not in strings]
         if missing:
             names = ", ".join(missing)
             raise AdgenError([parsed.diagnostic(

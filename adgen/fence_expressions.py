@@ -18,6 +18,7 @@ from adgen.params import all_params, param_names, positional_params
 from adgen.userrules import called_primitive, params_of
 from adgen.methods import is_static_method, method_called
 from adgen.statickeys import key_form
+from adgen.statictests import is_literal as _static_literal  # (fence.py, stage_calls.py)
 from adgen.statictests import string_test
 from adgen.staticargs import (is_newaxis, is_static, is_value_attribute, joined_operands,
                               shape_index, static_value)
@@ -587,11 +588,6 @@ def sized_leaves(node) -> list:
 
 
 
-
-def _static_literal(node) -> bool:
-    """A string, None, True or False: a static value (a default, a compared operand)."""
-    return isinstance(node, cst.SimpleString) or (
-        isinstance(node, cst.Name) and node.value in ("None", "True", "False"))
 
 
 def _is_call_spelling(name: str) -> bool:

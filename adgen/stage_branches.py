@@ -248,8 +248,7 @@ class BranchStaging:
         path, not unbound): see stage_env._Partial.  Its operand is the value when one path
         assigns nothing here; its `pair`, the two values to merge when both paths give one
         (one from a _Partial)."""
-        if key is None or var.startswith("<") or self.loop_nodes or \
-                var in placeholder_names(self.current):
+        if key is None or var.startswith("<") or self.loop_nodes:
             return None
         sides = [a, b]
         missing: tuple = ()
@@ -263,17 +262,17 @@ class BranchStaging:
                 sides[i] = side.operand
             elif not isinstance(side, (ir.Name, ir.Num, ir.Lit)) and not is_container(side):
                 return None
-        if not missing or all(side is None for side in sides):
+        if not missing or all(side is None for side in sides) or \
+                var in placeholder_names(self.current):  # (a walk: the rare case last)
             return None
         given = [side for side in sides if side is not None]
         if len(given) == 2 and given[0] == given[1]:
             given = given[:1]  # (the same tuple on both: linear_cache = (A_prev, W, b))
         if len(given) == 2 and any(is_container(side) for side in given):
             return None  # a tuple made differently on the two paths: not merged
-        found = _Partial("it is assigned on only some paths through the if before it",
-                         given[0] if len(given) == 1 else None, missing, self.region)
-        found.pair = tuple(sides) if len(given) == 2 else None  # (the merge names it)
-        return found
+        return _Partial("it is assigned on only some paths through the if before it",
+                        given[0] if len(given) == 1 else None, missing, self.region,
+                        pair=tuple(sides) if len(given) == 2 else None)
 
     def merged_name(self, var: str, ops, paths) -> str:
         if var == RETURN:

@@ -31,9 +31,10 @@ def _walk(nodes):
         pending.extend(children(node))
 
 
+# Int arithmetic computed when compiling (hs[t - 1] in a loop written out; L = len(p) // 2)
+INT_ARITHMETIC = {cst.Add: lambda a, b: a + b, cst.Subtract: lambda a, b: a - b,
+                  cst.Multiply: lambda a, b: a * b, cst.FloorDivide: lambda a, b: a // b}
 
-_INT_ARITHMETIC = {cst.Add: lambda a, b: a + b, cst.Subtract: lambda a, b: a - b,
-                   cst.Multiply: lambda a, b: a * b, cst.FloorDivide: lambda a, b: a // b}
 
 class ContainerStaging:
     """Stager methods for containers of staged values."""
@@ -143,13 +144,13 @@ class ContainerStaging:
     def constant_count(self, node: cst.BaseExpression) -> Optional[int]:
         """An integer known as the function is staged (a literal, a module constant, a
         parameter's integer default is not: it may be passed)."""
-        if isinstance(node, cst.BinaryOperation) and type(node.operator) in _INT_ARITHMETIC:
+        if isinstance(node, cst.BinaryOperation) and type(node.operator) in INT_ARITHMETIC:
             # hs[t - 1] in a loop written out: t is a constant there
             left, right = self.constant_count(node.left), self.constant_count(node.right)
             if left is None or right is None or (
                     isinstance(node.operator, cst.FloorDivide) and right == 0):
                 return None
-            return _INT_ARITHMETIC[type(node.operator)](left, right)
+            return INT_ARITHMETIC[type(node.operator)](left, right)
         try:
             value = static_value(node)
         except ValueError:

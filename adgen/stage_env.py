@@ -34,7 +34,7 @@ class _Partial(_Unbound):
     `missing`: (if key, index of the path, "file.py:line" of the if) of each such path --
     several for an if/elif chain."""
 
-    def __init__(self, why: str, operand, missing: tuple, region: int):
+    def __init__(self, why: str, operand, missing: tuple, region: int, pair=None):
         super().__init__(why)
         self.operand, self.missing, self.region = operand, missing, region
-        self.pair = None  # (stage_branches.partial: two values still to merge)
+        self.pair = pair  # (stage_branches.partial: two values still to merge)

@@ -19,6 +19,7 @@ from adgen.methods import is_static_method, method_called
 from adgen.naming import RUNTIME
 from adgen.rules import REGISTRY
 from adgen.source import MATH_CONSTANTS, literal_value
+from adgen.stage_containers import INT_ARITHMETIC
 from adgen.stage_env import _Local
 from adgen.staticargs import (JOINERS, is_newaxis, is_shape, is_static, is_value_attribute,
                               joined_operands, shape_index, static_positionals, static_value)
@@ -412,15 +413,11 @@ class ExpressionStaging:
         return None
 
 
-_INT_OPERATORS = {cst.Add: lambda a, b: a + b, cst.Subtract: lambda a, b: a - b,
-                  cst.Multiply: lambda a, b: a * b, cst.FloorDivide: lambda a, b: a // b}
-
-
 def _int_arithmetic(operator, left: ir.Operand, right: ir.Operand) -> Optional[ir.Num]:
     """`+ - * //` of two int constants, computed (Python's ints are exact); else None."""
-    if type(operator) not in _INT_OPERATORS or not all(
+    if type(operator) not in INT_ARITHMETIC or not all(
             isinstance(v, ir.Num) and type(v.value) is int for v in (left, right)):
         return None
     if isinstance(operator, cst.FloorDivide) and right.value == 0:
         return None
-    return ir.Num(_INT_OPERATORS[type(operator)](left.value, right.value))
+    return ir.Num(INT_ARITHMETIC[type(operator)](left.value, right.value))

@@ -54,6 +54,11 @@ def _literal_strings(node: cst.BaseExpression):
     return value if isinstance(value, str) else None
 
 
+def is_literal(node: cst.BaseExpression) -> bool:
+    """A string, None, True or False: a static value (a default, a compared operand)."""
+    return _literal(node) is not _MISSING
+
+
 def may_be_static(test: cst.BaseExpression) -> bool:
     if string_test(test) is not None:
         return True
@@ -63,8 +68,7 @@ def may_be_static(test: cst.BaseExpression) -> bool:
         return may_be_static(test.left) and may_be_static(test.right)
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and \
             isinstance(test.comparisons[0].operator, _OPERATORS):
-        return any(_literal(side) is not _MISSING
-                   for side in (test.left, test.comparisons[0].comparator))
+        return any(is_literal(side) for side in (test.left, test.comparisons[0].comparator))
     return False
 
 

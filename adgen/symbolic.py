@@ -420,10 +420,12 @@ def _silenced(fn: types.FunctionType) -> types.CodeType:
 
 
 def _reporter(func: ast.expr, scope: dict) -> bool:
-    """Whether a call's callee is `print`, a `logging` function or `warnings.warn`, as the
-    function's globals resolve it."""
-    import logging
-    import warnings
+    """Whether a call's callee is one of the report functions the generated code leaves out
+    (reports.REPORTERS: `print`, `logging.info`, `warnings.warn`), as the function's globals
+    resolve it."""
+    import importlib
+
+    from adgen.reports import REPORTERS
 
     path = []
     while isinstance(func, ast.Attribute):
@@ -437,9 +439,14 @@ def _reporter(func: ast.expr, scope: dict) -> bool:
         value = scope[func.id]
     for attr in reversed(path):
         value = getattr(value, attr, None)
-    return value is builtins.print or value is warnings.warn or (
-        callable(value) and getattr(value, "__module__", None) == "logging" and
-        getattr(logging, getattr(value, "__name__", ""), None) is value)
+    if value is None:
+        return False
+    for name in REPORTERS:
+        module, _, function = name.rpartition(".")
+        if value is getattr(importlib.import_module(module) if module else builtins,
+                            function, None):
+            return True
+    return False
 
 
 def _user_code(obj) -> bool:
