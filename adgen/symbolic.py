@@ -19,6 +19,7 @@ import builtins
 import contextlib
 import functools
 import math
+import operator
 import types
 from typing import Iterator
 
@@ -220,6 +221,10 @@ _RELATIONS = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge,
               ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b}
 
 
+_PYTHON_RELATIONS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+                     ast.GtE: operator.ge, ast.Eq: operator.eq, ast.NotEq: operator.ne,
+                     ast.Is: operator.is_, ast.IsNot: operator.is_not}
+
 _CONCRETE: list[dict] = []  # the points of enclosing `concrete_branches` blocks
 
 
@@ -265,6 +270,13 @@ def _compare(left, *pairs):
         return np.vectorize(lambda l, *r: _compare(l, *[v for pair in zip(pairs[::2], r)
                                                          for v in pair]),
                             otypes=[object])(left, *pairs[1::2])
+    if any(isinstance(x, (str, type(None))) for x in (left, *pairs[1::2])):
+        # strings and None (activation == "relu"): Python's own comparison, a constant
+        current, holds = left, True
+        for op_name, right in zip(pairs[::2], pairs[1::2]):
+            holds = holds and _PYTHON_RELATIONS[getattr(ast, op_name)](current, right)
+            current = right
+        return sp.Integer(1 if holds else 0)
     terms, current = [], left
     for op_name, right in zip(pairs[::2], pairs[1::2]):
         terms.append(_RELATIONS[getattr(ast, op_name)](current, right))

@@ -325,14 +325,16 @@ def symbolic_status(forward_fn: Callable, grad_source: str, grad_name: str,
                     single: bool, seed: int = 0, on_kink: bool = False,
                     branches: bool = False, loops: bool = False,
                     keyword_only: frozenset = frozenset(),
-                    counts: frozenset = frozenset()) -> dict[str, str]:
-    """Per input in `wrt`: 'proved', 'agrees at N points', 'differs at ...' or 'skipped: ...'.
+                    constants: frozenset = frozenset()) -> dict[str, str]:
+    """Per input in `wrt` but `constants` (inputs with no differentiable path, given as
+    they are): 'proved', 'agrees at N points', 'differs at ...' or 'skipped: ...'.
 
     `forward_fn` is the user's function and `grad_source` the generated module; both are run
     on sympy symbols -- with `branches` (a function with data-dependent control flow) along
     the path the point takes."""
-    fixed = {p: v for p, v in point.items()  # ints not differentiated (a trip count) stay
-             if isinstance(v, int) and not isinstance(v, bool) and (p not in wrt or p in counts)}
+    fixed = {p: v for p, v in point.items()  # ints not differentiated (a trip count) stay,
+             if isinstance(v, int) and not isinstance(v, bool) and p not in wrt  # and strings
+             or p in constants or isinstance(v, str)}  # (activation == "relu" compares them)
     symbols = {p: sp.Symbol(p, real=True) for p in params if p not in fixed}
     args = [fixed[p] if p in fixed else symbols[p] for p in params]
     point = {p: v for p, v in point.items() if p not in fixed}
@@ -394,7 +396,8 @@ def symbolic_status_arrays(forward_fn: Callable, grad_source: str, grad: ir.Grad
         return {w: f"skipped: more than {SYMBOLIC_ELEMENTS} elements" for w in grad.wrt}
     symbolic_args, symbols, numeric = [], {}, {}
     for name, v in zip(params, values):
-        if _integral(fn, name) or name not in grad.wrt:
+        if _integral(fn, name) or name not in grad.wrt or \
+                not isinstance(v, (float, int, np.ndarray)):  # (a string: as given)
             symbolic_args.append(v)
             continue
         if np.ndim(v):
@@ -430,6 +433,8 @@ def symbolic_status_arrays(forward_fn: Callable, grad_source: str, grad: ir.Grad
                            for _ in range(2)]
     result = {}
     for w, g in zip(grad.wrt, grads):
+        if w not in symbols:  # a string in wrt: not compared (its gradient is None)
+            continue
         try:
             pairs = [(np.asarray(g, dtype=object)[i], sp.diff(phi, np.asarray(symbols[w])[i]))
                      for i in np.ndindex(np.shape(symbols[w]))]
@@ -566,13 +571,18 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
     magnitude = abs(value) if dout is None else float(np.sum(np.abs(raw * dout)))
     base_signature = branch_signature(fn, point)
     inputs = []
+    constants = set()  # inputs with no differentiable path, neither perturbed nor symbols
     for w, a in zip(grad.wrt, analytic):
         index = params.index(w)
-        if isinstance(values[index], int) and not isinstance(values[index], bool) and \
-                w in pathless:  # an int with no differentiable path: not perturbed
-            inputs.append(InputCheck(w, float(a), 0.0, 0.0, "ok",
-                                     symbolic="skipped: an int with no gradient"))
-        elif np.ndim(values[index]) == 0:
+        v = values[index]
+        if w in pathless and (isinstance(v, int) and not isinstance(v, bool) or
+                              not isinstance(v, (float, int, np.ndarray))):
+            # a count (range(years * n)), a string (activation='relu'): its own row
+            kind = "an int" if isinstance(v, int) else f"a {type(v).__name__}"
+            inputs.append(InputCheck(w, 0.0, 0.0, 0.0, "ok",
+                                     symbolic=f"skipped: {kind} with no gradient"))
+            constants.add(w)
+        elif np.ndim(v) == 0:
             inputs.append(_check_scalar(phi, fn, values, point, index, w, a, base_signature,
                                         magnitude))
         else:
@@ -588,7 +598,8 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
     if grad_source is not None and not scalar_point:
         status = symbolic_status_arrays(symbolic_forward, grad_source, grad, values, dout)
         for item in inputs:
-            item.symbolic = status.get(item.name, "skipped")
+            if item.name not in constants:
+                item.symbolic = status.get(item.name, "skipped")
     if grad_source is not None and scalar_point:
         if executed_statements(fn, point) > MAX_SYMBOLIC_STATEMENTS:
             note = f"symbolic check skipped: more than {MAX_SYMBOLIC_STATEMENTS} statements run"
@@ -596,16 +607,15 @@ def check(forward_fn: Callable, grad_fn: Callable, grad: ir.Gradient, args: Sequ
             note = (f"symbolic check skipped: more than {MAX_SYMBOLIC_ITERATIONS} loop "
                     "iterations")
         else:
-            counts = {w for w in grad.wrt if w in pathless and
-                      isinstance(point.get(w), int) and not isinstance(point.get(w), bool)}
             status = symbolic_status(symbolic_forward, grad_source, f"{fn.name}_grad", params,
-                                     grad.wrt, point, grad.single, counts=counts,
+                                     grad.wrt, point, grad.single, constants=constants,
                                      on_kink=_on_kink(base_signature),
                                      branches=not ir.is_flat(fn.body),
                                      loops=next(ir.loops(fn.body), None) is not None,
                                      keyword_only=keyword_only)
             for item in inputs:
-                item.symbolic = status.get(item.name, item.symbolic)  # (counts: their own)
+                if item.name not in constants:
+                    item.symbolic = status.get(item.name, item.symbolic)
     if any(i.status == "kink" for i in inputs):
         note = (note + "; " if note else "") + (
             "the point is on (or within one step of) a kink; the generated gradient follows "

@@ -620,3 +620,27 @@ def test_a_static_method_called_through_self_is_inlined(tmp_path, monkeypatch):
     report = adgen.check_grad(m.g, x)
     assert report.ok, report.format()
     assert np.allclose(adgen.grad(m.g)(x), 2.0 * (1 - np.tanh(x) ** 2))
+
+
+def test_check_grad_of_a_function_given_a_string(tmp_path, monkeypatch):
+    """A required string parameter (activation='relu') is in the default wrt: its gradient
+    is None, and check_grad neither perturbs it nor makes it a sympy symbol (it raised
+    TypeError on abs('relu'), a raw traceback); the symbolic check compares the strings as
+    Python does and proves the number's gradient."""
+    (tmp_path / "stringy.py").write_text(
+        "import math\n\nimport numpy as np\n\n\ndef f(x, mode):\n"
+        "    if mode == 'double':\n        y = 2 * x\n    elif mode == 'exp':\n"
+        "        y = math.exp(x)\n    return y * x\n\n\n"
+        "def act(Z, activation):\n    if activation == 'sigmoid':\n"
+        "        A = 1 / (1 + np.exp(-Z))\n    elif activation == 'relu':\n"
+        "        A = np.maximum(0, Z)\n    return np.sum(A)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import stringy
+
+    for mode in ("double", "exp"):
+        report = adgen.check_grad(stringy.f, 0.7, mode)
+        x, m = report.inputs
+        assert report.ok and x.symbolic == "proved" and "str" in m.symbolic
+    for activation in ("relu", "sigmoid"):
+        report = adgen.check_grad(stringy.act, np.array([-1.0, 2.0]), activation)
+        assert report.ok and "str" in report.inputs[1].symbolic
